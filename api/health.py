@@ -1,0 +1,29 @@
+"""Liveness and readiness: is the database reachable, which migration is it on."""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIBlueprint
+from flask import Response, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+import db
+from api.errors import error_response
+
+log = logging.getLogger(__name__)
+bp = APIBlueprint("health", __name__, tag="Health")
+
+
+@bp.get("/healthz")
+@bp.doc(summary="Database reachability and migration revision", responses={200: "Healthy", 503: "Database unreachable"})
+def healthz() -> Response:
+    """Report whether the database answers and which migration it is on."""
+    try:
+        with db.engine().connect() as conn:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError as exc:
+        log.warning("health check failed: %s", exc.__class__.__name__)
+        return error_response(503, "Database unreachable", {"database": "unreachable", "error": exc.__class__.__name__})
+    return jsonify({"status": "ok", "database": "reachable", "revision": revision})

@@ -1,0 +1,54 @@
+"""The application factory: one Flask (APIFlask) server for API, WebSocket and Dash."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from apiflask import APIFlask
+
+import config
+import db
+
+
+def create_app(overrides: Mapping[str, object] | None = None) -> APIFlask:
+    """Build the app: defaults, then the environment, then the caller's overrides."""
+    settings = config.from_environment()
+    settings.update(overrides or {})
+    config.check(settings)
+    app = APIFlask(
+        __name__,
+        title="NVCD Monitor API",
+        version="1",
+        spec_path="/openapi.json",
+        docs_path="/api/docs",
+        instance_path=str(settings["INSTANCE_PATH"]),
+    )
+    app.config.update(AUTO_200_RESPONSE=False, JSON_SORT_KEYS=False)
+    app.config.update(settings)
+    register_logging(app)
+    db.init_app(app)
+    register_api(app)
+    register_dash(app)
+    return app
+
+
+def register_logging(app: APIFlask) -> None:
+    """Send the app's logs to stderr at INFO unless something configured logging."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_api(app: APIFlask) -> None:
+    """Attach the JSON error shape and the API blueprints."""
+    from api import errors, health
+
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+
+
+def register_dash(app: APIFlask) -> None:
+    """Mount the Dash UI on the same server."""
+    from dashapp import init_dash
+
+    init_dash(app)

@@ -1,0 +1,69 @@
+"""Read the environment once and turn it into the application's settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+DEVELOPMENT_ENVS = {"development", "testing"}
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot make a safe configuration."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Return a SQLAlchemy URL that selects psycopg 3 for any PostgreSQL URL.
+
+    Railway and Heroku hand out ``postgres://``; SQLAlchemy 2.1 rejects that
+    scheme and would pick psycopg 2 for a bare ``postgresql://``. Only the
+    scheme changes: encoded passwords and query options survive untouched.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in {"postgres", "postgresql"} or scheme.startswith("postgresql+"):
+        return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
+    return url
+
+
+def sqlite_url(instance_path: Path) -> str:
+    """Return the URL of the embedded database file in the instance folder."""
+    return f"sqlite:///{instance_path / 'nvcd.sqlite3'}"
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Build the settings mapping from environment variables."""
+    env = os.environ if environ is None else environ
+    app_env = env.get("APP_ENV", "production").strip().lower()
+    instance_path = Path(env.get("INSTANCE_PATH", DEFAULT_INSTANCE_PATH))
+    database_url = env.get("DATABASE_URL", "").strip()
+    return {
+        "APP_ENV": app_env,
+        "SECRET_KEY": env.get("SECRET_KEY", ""),
+        "INSTANCE_PATH": str(instance_path),
+        "DATABASE_URL": normalise_database_url(database_url) if database_url else sqlite_url(instance_path),
+        "STATEMENT_TIMEOUT_MS": int(env.get("STATEMENT_TIMEOUT_MS", "30000")),
+        "INGEST_TOKEN": env.get("INGEST_TOKEN", ""),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        "WS_MAX_CLIENTS": int(env.get("WS_MAX_CLIENTS", "100")),
+        "WS_ALLOWED_ORIGINS": _split(env.get("WS_ALLOWED_ORIGINS", "")),
+        "WS_ACCESS_TOKEN": env.get("WS_ACCESS_TOKEN", ""),
+        "WS_HEARTBEAT_SECONDS": float(env.get("WS_HEARTBEAT_SECONDS", "5")),
+        "WS_PING_SECONDS": float(env.get("WS_PING_SECONDS", "25")),
+        "WS_MAX_MESSAGE_BYTES": int(env.get("WS_MAX_MESSAGE_BYTES", str(64 * 1024))),
+        "WS_SEND_TIMEOUT_SECONDS": float(env.get("WS_SEND_TIMEOUT_SECONDS", "10")),
+        "EMBED_ALLOWED_ORIGINS": _split(env.get("EMBED_ALLOWED_ORIGINS", "")),
+    }
+
+
+def check(settings: dict[str, object]) -> None:
+    """Refuse settings that are unsafe outside development and testing."""
+    if settings["APP_ENV"] not in DEVELOPMENT_ENVS and not settings["SECRET_KEY"]:
+        raise ConfigError("SECRET_KEY must be set when APP_ENV is not development or testing")

@@ -1,0 +1,20 @@
+"""Bind one SQLAlchemy engine to the Flask app and hand it to views."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from sqlalchemy import Engine
+
+from models.database import make_engine
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's engine from its configuration."""
+    app.extensions["engine"] = make_engine(
+        app.config["DATABASE_URL"], statement_timeout_ms=app.config["STATEMENT_TIMEOUT_MS"]
+    )
+
+
+def engine() -> Engine:
+    """Return the engine of the current app."""
+    return current_app.extensions["engine"]

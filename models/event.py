@@ -1,0 +1,97 @@
+"""Conflict events as loaded by the pipeline, one row per distinct event."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Timestamps
+
+# Casualty count columns in NVCD order; each has `_male` and `_female` splits
+# except the two totals.
+COUNT_COLUMNS = (
+    "gsa_casualties",
+    "civilian_casualties",
+    "total_deaths",
+    "injured",
+    "total_casualties",
+    "kidnapped",
+    "displaced",
+)
+SPLIT_COUNT_COLUMNS = ("gsa_casualties", "civilian_casualties", "injured", "kidnapped", "displaced")
+
+
+class ConflictEvent(Timestamps, Base):
+    __tablename__ = "conflict_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    event_date: Mapped[date | None]
+    state: Mapped[str | None] = mapped_column(String(64))
+    lga: Mapped[str | None] = mapped_column(String(128))
+    community: Mapped[str | None] = mapped_column(String(256))
+    location_text: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(String(32))
+    actor1: Mapped[str | None] = mapped_column(String(128))
+    actor2: Mapped[str | None] = mapped_column(String(128))
+    actor3: Mapped[str | None] = mapped_column(String(128))
+    crisis_type: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(256))
+
+    gsa_casualties: Mapped[int | None]
+    gsa_casualties_male: Mapped[int | None]
+    gsa_casualties_female: Mapped[int | None]
+    civilian_casualties: Mapped[int | None]
+    civilian_casualties_male: Mapped[int | None]
+    civilian_casualties_female: Mapped[int | None]
+    total_deaths: Mapped[int | None]
+    injured: Mapped[int | None]
+    injured_male: Mapped[int | None]
+    injured_female: Mapped[int | None]
+    total_casualties: Mapped[int | None]
+    kidnapped: Mapped[int | None]
+    kidnapped_male: Mapped[int | None]
+    kidnapped_female: Mapped[int | None]
+    displaced: Mapped[int | None]
+    displaced_male: Mapped[int | None]
+    displaced_female: Mapped[int | None]
+    # Comma-separated names of count columns derived from vague words ("a few").
+    derived_fields: Mapped[str | None] = mapped_column(String(512))
+    is_derived: Mapped[bool] = mapped_column(default=False)
+
+    description: Mapped[str | None] = mapped_column(Text)
+    verification: Mapped[str | None] = mapped_column(Text)
+    confirmation_level: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(String(128))
+    source_url: Mapped[str | None] = mapped_column(Text)
+    other_sources: Mapped[str | None] = mapped_column(Text)
+    data_source: Mapped[str | None] = mapped_column(String(16))  # primary / secondary
+
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    geo_precision: Mapped[str] = mapped_column(String(16), default="none")  # ward, lga, state, none
+    geo_method: Mapped[str | None] = mapped_column(String(16))  # exact, alias, fuzzy, village
+    geo_confidence: Mapped[float | None]
+    state_code: Mapped[str | None] = mapped_column(String(16))
+    lga_code: Mapped[str | None] = mapped_column(String(32))
+    ward_code: Mapped[str | None] = mapped_column(String(32))
+
+    error_count: Mapped[int] = mapped_column(default=0)
+    warning_count: Mapped[int] = mapped_column(default=0)
+
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="SET NULL"))
+    source_file: Mapped[str | None] = mapped_column(String(512))
+    source_row: Mapped[int | None]
+
+    __table_args__ = (
+        Index("ix_conflict_events_event_date", "event_date"),
+        Index("ix_conflict_events_state_date", "state", "event_date"),
+        Index("ix_conflict_events_crisis_type_date", "crisis_type", "event_date"),
+        Index("ix_conflict_events_source_date", "source", "event_date"),
+        Index("ix_conflict_events_lga", "state", "lga"),
+        Index("ix_conflict_events_run_id", "run_id"),
+    )

@@ -1,0 +1,70 @@
+"""Pipeline runs and the stage runs inside them, recorded as they happen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+
+RUN_STATUSES = ("pending", "running", "succeeded", "failed")
+TRIGGERS = ("cli", "api", "replay")
+STAGES = ("extract", "normalise", "geocode", "validate", "deduplicate", "load", "measure")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class PipelineRun(Base):
+    __tablename__ = "pipeline_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    trigger: Mapped[str] = mapped_column(String(16))
+    source_file: Mapped[str | None] = mapped_column(String(512))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    items_in: Mapped[int] = mapped_column(default=0)
+    items_out: Mapped[int] = mapped_column(default=0)
+    rows_skipped: Mapped[int] = mapped_column(default=0)
+    events_new: Mapped[int] = mapped_column(default=0)
+    events_updated: Mapped[int] = mapped_column(default=0)
+    events_unchanged: Mapped[int] = mapped_column(default=0)
+    duplicates_in_batch: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    stages: Mapped[list[StageRun]] = relationship(
+        back_populates="run", order_by="StageRun.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        CheckConstraint(_in("trigger", TRIGGERS), name="trigger"),
+        Index("ix_pipeline_runs_started_at", "started_at"),
+        Index("ix_pipeline_runs_status", "status"),
+    )
+
+
+class StageRun(Base):
+    __tablename__ = "stage_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    items_in: Mapped[int] = mapped_column(default=0)
+    items_out: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[PipelineRun] = relationship(back_populates="stages")
+
+    __table_args__ = (
+        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        Index("ix_stage_runs_run_id", "run_id"),
+    )
