@@ -1,0 +1,247 @@
+"""Extract: read an NVCD export (XLSX, CSV or JSON batch) into raw canonical columns.
+
+Headers are matched by meaning, not by exact text: case, spacing, punctuation and the
+export's own misspellings ("Communiity") are folded, so any column order works. Empty
+template rows (only pre-filled month/year/country/region, formula totals or a stray date)
+are skipped and counted, never reported as errors.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
+from rapidfuzz import fuzz, process
+
+from pipeline import columns as c
+from pipeline.errors import InputError
+
+log = logging.getLogger(__name__)
+
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+HEADER_SCAN_ROWS = 30
+# A row is the events header when it names the date, the state and this many known fields.
+MIN_HEADER_MATCHES = 8
+HEADER_FUZZY_CUTOFF = 90
+# Template rows carry these pre-filled values without being events.
+TEMPLATE_COLUMNS = (c.DATE, c.MONTH, c.YEAR, c.COUNTRY, c.REGION, "total_deaths", "total_casualties",
+                    c.CONFIRMATION_LEVEL)  # fmt: skip
+VILLAGE_COLUMNS = ("state", "lga", "village")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """Raw events (canonical columns, object dtype, plus source_row), skipped rows, villages."""
+
+    events: pd.DataFrame
+    rows_skipped: int
+    villages: pd.DataFrame | None = None
+
+
+def header_key(text: object) -> str:
+    """Fold a header to a comparison key: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", str(text).casefold())
+
+
+_HEADER_INDEX: dict[str, str] = {header_key(name): name for name in c.RAW_COLUMNS}
+for _name, _variants in c.HEADER_VARIANTS.items():
+    _HEADER_INDEX.update({header_key(v): _name for v in _variants})
+
+
+def match_header(text: object) -> str | None:
+    """Return the canonical field a header names, or None."""
+    key = header_key(text)
+    if not key:
+        return None
+    if key in _HEADER_INDEX:
+        return _HEADER_INDEX[key]
+    # Short keys (M-GC, F-IV) are too close to each other to fuzz safely.
+    if len(key) < 6:
+        return None
+    found = process.extractOne(key, list(_HEADER_INDEX), scorer=fuzz.ratio, score_cutoff=HEADER_FUZZY_CUTOFF)
+    return _HEADER_INDEX[found[0]] if found else None
+
+
+def map_headers(headers: list[object]) -> dict[int, str]:
+    """Map column positions to canonical fields (first occurrence of a field wins)."""
+    mapping: dict[int, str] = {}
+    for pos, text in enumerate(headers):
+        name = match_header(text)
+        if name is not None and name not in mapping.values():
+            mapping[pos] = name
+    return mapping
+
+
+def _is_events_header(mapping: dict[int, str]) -> bool:
+    names = set(mapping.values())
+    return c.DATE in names and c.STATE in names and len(names) >= MIN_HEADER_MATCHES
+
+
+def _blank(series: pd.Series) -> pd.Series:
+    """Return a mask of cells that hold nothing (None, NaN, empty or whitespace text)."""
+    text = series.astype("string").str.strip()
+    return text.isna() | text.eq("")
+
+
+def _finish(frame: pd.DataFrame, rows: pd.Series, what: str) -> Extracted:
+    """Add missing columns and source_row, then drop and count template rows."""
+    frame = frame.reindex(columns=list(c.RAW_COLUMNS)).astype(object)
+    frame = frame.where(~frame.apply(_blank), None)
+    content = [col for col in c.RAW_COLUMNS if col not in TEMPLATE_COLUMNS]
+    is_event = frame[content].notna().any(axis=1)
+    events = frame.loc[is_event].assign(**{c.SOURCE_ROW: rows[is_event].astype(int)}).reset_index(drop=True)
+    skipped = int((~is_event).sum())
+    log.info("extracted %d events from %s, skipped %d template rows", len(events), what, skipped)
+    return Extracted(events=events, rows_skipped=skipped)
+
+
+def _frame_from_rows(rows: list[list[Any]], header_at: int, mapping: dict[int, str]) -> pd.DataFrame:
+    body = rows[header_at + 1 :]
+    width = max(mapping) + 1
+    padded = [r[:width] + [None] * (width - len(r)) for r in body]
+    frame = pd.DataFrame(padded, dtype=object) if padded else pd.DataFrame(columns=range(width), dtype=object)
+    return frame[list(mapping)].set_axis(list(mapping.values()), axis=1)
+
+
+def _find_header(rows: list[list[Any]]) -> tuple[int, dict[int, str]] | None:
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        mapping = map_headers(row)
+        if _is_events_header(mapping):
+            return i, mapping
+    return None
+
+
+def _read_villages(book: CalamineWorkbook) -> pd.DataFrame | None:
+    """Return (state, lga, village) from a sheet whose header names all three, if any."""
+    for name in book.sheet_names:
+        head = book.get_sheet_by_name(name).to_python(nrows=1)
+        keys = [header_key(h) for h in (head[0] if head else [])]
+        if all(k in keys for k in VILLAGE_COLUMNS):
+            rows = book.get_sheet_by_name(name).to_python()
+            frame = pd.DataFrame(rows[1:], columns=keys, dtype=object)[list(VILLAGE_COLUMNS)]
+            frame = frame.astype("string").apply(lambda s: s.str.strip()).replace("", pd.NA).dropna()
+            log.info("read %d villages from sheet %r", len(frame), name)
+            return frame.reset_index(drop=True)
+    return None
+
+
+def read_xlsx(data: bytes, what: str = "workbook") -> Extracted:
+    """Read the events sheet (found by its header) and any Villages sheet of an XLSX file."""
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        for name in book.sheet_names:
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            found = _find_header(rows)
+            if found is not None:
+                header_at, mapping = found
+                frame = _frame_from_rows(rows, header_at, mapping)
+                numbers = pd.Series(range(header_at + 2, header_at + 2 + len(frame)))
+                extracted = _finish(frame, numbers, f"{what} sheet {name!r}")
+                return Extracted(extracted.events, extracted.rows_skipped, _read_villages(book))
+    except CalamineError as exc:
+        raise InputError(f"{what} is not a readable XLSX workbook ({exc.__class__.__name__}: {exc})") from exc
+    raise InputError(f"{what} has no sheet with NVCD event headers (needs at least Date and State columns)")
+
+
+def _decode(data: bytes, what: str) -> str:
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{what} is binary, not CSV text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Excel on Windows saves "CSV" in the ANSI code page.
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} is neither UTF-8 nor cp1252 text (byte {exc.start})") from exc
+
+
+def read_csv(data: bytes, what: str = "CSV file") -> Extracted:
+    """Read a CSV export with NVCD columns in any order (UTF-8 with or without BOM, or cp1252)."""
+    text = _decode(data, what)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{what} is not valid CSV ({' '.join(str(exc).split())})") from exc
+    mapping = map_headers(list(frame.columns))
+    if not _is_events_header(mapping):
+        shown = ", ".join(str(h) for h in list(frame.columns)[:8])
+        raise InputError(f"{what} does not have NVCD columns (needs at least date and state; found: {shown})")
+    frame = frame.iloc[:, list(mapping)].set_axis(list(mapping.values()), axis=1)
+    return _finish(frame, pd.Series(range(2, len(frame) + 2)), what)
+
+
+def _check_value(i: int, key: str, value: object) -> None:
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise InputError(f"record {i}, field {key!r}: expected a string or number, got {type(value).__name__}")
+
+
+def read_records(records: object) -> Extracted:
+    """Read a JSON batch: a list of objects keyed by the field names in ``pipeline.columns``."""
+    if isinstance(records, dict) and "records" in records:
+        records = records["records"]
+    if not isinstance(records, list):
+        raise InputError(f"a batch must be a list of records, got {type(records).__name__}")
+    if not records:
+        raise InputError("the batch has no records")
+    rows: list[dict[str, object]] = []
+    for i, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise InputError(f"record {i} must be an object, got {type(record).__name__}")
+        row = {}
+        for key, value in record.items():
+            name = match_header(key)
+            if name is not None:
+                _check_value(i, key, value)
+                row[name] = value
+        if not row:
+            raise InputError(f"record {i} has no known fields (got: {', '.join(map(str, record)) or 'nothing'})")
+        rows.append(row)
+    frame = pd.DataFrame(rows, dtype=object)
+    return _finish(frame, pd.Series(range(1, len(frame) + 1)), "batch")
+
+
+def read_json(data: bytes, what: str = "JSON file") -> Extracted:
+    """Read a JSON file holding a batch (a list, or an object with ``records``)."""
+    try:
+        payload = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{what} is not valid JSON ({exc})") from exc
+    return read_records(payload)
+
+
+def _sniff(data: bytes) -> str:
+    if data.startswith(b"PK\x03\x04"):
+        return ".xlsx"
+    if data.lstrip()[:1] in (b"[", b"{"):
+        return ".json"
+    return ".csv"
+
+
+def read_file(path: Path | str, data: bytes | None = None, filename: str | None = None) -> Extracted:
+    """Read an export by extension (or content when the extension says nothing)."""
+    name = filename or Path(path).name
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise InputError(f"{name} is empty")
+    suffix = Path(name).suffix.lower()
+    if suffix not in (*XLSX_SUFFIXES, ".csv", ".json", ".txt", ""):
+        raise InputError(f"{name}: unsupported file type {suffix!r} (use .xlsx, .csv or .json)")
+    kind = suffix if suffix in (*XLSX_SUFFIXES, ".csv", ".json") else _sniff(data)
+    if kind in XLSX_SUFFIXES:
+        return read_xlsx(data, name)
+    if kind == ".json":
+        return read_json(data, name)
+    return read_csv(data, name)
