@@ -1,0 +1,58 @@
+"""Alerts and the overall status, derived from runs, metrics and anomalies."""
+
+from __future__ import annotations
+
+SEVERITY_ORDER = {"error": 0, "warning": 1}
+
+
+def alert(severity: str, kind: str, message: str) -> dict:
+    """Build one alert record."""
+    return {"severity": severity, "message": message, "kind": kind}
+
+
+def run_alerts(current_run: dict | None, last_run: dict | None) -> list[dict]:
+    """Alert on a failed last run and on a failed stage of the running one."""
+    found = []
+    if last_run is not None and last_run["status"] == "failed":
+        detail = f": {last_run['error']}" if last_run.get("error") else ""
+        found.append(alert("error", "run_failed", f"Run {last_run['id']} failed{detail}"))
+    for stage in (current_run or {}).get("stages", []):
+        if stage["status"] == "failed":
+            message = f"Run {current_run['id']}: stage {stage['name']} failed"  # type: ignore[index]
+            found.append(alert("error", "stage_failed", message))
+    return found
+
+
+def metric_alerts(latest: dict | None) -> list[dict]:
+    """Alert when the latest aggregate data-quality row is not healthy."""
+    if latest is None or latest["status"] == "healthy":
+        return []
+    message = (f"Data quality is {latest['status']}: geocoding {latest['geocoding_success_rate']:.1%}, "
+               f"validation {latest['validation_pass_rate']:.1%}")  # fmt: skip
+    return [alert(latest["status"], "data_quality_status", message)]
+
+
+def build_alerts(current_run: dict | None, last_run: dict | None, latest: dict | None,
+                 anomalies: list[dict]) -> list[dict]:
+    """Collect every alert, errors first."""
+    found = run_alerts(current_run, last_run) + metric_alerts(latest)
+    found += [alert(a["severity"], a["kind"], a["message"]) for a in anomalies]
+    return sorted(found, key=lambda a: SEVERITY_ORDER.get(a["severity"], 2))
+
+
+def overall_status(current_run: dict | None, last_run: dict | None, latest: dict | None,
+                   anomalies: list[dict], has_data: bool) -> str:
+    """Derive running / idle / error / warning / healthy, in that order of precedence.
+
+    ``has_data`` says whether any run, metric or event exists (idle: nothing ever ran).
+    """
+    if current_run is not None:
+        return "running"
+    if not has_data:
+        return "idle"
+    failed = last_run is not None and last_run["status"] == "failed"
+    if failed or (latest and latest["status"] == "error") or any(a["severity"] == "error" for a in anomalies):
+        return "error"
+    if any(a["severity"] == "warning" for a in anomalies) or (latest and latest["status"] == "warning"):
+        return "warning"
+    return "healthy"

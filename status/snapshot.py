@@ -1,0 +1,144 @@
+"""Build the pipeline-status snapshot: one function, a fixed number of queries.
+
+The HTTP fallback and the WebSocket broadcaster both serve what ``build_snapshot``
+returns; its shape is the contract in the project notes (JSON-ready, times as ISO-8601
+UTC ending in "Z", durations in seconds). The number of queries does not depend on how
+many runs, sources, events or viewers there are: every list is a grouped or limited query.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from models import DataQualityMetric, PipelineRun, StageRun, current_version, utcnow
+from status import anomalies as anomaly_rules
+from status.alerts import build_alerts, overall_status
+from status.health import load_source_dates, source_health
+from status.queries import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    aggregates_query,
+    latest_run_query,
+    recent_runs_query,
+    source_metrics_query,
+    stages_query,
+    totals_query,
+)
+from status.shapes import dq_dict, iso, run_dict, trend
+
+log = logging.getLogger(__name__)
+
+RECENT_RUNS = 10
+QUALITY_HISTORY = 20
+SOURCE_TREND_RATES = ("geocoding_success_rate", "validation_pass_rate")
+
+
+def build_snapshot(session: Session, *, clients: int = 0, now: datetime | None = None) -> dict:
+    """Read the database once through and return the pipeline-status snapshot."""
+    now = now or utcnow()
+    version = current_version(session)
+    runs = _runs(session, now)
+    quality, aggregates, by_source_rows, last_ingested = _data_quality(session)
+    source_rows = load_source_dates(session)
+    sources = source_health(source_rows, last_ingested, now.date())
+    found = (
+        anomaly_rules.quality_drops(aggregates, "aggregate")
+        + anomaly_rules.source_quality_drops(by_source_rows)
+        + anomaly_rules.state_spikes(session, now.date())
+        + anomaly_rules.silent_sources(sources)
+    )
+    runs_total, validation_failures = session.execute(totals_query()).one()
+    latest = quality["latest"]
+    events_total = sum(row.events for row in source_rows)
+    has_data = bool(runs_total or events_total or latest)
+    return {
+        "version": version,
+        "timestamp": iso(now),
+        "status": overall_status(runs["current_run"], runs["last_run"], latest, found, has_data),
+        **runs,
+        "data_quality": quality,
+        "sources": sources,
+        "anomalies": found,
+        "alerts": build_alerts(runs["current_run"], runs["last_run"], latest, found),
+        "totals": {
+            "events": events_total,
+            "runs": int(runs_total),
+            "validation_failures": int(validation_failures),
+        },
+        "system": {"database": "reachable", "clients": clients, "pid": os.getpid()},
+    }
+
+
+def _runs(session: Session, now: datetime) -> dict:
+    """Return the running run and the last finished one with their stages, and the recent runs."""
+    recent = list(session.scalars(recent_runs_query(RECENT_RUNS)))
+    current = session.scalars(latest_run_query(ACTIVE_STATUSES)).first()
+    last = session.scalars(latest_run_query(FINISHED_STATUSES)).first()
+    stages: dict[int, list[StageRun]] = {}
+    shown = [run.id for run in (current, last) if run is not None]
+    if shown:
+        for stage in session.scalars(stages_query(shown)):
+            stages.setdefault(stage.run_id, []).append(stage)
+
+    def full(run: PipelineRun | None) -> dict | None:
+        return None if run is None else run_dict(run, now, stages.get(run.id, []))
+
+    return {
+        "current_run": full(current),
+        "last_run": full(last),
+        "recent_runs": [run_dict(run, now) for run in recent],
+    }
+
+
+def _data_quality(
+    session: Session,
+) -> tuple[dict, list[DataQualityMetric], dict[str, list[DataQualityMetric]], dict[str, datetime]]:
+    """Return the data-quality section, its aggregate rows (newest first), the latest run's
+    per-source rows (newest first per source) and when each source was last measured."""
+    aggregates = list(session.scalars(aggregates_query(QUALITY_HISTORY + 1)))
+    latest = aggregates[0] if aggregates else None
+    previous = aggregates[1] if len(aggregates) > 1 else None
+    per_source: dict[str, list[DataQualityMetric]] = {}
+    for metric, _rank in session.execute(source_metrics_query(anomaly_rules.DQ_BASELINE_RUNS + 1)):
+        per_source.setdefault(metric.source, []).append(metric)
+    last_ingested = {source: rows[0].timestamp for source, rows in per_source.items()}
+    current = _latest_batch(per_source)
+    quality = {
+        "latest": dq_dict(latest) if latest else None,
+        "previous": dq_dict(previous) if previous else None,
+        "trend": trend(latest, previous),
+        "history": [_history_point(m) for m in reversed(aggregates[:QUALITY_HISTORY])],
+        "by_source": [
+            {**dq_dict(rows[0]), "trend": trend(rows[0], rows[1] if len(rows) > 1 else None, SOURCE_TREND_RATES)}
+            for _source, rows in sorted(current.items())
+        ],
+    }
+    return quality, aggregates, current, last_ingested
+
+
+def _latest_batch(per_source: dict[str, list[DataQualityMetric]]) -> dict[str, list[DataQualityMetric]]:
+    """Keep the sources measured by the newest run that wrote per-source rows."""
+    if not per_source:
+        return {}
+    newest = max((rows[0] for rows in per_source.values()), key=lambda m: (m.timestamp, m.id))
+
+    def same_batch(metric: DataQualityMetric) -> bool:
+        if newest.run_id is not None:
+            return metric.run_id == newest.run_id
+        return metric.timestamp == newest.timestamp
+
+    return {source: rows for source, rows in per_source.items() if same_batch(rows[0])}
+
+
+def _history_point(metric: DataQualityMetric) -> dict:
+    """Describe one aggregate row for the history chart."""
+    return {
+        "timestamp": iso(metric.timestamp),
+        "geocoding_success_rate": metric.geocoding_success_rate,
+        "validation_pass_rate": metric.validation_pass_rate,
+        "completeness": metric.completeness,
+    }
