@@ -7,6 +7,7 @@ from dash import Dash, dcc, html
 from flask import Flask
 
 from config import PROJECT_ROOT
+from dashapp.security import register_security_headers
 
 
 def init_dash(server: Flask) -> Dash:
@@ -23,6 +24,7 @@ def init_dash(server: Flask) -> Dash:
     )
     app.layout = layout
     server.extensions["dash"] = app
+    register_security_headers(server, app.config.routes_pathname_prefix)
     return app
 
 

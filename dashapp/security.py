@@ -1,0 +1,55 @@
+"""Who may frame our pages: `frame-ancestors` on every response, wider only for the embed page."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from flask import Flask, Response, request
+
+log = logging.getLogger(__name__)
+
+EMBED_PATHS = ("/embed/monitor",)
+# A CSP source we accept from the environment: scheme://host[:port], host may
+# start with "*."; anything else (spaces, ";", quotes) could inject directives.
+ORIGIN_RE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$")
+
+
+def clean_origins(origins: Iterable[str]) -> list[str]:
+    """Return the configured origins that are safe to put in a CSP, dropping the rest."""
+    kept: list[str] = []
+    for origin in origins:
+        value = origin.strip().rstrip("/")
+        if ORIGIN_RE.match(value):
+            kept.append(value)
+        elif value:
+            log.warning("EMBED_ALLOWED_ORIGINS: ignoring %r (expected scheme://host[:port])", origin)
+    return kept
+
+
+def frame_ancestors(origins: Iterable[str] = ()) -> str:
+    """Return the CSP directive allowing this site plus ``origins`` to frame a page."""
+    return " ".join(["frame-ancestors", "'self'", *clean_origins(origins)])
+
+
+def is_embed_path(path: str, prefix: str = "") -> bool:
+    """Tell whether ``path`` (as Flask sees it) is one of the embeddable pages."""
+    path = path.rstrip("/") or "/"
+    return any(path == (prefix.rstrip("/") + embed) for embed in EMBED_PATHS)
+
+
+def register_security_headers(server: Flask, routes_prefix: str = "/") -> None:
+    """Send `frame-ancestors 'self'` everywhere and the configured origins on embed pages."""
+    embed_policy = frame_ancestors(server.config.get("EMBED_ALLOWED_ORIGINS") or ())
+    default_policy = frame_ancestors()
+
+    @server.after_request
+    def _add_frame_ancestors(response: Response) -> Response:
+        policy = embed_policy if is_embed_path(request.path, routes_prefix) else default_policy
+        existing = response.headers.get("Content-Security-Policy")
+        if existing is None:
+            response.headers["Content-Security-Policy"] = policy
+        elif "frame-ancestors" not in existing:
+            response.headers["Content-Security-Policy"] = f"{existing.rstrip('; ')}; {policy}"
+        return response
