@@ -23,8 +23,10 @@ def add_run(session: Session, status: str = "succeeded", started: datetime = T0,
         state = (stage_status or {}).get(name, "succeeded" if finished else "pending")
         begun = started + timedelta(seconds=10 * position) if state != "pending" else None
         done = begun + timedelta(seconds=10) if begun and state in ("succeeded", "failed") else None
-        run.stages.append(StageRun(name=name, position=position, status=state, started_at=begun, finished_at=done,
-                                   items_in=items, items_out=items - position, error="boom" if state == "failed" else None))
+        run.stages.append(StageRun(
+            name=name, position=position, status=state, started_at=begun, finished_at=done,
+            items_in=items, items_out=items - position, error="boom" if state == "failed" else None,
+        ))  # fmt: skip
     session.add(run)
     session.flush()
     return run

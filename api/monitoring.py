@@ -1,0 +1,111 @@
+"""Monitoring endpoints: the pipeline-status snapshot (HTTP fallback of the WebSocket) and
+the data-quality history. Both read through ``status``; the database being down is a 503."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response, current_app, jsonify, request
+from marshmallow import RAISE
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+import db
+from api.errors import error_response
+from api.monitoring_schemas import QualityQuery, QualityResponse, Snapshot
+from models import current_version
+from status import build_snapshot
+from status.quality import quality_query
+from status.shapes import dq_dict, iso
+
+log = logging.getLogger(__name__)
+bp = APIBlueprint("monitoring", __name__, url_prefix="/api/v1/monitoring", tag="Monitoring")
+
+CACHE_CONTROL = "no-cache"
+# The WebSocket broadcaster registers itself here when it runs in this process.
+BROADCASTER_EXTENSION = "broadcaster"
+
+
+def etag_for(version: int) -> str:
+    """Return the weak ETag of a snapshot version (weak: time-relative fields may differ)."""
+    return f'W/"{version}"'
+
+
+def connected_clients() -> int:
+    """Return the WebSocket clients connected to this process (0 without a broadcaster)."""
+    broadcaster = current_app.extensions.get(BROADCASTER_EXTENSION)
+    count: Any = getattr(broadcaster, "client_count", 0)
+    return int(count() if callable(count) else count)
+
+
+def database_unavailable(exc: SQLAlchemyError) -> Response:
+    """Answer 503 when the database cannot be read."""
+    log.warning("monitoring: database unavailable: %s", exc.__class__.__name__)
+    return error_response(503, "Database unavailable", {"database": "unreachable", "error": exc.__class__.__name__},
+                          headers={"Retry-After": "5", "Cache-Control": CACHE_CONTROL})
+
+
+def read(work: Callable[[Session], Response]) -> Response:
+    """Run ``work`` in a read-only session, turning database failures into a 503."""
+    try:
+        with Session(db.engine()) as session:
+            return work(session)
+    except SQLAlchemyError as exc:
+        return database_unavailable(exc)
+
+
+def _with_etag(response: Response, version: int) -> Response:
+    response.headers["ETag"] = etag_for(version)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+@bp.get("/pipeline-status")
+@bp.output(Snapshot, description="The pipeline-status snapshot (same data the WebSocket pushes)")
+@bp.doc(
+    summary="Pipeline status snapshot",
+    description="ETag is the data version; send it back in If-None-Match to get 304 while nothing changed.",
+    responses={304: "Not modified since the ETag sent", 503: "Database unavailable"},
+)
+def pipeline_status() -> Response:
+    """Return the snapshot, or 304 when the client already has this version."""
+
+    def work(session: Session) -> Response:
+        version = current_version(session)
+        if request.if_none_match.contains_weak(str(version)):
+            return _with_etag(Response(status=304), version)
+        snapshot = build_snapshot(session, clients=connected_clients())
+        return _with_etag(jsonify(snapshot), snapshot["version"])
+
+    return read(work)
+
+
+@bp.get("/data-quality")
+# unknown=RAISE: a misspelt parameter is a 422, not silently ignored.
+@bp.input(QualityQuery, location="query", arg_name="query", unknown=RAISE)
+@bp.output(QualityResponse, description="Latest data-quality row and the matching history")
+@bp.doc(summary="Data-quality metrics, latest and history", responses={503: "Database unavailable"})
+def data_quality(query: dict) -> Response:
+    """Return the latest row for the source/type and the filtered history, oldest first."""
+
+    def work(session: Session) -> Response:
+        keys = {"source": query.get("source"), "metric_type": query.get("metric_type")}
+        latest = session.scalars(quality_query(**keys, limit=1)).first()
+        rows = list(session.scalars(
+            quality_query(**keys, since=query.get("since"), until=query.get("until"), limit=query["limit"])
+        ))  # fmt: skip
+        filters = {**keys, "since": iso(query.get("since")), "until": iso(query.get("until")), "limit": query["limit"]}
+        body = {
+            "latest": dq_dict(latest) if latest else None,
+            "history": [dq_dict(row) for row in reversed(rows)],
+            "count": len(rows),
+            "filters": filters,
+        }
+        response = jsonify(body)
+        response.headers["Cache-Control"] = CACHE_CONTROL
+        return response
+
+    return read(work)

@@ -1,0 +1,184 @@
+"""Schemas of the monitoring endpoints: query parameters in, documented JSON out."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta
+
+from apiflask import Schema, fields
+from apiflask.validators import Length, OneOf, Range
+from marshmallow import ValidationError, validates_schema
+
+from models import METRIC_TYPES
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+# ISO-8601 extended form only: a date, or a date and time with an optional offset.
+ISO_INSTANT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+class IsoInstant(fields.String):
+    """An ISO-8601 date or datetime, returned as an aware UTC datetime.
+
+    A bare date means the start of that day (UTC), or with ``end_of_day`` the start of
+    the next day, so ``until=2026-05-31`` includes all of 31 May. Naive times are UTC.
+    """
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.end_of_day = end_of_day
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> datetime:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not ISO_INSTANT.match(text):
+            raise ValidationError("Not an ISO-8601 date or datetime (e.g. 2026-05-31 or 2026-05-31T12:00:00Z).")
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValidationError(f"Not a valid date or time: {exc}.") from exc
+        if len(text) == 10:
+            parsed = datetime.combine(parsed.date(), time(), tzinfo=UTC)
+            return parsed + timedelta(days=1) if self.end_of_day else parsed
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class QualityQuery(Schema):
+    since = IsoInstant(metadata={"description": "Only rows at or after this ISO-8601 date/datetime (UTC)"})
+    until = IsoInstant(
+        end_of_day=True,
+        metadata={"description": "Only rows before this datetime, or through the end of this date (UTC)"},
+    )
+    source = fields.String(validate=Length(min=1, max=128), metadata={"description": "Source name (exact)"})
+    metric_type = fields.String(validate=OneOf(METRIC_TYPES), metadata={"description": "aggregate, source or hourly"})
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"Newest rows to return (1..{MAX_LIMIT})"},
+    )
+
+    @validates_schema
+    def _since_before_until(self, data: dict, **_kwargs: object) -> None:
+        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
+            raise ValidationError("since must be before until.", "since")
+
+
+class Precision(Schema):
+    ward = fields.Integer()
+    lga = fields.Integer()
+    state = fields.Integer()
+    none = fields.Integer()
+
+
+class Quality(Schema):
+    timestamp = fields.String(metadata={"format": "date-time"})
+    metric_type = fields.String()
+    source = fields.String(allow_none=True)
+    run_id = fields.Integer(allow_none=True)
+    events = fields.Integer()
+    geocoding_attempts = fields.Integer()
+    geocoding_successes = fields.Integer()
+    geocoding_success_rate = fields.Float(metadata={"description": "fraction 0..1"})
+    validation_attempts = fields.Integer()
+    validation_passes = fields.Integer()
+    validation_pass_rate = fields.Float(metadata={"description": "fraction 0..1"})
+    completeness = fields.Float(allow_none=True)
+    precision = fields.Nested(Precision)
+    duplicates = fields.Integer()
+    derived_counts = fields.Integer()
+    status = fields.String()
+
+
+class QualityResponse(Schema):
+    latest = fields.Nested(Quality, allow_none=True, metadata={"description": "Newest row for source/metric_type"})
+    history = fields.List(fields.Nested(Quality), metadata={"description": "Matching rows, oldest first"})
+    count = fields.Integer()
+    filters = fields.Dict()
+
+
+class Stage(Schema):
+    name = fields.String()
+    position = fields.Integer()
+    status = fields.String()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    duration_s = fields.Float(allow_none=True)
+    items_in = fields.Integer()
+    items_out = fields.Integer()
+    error = fields.String(allow_none=True)
+
+
+class RunShort(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    trigger = fields.String()
+    source_file = fields.String(allow_none=True)
+    started_at = fields.String()
+    finished_at = fields.String(allow_none=True)
+    duration_s = fields.Float(allow_none=True)
+    items_in = fields.Integer()
+    items_out = fields.Integer()
+    rows_skipped = fields.Integer()
+    events_new = fields.Integer()
+    events_updated = fields.Integer()
+    events_unchanged = fields.Integer()
+    duplicates_in_batch = fields.Integer()
+    error = fields.String(allow_none=True)
+
+
+class Run(RunShort):
+    stages = fields.List(fields.Nested(Stage))
+
+
+class SourceQuality(Quality):
+    trend = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+
+
+class DataQualitySection(Schema):
+    latest = fields.Nested(Quality, allow_none=True)
+    previous = fields.Nested(Quality, allow_none=True)
+    trend = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    history = fields.List(fields.Dict())
+    by_source = fields.List(fields.Nested(SourceQuality))
+
+
+class SourceHealth(Schema):
+    source = fields.String()
+    events = fields.Integer()
+    last_event_date = fields.String(allow_none=True, metadata={"format": "date"})
+    last_ingested_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    usual_gap_days = fields.Float(allow_none=True)
+    silent_days = fields.Integer(allow_none=True)
+    silent = fields.Boolean()
+
+
+class Anomaly(Schema):
+    kind = fields.String(metadata={"description": "quality_drop, weekly_spike or source_silent"})
+    severity = fields.String(validate=OneOf(("warning", "error")))
+    subject = fields.String()
+    message = fields.String()
+    value = fields.Float()
+    baseline = fields.Float(allow_none=True)
+
+
+class Alert(Schema):
+    severity = fields.String()
+    message = fields.String()
+    kind = fields.String()
+
+
+class Snapshot(Schema):
+    version = fields.Integer(metadata={"description": "Change counter: equal data, equal version"})
+    timestamp = fields.String(metadata={"format": "date-time"})
+    status = fields.String(validate=OneOf(("idle", "running", "healthy", "warning", "error")))
+    current_run = fields.Nested(Run, allow_none=True)
+    last_run = fields.Nested(Run, allow_none=True)
+    recent_runs = fields.List(fields.Nested(RunShort))
+    data_quality = fields.Nested(DataQualitySection)
+    sources = fields.List(fields.Nested(SourceHealth))
+    anomalies = fields.List(fields.Nested(Anomaly))
+    alerts = fields.List(fields.Nested(Alert))
+    totals = fields.Dict(keys=fields.String(), values=fields.Integer())
+    system = fields.Dict()

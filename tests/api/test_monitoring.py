@@ -1,0 +1,136 @@
+"""Monitoring endpoints: snapshot with ETag/304, data-quality filters, 503 without a database."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from app import create_app
+from tests.status.builders import add_metric, add_run, commit
+
+STATUS_URL = "/api/v1/monitoring/pipeline-status"
+QUALITY_URL = "/api/v1/monitoring/data-quality"
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def test_pipeline_status_serves_the_snapshot_with_etag_and_304(client, engine) -> None:
+    with Session(engine) as session:
+        add_run(session, "succeeded", T0)
+        commit(session)
+    first = client.get(STATUS_URL)
+    assert first.status_code == 200
+    assert first.headers["Cache-Control"] == "no-cache"
+    body = first.json
+    assert body["status"] == "healthy" and body["last_run"]["stages"][0]["name"] == "extract"
+    assert first.headers["ETag"] == f'W/"{body["version"]}"'
+
+    unchanged = client.get(STATUS_URL, headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
+    assert unchanged.headers["ETag"] == first.headers["ETag"]
+    strong_form = client.get(STATUS_URL, headers={"If-None-Match": f'"{body["version"]}"'})
+    assert strong_form.status_code == 304
+
+    with Session(engine) as session:
+        add_run(session, "failed", T0 + timedelta(hours=1), error="bad")
+        commit(session)
+    changed = client.get(STATUS_URL, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200
+    assert changed.json["version"] > body["version"] and changed.json["status"] == "error"
+    assert changed.headers["ETag"] != first.headers["ETag"]
+
+
+def _metrics(engine) -> None:
+    with Session(engine) as session:
+        for day in range(5):
+            stamp = T0 + timedelta(days=day)
+            add_metric(session, stamp, geo=0.5 + day / 10)
+            add_metric(session, stamp, metric_type="source", source="Punch", geo=0.4 + day / 10)
+            add_metric(session, stamp, metric_type="source", source="Vanguard")
+            add_metric(session, stamp + timedelta(hours=1), metric_type="hourly")
+        commit(session)
+
+
+def test_data_quality_latest_and_history_oldest_first(client, engine) -> None:
+    _metrics(engine)
+    body = client.get(QUALITY_URL, query_string={"metric_type": "aggregate"}).json
+    assert body["count"] == 5
+    assert body["latest"]["geocoding_success_rate"] == pytest.approx(0.9)
+    assert [row["timestamp"][:10] for row in body["history"]] == [f"2026-05-0{d}" for d in range(1, 6)]
+    assert all(row["metric_type"] == "aggregate" for row in body["history"])
+
+
+@pytest.mark.parametrize(
+    ("params", "count", "first_day"),
+    [
+        ({}, 20, "2026-05-01"),
+        ({"metric_type": "source", "source": "Punch"}, 5, "2026-05-01"),
+        ({"source": "Vanguard", "since": "2026-05-03"}, 3, "2026-05-03"),
+        ({"metric_type": "aggregate", "until": "2026-05-02"}, 2, "2026-05-01"),  # through the end of that day
+        ({"metric_type": "aggregate", "until": "2026-05-02T12:00:00Z"}, 1, "2026-05-01"),
+        ({"metric_type": "hourly", "since": "2026-05-02T13:00:00+00:00", "until": "2026-05-04"}, 3, "2026-05-02"),
+        ({"metric_type": "aggregate", "since": "2026-05-02T11:00:00+01:00"}, 4, "2026-05-02"),
+        ({"metric_type": "aggregate", "limit": 2}, 2, "2026-05-04"),  # the newest two
+        ({"source": "Nobody"}, 0, None),
+    ],
+)
+def test_data_quality_filters(client, engine, params, count, first_day) -> None:
+    _metrics(engine)
+    response = client.get(QUALITY_URL, query_string=params)
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["count"] == count == len(body["history"])
+    assert (body["history"][0]["timestamp"][:10] if body["history"] else None) == first_day
+    if "source" in params:
+        assert {row["source"] for row in body["history"]} <= {params["source"]}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "0"}, "since"),
+        ({"since": "abc"}, "since"),
+        ({"since": "2026-13-01"}, "since"),
+        ({"until": "2026-02-30"}, "until"),
+        ({"until": "20260101"}, "until"),
+        ({"since": "2026-01-01T25:00:00"}, "since"),
+        ({"since": ""}, "since"),
+        ({"metric_type": "daily"}, "metric_type"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "100000"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"since": "2026-05-03", "until": "2026-05-02"}, "since"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_data_quality_rejects_bad_parameters_with_422_json(client, params, field) -> None:
+    response = client.get(QUALITY_URL, query_string=params)
+    assert response.status_code == 422
+    body = response.json
+    assert body["status"] == 422 and body["message"]
+    assert field in body["detail"]["query"]
+
+
+def test_monitoring_endpoints_are_in_the_openapi_spec(client) -> None:
+    spec = client.get("/openapi.json").json
+    status_get = spec["paths"][STATUS_URL]["get"]
+    assert {"200", "304", "503"} <= set(status_get["responses"])
+    quality_get = spec["paths"][QUALITY_URL]["get"]
+    assert {p["name"] for p in quality_get["parameters"]} >= {"since", "until", "source", "metric_type", "limit"}
+    assert "422" in quality_get["responses"]
+
+
+@pytest.mark.parametrize("url", [STATUS_URL, QUALITY_URL])
+def test_503_json_when_database_unreachable(tmp_path, url) -> None:
+    app = create_app(
+        {"APP_ENV": "testing", "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none",
+         "INSTANCE_PATH": str(tmp_path)}
+    )  # fmt: skip
+    started = time.monotonic()
+    response = app.test_client().get(url)
+    assert time.monotonic() - started < 6
+    assert response.status_code == 503
+    assert response.json["status"] == 503 and response.json["detail"]["database"] == "unreachable"
+    assert "Traceback" not in response.get_data(as_text=True)
