@@ -41,10 +41,11 @@ def register_logging(app: APIFlask) -> None:
 
 def register_api(app: APIFlask) -> None:
     """Attach the JSON error shape and the API blueprints."""
-    from api import errors, health
+    from api import errors, health, monitoring
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(monitoring.bp)
 
 
 def register_dash(app: APIFlask) -> None:
