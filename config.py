@@ -59,6 +59,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]
         "WS_PING_SECONDS": float(env.get("WS_PING_SECONDS", "25")),
         "WS_MAX_MESSAGE_BYTES": int(env.get("WS_MAX_MESSAGE_BYTES", str(64 * 1024))),
         "WS_SEND_TIMEOUT_SECONDS": float(env.get("WS_SEND_TIMEOUT_SECONDS", "10")),
+        "WS_REBUILD_SECONDS": float(env.get("WS_REBUILD_SECONDS", "30")),
+        "WS_POLL_SECONDS": float(env.get("WS_POLL_SECONDS", "1")),
         "EMBED_ALLOWED_ORIGINS": _split(env.get("EMBED_ALLOWED_ORIGINS", "")),
     }
 

@@ -1,0 +1,203 @@
+"""The live pipeline-status WebSocket (flask-sock): admission before the upgrade, then pushes.
+
+Admission runs as a before_request hook, i.e. before flask-sock upgrades the
+connection, so refusals are ordinary JSON errors: 403 for a foreign Origin, 401
+without the access token, 503 + Retry-After when this process is at its socket
+cap. After the upgrade the handler only relays what the process's Broadcaster
+publishes (see api/broadcaster.py) and keeps the connection alive with pings.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import socket
+import time
+from urllib.parse import urlsplit
+
+from apiflask import APIBlueprint, APIFlask
+from flask import Response, current_app, g, request
+from flask_sock import Sock
+from simple_websocket import Server
+from sqlalchemy.orm import Session
+from wsproto.events import CloseConnection
+from wsproto.utilities import LocalProtocolError
+
+from api.broadcaster import Broadcaster, BroadcasterStopped, CapacityError, Subscription
+from api.errors import error_response
+from api.wire import PING_FRAME, SendTimeout, negotiate_deflate, send_bounded
+
+log = logging.getLogger(__name__)
+
+ROUTES = ("/api/v1/ws/monitoring/pipeline-status", "/ws/monitoring/pipeline-status")
+SUBPROTOCOL = "nvcd.v1"
+TOKEN_SUBPROTOCOL_PREFIX = "token."
+TOKEN_COOKIE = "nvcd_ws_token"
+RETRY_AFTER_SECONDS = 30
+CLOSE_GOING_AWAY = 1001
+CLOSE_PING_TIMEOUT = 1011
+
+sock = Sock()
+bp = APIBlueprint("ws", __name__, enable_openapi=False)
+
+
+def build_status(session: Session, *, clients: int) -> dict:
+    """Build the pipeline-status snapshot (the contract lives in status.snapshot)."""
+    from status.snapshot import build_snapshot  # imported late: status/ imports nothing of ours
+
+    return build_snapshot(session, clients=clients)
+
+
+def init_app(app: APIFlask) -> None:
+    """Bind the WebSocket routes and this app's Broadcaster (started lazily per process)."""
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {
+        "subprotocols": [SUBPROTOCOL],
+        # simple-websocket closes with 1009 when a client message exceeds this.
+        "max_message_size": app.config["WS_MAX_MESSAGE_BYTES"],
+        # Pings are sent by our handler, the connection's only writer of data frames.
+        "ping_interval": None,
+    })
+    app.extensions["broadcaster"] = Broadcaster(
+        app.extensions["engine"],
+        build_status,
+        max_clients=app.config["WS_MAX_CLIENTS"],
+        heartbeat_s=app.config["WS_HEARTBEAT_SECONDS"],
+        rebuild_s=float(app.config.get("WS_REBUILD_SECONDS", 30)),
+        poll_s=float(app.config.get("WS_POLL_SECONDS", 1)),
+    )
+    sock.init_app(app)
+    app.register_blueprint(bp)
+
+
+def broadcaster(app: APIFlask | None = None) -> Broadcaster:
+    """Return the app's Broadcaster."""
+    return (app or current_app).extensions["broadcaster"]
+
+
+# -- admission (before the upgrade) -----------------------------------------
+def origin_allowed(origin: str | None, host: str, allowed: list[str]) -> bool:
+    """Return True when a browser Origin may open the socket (no Origin: not a browser)."""
+    if origin is None:
+        return True
+    if allowed:
+        return "*" in allowed or origin.rstrip("/").lower() in {a.rstrip("/").lower() for a in allowed}
+    return urlsplit(origin).netloc.lower() == host.lower()
+
+
+def presented_tokens() -> list[str]:
+    """Return the access tokens the request carries (header, subprotocol, cookie; never the query)."""
+    tokens = []
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        tokens.append(value.strip())
+    for proto in request.headers.get("Sec-WebSocket-Protocol", "").split(","):
+        if proto.strip().startswith(TOKEN_SUBPROTOCOL_PREFIX):
+            tokens.append(proto.strip()[len(TOKEN_SUBPROTOCOL_PREFIX):])
+    if request.cookies.get(TOKEN_COOKIE):
+        tokens.append(request.cookies[TOKEN_COOKIE])
+    return tokens
+
+
+def token_ok(expected: str) -> bool:
+    """Return True when no token is configured or one presented token matches it."""
+    if not expected:
+        return True
+    return any(hmac.compare_digest(t.encode(), expected.encode()) for t in presented_tokens())
+
+
+@bp.before_request
+def admit() -> Response | None:
+    """Refuse the upgrade with a JSON error, or reserve a client slot for it."""
+    cfg = current_app.config
+    if not origin_allowed(request.headers.get("Origin"), request.host, cfg["WS_ALLOWED_ORIGINS"]):
+        return error_response(403, "Origin not allowed", {"origin": request.headers.get("Origin")})
+    if not token_ok(cfg["WS_ACCESS_TOKEN"]):
+        return error_response(401, "Access token required",
+                              {"accepted": ["Authorization: Bearer", f"subprotocol {TOKEN_SUBPROTOCOL_PREFIX}<token>",
+                                            f"cookie {TOKEN_COOKIE}"]})
+    try:
+        g.ws_subscription = broadcaster().reserve()
+    except CapacityError as exc:
+        return error_response(503, "Too many live connections; use polling or retry later",
+                              {"reason": str(exc), "retry_after_s": RETRY_AFTER_SECONDS},
+                              headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    g.ws_window_bits = None
+    offer = request.environ.get("HTTP_SEC_WEBSOCKET_EXTENSIONS")
+    if offer is not None:
+        negotiated = negotiate_deflate(offer)
+        if negotiated is None:
+            del request.environ["HTTP_SEC_WEBSOCKET_EXTENSIONS"]
+        else:
+            request.environ["HTTP_SEC_WEBSOCKET_EXTENSIONS"], g.ws_window_bits = negotiated
+    return None
+
+
+@bp.teardown_request
+def release_slot(_exc: BaseException | None) -> None:
+    """Free the client slot when the connection's request ends, however it ends."""
+    sub = g.pop("ws_subscription", None)
+    if sub is not None:
+        broadcaster().release(sub)
+
+
+# -- the connection ------------------------------------------------------------
+def close(ws: Server, code: int, reason: str) -> None:
+    """Send a close frame with a bounded write and mark the connection closed."""
+    if not ws.connected:
+        return
+    ws.connected = False
+    try:
+        send_bounded(ws.sock, ws.ws.send(CloseConnection(code, reason)), 2.0)
+    except (SendTimeout, OSError, LocalProtocolError):
+        abort(ws)
+
+
+def abort(ws: Server) -> None:
+    """Drop a connection without a close frame (it cannot take one)."""
+    ws.connected = False
+    try:
+        ws.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def serve(ws: Server, hub: Broadcaster, sub: Subscription, window_bits: int | None) -> None:
+    """Relay the broadcast to one client until it leaves, stalls or the process stops."""
+    cfg = current_app.config
+    send_timeout, ping_every = cfg["WS_SEND_TIMEOUT_SECONDS"], cfg["WS_PING_SECONDS"]
+    next_ping = time.monotonic() + ping_every
+    try:
+        while ws.connected:
+            message = hub.next_message(sub, timeout=max(0.0, min(next_ping - time.monotonic(), hub.heartbeat_s)))
+            ws.input_buffer.clear()  # clients have nothing to tell us; size is capped upstream
+            if not ws.connected:
+                break
+            if message is not None:
+                send_bounded(ws.sock, message.frame_for(window_bits), send_timeout)
+            if time.monotonic() >= next_ping:
+                if not ws.pong_received:
+                    close(ws, CLOSE_PING_TIMEOUT, "Ping timeout")
+                    break
+                ws.pong_received = False
+                send_bounded(ws.sock, PING_FRAME, send_timeout)
+                next_ping = time.monotonic() + ping_every
+    except BroadcasterStopped:
+        close(ws, CLOSE_GOING_AWAY, "Server shutting down")
+    except SendTimeout as exc:
+        hub.stats["dropped"] += 1
+        log.info("dropping a stalled client: %s", exc)
+        abort(ws)
+    except OSError as exc:
+        log.debug("client went away: %s", exc)
+        abort(ws)
+
+
+def pipeline_status(ws: Server) -> None:
+    """Push the current snapshot, then every change and a heartbeat, to one client."""
+    hub = broadcaster()
+    hub.ensure_started()
+    serve(ws, hub, g.ws_subscription, g.ws_window_bits)
+
+
+for _path, _endpoint in zip(ROUTES, ("pipeline_status", "pipeline_status_legacy"), strict=True):
+    sock.route(_path, bp=bp, endpoint=_endpoint)(pipeline_status)
