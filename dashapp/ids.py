@@ -11,5 +11,22 @@ MONITOR_BODY = "monitor-body"
 MONITOR_SYSTEM = "monitor-system"
 
 # --- data-quality trends page ---
+QUALITY_URL = "quality-url"
+QUALITY_FILTERS = "quality-filters"  # dcc.Store holding the applied filters
+QUALITY_FILTER = "quality-filter"  # pattern type: {"type": QUALITY_FILTER, "key": <URL key>}
+QUALITY_GRAPH = "quality-graph"  # pattern type: {"type": QUALITY_GRAPH, "chart": <chart key>}
+QUALITY_CSV = "quality-csv"  # pattern type: {"type": QUALITY_CSV, "chart": <chart key>}
+QUALITY_DOWNLOAD = "quality-download"
+QUALITY_GRID = "quality-grid"
+QUALITY_DRILL = "quality-drill"
+QUALITY_ALERT = "quality-alert"
 
 # --- conflict trends page ---
+CONFLICT_URL = "conflict-url"
+CONFLICT_FILTERS = "conflict-filters"  # dcc.Store holding the applied filters
+CONFLICT_FILTER = "conflict-filter"  # pattern type: {"type": CONFLICT_FILTER, "key": <URL key>}
+CONFLICT_GRAPH = "conflict-graph"  # pattern type: {"type": CONFLICT_GRAPH, "chart": <chart key>}
+CONFLICT_CSV = "conflict-csv"  # pattern type: {"type": CONFLICT_CSV, "chart": <chart key>}
+CONFLICT_DOWNLOAD = "conflict-download"
+CONFLICT_CONTEXT = "conflict-context"
+CONFLICT_ALERT = "conflict-alert"

@@ -1,0 +1,132 @@
+"""The trend pages' shared filter bar, chart cards and the glue between controls, URL and filters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from dash import dcc, html
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from models import ConflictEvent, current_version
+from trends.filters import (
+    DIMENSION_LABELS,
+    GRANULARITIES,
+    METRIC_LABELS,
+    LIST_KEYS,
+    FilterError,
+    TrendFilters,
+    from_controls,
+    from_mapping,
+)
+from trends.charts import Chart
+from trends.csv import to_csv
+from trends.sql import actor_rows
+
+log = logging.getLogger(__name__)
+
+# URL key -> (label, placeholder) for the multi-select dropdowns, in display order.
+DROPDOWNS = {
+    "region": "Regions",
+    "state": "States",
+    "lga": "LGAs",
+    "crisis_type": "Crisis types",
+    "actor": "Actors",
+    "source": "Sources",
+}
+_options_cache: dict[str, tuple[int, dict[str, list[str]]]] = {}
+
+
+def filter_options(engine: Engine) -> dict[str, list[str]]:
+    """Return the distinct values each dropdown offers, cached until the data version changes."""
+    with Session(engine) as session:
+        version = current_version(session)
+        cached = _options_cache.get(str(engine.url))
+        if cached and cached[0] == version:
+            return cached[1]
+        options: dict[str, list[str]] = {}
+        for key in DROPDOWNS:
+            if key == "actor":
+                rows = actor_rows(TrendFilters())
+                stmt = select(rows.c.grp).distinct().order_by(rows.c.grp)
+            else:
+                column = getattr(ConflictEvent, key)
+                stmt = select(column).distinct().where(column.is_not(None), column != "").order_by(column)
+            options[key] = [value for value in session.scalars(stmt) if value]
+    _options_cache[str(engine.url)] = (version, options)
+    return options
+
+
+def parse_query(query: Mapping[str, Any]) -> tuple[TrendFilters, str | None]:
+    """Return the filters in a page's query parameters and an error message if some were invalid."""
+    try:
+        return from_mapping(query), None
+    except FilterError as exc:
+        log.info("invalid trend filter in URL: %s", exc)
+        return TrendFilters(), f"Ignored the filters in the address: {exc}"
+
+
+def filters_from_inputs(inputs: Sequence[Mapping[str, Any]]) -> TrendFilters:
+    """Build filters from a pattern-matching callback's inputs list ({"id": {"key"}, "value"})."""
+    values = {item["id"]["key"]: item.get("value") for item in inputs}
+    return from_controls(values)
+
+
+def _date_input(id_type: str, key: str, label: str, value: date | None) -> html.Label:
+    return html.Label([label, dcc.Input(id={"type": id_type, "key": key}, type="date", debounce=True,
+                                        value=value.isoformat() if value else None)], className="trends-field")
+
+
+def filter_bar(id_type: str, filters: TrendFilters, options: Mapping[str, list[str]], view: bool) -> html.Div:
+    """Return the filter controls, initialised from ``filters``; ``view`` adds group-by and metric."""
+    values = filters.as_dict()
+    fields: list[Any] = [
+        _date_input(id_type, "start", "From", filters.start),
+        _date_input(id_type, "end", "To", filters.end),
+    ]
+    for key, label in DROPDOWNS.items():
+        selected = values[LIST_KEYS[key]]
+        choices = sorted(set(options.get(key, [])) | set(selected))  # keep URL values visible even if unknown
+        fields.append(html.Label([label, dcc.Dropdown(
+            id={"type": id_type, "key": key}, options=choices, value=selected, multi=True, placeholder="All",
+        )], className="trends-field trends-field-wide"))
+    fields.append(html.Label(["Time step", dcc.RadioItems(
+        id={"type": id_type, "key": "granularity"}, options=list(GRANULARITIES), value=filters.granularity,
+        inline=True,
+    )], className="trends-field"))
+    if view:
+        fields.append(html.Label(["Group by", dcc.Dropdown(
+            id={"type": id_type, "key": "group_by"}, clearable=False, value=filters.group_by,
+            options=[{"label": text, "value": key} for key, text in DIMENSION_LABELS.items()],
+        )], className="trends-field"))
+        fields.append(html.Label(["Measure", dcc.Dropdown(
+            id={"type": id_type, "key": "metric"}, clearable=False, value=filters.metric,
+            options=[{"label": text, "value": key} for key, text in METRIC_LABELS.items()],
+        )], className="trends-field"))
+    return html.Div(fields, className="trends-filters")
+
+
+def chart_card(graph_type: str, csv_type: str, key: str, title: str, note: str = "") -> html.Section:
+    """Return a titled card with a loading graph and its CSV download button."""
+    return html.Section([
+        html.Div([
+            html.H3(title),
+            html.Button("Download CSV", id={"type": csv_type, "chart": key}, className="trends-csv", n_clicks=0),
+        ], className="trends-card-head"),
+        html.P(note, className="trends-note") if note else None,
+        dcc.Loading(dcc.Graph(id={"type": graph_type, "chart": key}, config={"displaylogo": False}),
+                    type="default"),
+    ], className="trends-card", id=f"{graph_type}-card-{key}")
+
+
+def csv_download(engine: Engine, chart: Chart, key: str, filters: TrendFilters, today: date) -> dict[str, Any]:
+    """Return a dcc.Download payload: the chart's frame as escaped CSV with a citation line."""
+    frame: pd.DataFrame = chart.load(engine, filters)
+    with Session(engine) as session:
+        version = current_version(session)
+    text = to_csv(frame, filters, version, today, chart.title)
+    return dcc.send_string(text, filename=f"nvcd-{key.replace('_', '-')}-{today.isoformat()}.csv", type="text/csv")

@@ -1,0 +1,140 @@
+"""Conflict trends: events and casualties over time and place, beside the data quality behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import dash
+import pandas as pd
+import plotly.graph_objects as go
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+import db
+from dashapp import ids
+from dashapp.figures import make_map_figure, make_ranking_figure, make_series_figure
+from dashapp.filters_ui import chart_card, csv_download, filter_bar, filter_options, filters_from_inputs, parse_query
+from trends.charts import CONFLICT_CHARTS, quality_context
+from trends.filters import DIMENSION_LABELS, METRIC_LABELS, TrendFilters, from_query
+
+dash.register_page(__name__, path="/trends/conflict", name="Conflict trends", order=3)
+
+FIGURES: dict[str, Callable[[pd.DataFrame, TrendFilters], go.Figure]] = {
+    "series": lambda df, f: make_series_figure(df, METRIC_LABELS[f.metric]),
+    "states": lambda df, f: make_ranking_figure(df, METRIC_LABELS[f.metric]),
+    "lgas": lambda df, f: make_ranking_figure(df, METRIC_LABELS[f.metric]),
+    "map": lambda df, f: make_map_figure(df, METRIC_LABELS[f.metric]),
+}
+
+
+def graph(key: str) -> dict[str, str]:
+    """Return the id of one of this page's graphs."""
+    return {"type": ids.CONFLICT_GRAPH, "chart": key}
+
+
+def layout(**query: Any) -> html.Div:
+    """Render the filter bar from the URL, the quality context and the charts."""
+    filters, error = parse_query(query)
+    options = filter_options(db.engine())
+    return html.Div([
+        dcc.Location(id=ids.CONFLICT_URL, refresh=False),
+        dcc.Store(id=ids.CONFLICT_FILTERS),
+        dcc.Download(id=ids.CONFLICT_DOWNLOAD),
+        html.H1("Conflict trends"),
+        html.Div(error, id=ids.CONFLICT_ALERT, className="trends-alert", hidden=error is None, role="alert"),
+        filter_bar(ids.CONFLICT_FILTER, filters, options, view=True),
+        html.Div([
+            html.Div([
+                chart_card(ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "series", "Over time"),
+                html.Div([
+                    chart_card(ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "states", CONFLICT_CHARTS["states"].title),
+                    chart_card(ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "lgas", CONFLICT_CHARTS["lgas"].title),
+                ], className="trends-pair"),
+                chart_card(ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "map", CONFLICT_CHARTS["map"].title,
+                           "Bubbles at LGA centroids; size by the chosen measure. No base map: it renders offline."),
+            ], className="trends-main"),
+            html.Aside([
+                html.H3("Can I trust it?"),
+                dcc.Loading(html.Div(id=ids.CONFLICT_CONTEXT)),
+            ], className="trends-context"),
+        ], className="trends-layout"),
+    ], className="trends-page")
+
+
+@callback(
+    Output(ids.CONFLICT_FILTERS, "data"),
+    Output(ids.CONFLICT_URL, "search"),
+    Input({"type": ids.CONFLICT_FILTER, "key": ALL}, "value"),
+)
+def sync_conflict_filters(_values: list[Any]) -> tuple[str, str]:
+    """Apply the controls: store the filters and write them into the URL."""
+    query = filters_from_inputs(ctx.inputs_list[0]).to_query()
+    return query, f"?{query}" if query else ""
+
+
+def chart_figure(key: str, query: str | None) -> go.Figure:
+    """Load chart ``key`` for the stored filters and build its figure."""
+    filters = from_query(query or "")
+    return FIGURES[key](CONFLICT_CHARTS[key].load(db.engine(), filters), filters)
+
+
+@callback(Output(graph("series"), "figure"), Input(ids.CONFLICT_FILTERS, "data"))
+def update_conflict_series(query: str | None) -> go.Figure:
+    """Redraw the over-time chart."""
+    return chart_figure("series", query)
+
+
+@callback(Output(graph("states"), "figure"), Input(ids.CONFLICT_FILTERS, "data"))
+def update_conflict_states(query: str | None) -> go.Figure:
+    """Redraw the state ranking."""
+    return chart_figure("states", query)
+
+
+@callback(Output(graph("lgas"), "figure"), Input(ids.CONFLICT_FILTERS, "data"))
+def update_conflict_lgas(query: str | None) -> go.Figure:
+    """Redraw the LGA ranking."""
+    return chart_figure("lgas", query)
+
+
+@callback(Output(graph("map"), "figure"), Input(ids.CONFLICT_FILTERS, "data"))
+def update_conflict_map(query: str | None) -> go.Figure:
+    """Redraw the map."""
+    return chart_figure("map", query)
+
+
+@callback(Output(ids.CONFLICT_CONTEXT, "children"), Input(ids.CONFLICT_FILTERS, "data"))
+def update_conflict_context(query: str | None) -> list[Any]:
+    """Show how good the data behind the selection is."""
+    filters = from_query(query or "")
+    row = quality_context(db.engine(), filters).iloc[0]
+    events = int(row["events"])
+    if events == 0:
+        return [html.P("No events match these filters.", className="trends-empty")]
+    tiles = [
+        ("Events in selection", f"{events:,}", "events"),
+        ("Geocoded to LGA or better", f"{row['precise_share']:.0%}", "precise"),
+        ("Counts derived from vague words", f"{row['derived_share']:.0%}", "derived"),
+        ("Failing validation", f"{row['failing_share']:.0%}", "failing"),
+    ]
+    return [html.Div([html.Span(value, className="trends-stat-value"), html.Span(label)],
+                     className="trends-stat", **{"data-stat": key}) for label, value, key in tiles] + [
+        html.P(f"Grouped by {DIMENSION_LABELS[filters.group_by].lower()}; see Data quality for detail.",
+               className="trends-note"),
+        dcc.Link("Data quality for this selection", href=f"/trends/quality?{query}" if query else "/trends/quality"),
+    ]
+
+
+@callback(
+    Output(ids.CONFLICT_DOWNLOAD, "data"),
+    Input({"type": ids.CONFLICT_CSV, "chart": ALL}, "n_clicks"),
+    State(ids.CONFLICT_FILTERS, "data"),
+    prevent_initial_call=True,
+)
+def download_conflict_csv(clicks: list[int | None], query: str | None) -> dict[str, Any]:
+    """Send the clicked chart's data as CSV with a citation line."""
+    if not isinstance(ctx.triggered_id, dict) or not any(clicks):
+        raise PreventUpdate
+    key = ctx.triggered_id["chart"]
+    return csv_download(db.engine(), CONFLICT_CHARTS[key], key, from_query(query or ""), date.today())

@@ -1,0 +1,213 @@
+"""Data-quality trends: geocoding and validation over time, and the records behind every point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import dash
+import dash_ag_grid as dag
+import pandas as pd
+import plotly.graph_objects as go
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+import db
+from dashapp import ids
+from dashapp import figures as fig
+from dashapp.filters_ui import chart_card, csv_download, filter_bar, filter_options, filters_from_inputs, parse_query
+from trends.charts import QUALITY_CHARTS, drilldown
+from trends.filters import from_query
+from trends.quality_queries import Drill
+
+dash.register_page(__name__, path="/trends/quality", name="Data quality", order=4)
+
+FIGURES: dict[str, Callable[[pd.DataFrame], go.Figure]] = {
+    "rates_source": fig.make_rates_figure,
+    "rates_state": fig.make_rates_figure,
+    "precision": fig.make_precision_figure,
+    "failures": fig.make_failures_figure,
+    "completeness": fig.make_completeness_figure,
+    "worst_sources": fig.make_worst_figure,
+    "worst_states": fig.make_worst_figure,
+    "runs": fig.make_runs_figure,
+}
+# Chart key -> what its customdata means when a point is clicked.
+DRILL_MEANING = {
+    "rates_source": "source", "rates_state": "state", "precision": "precision", "failures": "rule",
+    "worst_sources": "source", "worst_states": "state",
+}
+TIME_CHARTS = {"rates_source", "rates_state", "precision", "failures"}
+GRID_COLUMNS = ["event_id", "event_date", "state", "lga", "source", "reason", "severity", "detail"]
+
+
+def graph(key: str) -> dict[str, str]:
+    """Return the id of one of this page's graphs."""
+    return {"type": ids.QUALITY_GRAPH, "chart": key}
+
+
+def _card(key: str, note: str = "") -> Any:
+    return chart_card(ids.QUALITY_GRAPH, ids.QUALITY_CSV, key, QUALITY_CHARTS[key].title, note)
+
+
+def layout(**query: Any) -> html.Div:
+    """Render the filter bar from the URL, the quality charts and the drill-down grid."""
+    filters, error = parse_query(query)
+    options = filter_options(db.engine())
+    return html.Div([
+        dcc.Location(id=ids.QUALITY_URL, refresh=False),
+        dcc.Store(id=ids.QUALITY_FILTERS),
+        dcc.Download(id=ids.QUALITY_DOWNLOAD),
+        html.H1("Data quality"),
+        html.Div(error, id=ids.QUALITY_ALERT, className="trends-alert", hidden=error is None, role="alert"),
+        filter_bar(ids.QUALITY_FILTER, filters, options, view=False),
+        html.P("Click any point or bar to list the records behind it in the table below.", className="trends-note"),
+        html.Div([_card("rates_source"), _card("rates_state")], className="trends-pair"),
+        html.Div([_card("precision"), _card("failures")], className="trends-pair"),
+        html.Div([_card("worst_sources", "Lowest validation pass rate; groups with at least 3 events."),
+                  _card("worst_states", "Lowest validation pass rate; groups with at least 3 events.")],
+                 className="trends-pair"),
+        html.Div([_card("completeness"),
+                  _card("runs", "As recorded by each pipeline run (per source when sources are chosen).")],
+                 className="trends-pair"),
+        html.Section([
+            html.H3("Records that failed a rule or were geocoded imprecisely"),
+            html.P(id=ids.QUALITY_DRILL, className="trends-note"),
+            dcc.Loading(dag.AgGrid(
+                id=ids.QUALITY_GRID, rowData=[],
+                columnDefs=[{"field": name, "headerName": name.replace("_", " ")} for name in GRID_COLUMNS],
+                defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                dashGridOptions={"pagination": True, "paginationPageSize": 20,
+                                 "overlayNoRowsTemplate": "No records failed or were geocoded imprecisely here"},
+                style={"height": "520px"},
+            )),
+        ], className="trends-card"),
+    ], className="trends-page")
+
+
+@callback(
+    Output(ids.QUALITY_FILTERS, "data"),
+    Output(ids.QUALITY_URL, "search"),
+    Input({"type": ids.QUALITY_FILTER, "key": ALL}, "value"),
+)
+def sync_quality_filters(_values: list[Any]) -> tuple[str, str]:
+    """Apply the controls: store the filters and write them into the URL."""
+    query = filters_from_inputs(ctx.inputs_list[0]).to_query()
+    return query, f"?{query}" if query else ""
+
+
+def chart_figure(key: str, query: str | None) -> go.Figure:
+    """Load chart ``key`` for the stored filters and build its figure."""
+    return FIGURES[key](QUALITY_CHARTS[key].load(db.engine(), from_query(query or "")))
+
+
+@callback(Output(graph("rates_source"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+def update_quality_rates_source(query: str | None) -> go.Figure:
+    """Redraw the rates-by-source chart."""
+    return chart_figure("rates_source", query)
+
+
+@callback(Output(graph("rates_state"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+def update_quality_rates_state(query: str | None) -> go.Figure:
+    """Redraw the rates-by-state chart."""
+    return chart_figure("rates_state", query)
+
+
+@callback(Output(graph("precision"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+def update_quality_precision(query: str | None) -> go.Figure:
+    """Redraw the precision-mix chart."""
+    return chart_figure("precision", query)
+
+
+@callback(Output(graph("failures"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+def update_quality_failures(query: str | None) -> go.Figure:
+    """Redraw the failures-by-rule chart."""
+    return chart_figure("failures", query)
+
+
+@callback(Output(graph("completeness"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+def update_quality_completeness(query: str | None) -> go.Figure:
+    """Redraw the completeness chart."""
+    return chart_figure("completeness", query)
+
+
+@callback(Output(graph("worst_sources"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+def update_quality_worst_sources(query: str | None) -> go.Figure:
+    """Redraw the worst-sources chart."""
+    return chart_figure("worst_sources", query)
+
+
+@callback(Output(graph("worst_states"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+def update_quality_worst_states(query: str | None) -> go.Figure:
+    """Redraw the worst-states chart."""
+    return chart_figure("worst_states", query)
+
+
+@callback(Output(graph("runs"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+def update_quality_runs(query: str | None) -> go.Figure:
+    """Redraw the per-run chart."""
+    return chart_figure("runs", query)
+
+
+def period_end(start: date, granularity: str) -> date:
+    """Return the first day after the day/week/month starting at ``start``."""
+    if granularity == "day":
+        return start + timedelta(days=1)
+    if granularity == "week":
+        return start + timedelta(days=7)
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+
+
+def drill_from_click(key: str, click: Mapping[str, Any] | None, granularity: str) -> Drill:
+    """Turn a chart's clickData into the records it stands for."""
+    points = (click or {}).get("points") or []
+    if not points:
+        return Drill()
+    point = points[0]
+    value = point.get("customdata")
+    value = value[0] if isinstance(value, list) else value
+    changes: dict[str, Any] = {}
+    if key in TIME_CHARTS and point.get("x"):
+        start = date.fromisoformat(str(point["x"])[:10])
+        changes.update(period_start=start, period_end=period_end(start, granularity))
+    meaning = DRILL_MEANING.get(key)
+    if meaning in ("source", "state") and value not in (None, "Other"):
+        changes.update(dimension=meaning, value=str(value))
+    elif meaning in ("rule", "precision") and value is not None:
+        changes[meaning] = str(value)
+    return Drill(**changes)
+
+
+@callback(
+    Output(ids.QUALITY_GRID, "rowData"),
+    Output(ids.QUALITY_DRILL, "children"),
+    Input(ids.QUALITY_FILTERS, "data"),
+    Input({"type": ids.QUALITY_GRAPH, "chart": ALL}, "clickData"),
+)
+def update_quality_grid(query: str | None, _clicks: list[Any]) -> tuple[list[dict[str, Any]], str]:
+    """List the records behind the clicked point (or all of them when nothing is clicked)."""
+    filters = from_query(query or "")
+    drill = Drill()
+    trigger = ctx.triggered_id
+    if isinstance(trigger, dict):
+        click = next((item.get("value") for item in ctx.inputs_list[1] if item["id"] == trigger), None)
+        drill = drill_from_click(trigger["chart"], click, filters.granularity)
+    frame = drilldown(db.engine(), filters, drill)
+    frame = frame.assign(event_date=[day.isoformat() if day else "" for day in frame["event_date"]])
+    caption = f"{len(frame):,} record reasons: {drill.label()}"
+    return frame.to_dict("records"), caption
+
+
+@callback(
+    Output(ids.QUALITY_DOWNLOAD, "data"),
+    Input({"type": ids.QUALITY_CSV, "chart": ALL}, "n_clicks"),
+    State(ids.QUALITY_FILTERS, "data"),
+    prevent_initial_call=True,
+)
+def download_quality_csv(clicks: list[int | None], query: str | None) -> dict[str, Any]:
+    """Send the clicked chart's data as CSV with a citation line."""
+    if not isinstance(ctx.triggered_id, dict) or not any(clicks):
+        raise PreventUpdate
+    key = ctx.triggered_id["chart"]
+    return csv_download(db.engine(), QUALITY_CHARTS[key], key, from_query(query or ""), date.today())

@@ -1,0 +1,176 @@
+"""Select builders for the data-quality trends: rates, precision mix, rule failures, completeness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, String, case, cast, func, literal, select, union_all
+
+from models import DataQualityMetric, ValidationIssue
+from trends.filters import TrendFilters
+from trends.queries import PRECISE_LEVELS, rate
+from trends.sql import E, bucket, dimension_column, where
+
+QUALITY_DIMENSIONS = ("source", "state")
+# Fields whose fill rate is "completeness"; each is a conflict_events column.
+COMPLETENESS_FIELDS = (
+    "event_date", "state", "lga", "community", "actor1", "crisis_type", "action",
+    "total_deaths", "description", "source", "source_url", "data_source",
+)
+IMPRECISE_LEVELS = ("state", "none")
+DRILL_LIMIT = 500
+
+
+def _count_if(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _tallies() -> list[Any]:
+    return [
+        func.count().label("events"),
+        _count_if(E.geo_precision != "none").label("geocoded"),
+        _count_if(E.geo_precision.in_(PRECISE_LEVELS)).label("precise"),
+        _count_if(E.error_count == 0).label("valid"),
+    ]
+
+
+def rates_select(filters: TrendFilters, dimension: str | None = None) -> Select[Any]:
+    """Return (bucket, grp, events, geocoded, precise, valid) per time bucket and ``dimension`` value."""
+    period = bucket(E.event_date, filters.granularity).label("bucket")
+    group = (dimension_column(dimension) if dimension else literal("all")).label("grp")
+    grouping = (period, group) if dimension else (period,)
+    stmt = select(period, group, *_tallies()).where(where(filters), E.event_date.is_not(None))
+    if dimension:
+        stmt = stmt.where(group.is_not(None))
+    return (
+        stmt
+        .group_by(*grouping).order_by(*grouping)
+    )
+
+
+def precision_mix_select(filters: TrendFilters) -> Select[Any]:
+    """Return (bucket, precision, events): how events were geocoded, per time bucket."""
+    period = bucket(E.event_date, filters.granularity).label("bucket")
+    return (
+        select(period, E.geo_precision.label("precision"), func.count().label("events"))
+        .where(where(filters), E.event_date.is_not(None))
+        .group_by(period, E.geo_precision).order_by(period, E.geo_precision)
+    )
+
+
+def failures_select(filters: TrendFilters) -> Select[Any]:
+    """Return (bucket, rule, severity, events): events failing each validation rule per time bucket."""
+    period = bucket(E.event_date, filters.granularity).label("bucket")
+    I = ValidationIssue  # noqa: N806 - table alias
+    return (
+        select(period, I.rule, I.severity, func.count(func.distinct(I.event_id)).label("events"))
+        .join(E, E.id == I.event_id)
+        .where(where(filters), E.event_date.is_not(None))
+        .group_by(period, I.rule, I.severity).order_by(period, I.rule, I.severity)
+    )
+
+
+def completeness_select(filters: TrendFilters) -> Select[Any]:
+    """Return one row: events, and per field how many events have it filled."""
+    filled = []
+    for name in COMPLETENESS_FIELDS:
+        column = getattr(E, name)
+        is_text = isinstance(column.type, String)
+        condition = (func.trim(column) != "") if is_text else column.is_not(None)
+        filled.append(_count_if(condition).label(name))
+    return select(func.count().label("events"), *filled).where(where(filters))
+
+
+def worst_select(filters: TrendFilters, dimension: str, limit: int = 10, min_events: int = 3) -> Select[Any]:
+    """Return the ``limit`` values of ``dimension`` with the lowest validation pass rate."""
+    group = dimension_column(dimension).label("grp")
+    tallies = _tallies()
+    valid_rate = rate(tallies[3], tallies[0])
+    geocoded_rate = rate(tallies[2], tallies[0])
+    return (
+        select(group, *tallies)
+        .where(where(filters), group.is_not(None))
+        .group_by(group)
+        .having(func.count() >= min_events)
+        .order_by(valid_rate.asc(), geocoded_rate.asc(), group)
+        .limit(limit)
+    )
+
+
+def runs_select(filters: TrendFilters, limit: int = 200) -> Select[Any]:
+    """Return per-run rates recorded by the pipeline (aggregate rows, or per-source rows if sources are chosen)."""
+    M = DataQualityMetric  # noqa: N806 - table alias
+    stmt = select(
+        M.run_id, M.timestamp, func.coalesce(M.source, "all sources").label("grp"), M.events,
+        M.geocoding_success_rate, M.validation_pass_rate, M.completeness,
+    )
+    if filters.sources:
+        stmt = stmt.where(M.metric_type == "source", M.source.in_(filters.sources))
+    else:
+        stmt = stmt.where(M.metric_type == "aggregate")
+    return stmt.order_by(M.timestamp.desc()).limit(limit)
+
+
+@dataclass(frozen=True)
+class Drill:
+    """Which records a clicked chart point stands for: a period and/or a dimension value, rule or precision."""
+
+    period_start: date | None = None
+    period_end: date | None = None  # exclusive
+    dimension: str | None = None
+    value: str | None = None
+    rule: str | None = None
+    precision: str | None = None
+
+    def label(self) -> str:
+        """Describe the selection for the caption above the grid."""
+        parts = []
+        if self.period_start:
+            parts.append(f"from {self.period_start.isoformat()}")
+        if self.period_end:
+            parts.append(f"before {self.period_end.isoformat()}")
+        if self.dimension and self.value:
+            parts.append(f"{self.dimension} = {self.value}")
+        if self.rule:
+            parts.append(f"rule = {self.rule}")
+        if self.precision:
+            parts.append(f"precision = {self.precision}")
+        return ", ".join(parts) if parts else "all matching records"
+
+
+def _drill_conditions(drill: Drill) -> list[Any]:
+    conds: list[Any] = []
+    if drill.period_start:
+        conds.append(E.event_date >= drill.period_start)
+    if drill.period_end:
+        conds.append(E.event_date < drill.period_end)
+    if drill.dimension and drill.value is not None:
+        conds.append(dimension_column(drill.dimension) == drill.value)
+    return conds
+
+
+def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int = DRILL_LIMIT) -> Select[Any]:
+    """Return events that failed a rule or were geocoded imprecisely, one row per reason."""
+    I = ValidationIssue  # noqa: N806 - table alias
+    base = [where(filters), *_drill_conditions(drill)]
+    columns = (E.id.label("event_id"), E.event_date, E.state, E.lga, E.source)
+    parts = []
+    if drill.precision is None:
+        failed = select(
+            *columns, I.rule.label("reason"), I.severity, func.coalesce(I.detail, "").label("detail")
+        ).join(I, I.event_id == E.id).where(*base)
+        parts.append(failed.where(I.rule == drill.rule) if drill.rule else failed)
+    if drill.rule is None:
+        levels = (drill.precision,) if drill.precision else IMPRECISE_LEVELS
+        parts.append(
+            select(
+                *columns,
+                ("geocoded_" + E.geo_precision).label("reason"),
+                literal("warning").label("severity"),
+                cast(func.coalesce(E.location_text, E.lga, E.state, ""), String).label("detail"),
+            ).where(*base, E.geo_precision.in_(levels))
+        )
+    union = union_all(*parts).subquery("drill")
+    return select(union).order_by(union.c.event_date.desc().nulls_last(), union.c.event_id, union.c.reason).limit(limit)

@@ -1,0 +1,101 @@
+"""Select builders for the conflict trends: series, rankings, map points, quality context, events.
+
+Every function returns a SQLAlchemy ``Select`` that aggregates in the database and
+runs unchanged on PostgreSQL and SQLite; ``trends.data.fetch`` executes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, Select, case, cast, func, literal, select
+
+from trends.filters import TrendFilters
+from trends.sql import E, actor_rows, bucket, count_columns, dimension_column, metric_column, where
+
+PRECISE_LEVELS = ("ward", "lga")
+EVENT_COLUMNS = (
+    "id", "event_date", "state", "lga", "community", "region", "actor1", "actor2", "actor3",
+    "crisis_type", "action", "gsa_casualties", "civilian_casualties", "total_deaths", "injured",
+    "total_casualties", "kidnapped", "displaced", "is_derived", "derived_fields", "source", "source_url",
+    "data_source", "latitude", "longitude", "geo_precision", "geo_method", "geo_confidence",
+    "error_count", "warning_count",
+)
+
+
+def series_select(filters: TrendFilters, dimension: str | None = None, metric: str | None = None) -> Select[Any]:
+    """Return (bucket, grp, value) rows: ``metric`` per time bucket, per ``dimension`` value if given."""
+    metric = metric or filters.metric
+    if dimension == "actor":
+        rows = actor_rows(filters, E.event_date.label("event_date"), *count_columns())
+        period = bucket(rows.c.event_date, filters.granularity).label("bucket")
+        return (
+            select(period, rows.c.grp, metric_column(metric, rows).label("value"))
+            .where(rows.c.event_date.is_not(None))
+            .group_by(period, rows.c.grp)
+            .order_by(period, rows.c.grp)
+        )
+    period = bucket(E.event_date, filters.granularity).label("bucket")
+    group = (dimension_column(dimension) if dimension else literal("all")).label("grp")
+    stmt = select(period, group, metric_column(metric).label("value")).where(where(filters), E.event_date.is_not(None))
+    if dimension:
+        stmt = stmt.where(group.is_not(None))
+    grouping = (period, group) if dimension else (period,)
+    return stmt.group_by(*grouping).order_by(*grouping)
+
+
+def ranking_select(filters: TrendFilters, dimension: str, metric: str | None = None, limit: int = 15) -> Select[Any]:
+    """Return (grp, value) rows: the top ``limit`` values of ``dimension`` by ``metric``."""
+    metric = metric or filters.metric
+    if dimension == "actor":
+        rows = actor_rows(filters, *count_columns())
+        value = metric_column(metric, rows).label("value")
+        return select(rows.c.grp, value).group_by(rows.c.grp).order_by(value.desc(), rows.c.grp).limit(limit)
+    group = dimension_column(dimension).label("grp")
+    value = metric_column(metric).label("value")
+    return (
+        select(group, value).where(where(filters), group.is_not(None))
+        .group_by(group).order_by(value.desc(), group).limit(limit)
+    )
+
+
+def map_select(filters: TrendFilters, metric: str | None = None) -> Select[Any]:
+    """Return one row per (state, LGA) with the mean geocoded position, events and ``metric``."""
+    metric = metric or filters.metric
+    return (
+        select(
+            E.state, E.lga,
+            func.avg(E.latitude).label("latitude"), func.avg(E.longitude).label("longitude"),
+            func.count().label("events"), metric_column(metric).label("value"),
+        )
+        .where(where(filters), E.lga.is_not(None), E.latitude.is_not(None), E.longitude.is_not(None))
+        .group_by(E.state, E.lga)
+        .order_by(E.state, E.lga)
+    )
+
+
+def _share(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def context_select(filters: TrendFilters) -> Select[Any]:
+    """Return one row: events, and how many are geocoded to LGA or better, derived, failing validation."""
+    return select(
+        func.count().label("events"),
+        func.coalesce(_share(E.geo_precision.in_(PRECISE_LEVELS)), 0).label("precise"),
+        func.coalesce(_share(E.is_derived.is_(True)), 0).label("derived"),
+        func.coalesce(_share(E.error_count > 0), 0).label("failing"),
+    ).where(where(filters))
+
+
+def events_select(filters: TrendFilters, limit: int, offset: int = 0, after_id: int | None = None) -> Select[Any]:
+    """Return a page of events matching ``filters`` in id order (keyset when ``after_id`` is given)."""
+    stmt = select(*(getattr(E, name) for name in EVENT_COLUMNS)).where(where(filters))
+    if after_id is not None:
+        stmt = stmt.where(E.id > after_id)
+    return stmt.order_by(E.id).offset(offset).limit(limit)
+
+
+def rate(numerator: Any, denominator: Any) -> Any:
+    """Return numerator/denominator as a float in SQL (NULL when the denominator is 0)."""
+    return cast(numerator, Float) / func.nullif(denominator, 0)

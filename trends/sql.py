@@ -1,0 +1,114 @@
+"""SQL building blocks shared by the trend queries: date buckets, filters, dimensions, metrics."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, Select, and_, func, literal_column, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from models import ConflictEvent
+from trends.filters import DIMENSIONS, GRANULARITIES, METRICS, TrendFilters
+
+E = ConflictEvent
+
+
+class date_bucket(FunctionElement[date]):  # noqa: N801 - SQL function style
+    """The first day of the day/week/month containing a date, as a DATE on every backend."""
+
+    type = Date()
+    name = "date_bucket"
+    inherit_cache = True
+
+
+def bucket(column: ColumnElement[Any], granularity: str) -> date_bucket:
+    """Return the start of ``column``'s day, ISO week (Monday) or month."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"unknown granularity {granularity!r}")
+    return date_bucket(column, literal_column(f"'{granularity}'"))
+
+
+def _parts(element: date_bucket, compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
+    column, unit = list(element.clauses)
+    return compiler.process(column, **kw), unit.name.strip("'")  # type: ignore[attr-defined]
+
+
+@compiles(date_bucket, "postgresql")
+def _bucket_postgresql(element: date_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    column, unit = _parts(element, compiler, **kw)
+    return f"CAST(date_trunc('{unit}', {column}) AS DATE)"
+
+
+@compiles(date_bucket)
+def _bucket_sqlite(element: date_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    column, unit = _parts(element, compiler, **kw)
+    # SQLite keeps dates as ISO text; its date() modifiers give the bucket start as ISO text too.
+    if unit == "day":
+        return f"date({column})"
+    if unit == "week":
+        return f"date({column}, 'weekday 0', '-6 days')"
+    return f"date({column}, 'start of month')"
+
+
+def conditions(filters: TrendFilters) -> list[ColumnElement[bool]]:
+    """Return the WHERE conditions on conflict_events for ``filters``."""
+    conds: list[ColumnElement[bool]] = []
+    if filters.start:
+        conds.append(E.event_date >= filters.start)
+    if filters.end:
+        conds.append(E.event_date <= filters.end)
+    for column, values in (
+        (E.state, filters.states),
+        (E.region, filters.regions),
+        (E.lga, filters.lgas),
+        (E.crisis_type, filters.crisis_types),
+        (E.source, filters.sources),
+    ):
+        if values:
+            conds.append(column.in_(values))
+    if filters.actors:
+        conds.append(or_(*(column.in_(filters.actors) for column in (E.actor1, E.actor2, E.actor3))))
+    return conds
+
+
+def where(filters: TrendFilters) -> ColumnElement[bool]:
+    """Return all of ``filters``' conditions as one clause (TRUE when there are none)."""
+    return and_(True, *conditions(filters))
+
+
+def dimension_column(dimension: str) -> ColumnElement[Any]:
+    """Return the event column (or expression) a non-actor dimension groups by."""
+    if dimension not in DIMENSIONS or dimension == "actor":
+        raise ValueError(f"not a column dimension: {dimension!r}")
+    if dimension == "lga":
+        # LGA names repeat across states (e.g. Surulere, Obi): label them with their state.
+        return E.lga + ", " + E.state
+    return getattr(E, dimension)
+
+
+def metric_column(metric: str, table: Any = E) -> ColumnElement[Any]:
+    """Return the aggregate for ``metric`` over ``table`` (count of rows, or a sum of a count column)."""
+    column = METRICS[metric]
+    if column is None:
+        return func.count()
+    return func.coalesce(func.sum(getattr(table.c, column) if hasattr(table, "c") else getattr(table, column)), 0)
+
+
+def actor_rows(filters: TrendFilters, *columns: ColumnElement[Any]) -> Any:
+    """Return a subquery with one row per (event, actor) - UNION ALL of actor1..3 - plus ``columns``."""
+    parts: list[Select[Any]] = []
+    for actor in (E.actor1, E.actor2, E.actor3):
+        conds = [where(filters), actor.is_not(None), actor != ""]
+        if filters.actors:
+            # When grouping by actor under an actor filter, show only the chosen actors.
+            conds.append(actor.in_(filters.actors))
+        parts.append(select(E.id.label("event_id"), actor.label("grp"), *columns).where(*conds))
+    return union_all(*parts).subquery("actor_rows")
+
+
+def count_columns() -> list[ColumnElement[Any]]:
+    """Return the event's count columns, for subqueries that aggregate metrics later."""
+    return [getattr(E, column).label(column) for column in METRICS.values() if column]
