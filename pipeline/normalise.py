@@ -1,0 +1,177 @@
+"""Normalise: trim and canonicalise names, parse dates and casualty counts.
+
+Vague casualty words become NVCD's numbers ("a few" = 3) and are flagged as derived;
+a number cell that cannot be read becomes an issue row and an empty count, never a crash.
+Work on names is done once per distinct value, so large batches stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline import codebook, gazetteer
+from pipeline import columns as c
+
+log = logging.getLogger(__name__)
+
+DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%B %d, %Y")
+# Excel stores dates as days since 1899-12-30; a bare number in a date cell is one of those.
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_DASHES = re.compile(r"[\u2010-\u2015\u2212]")
+_APOSTROPHES = re.compile(r"[\u2018\u2019\u201b\u02bc`´]")
+NAME_COLUMNS = (c.STATE, c.LGA, c.COMMUNITY, c.REGION)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named data-quality rule as listed to users."""
+
+    name: str
+    severity: str
+    field: str | None
+    description: str
+
+
+NUMBER_FORMAT = Rule("number_format", c.WARNING, None, "A count cell holds text that is not a number or a vague amount")
+DATE_FORMAT = Rule("date_format", c.WARNING, c.EVENT_DATE, "The date cell cannot be read as a date")
+RULES: tuple[Rule, ...] = (NUMBER_FORMAT, DATE_FORMAT)
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _name(value: object) -> str | None:
+    text = _text(value)
+    return None if text is None else _APOSTROPHES.sub("'", _DASHES.sub("-", text))
+
+
+def map_distinct(series: pd.Series, func: Callable[[object], object]) -> pd.Series:
+    """Apply ``func`` once per distinct non-null value and map the results back."""
+    present = series.dropna()
+    mapping = {value: func(value) for value in pd.unique(present)}
+    out = series.map(mapping)
+    return out.astype(object).where(out.notna(), None)
+
+
+def _canonical_state(text: object) -> str | None:
+    name = _name(text)
+    found = gazetteer.find_state(name) if name else None
+    return found.name if found else name
+
+
+def _region(text: object) -> str | None:
+    name = _name(text)
+    return name.replace("-", " ") if name else None
+
+
+def _issues(rows: pd.Series, rule: Rule, field: str, details: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {c.SOURCE_ROW: rows.to_numpy(), c.RULE: rule.name, c.SEVERITY: rule.severity, c.FIELD: field,
+         c.DETAIL: details.to_numpy()}  # fmt: skip
+    )
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse date cells (date objects, ISO text, dd/mm/yyyy, Excel serials) to datetime64; NaT if unreadable."""
+    is_text = values.map(lambda v: isinstance(v, str))
+    is_number = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+    other = values.where(~is_text & ~is_number)
+    out = pd.to_datetime(other.astype(object).map(_date_text), errors="coerce", format="ISO8601")
+    numbers = pd.to_numeric(values.where(is_number), errors="coerce")
+    out = out.where(~is_number, EXCEL_EPOCH + pd.to_timedelta(numbers, unit="D"))
+    texts = values.where(is_text).astype("string").str.strip()
+    parsed = pd.to_datetime(texts, errors="coerce", format="ISO8601")
+    for fmt in DATE_FORMATS:
+        missing = parsed.isna() & texts.notna()
+        if not missing.any():
+            break
+        parsed = parsed.fillna(pd.to_datetime(texts.where(missing), errors="coerce", format=fmt))
+    out = out.where(~is_text, parsed)
+    return pd.to_datetime(out, errors="coerce").dt.normalize().astype("datetime64[s]")
+
+
+def _date_text(value: object) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else None
+
+
+def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Return (Int64 counts, derived mask, unreadable mask) for one count column."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    leftover = values.notna() & numbers.isna()
+    derived = pd.Series(False, index=values.index)
+    if leftover.any():
+        texts = values[leftover].astype(str).str.strip()
+        blank = texts.eq("")
+        plain = pd.to_numeric(texts.str.replace(",", "", regex=False), errors="coerce")
+        vague = texts.map(codebook.vague_amount)
+        numbers.loc[texts.index] = plain.fillna(vague.astype(float))
+        derived.loc[texts.index] = plain.isna() & vague.notna()
+        leftover.loc[texts.index] = ~blank & plain.isna() & vague.isna()
+    fractional = numbers.notna() & (numbers % 1 != 0)
+    numbers = numbers.where(~fractional)
+    return numbers.astype("Int64"), derived, leftover | fractional
+
+
+def _counts(raw: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series, list[pd.DataFrame]]:
+    counts: dict[str, pd.Series] = {}
+    derived_names = pd.Series("", index=raw.index, dtype=object)
+    issues: list[pd.DataFrame] = []
+    for col in c.ALL_COUNT_COLUMNS:
+        values, derived, bad = parse_count(raw[col])
+        counts[col] = values
+        if derived.any():
+            derived_names = derived_names.where(~derived, derived_names + "," + col)
+        if bad.any():
+            details = raw.loc[bad, col].map(lambda v: f"text in number cell: {str(v).strip()!r}")
+            issues.append(_issues(raw.loc[bad, c.SOURCE_ROW], NUMBER_FORMAT, col, details))
+    return counts, derived_names.str.lstrip(","), issues
+
+
+def normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return canonical events (see ``columns.NORMALISED_COLUMNS``) and issues for unreadable cells."""
+    raw = raw.reindex(columns=[*c.RAW_COLUMNS, c.SOURCE_ROW])
+    out: dict[str, pd.Series] = {}
+    event_date = parse_dates(raw[c.DATE])
+    out[c.EVENT_DATE] = event_date
+    out[c.STATE] = map_distinct(raw[c.STATE], _canonical_state)
+    out[c.LGA] = map_distinct(raw[c.LGA], _name)
+    out[c.COMMUNITY] = map_distinct(raw[c.COMMUNITY], _name)
+    out[c.REGION] = map_distinct(raw[c.REGION], _region)
+    for col in c.ACTORS:
+        out[col] = map_distinct(map_distinct(raw[col], _text), codebook.canonical_actor)
+    out[c.CRISIS_TYPE] = map_distinct(map_distinct(raw[c.CRISIS_TYPE], _text), codebook.canonical_crisis_type)
+    out[c.DATA_SOURCE] = map_distinct(map_distinct(raw[c.DATA_SOURCE], _text), codebook.canonical_data_source)
+    out[c.SOURCE] = codebook.canonical_sources(map_distinct(raw[c.SOURCE], _text))
+    for col in (c.LOCATION_TEXT, c.ACTION, c.DESCRIPTION, c.VERIFICATION, c.CONFIRMATION_LEVEL,
+                c.SOURCE_URL, c.OTHER_SOURCES):  # fmt: skip
+        out[col] = map_distinct(raw[col], _text)
+    counts, derived_fields, issues = _counts(raw)
+    out.update(counts)
+    out[c.DERIVED_FIELDS] = derived_fields.astype(object).where(derived_fields != "", None)
+    out[c.IS_DERIVED] = derived_fields != ""
+    out[c.SOURCE_ROW] = raw[c.SOURCE_ROW].astype("int64")
+    bad_date = raw[c.DATE].notna() & event_date.isna()
+    if bad_date.any():
+        details = raw.loc[bad_date, c.DATE].map(lambda v: f"unreadable date: {str(v).strip()!r}")
+        issues.append(_issues(raw.loc[bad_date, c.SOURCE_ROW], DATE_FORMAT, c.EVENT_DATE, details))
+    events = pd.DataFrame(out, index=raw.index)[list(c.NORMALISED_COLUMNS)]
+    issue_frame = pd.concat(issues, ignore_index=True) if issues else empty_issues()
+    log.info("normalised %d events, %d cell issues", len(events), len(issue_frame))
+    return events, issue_frame
+
+
+def empty_issues() -> pd.DataFrame:
+    """Return an issue frame with no rows."""
+    return pd.DataFrame({col: pd.Series(dtype="int64" if col == c.SOURCE_ROW else object) for col in c.ISSUE_COLUMNS})
