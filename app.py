@@ -41,11 +41,12 @@ def register_logging(app: APIFlask) -> None:
 
 def register_api(app: APIFlask) -> None:
     """Attach the JSON error shape and the API blueprints."""
-    from api import errors, health, monitoring, ws
+    from api import errors, health, monitoring, trends, ws
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(monitoring.bp)
+    app.register_blueprint(trends.bp)
     ws.init_app(app)
 
 
