@@ -1,0 +1,245 @@
+"""Load: write a batch's distinct events and their validation issues in one transaction.
+
+The caller owns the transaction (``load`` never commits), so a failure anywhere
+rolls back every event, issue and metric write of the run. Events are classified
+against the database inside that transaction, after it has taken the write lock
+(SQLite: the first write; PostgreSQL: a transaction-scoped advisory lock), so two
+runs never race on the same fingerprint.
+
+Bulk paths: PostgreSQL gets ``COPY ... FROM STDIN`` (new rows straight into the
+table; changed rows into a temporary table, then one ``UPDATE ... FROM``); SQLite
+gets ``executemany`` on the raw connection. Ids of new rows are allocated up front
+(the PostgreSQL sequence, or ``max(id)`` under SQLite's write lock) so issues can be
+written without reading rows back. When an event is updated its issues are replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.orm import Session
+
+from models import ConflictEvent, ValidationIssue
+from pipeline import columns as c
+from pipeline.dedupe import CONTENT_HASH, FINGERPRINT
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 20_000
+LOOKUP_CHUNK = 500  # fingerprints per IN (...) when the batch is small
+FULL_SCAN_AT = 5_000  # from this batch size on, read every stored fingerprint at once
+ADVISORY_LOCK_KEY = 0x4E564344  # "NVCD": one loader at a time per PostgreSQL database
+ProgressFn = Callable[[int, int], None]
+
+EVENTS: Table = ConflictEvent.__table__  # type: ignore[assignment]
+ISSUES: Table = ValidationIssue.__table__  # type: ignore[assignment]
+ISSUE_WRITE_COLUMNS = ("event_id", "run_id", "rule", "severity", "field", "detail", "created_at")
+_INT_COLUMNS = frozenset((*c.ALL_COUNT_COLUMNS, c.ERROR_COUNT, c.WARNING_COUNT, c.SOURCE_ROW))
+_FLOAT_COLUMNS = frozenset((c.LATITUDE, c.LONGITUDE, c.GEO_CONFIDENCE))
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What the load wrote: counts, plus the ids of the events it inserted or changed."""
+
+    new: int
+    updated: int
+    unchanged: int
+    issues_written: int
+
+
+def event_write_columns() -> tuple[str, ...]:
+    """Return the conflict_events columns the loader writes, in COPY order."""
+    return ("id", FINGERPRINT, CONTENT_HASH, *c.EVENT_COLUMNS, "run_id", "source_file", "created_at", "updated_at")
+
+
+def existing_select(fingerprints: Sequence[str] | None):
+    """Build the query for stored (fingerprint, id, content_hash), all or for some fingerprints."""
+    stmt = select(ConflictEvent.fingerprint, ConflictEvent.id, ConflictEvent.content_hash)
+    return stmt if fingerprints is None else stmt.where(ConflictEvent.fingerprint.in_(fingerprints))
+
+
+def read_existing(session: Session, fingerprints: np.ndarray) -> pd.DataFrame:
+    """Return the stored id and content_hash of the batch's fingerprints that exist."""
+    if len(fingerprints) >= FULL_SCAN_AT:
+        rows = session.execute(existing_select(None)).all()
+    else:
+        rows = []
+        for start in range(0, len(fingerprints), LOOKUP_CHUNK):
+            chunk = list(fingerprints[start : start + LOOKUP_CHUNK])
+            rows.extend(session.execute(existing_select(chunk)).all())
+    return pd.DataFrame(rows, columns=[FINGERPRINT, "id", "stored_hash"])
+
+
+def classify(events: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
+    """Add ``id`` (stored, or missing for new) and ``change`` (new/updated/unchanged)."""
+    merged = events.merge(existing, on=FINGERPRINT, how="left", validate="one_to_one")
+    stored = merged["id"].notna()
+    same = stored & (merged["stored_hash"] == merged[CONTENT_HASH])
+    change = np.where(~stored, "new", np.where(same, "unchanged", "updated"))
+    return merged.drop(columns="stored_hash").assign(change=change).set_axis(events.index)
+
+
+def _values(series: pd.Series, name: str) -> np.ndarray:
+    """Return a column as an object array of plain Python values (None for missing)."""
+    if name == c.EVENT_DATE:
+        dates = pd.to_datetime(series, errors="coerce")
+        out = dates.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value=None)
+        return out
+    if name in _INT_COLUMNS or name == "id":
+        numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
+        out = numbers.fillna(0).to_numpy(dtype=np.int64).astype(object)
+        out[numbers.isna().to_numpy()] = None
+        return out
+    if name in _FLOAT_COLUMNS:
+        numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
+        out = numbers.fillna(0.0).to_numpy(dtype=np.float64).astype(object)
+        out[numbers.isna().to_numpy()] = None
+        return out
+    if name == c.IS_DERIVED:
+        return series.fillna(False).astype(bool).to_numpy().astype(object)
+    return series.to_numpy(dtype=object, na_value=None)
+
+
+def _stamp(session: Session, column: str, value: datetime) -> Any:
+    """Convert a timestamp the way the model's column type stores it on this backend."""
+    process = EVENTS.c[column].type.bind_processor(session.get_bind().dialect)
+    return process(value) if process else value
+
+
+def event_rows(events: pd.DataFrame, run_id: int, source_file: str | None, stamp: Any) -> list[tuple]:
+    """Turn classified events into row tuples in ``event_write_columns()`` order."""
+    n = len(events)
+    constants = {"run_id": run_id, "source_file": source_file, "created_at": stamp, "updated_at": stamp}
+    cols = []
+    for name in event_write_columns():
+        if name in constants:
+            cols.append([constants[name]] * n)
+        elif name == c.GEO_PRECISION:
+            cols.append(_values(events[name].fillna("none"), name).tolist())
+        else:
+            cols.append(_values(events[name], name).tolist() if name in events else [None] * n)
+    return list(zip(*cols, strict=True))
+
+
+def allocate_ids(session: Session, count: int) -> np.ndarray:
+    """Reserve ``count`` new event ids (the caller holds the write lock)."""
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    if session.get_bind().dialect.name == "postgresql":
+        sql = text("SELECT nextval(pg_get_serial_sequence('conflict_events', 'id')) FROM generate_series(1, :n)")
+        return np.fromiter(session.execute(sql, {"n": count}).scalars(), dtype=np.int64, count=count)
+    top = session.scalar(select(func.coalesce(func.max(ConflictEvent.id), 0))) or 0
+    return np.arange(top + 1, top + 1 + count, dtype=np.int64)
+
+
+def lock_for_load(session: Session) -> None:
+    """Serialise loaders on PostgreSQL until the transaction ends (SQLite locks on first write)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+
+
+def insert_chunk(session: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Insert one chunk of rows with the backend's bulk path."""
+    dbapi = session.connection().connection.driver_connection
+    names = ", ".join(columns)
+    if session.get_bind().dialect.name == "postgresql":
+        with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns))
+    cur = dbapi.cursor()
+    try:
+        cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    finally:
+        cur.close()
+
+
+def _chunks(rows: list[tuple], size: int) -> list[list[tuple]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)] or []
+
+
+def _insert_all(session: Session, table: str, columns: Sequence[str], rows: list[tuple], size: int,
+                progress: ProgressFn | None, done: list[int], total: int) -> None:  # fmt: skip
+    for chunk in _chunks(rows, size):
+        insert_chunk(session, table, columns, chunk)
+        done[0] += len(chunk)
+        if progress:
+            progress(done[0], total)
+
+
+def _update_events(session: Session, rows: list[tuple], size: int, progress: ProgressFn | None,
+                   done: list[int], total: int) -> None:  # fmt: skip
+    """Overwrite changed events in place and drop their old issues."""
+    if not rows:
+        return
+    columns = event_write_columns()
+    settable = [name for name in columns if name not in ("id", FINGERPRINT, "created_at")]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("CREATE TEMPORARY TABLE load_changed (LIKE conflict_events) ON COMMIT DROP"))
+        _insert_all(session, "load_changed", columns, rows, size, progress, done, total)
+        assignments = ", ".join(f"{name} = t.{name}" for name in settable)
+        session.execute(text(f"UPDATE conflict_events AS e SET {assignments} FROM load_changed AS t WHERE e.id = t.id"))
+        session.execute(text("DELETE FROM validation_issues WHERE event_id IN (SELECT id FROM load_changed)"))
+        session.execute(text("DROP TABLE load_changed"))
+        return
+    position = {name: i for i, name in enumerate(columns)}
+    reordered = [tuple(row[position[name]] for name in settable) + (row[0],) for row in rows]
+    dbapi = session.connection().connection.driver_connection
+    cur = dbapi.cursor()
+    try:
+        for chunk in _chunks(reordered, size):
+            cur.executemany(f"UPDATE conflict_events SET {', '.join(f'{n} = ?' for n in settable)} WHERE id = ?", chunk)
+            cur.executemany("DELETE FROM validation_issues WHERE event_id = ?", [(row[-1],) for row in chunk])
+            done[0] += len(chunk)
+            if progress:
+                progress(done[0], total)
+    finally:
+        cur.close()
+
+
+def issue_rows(issues: pd.DataFrame, ids_by_row: pd.Series, run_id: int, stamp: Any) -> list[tuple]:
+    """Attach event ids to issues (by source_row) and return rows in ISSUE_WRITE_COLUMNS order."""
+    keyed = issues[issues[c.SOURCE_ROW].isin(ids_by_row.index)]
+    event_ids = ids_by_row.reindex(keyed[c.SOURCE_ROW].to_numpy()).to_numpy(dtype=np.int64).astype(object)
+    n = len(keyed)
+    cols = [
+        event_ids.tolist(),
+        [run_id] * n,
+        *(keyed[name].to_numpy(dtype=object, na_value=None).tolist() for name in (c.RULE, c.SEVERITY, c.FIELD, c.DETAIL)),
+        [stamp] * n,
+    ]
+    return list(zip(*cols, strict=True))
+
+
+def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id: int, source_file: str | None,
+         now: datetime, batch_size: int = BATCH_SIZE, progress: ProgressFn | None = None) -> LoadResult:  # fmt: skip
+    """Insert new events, update changed ones, replace their issues; never commit."""
+    lock_for_load(session)
+    classified = classify(events, read_existing(session, events[FINGERPRINT].to_numpy()))
+    fresh = classified["change"].eq("new").to_numpy()
+    changed = classified["change"].eq("updated").to_numpy()
+    classified.loc[fresh, "id"] = allocate_ids(session, int(fresh.sum()))
+    stamp = _stamp(session, "created_at", now)
+    written = classified[fresh | changed]
+    total = len(written)
+    done = [0]
+    _insert_all(session, "conflict_events", event_write_columns(),
+                event_rows(classified[fresh], run_id, source_file, stamp), batch_size, progress, done, total)  # fmt: skip
+    _update_events(session, event_rows(classified[changed], run_id, source_file, stamp), batch_size, progress, done, total)
+    ids_by_row = pd.Series(written["id"].to_numpy(dtype=np.int64), index=written[c.SOURCE_ROW].to_numpy())
+    rows = issue_rows(issues, ids_by_row, run_id, _stamp(session, "created_at", now))
+    for chunk in _chunks(rows, batch_size * 2):
+        insert_chunk(session, ISSUES.name, ISSUE_WRITE_COLUMNS, chunk)
+    log.info("loaded run %s: %d new, %d updated, %d unchanged, %d issues",
+             run_id, int(fresh.sum()), int(changed.sum()), len(classified) - total, len(rows))  # fmt: skip
+    return LoadResult(new=int(fresh.sum()), updated=int(changed.sum()), unchanged=len(classified) - total,
+                      issues_written=len(rows))  # fmt: skip

@@ -1,0 +1,91 @@
+"""Record a pipeline run and its stages as they happen, one committed transition at a time.
+
+Each transition is its own short transaction that also bumps the status version, so
+the live monitor sees a run move through its stages while a large file is processed.
+Transitions that happen inside the run's data transaction (the end of ``load`` and
+all of ``measure``) are written in that transaction instead: SQLite allows one writer
+at a time, and this way a run's final state appears exactly when its data does.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+
+from models import STAGES, PipelineRun, StageRun, bump_version, utcnow
+
+log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 2_000
+
+
+class RunRecorder:
+    """Writes the pipeline_runs row and its stage_runs rows for one run."""
+
+    def __init__(self, engine: Engine, trigger: str, source_file: str | None) -> None:
+        self.engine = engine
+        self.trigger = trigger
+        self.source_file = source_file
+        self.run_id: int | None = None
+        self.current: str | None = None
+
+    def _commit(self, session: Session | None, changes) -> None:  # noqa: ANN001 - a callable on a session
+        if session is not None:
+            changes(session)
+            bump_version(session)
+            session.flush()
+            return
+        with Session(self.engine) as own:
+            changes(own)
+            bump_version(own)
+            own.commit()
+
+    def start(self) -> int:
+        """Create the run (status running) with every stage pending; return its id."""
+        with Session(self.engine) as session:
+            run = PipelineRun(status="running", trigger=self.trigger, source_file=self.source_file, started_at=utcnow())
+            run.stages = [StageRun(name=name, position=i) for i, name in enumerate(STAGES)]
+            session.add(run)
+            bump_version(session)
+            session.commit()
+            self.run_id = run.id
+        return self.run_id
+
+    def _stage(self, name: str, session: Session | None, **values: object) -> None:
+        stmt = update(StageRun).where(StageRun.run_id == self.run_id, StageRun.name == name).values(**values)
+        self._commit(session, lambda s: s.execute(stmt))
+
+    def stage_started(self, name: str, items_in: int, session: Session | None = None) -> None:
+        """Mark a stage running with the number of items it received."""
+        self.current = name
+        self._stage(name, session, status="running", started_at=utcnow(), items_in=items_in)
+
+    def stage_finished(self, name: str, items_out: int, session: Session | None = None) -> None:
+        """Mark a stage succeeded with the number of items it produced."""
+        self._stage(name, session, status="succeeded", finished_at=utcnow(), items_out=items_out)
+
+    def run_finished(self, session: Session | None = None, **counts: int) -> None:
+        """Mark the run succeeded with its counts."""
+        stmt = update(PipelineRun).where(PipelineRun.id == self.run_id)
+        self._commit(session, lambda s: s.execute(stmt.values(status="succeeded", finished_at=utcnow(), **counts)))
+
+    def run_failed(self, error: str, **counts: int) -> None:
+        """Mark the running stage and the run failed (in a fresh transaction)."""
+        text = error[:MAX_ERROR_CHARS]
+        now = utcnow()
+
+        def changes(session: Session) -> None:
+            # The failing stage, and any stage whose success was rolled back with the data.
+            failing = (StageRun.name == self.current) | (StageRun.status == "running")
+            session.execute(
+                update(StageRun)
+                .where(StageRun.run_id == self.run_id, failing)
+                .values(status="failed", finished_at=now, error=text)
+            )
+            session.execute(
+                update(PipelineRun).where(PipelineRun.id == self.run_id).values(status="failed", finished_at=now, error=text, **counts)
+            )
+
+        self._commit(None, changes)
+        log.warning("run %s failed in %s: %s", self.run_id, self.current, text)

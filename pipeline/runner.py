@@ -1,0 +1,216 @@
+"""Run the pipeline: the stages in order, each recorded, with the I/O at the ends.
+
+extract -> normalise -> geocode -> validate -> deduplicate -> load -> measure.
+Run and stage rows are committed as progress (``pipeline.recorder``). Every event,
+issue and metric write of a run happens in one transaction opened for ``load`` and
+committed after ``measure``: a run that fails anywhere leaves those tables as they
+were, and its run row says ``failed`` with the reason and the failing stage.
+
+Runs record failures, including unreadable input: a rejected file still leaves a
+failed run (with the one-line reason) for the data team to see on the monitor.
+``run_pipeline`` then raises ``RunFailed`` carrying the summary; ``input_error`` tells
+a bad file (CLI exit 2, HTTP 422) from a fault of ours.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from models import utcnow
+from pipeline import columns as c
+from pipeline import dedupe, extract, geocode, load, measure, normalise, validate
+from pipeline.errors import InputError
+from pipeline.recorder import RunRecorder
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+Source = Path | str | tuple[bytes, str] | list | pd.DataFrame | extract.Extracted
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the CLI table, the HTTP response and tests."""
+
+    run_id: int | None
+    status: str
+    trigger: str
+    source_file: str | None
+    rows_read: int = 0
+    rows_skipped: int = 0
+    events: int = 0
+    events_new: int = 0
+    events_updated: int = 0
+    events_unchanged: int = 0
+    duplicates: int = 0
+    precision: dict[str, int] = field(default_factory=dict)
+    failures_by_rule: dict[str, int] = field(default_factory=dict)
+    issues: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    duration_s: float = 0.0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the summary as plain JSON-ready data."""
+        return asdict(self)
+
+
+class RunFailed(Exception):
+    """A run that was recorded as failed; ``summary`` says how far it got."""
+
+    def __init__(self, summary: RunSummary, input_error: bool) -> None:
+        super().__init__(summary.error or "run failed")
+        self.summary = summary
+        self.input_error = input_error
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Turn a raw frame into JSON-like records (missing values dropped)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [{k: v for k, v in row.items() if v is not None} for row in clean.to_dict("records")]
+
+
+def source_name(source: Source, filename: str | None) -> str | None:
+    """Return the name a run records for its input."""
+    if filename:
+        return filename
+    if isinstance(source, Path | str):
+        return Path(source).name
+    if isinstance(source, tuple):
+        return source[1]
+    return None
+
+
+def read_source(source: Source, filename: str | None = None) -> extract.Extracted:
+    """Extract raw events from a path, (bytes, filename), records, a raw frame or an Extracted."""
+    if isinstance(source, extract.Extracted):
+        return source
+    if isinstance(source, Path | str):
+        return extract.read_file(source, filename=filename)
+    if isinstance(source, tuple):
+        data, name = source
+        return extract.read_file(name, data=data, filename=filename or name)
+    if isinstance(source, pd.DataFrame):
+        return extract.read_records(_records(source))
+    return extract.read_records(source)
+
+
+class _Stages:
+    """Time each stage and record its transitions."""
+
+    def __init__(self, recorder: RunRecorder, summary: RunSummary, progress: ProgressFn | None) -> None:
+        self.recorder, self.summary, self.progress = recorder, summary, progress
+        self.started = 0.0
+
+    def begin(self, name: str, items_in: int, session: Session | None = None) -> None:
+        self.started = time.perf_counter()
+        self.recorder.stage_started(name, items_in, session)
+        if self.progress:
+            self.progress(name, 0, max(items_in, 1))
+
+    def end(self, name: str, items_out: int, session: Session | None = None) -> None:
+        self.recorder.stage_finished(name, items_out, session)
+        self.summary.stage_seconds[name] = round(time.perf_counter() - self.started, 4)
+        if self.progress:
+            self.progress(name, max(items_out, 1), max(items_out, 1))
+
+
+def _process(source: Source, filename: str | None, today: date | None, st: _Stages, summary: RunSummary):
+    """Run the in-memory stages: extract to deduplicate."""
+    st.begin("extract", 0)
+    raw = read_source(source, filename)
+    summary.rows_read = len(raw.events) + raw.rows_skipped
+    summary.rows_skipped = raw.rows_skipped
+    if raw.events.empty:
+        raise InputError(f"{summary.source_file or 'the batch'} holds no events (only empty template rows)")
+    st.end("extract", len(raw.events))
+    st.begin("normalise", len(raw.events))
+    events, norm_issues = normalise.normalise(raw.events)
+    st.end("normalise", len(events))
+    st.begin("geocode", len(events))
+    events = geocode.geocode(events, raw.villages)
+    st.end("geocode", len(events))
+    st.begin("validate", len(events))
+    events, val_issues = validate.validate(events, today=today)
+    st.end("validate", len(events))
+    st.begin("deduplicate", len(events))
+    distinct = dedupe.deduplicate(events)
+    summary.events, summary.duplicates = len(distinct.events), distinct.duplicates
+    st.end("deduplicate", len(distinct.events))
+    issues = pd.concat([frame for frame in (norm_issues, val_issues) if not frame.empty] or [norm_issues])
+    kept = issues[issues[c.SOURCE_ROW].isin(distinct.events[c.SOURCE_ROW])]
+    return events, distinct, kept
+
+
+def _store(engine: Engine, events: pd.DataFrame, distinct: dedupe.Deduplicated, issues: pd.DataFrame,
+           st: _Stages, summary: RunSummary, batch_size: int) -> None:  # fmt: skip
+    """Load and measure in one transaction, committed with the run's final state."""
+    recorder = st.recorder
+    st.begin("load", len(distinct.events))
+    dropped = events[events[c.SOURCE_ROW].isin(distinct.duplicate_rows)]
+    with Session(engine) as session:
+        progress = (lambda done, total: st.progress("load", done, total)) if st.progress else None
+        result = load.load(session, distinct.events, issues, run_id=recorder.run_id, source_file=summary.source_file,
+                           now=utcnow(), batch_size=batch_size, progress=progress)  # fmt: skip
+        summary.events_new, summary.events_updated = result.new, result.updated
+        summary.events_unchanged = result.unchanged
+        st.end("load", result.new + result.updated, session)
+        st.begin("measure", len(distinct.events), session)
+        rows = measure.measure(distinct.events, dropped[c.SOURCE])
+        written = measure.write_metrics(session, rows, run_id=recorder.run_id, at=utcnow())
+        st.end("measure", written, session)
+        recorder.run_finished(session, **_run_counts(summary))
+        session.commit()
+
+
+def _run_counts(summary: RunSummary) -> dict[str, int]:
+    return {
+        "items_in": summary.rows_read,
+        "items_out": summary.events_new + summary.events_updated,
+        "rows_skipped": summary.rows_skipped,
+        "events_new": summary.events_new,
+        "events_updated": summary.events_updated,
+        "events_unchanged": summary.events_unchanged,
+        "duplicates_in_batch": summary.duplicates,
+    }
+
+
+def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filename: str | None = None,
+                 on_progress: ProgressFn | None = None, today: date | None = None,
+                 batch_size: int = load.BATCH_SIZE) -> RunSummary:  # fmt: skip
+    """Run every stage on ``source`` and record it; raise RunFailed when the run fails."""
+    began = time.perf_counter()
+    name = source_name(source, filename)
+    recorder = RunRecorder(engine, trigger, name)
+    summary = RunSummary(run_id=recorder.start(), status="running", trigger=trigger, source_file=name)
+    st = _Stages(recorder, summary, on_progress)
+    try:
+        events, distinct, issues = _process(source, filename, today, st, summary)
+        summary.precision = {p: int(n) for p, n in distinct.events[c.GEO_PRECISION].fillna("none").value_counts().items()}
+        summary.failures_by_rule = {str(k): int(v) for k, v in issues[c.RULE].value_counts().items()}
+        summary.issues = len(issues)
+        _store(engine, events, distinct, issues, st, summary, batch_size)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised as RunFailed
+        summary.status, summary.error = "failed", " ".join(str(exc).split()) or exc.__class__.__name__
+        summary.duration_s = round(time.perf_counter() - began, 4)
+        recorder.run_failed(summary.error, **_run_counts(summary) | {"events_new": 0, "events_updated": 0,
+                                                                     "events_unchanged": 0, "items_out": 0})  # fmt: skip
+        summary.events_new = summary.events_updated = summary.events_unchanged = 0
+        if not isinstance(exc, InputError):
+            log.exception("run %s failed", summary.run_id)
+        raise RunFailed(summary, isinstance(exc, InputError)) from exc
+    summary.status = "succeeded"
+    summary.duration_s = round(time.perf_counter() - began, 4)
+    log.info("run %s: %d events (%d new, %d updated, %d unchanged) in %.2fs", summary.run_id, summary.events,
+             summary.events_new, summary.events_updated, summary.events_unchanged, summary.duration_s)  # fmt: skip
+    return summary
