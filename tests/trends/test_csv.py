@@ -1,0 +1,49 @@
+"""CSV export: formula escaping and the citation line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from trends.csv import citation, escape_cell, to_csv
+from trends.filters import TrendFilters
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=SUM(A1)", "'=SUM(A1)"),
+        ("+234", "'+234"),
+        ("-1", "'-1"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("Kano", "Kano"),
+        ("a=b", "a=b"),
+        (-1, -1),
+        (3.5, 3.5),
+    ],
+)
+def test_escape_cell(value: object, expected: object) -> None:
+    assert escape_cell(value) == expected
+
+
+def test_csv_has_citation_then_escaped_rows() -> None:
+    filters = TrendFilters(states=("Kano",), granularity="week")
+    frame = pd.DataFrame({"bucket": pd.to_datetime(["2024-01-01"]), "grp": ["=HYPERLINK(1)"], "value": [3]})
+    text = to_csv(frame, filters, version=42, accessed=date(2026, 11, 29), chart="Over time")
+    lines = text.splitlines()
+    assert lines[0] == citation(filters, 42, date(2026, 11, 29), "Over time")
+    assert "data version 42" in lines[0] and "accessed 2026-11-29" in lines[0]
+    assert "state=Kano; granularity=week" in lines[0]
+    rows = list(csv.reader(io.StringIO("\n".join(lines[1:]))))
+    assert rows == [["bucket", "grp", "value"], ["2024-01-01", "'=HYPERLINK(1)", "3"]]
+
+
+def test_missing_values_are_empty_cells() -> None:
+    frame = pd.DataFrame({"a": [None, 1.5], "b": ["x", None]})
+    text = to_csv(frame, TrendFilters(), 1, date(2026, 1, 1), "t")
+    assert text.splitlines()[2:] == [",x", "1.5,"]

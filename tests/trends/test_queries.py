@@ -1,0 +1,114 @@
+"""Trend queries on the prepared events, counts checked by hand, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, literal, select
+
+from trends import charts
+from trends import quality_queries as qq
+from trends import queries as q
+from trends.data import fetch
+from trends.filters import TrendFilters
+from trends.sql import bucket
+
+pytestmark = pytest.mark.usefixtures("trend_data")
+D = date
+
+
+def rows(engine: Engine, stmt: object) -> list[tuple]:
+    return [tuple(row) for row in fetch(engine, stmt).itertuples(index=False, name=None)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("day", "granularity", "expected"),
+    [
+        (D(2024, 3, 17), "week", D(2024, 3, 11)),  # Sunday belongs to the week starting Monday 11th
+        (D(2024, 3, 11), "week", D(2024, 3, 11)),
+        (D(2024, 1, 2), "week", D(2024, 1, 1)),
+        (D(2024, 2, 29), "month", D(2024, 2, 1)),
+        (D(2024, 2, 29), "day", D(2024, 2, 29)),
+    ],
+)
+def test_bucket_is_the_same_on_both_backends(engine: Engine, day: date, granularity: str, expected: date) -> None:
+    with engine.connect() as conn:
+        assert conn.scalar(select(bucket(literal(day), granularity))) == expected
+
+
+def test_monthly_and_weekly_event_counts(engine: Engine) -> None:
+    assert rows(engine, q.series_select(TrendFilters())) == [
+        (D(2024, 1, 1), "all", 2), (D(2024, 2, 1), "all", 2), (D(2024, 3, 1), "all", 2),
+    ]
+    weekly = rows(engine, q.series_select(TrendFilters(granularity="week")))
+    assert [(b, v) for b, _, v in weekly] == [
+        (D(2024, 1, 1), 1), (D(2024, 1, 15), 1), (D(2024, 1, 29), 1), (D(2024, 2, 5), 1), (D(2024, 3, 11), 2),
+    ]
+
+
+def test_deaths_by_actor_count_each_event_under_each_actor(engine: Engine) -> None:
+    stmt = q.series_select(TrendFilters(), "actor", "total_deaths")
+    assert rows(engine, stmt) == [
+        (D(2024, 1, 1), "Bandits", 5), (D(2024, 1, 1), "Police", 3),
+        (D(2024, 2, 1), "Cultists", 1), (D(2024, 2, 1), "Police", 0),
+        (D(2024, 3, 1), "Boko Haram", 15), (D(2024, 3, 1), "Military", 10),
+    ]
+
+
+def test_actor_filter_matches_any_actor_column(engine: Engine) -> None:
+    police = TrendFilters(actors=("Police",))
+    assert rows(engine, q.series_select(police, "state")) == [(D(2024, 1, 1), "Kano", 1), (D(2024, 2, 1), "Lagos", 1)]
+    assert rows(engine, q.series_select(police, "actor")) == [(D(2024, 1, 1), "Police", 1), (D(2024, 2, 1), "Police", 1)]
+
+
+@pytest.mark.parametrize(
+    ("filters", "metric", "expected"),
+    [
+        (TrendFilters(states=("Kano",)), "kidnapped", [(D(2024, 1, 1), "all", 5)]),
+        (TrendFilters(regions=("South West",)), "injured", [(D(2024, 2, 1), "all", 6)]),
+        (TrendFilters(start=D(2024, 2, 1), end=D(2024, 2, 29)), "events", [(D(2024, 2, 1), "all", 2)]),
+        (TrendFilters(crisis_types=("Insurgency",)), "displaced", [(D(2024, 3, 1), "all", 100)]),
+        (TrendFilters(sources=("Punch",), lgas=("Ikeja",)), "civilian_deaths", [(D(2024, 2, 1), "all", 1)]),
+        (TrendFilters(states=("Borno",)), "gsa_deaths", [(D(2024, 3, 1), "all", 4)]),
+        (TrendFilters(states=("Nowhere",)), "events", []),
+    ],
+)
+def test_filters_and_metrics(engine: Engine, filters: TrendFilters, metric: str, expected: list) -> None:
+    assert rows(engine, q.series_select(filters, None, metric)) == expected
+
+
+def test_rankings(engine: Engine) -> None:
+    assert rows(engine, q.ranking_select(TrendFilters(), "state")) == [("Kano", 3), ("Borno", 2), ("Lagos", 2)]
+    assert rows(engine, q.ranking_select(TrendFilters(), "lga", "total_deaths")) == [
+        ("Maiduguri, Borno", 15), ("Kano Municipal, Kano", 5), ("Ikeja, Lagos", 1),
+    ]
+    assert rows(engine, q.ranking_select(TrendFilters(), "actor", limit=4)) == [
+        ("Bandits", 3), ("Boko Haram", 2), ("Cultists", 2), ("Police", 2),
+    ]
+
+
+def test_map_points_average_the_geocoded_positions(engine: Engine) -> None:
+    frame = fetch(engine, q.map_select(TrendFilters(metric="total_deaths")))
+    assert list(zip(frame["state"], frame["lga"], frame["events"], frame["value"], strict=True)) == [
+        ("Borno", "Maiduguri", 2, 15), ("Kano", "Kano Municipal", 2, 5), ("Lagos", "Ikeja", 1, 1),
+    ]
+    assert frame["latitude"].iloc[0] == pytest.approx(11.85)
+    assert frame["longitude"].iloc[1] == pytest.approx(8.6)
+
+
+def test_quality_context_of_a_selection(engine: Engine) -> None:
+    assert rows(engine, q.context_select(TrendFilters())) == [(7, 4, 2, 3)]
+    assert rows(engine, q.context_select(TrendFilters(states=("Lagos",)))) == [(2, 0, 0, 1)]
+    shares = charts.quality_context(engine, TrendFilters(states=("Kano",))).iloc[0]
+    assert shares["precise_share"] == pytest.approx(2 / 3)
+    assert shares["failing_share"] == pytest.approx(2 / 3)
+
+
+def test_events_page_by_offset_and_cursor(engine: Engine, trend_data: list[int]) -> None:
+    first = fetch(engine, q.events_select(TrendFilters(), limit=2))
+    assert list(first["id"]) == trend_data[:2]
+    after = fetch(engine, q.events_select(TrendFilters(), limit=2, after_id=trend_data[1]))
+    assert list(after["id"]) == trend_data[2:4]
+    kano = fetch(engine, q.events_select(TrendFilters(states=("Kano",)), limit=10, offset=1))
+    assert list(kano["id"]) == [trend_data[1], trend_data[6]]
