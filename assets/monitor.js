@@ -319,9 +319,8 @@
             ctrl = new Controller(settings);
             NS.controller = ctrl;
             var url = ctrl.firstUrl();
-            setProps(settings.ids.ws, {url: url});
             ctrl.paint();
-            return noUpdate();
+            return url;
         },
         onState: function (state) {
             if (!ctrl || !state) { return noUpdate(); }

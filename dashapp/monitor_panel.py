@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 
 import dash
-from dash import ClientsideFunction, Input, State, clientside_callback, dcc, html
+from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 from dash_extensions import WebSocket
 
 from dashapp import ids
@@ -148,6 +148,7 @@ def panel(query: Mapping[str, str] | None = None, *, compact: bool = False) -> h
 
 clientside_callback(
     ClientsideFunction("monitor", "start"),
+    Output(ids.MONITOR_WS, "url"),
     Input(ids.MONITOR_SETTINGS, "data"),
 )
 clientside_callback(

@@ -1,0 +1,73 @@
+"""The live monitor in a real browser: pushes, fallback to polling, recovery, reconnect."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, open_page, ingest) -> None:
+    server = server_factory()
+    watch = open_page(server.url)
+    watch.wait_for_state("live")
+    assert watch.page.inner_text("#monitor-status").startswith("Live · WebSocket")
+    watch.wait_for_events(0)
+
+    total = ingest(7)
+    watch.wait_for_events(total, timeout_ms=2000)
+    assert watch.state()["via"] == "websocket"
+    assert "Last finished run" in watch.page.inner_text("#monitor-body")
+    assert "85.7%" in watch.page.inner_text("#monitor-body")  # 6 of 7 geocoded, from the metrics row
+    screenshot(watch, "monitor-live")
+    assert watch.unexpected_errors() == []
+
+
+def test_refused_socket_falls_back_to_polling_then_returns_to_live(server_factory, open_page, ingest) -> None:
+    server = server_factory(WS_MAX_CLIENTS="0")
+    watch = open_page(server.url)
+    watch.wait_for_state("polling")
+    assert watch.page.inner_text("#monitor-status").startswith("Polling · HTTP")
+    assert watch.state()["failures"] >= 5
+
+    total = ingest(3)
+    watch.wait_for_events(total, timeout_ms=2000)
+    assert watch.state()["via"] == "http"
+    screenshot(watch, "monitor-polling")
+
+    server.stop()
+    server.env["WS_MAX_CLIENTS"] = "100"
+    server.start()
+    watch.wait_for_state("live")
+    state = watch.state()
+    assert state["polling"] is False and state["failures"] == 0
+    # The poll timer is really off, not just ignored.
+    assert watch.page.evaluate("() => window.nvcdMonitor.controller.polling") is False
+    total = ingest(2)
+    watch.wait_for_events(total, timeout_ms=2000)
+    assert watch.state()["via"] == "websocket"
+    assert watch.unexpected_errors(allow_network=True) == []
+
+
+def test_panel_reconnects_by_itself_after_the_server_is_killed(server_factory, open_page, ingest) -> None:
+    server = server_factory()
+    watch = open_page(server.url)
+    watch.wait_for_state("live")
+    reconnects_before = watch.state()["reconnects"]
+
+    server.stop(signal.SIGKILL)
+    watch.wait_for_state("reconnecting", timeout_ms=5000)
+    assert "Reconnecting (attempt" in watch.page.inner_text("#monitor-status")
+    watch.wait_for_state("offline", timeout_ms=10000)  # 5 failures, then polling fails too
+    screenshot(watch, "monitor-offline")
+
+    server.start()
+    watch.wait_for_state("live", timeout_ms=10000)
+    assert watch.state()["reconnects"] > reconnects_before
+    total = ingest(4)
+    watch.wait_for_events(total, timeout_ms=2000)
+    assert watch.unexpected_errors(allow_network=True) == []
