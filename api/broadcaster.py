@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 BuildFn = Callable[..., dict]
 RETRY_SECONDS = 1.0
+# A changed client count is re-sent at most this often (re-encoded, no queries), so a
+# burst of connections costs one push, not one per connection.
+CLIENTS_REFRESH_SECONDS = 2.0
 
 
 class CapacityError(Exception):
@@ -76,6 +79,8 @@ class Broadcaster:
         self._snapshot: Encoded | None = None
         self._latest: Encoded | None = None
         self._snapshot_body: str | None = None
+        self._snapshot_data: dict | None = None
+        self._clients_dirty = False
         self._latest_at = 0.0
         self._failures = 0
         self._thread: threading.Thread | None = None
@@ -95,12 +100,14 @@ class Broadcaster:
             self._next_id += 1
             sub = Subscription(self._next_id)
             self._clients[sub.id] = sub
+            self._clients_dirty = True
             return sub
 
     def release(self, sub: Subscription) -> None:
         """Give a client slot back (idempotent)."""
         with self._cond:
-            self._clients.pop(sub.id, None)
+            if self._clients.pop(sub.id, None) is not None:
+                self._clients_dirty = True
 
     def next_message(self, sub: Subscription, timeout: float) -> Encoded | None:
         """Wait up to ``timeout`` for something ``sub`` has not had; return the latest of it.
@@ -165,7 +172,8 @@ class Broadcaster:
                 force = now >= next_rebuild
                 if not force:
                     heartbeat_in = self.heartbeat_s - (now - self._latest_at)
-                    changed = watcher.wait(max(min(next_rebuild - now, heartbeat_in, 1.0), 0.0))
+                    clients_in = CLIENTS_REFRESH_SECONDS - (now - self._latest_at) if self._clients_dirty else 1.0
+                    changed = watcher.wait(max(min(next_rebuild - now, heartbeat_in, clients_in, 1.0), 0.0))
                     if self.stopping:
                         break
                 if force or changed:
@@ -174,7 +182,10 @@ class Broadcaster:
                         next_rebuild = time.monotonic() + RETRY_SECONDS
                     elif outcome == "built":
                         next_rebuild = time.monotonic() + self.rebuild_s
-                if time.monotonic() - self._latest_at >= self.heartbeat_s:
+                since = time.monotonic() - self._latest_at
+                if self._clients_dirty and since >= CLIENTS_REFRESH_SECONDS:
+                    self._republish_clients()
+                elif since >= self.heartbeat_s:
                     self._publish_heartbeat()
         except Exception:  # noqa: BLE001 - the thread must say why it died
             log.exception("broadcaster thread failed")
@@ -209,10 +220,24 @@ class Broadcaster:
         if body == self._snapshot_body:
             return "built"  # a timer rebuild that changed nothing: no push
         self._snapshot_body = body
+        self._publish_snapshot(snapshot)
+        return "built"
+
+    def _republish_clients(self) -> None:
+        """Re-send the last snapshot with this process's new client count (no queries)."""
+        self._clients_dirty = False
+        if self._snapshot_data is None or "system" not in self._snapshot_data:
+            return
+        system = {**self._snapshot_data["system"], "clients": self.client_count()}
+        if system != self._snapshot_data["system"]:
+            self._publish_snapshot({**self._snapshot_data, "system": system})
+
+    def _publish_snapshot(self, snapshot: dict) -> None:
+        self._clients_dirty = False
+        self._snapshot_data = snapshot
         message = {"type": "pipeline_status_update", "version": snapshot.get("version"),
                    "timestamp": snapshot.get("timestamp") or _iso(utcnow()), "data": snapshot}
         self._publish("snapshot", int(snapshot.get("version") or 0), message)
-        return "built"
 
     def _publish_heartbeat(self) -> None:
         version = self._snapshot.version if self._snapshot is not None else 0

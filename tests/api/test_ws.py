@@ -1,0 +1,272 @@
+"""The pipeline-status WebSocket: admission rules in-process, behaviour under real gunicorn."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from api.wire import Encoded, deflate, frame, negotiate_deflate
+from api.ws import ROUTES, origin_allowed, token_ok
+from tests.servers import LiveServer
+from tests.status.builders import add_events, add_run, commit
+
+UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+FAST = {"WS_HEARTBEAT_SECONDS": "0.5", "WS_POLL_SECONDS": "0.1", "WS_SEND_TIMEOUT_SECONDS": "1",
+        "WS_PING_SECONDS": "2", "WS_REBUILD_SECONDS": "30"}
+
+
+# -- wire helpers -----------------------------------------------------------------
+@pytest.mark.parametrize(("offer", "expected"), [
+    ("permessage-deflate; client_max_window_bits",
+     ("permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=9", 15)),
+    ("permessage-deflate", ("permessage-deflate; server_no_context_takeover; client_no_context_takeover", 15)),
+    ("x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=10",
+     ("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10", 10)),
+    ("permessage-deflate; server_max_window_bits=8", None),
+    ("permessage-deflate; server_max_window_bits=x", None),
+    ("x-webkit-deflate-frame", None),
+])
+def test_negotiate_deflate_always_answers_without_context_takeover(offer: str, expected: object) -> None:
+    assert negotiate_deflate(offer) == expected
+
+
+def test_one_compressed_frame_decodes_on_its_own_for_every_client() -> None:
+    text = json.dumps({"type": "pipeline_status_update", "data": ["kaduna"] * 500}).encode()
+    message = Encoded(1, "snapshot", 1, text)
+    wire = message.frame_for(15)
+    assert wire[0] == 0xC1 and wire is message.frame_for(15)  # FIN + RSV1 + text; built once
+    payload = wire[4:] if wire[1] == 126 else wire[2:]
+    for _client in range(2):  # a fresh decompressor per message: no shared context needed
+        assert zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") == text
+    assert message.frame_for(None) == frame(text) and frame(text)[0] == 0x81
+    assert len(deflate(text, 9)) < len(text)
+
+
+@pytest.mark.parametrize(("origin", "host", "allowed", "ok"), [
+    (None, "monitor.example", [], True),
+    ("https://monitor.example", "monitor.example", [], True),
+    ("https://evil.example", "monitor.example", [], False),
+    ("null", "monitor.example", [], False),
+    ("https://partner.example", "monitor.example", ["https://partner.example/"], True),
+    ("https://monitor.example", "monitor.example", ["https://partner.example"], False),
+    ("https://anything.example", "monitor.example", ["*"], True),
+])
+def test_origin_rule(origin: str | None, host: str, allowed: list[str], ok: bool) -> None:
+    assert origin_allowed(origin, host, allowed) is ok
+
+
+@pytest.mark.parametrize(("headers", "ok"), [
+    ({"Authorization": "Bearer s3cret"}, True),
+    ({"Sec-WebSocket-Protocol": "nvcd.v1, token.s3cret"}, True),
+    ({"Cookie": "nvcd_ws_token=s3cret"}, True),
+    ({"Authorization": "Bearer wrong"}, False),
+    ({}, False),
+])
+def test_access_token_sources(app, headers: dict[str, str], ok: bool) -> None:
+    with app.test_request_context("/ws/monitoring/pipeline-status", headers=headers):
+        assert token_ok("s3cret") is ok
+        assert token_ok("") is True
+
+
+# -- admission before the upgrade (test client; no socket is opened) --------------
+@pytest.mark.parametrize("path", ROUTES)
+def test_foreign_origin_is_refused_with_403(client, path: str) -> None:
+    response = client.get(path, headers={**UPGRADE, "Origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert response.get_json()["message"] == "Origin not allowed"
+
+
+@pytest.mark.parametrize("app_overrides", [{"WS_ACCESS_TOKEN": "s3cret"}])
+def test_missing_token_is_refused_and_query_string_is_not_a_token(client) -> None:
+    response = client.get(f"{ROUTES[0]}?token=s3cret", headers=UPGRADE)
+    assert response.status_code == 401
+    assert set(response.get_json()) == {"status", "message", "detail"}
+
+
+@pytest.mark.parametrize("app_overrides", [{"WS_MAX_CLIENTS": 0}])
+def test_cap_zero_refuses_every_upgrade_and_http_keeps_answering(client) -> None:
+    for path in ROUTES:
+        response = client.get(path, headers=UPGRADE)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "30"
+        assert response.get_json()["detail"]["retry_after_s"] == 30
+    assert client.get("/healthz").status_code == 200
+
+
+# -- behaviour under gunicorn ---------------------------------------------------------
+def ws_url(server: LiveServer, path: str = ROUTES[0]) -> str:
+    """Return the WebSocket URL of ``path`` on ``server``."""
+    return server.url.replace("http://", "ws://") + path
+
+
+def next_of(ws: ClientConnection, kind: str, timeout: float = 5.0, version: int | None = None) -> dict:
+    """Return the next message of ``kind`` (at least ``version``), skipping others."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = json.loads(ws.recv(timeout=max(deadline - time.monotonic(), 0.01)))
+        if message["type"] == kind and (version is None or message["version"] >= version):
+            return message
+
+
+def change(engine: Engine, status: str = "running") -> int:
+    """Commit a monitored change (a run) the way every writer does; return the new version."""
+    with Session(engine) as session:
+        add_run(session, status=status, started=datetime.now(UTC))
+        commit(session)
+        from models import current_version
+
+        return current_version(session)
+
+
+@pytest.fixture(scope="module")
+def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One gunicorn worker with short intervals, shared by this module's live tests."""
+    log = tmp_path_factory.mktemp("live") / "gunicorn.log"
+    with LiveServer(database_url, env={**FAST, "WS_MAX_CLIENTS": "50"}, log_path=log) as server:
+        yield server
+
+
+def test_snapshot_on_connect_then_a_push_after_a_change(live: LiveServer, engine: Engine) -> None:
+    with connect(ws_url(live)) as ws:
+        first = next_of(ws, "pipeline_status_update")
+        assert first["data"]["version"] == first["version"]
+        assert "permessage-deflate" in ws.response.headers["Sec-WebSocket-Extensions"]
+        version = change(engine)
+        started = time.monotonic()
+        pushed = next_of(ws, "pipeline_status_update", version=version)
+        assert time.monotonic() - started < 2.0
+        assert pushed["data"]["current_run"]["status"] == "running"
+        assert pushed["data"]["system"]["clients"] >= 1
+
+
+def test_legacy_path_serves_the_same_stream(live: LiveServer) -> None:
+    with connect(ws_url(live, ROUTES[1]), compression=None) as ws:
+        assert next_of(ws, "pipeline_status_update")["data"]["system"]["pid"] > 0
+
+
+def test_heartbeat_arrives_within_the_interval(live: LiveServer) -> None:
+    with connect(ws_url(live)) as ws:
+        next_of(ws, "pipeline_status_update")
+        arrivals = [time.monotonic()]
+        while time.monotonic() - arrivals[0] < 2.0:
+            message = json.loads(ws.recv(timeout=2))
+            assert set(message) >= {"type", "version", "timestamp"}
+            arrivals.append(time.monotonic())
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    assert len(gaps) >= 3 and max(gaps) < 0.5 + 0.4
+
+
+def test_oversized_client_message_closes_with_1009(live: LiveServer) -> None:
+    with connect(ws_url(live)) as ws:
+        next_of(ws, "pipeline_status_update")
+        ws.send("x" * (64 * 1024 + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_token_in_subprotocol_is_accepted_and_never_echoed(database_url: str) -> None:
+    with LiveServer(database_url, env={**FAST, "WS_ACCESS_TOKEN": "s3cret"}) as server:
+        with pytest.raises(InvalidStatus) as refused:
+            connect(ws_url(server)).close()
+        assert refused.value.response.status_code == 401
+        with connect(ws_url(server), subprotocols=["nvcd.v1", "token.s3cret"]) as ws:
+            assert ws.subprotocol == "nvcd.v1"
+            next_of(ws, "pipeline_status_update")
+        with connect(ws_url(server), additional_headers={"Authorization": "Bearer s3cret"}) as ws:
+            next_of(ws, "pipeline_status_update")
+
+
+def raw_stalled_client(server: LiveServer) -> socket.socket:
+    """Open a socket that upgrades (no deflate) and then never reads."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall((f"GET {ROUTES[0]} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                  + "".join(f"{k}: {v}\r\n" for k, v in UPGRADE.items()) + "\r\n").encode())
+    assert sock.recv(12) == b"HTTP/1.1 101"
+    return sock
+
+
+@pytest.mark.slow
+def test_a_stalled_client_never_delays_others_and_is_closed_within_the_bound(live: LiveServer, engine: Engine) -> None:
+    with Session(engine) as session:  # ~1,500 sources make every snapshot ~200 KB
+        add_events(session, [(date(2026, 11, 1), f"Reporter {i:04d} Daily", "Kaduna") for i in range(1500)])
+        commit(session)
+    stalled = raw_stalled_client(live)
+    with connect(ws_url(live)) as healthy:
+        next_of(healthy, "pipeline_status_update")
+        deadline, clients = time.monotonic() + 15, 2
+        while clients > 1 and time.monotonic() < deadline:
+            version = change(engine)
+            started = time.monotonic()
+            clients = next_of(healthy, "pipeline_status_update", version=version)["data"]["system"]["clients"]
+            assert time.monotonic() - started < 1.5, "a stalled client delayed a healthy one"
+        assert clients == 1, "the stalled client was not dropped"
+    stalled.settimeout(5)
+    received, closed = 0, True
+    try:
+        while chunk := stalled.recv(65536):  # drain what was sent before the drop, then EOF
+            received += len(chunk)
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        closed = False
+    stalled.close()
+    assert closed and received > 0
+
+
+def test_cap_answers_503_with_retry_after_and_http_keeps_working(database_url: str) -> None:
+    with LiveServer(database_url, env={**FAST, "WS_MAX_CLIENTS": "2"}) as server:
+        with ExitStack() as stack:
+            for _ in range(2):
+                stack.enter_context(connect(ws_url(server)))
+            with pytest.raises(InvalidStatus) as refused:
+                connect(ws_url(server)).close()
+            response = refused.value.response
+            assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+            assert json.loads(response.body)["status"] == 503
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as health:
+                assert health.status == 200
+
+
+def test_worker_shutdown_closes_clients_with_1001_promptly(database_url: str) -> None:
+    server = LiveServer(database_url, env=FAST).start()
+    stack = ExitStack()
+    clients = [stack.enter_context(connect(ws_url(server))) for _ in range(3)]
+    for ws in clients:
+        next_of(ws, "pipeline_status_update")
+    codes: list[int | None] = []
+
+    def wait_closed(ws: ClientConnection) -> None:
+        try:
+            while True:
+                ws.recv(timeout=10)
+        except ConnectionClosed as exc:
+            codes.append(exc.rcvd.code if exc.rcvd else None)
+
+    readers = [threading.Thread(target=wait_closed, args=(ws,)) for ws in clients]
+    for reader in readers:
+        reader.start()
+    started = time.monotonic()
+    server.stop()
+    for reader in readers:
+        reader.join(10)
+    stack.close()
+    assert codes == [1001, 1001, 1001]
+    assert time.monotonic() - started < 5.0
