@@ -1,0 +1,90 @@
+"""Figure builders: traces follow the frame, empty frames say so."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dashapp import figures as f
+
+T = pd.to_datetime
+
+
+def test_series_has_one_line_per_group_with_values() -> None:
+    df = pd.DataFrame({"bucket": T(["2024-01-01", "2024-02-01", "2024-01-01"]), "grp": ["Kano", "Kano", "Lagos"],
+                       "value": [3, 4, 1]})
+    fig = f.make_series_figure(df, "Deaths")
+    assert [trace.name for trace in fig.data] == ["Kano", "Lagos"]
+    assert list(fig.data[0].y) == [3, 4]
+    assert list(fig.data[1].customdata) == ["Lagos"]
+    assert fig.layout.yaxis.title.text == "Deaths"
+
+
+def test_ranking_bars_in_order() -> None:
+    fig = f.make_ranking_figure(pd.DataFrame({"grp": ["Kano", "Borno"], "value": [5, 2]}))
+    assert list(fig.data[0].y) == ["Kano", "Borno"] and list(fig.data[0].x) == [5, 2]
+
+
+def test_map_bubbles_scale_with_value_and_render_without_tiles() -> None:
+    df = pd.DataFrame({"state": ["Kano", "Lagos"], "lga": ["Nassarawa", "Ikeja"], "latitude": [12.0, 6.6],
+                       "longitude": [8.5, 3.3], "events": [4, 1], "value": [100, 1]})
+    fig = f.make_map_figure(df)
+    trace = fig.data[0]
+    assert trace.type == "scatter"  # plain axes: no map tiles, no WebGL
+    assert list(trace.x) == [8.5, 3.3]
+    assert trace.marker.size[0] > trace.marker.size[1]
+    assert fig.layout.yaxis.scaleanchor == "x"
+
+
+def test_rates_figure_has_two_panels_per_group() -> None:
+    df = pd.DataFrame({"bucket": T(["2024-01-01"] * 2), "grp": ["Punch", "Daily Post"],
+                       "geocoded_rate": [1.0, 0.5], "valid_rate": [0.0, 1.0]})
+    fig = f.make_rates_figure(df)
+    assert len(fig.data) == 4
+    assert [trace.y[0] for trace in fig.data] == [1.0, 0.0, 0.5, 1.0]
+
+
+def test_precision_figure_stacks_levels_in_order() -> None:
+    df = pd.DataFrame({"bucket": T(["2024-01-01"] * 3), "precision": ["none", "lga", "ward"],
+                       "events": [1, 1, 2], "share": [0.25, 0.25, 0.5]})
+    fig = f.make_precision_figure(df)
+    assert [trace.name for trace in fig.data] == ["ward", "lga", "none"]
+    assert fig.layout.barmode == "stack"
+
+
+def test_failures_sum_severities_per_rule() -> None:
+    df = pd.DataFrame({"bucket": T(["2024-01-01", "2024-01-01"]), "rule": ["r", "r"],
+                       "severity": ["error", "warning"], "events": [2, 3]})
+    fig = f.make_failures_figure(df)
+    assert list(fig.data[0].y) == [5]
+
+
+def test_completeness_worst_runs_and_context() -> None:
+    comp = f.make_completeness_figure(pd.DataFrame({"field": ["state"], "filled": [3], "events": [4], "share": [0.75]}))
+    assert list(comp.data[0].x) == [0.75]
+    worst = f.make_worst_figure(pd.DataFrame({"grp": ["Punch"], "valid_rate": [0.5], "precise_rate": [1.0]}))
+    assert [list(trace.x) for trace in worst.data] == [[0.5], [1.0]]
+    runs = f.make_runs_figure(pd.DataFrame({"run_id": [1], "timestamp": T(["2024-04-01"]), "grp": ["all sources"],
+                                            "geocoding_success_rate": [0.7], "validation_pass_rate": [0.8]}))
+    assert [trace.y[0] for trace in runs.data] == [0.7, 0.8]
+    ctx = f.make_context_figure(pd.DataFrame({"events": [4], "precise_share": [0.5], "derived_share": [0.25],
+                                              "failing_share": [0.0]}))
+    assert list(ctx.data[0].text) == ["50%", "25%", "0%"]
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [f.make_series_figure, f.make_ranking_figure, f.make_map_figure, f.make_rates_figure, f.make_precision_figure,
+     f.make_completeness_figure],
+)
+def test_empty_frames_say_no_events_match(builder) -> None:
+    fig = builder(pd.DataFrame())
+    assert fig.data == ()
+    assert fig.layout.annotations[0].text == f.EMPTY_MESSAGE
+
+
+def test_empty_failures_worst_and_runs_explain_themselves() -> None:
+    assert "No validation failures" in f.make_failures_figure(pd.DataFrame()).layout.annotations[0].text
+    assert "Too few events" in f.make_worst_figure(pd.DataFrame()).layout.annotations[0].text
+    assert "No pipeline runs" in f.make_runs_figure(pd.DataFrame()).layout.annotations[0].text
+    assert f.make_context_figure(pd.DataFrame({"events": [0]})).layout.annotations[0].text == f.EMPTY_MESSAGE

@@ -1,0 +1,168 @@
+"""The trend pages: layout from the URL, callbacks called directly against prepared data."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from contextvars import copy_context
+from datetime import date
+from typing import Any
+
+import pytest
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+from sqlalchemy import Engine
+
+from dashapp import ids
+from tests.trends.conftest import insert_events
+from trends.quality_queries import Drill
+
+# Page modules call dash.register_page, so they can only be imported once an app exists.
+conflict: Any = None
+quality: Any = None
+
+
+@pytest.fixture(autouse=True)
+def _page_modules(app: Any) -> None:
+    """Import the page modules after the app (and its Dash) was created."""
+    global conflict, quality  # noqa: PLW0603 - see the comment above
+    from dashapp.pages import conflict as conflict_page
+    from dashapp.pages import quality as quality_page
+
+    conflict, quality = conflict_page, quality_page
+
+
+@pytest.fixture
+def prepared(engine: Engine, app) -> Any:
+    """Insert the prepared events and yield inside a request of the app."""
+    event_ids = insert_events(engine)
+    with app.test_request_context():
+        yield event_ids
+
+
+def find(component: Any, wanted: object) -> Any:
+    """Return the component with id ``wanted`` in a layout tree."""
+    if getattr(component, "id", None) == wanted:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, str) and (found := find(child, wanted)) is not None:
+            return found
+    return None
+
+
+def in_callback(fn: Any, *args: Any, triggered: dict | None = None, inputs_list: list | None = None) -> Any:
+    """Run a callback function with a callback context like Dash's."""
+    def run() -> Any:
+        prop = f"{json.dumps(triggered, separators=(',', ':'), sort_keys=True)}.n_clicks" if triggered else "x.y"
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop, "value": 1}],
+                                        inputs_list=inputs_list or [], states_list=[]))
+        return fn(*args)
+    return copy_context().run(run)
+
+
+def test_layout_controls_come_from_the_url(prepared: list[int]) -> None:
+    page = conflict.layout(state=["Kano", "Lagos"], granularity="week", metric="kidnapped")
+    assert find(page, {"type": ids.CONFLICT_FILTER, "key": "state"}).value == ["Kano", "Lagos"]
+    assert find(page, {"type": ids.CONFLICT_FILTER, "key": "granularity"}).value == "week"
+    assert find(page, {"type": ids.CONFLICT_FILTER, "key": "metric"}).value == "kidnapped"
+    assert "Borno" in find(page, {"type": ids.CONFLICT_FILTER, "key": "state"}).options
+    assert find(page, ids.CONFLICT_ALERT).hidden is True
+
+
+def test_bad_url_shows_an_alert_and_defaults(prepared: list[int]) -> None:
+    page = quality.layout(granularity="year")
+    alert = find(page, ids.QUALITY_ALERT)
+    assert alert.hidden is False and "granularity" in alert.children
+    assert find(page, {"type": ids.QUALITY_FILTER, "key": "granularity"}).value == "month"
+
+
+def test_controls_become_store_and_url(prepared: list[int]) -> None:
+    inputs = [[{"id": {"type": ids.CONFLICT_FILTER, "key": key}, "property": "value", "value": value}
+               for key, value in (("start", "2024-01-01"), ("state", ["Kano"]), ("granularity", "week"),
+                                  ("group_by", "crisis_type"), ("metric", "events"))]]
+    store, search = in_callback(conflict.sync_conflict_filters, [None] * 5, inputs_list=inputs)
+    assert store == "start=2024-01-01&state=Kano&granularity=week"
+    assert search == "?" + store
+
+
+def test_charts_follow_the_stored_filters(prepared: list[int]) -> None:
+    states = conflict.update_conflict_states("metric=total_deaths")
+    assert list(states.data[0].y) == ["Borno", "Kano", "Lagos"] and list(states.data[0].x) == [15, 5, 1]
+    series = conflict.update_conflict_series("state=Kano&group_by=actor")
+    assert {trace.name: list(trace.y) for trace in series.data} == {"Bandits": [2], "Police": [1]}
+    assert len(conflict.update_conflict_map("").data[0].x) == 3
+    empty = conflict.update_conflict_lgas("state=Nowhere")
+    assert empty.layout.annotations[0].text == "No events match these filters"
+
+
+def test_quality_context_tiles(prepared: list[int]) -> None:
+    tiles = conflict.update_conflict_context("state=Kano")
+    values = {tile.to_plotly_json()["props"].get("data-stat"): tile.children[0].children for tile in tiles[:4]}
+    assert values == {"events": "3", "precise": "67%", "derived": "33%", "failing": "67%"}
+    assert conflict.update_conflict_context("state=Nowhere")[0].children == "No events match these filters."
+
+
+def test_csv_download_matches_the_chart(prepared: list[int]) -> None:
+    trigger = {"chart": "states", "type": ids.CONFLICT_CSV}
+    payload = in_callback(conflict.download_conflict_csv, [0, 1, 0, 0], "metric=total_deaths", triggered=trigger)
+    text = payload["content"] if not payload.get("base64") else base64.b64decode(payload["content"]).decode()
+    lines = text.splitlines()
+    assert lines[0].startswith("# Source: NVCD Monitor") and "metric=total_deaths" in lines[0]
+    assert list(csv.reader(io.StringIO("\n".join(lines[1:])))) == [
+        ["grp", "value"], ["Borno", "15"], ["Kano", "5"], ["Lagos", "1"],
+    ]
+    assert payload["filename"].startswith("nvcd-states-")
+
+
+@pytest.mark.parametrize(
+    ("key", "point", "granularity", "expected"),
+    [
+        ("rates_source", {"x": "2024-02-01", "customdata": "Punch"}, "month",
+         Drill(date(2024, 2, 1), date(2024, 3, 1), "source", "Punch")),
+        ("rates_state", {"x": "2024-12-01", "customdata": "Other"}, "month", Drill(date(2024, 12, 1), date(2025, 1, 1))),
+        ("precision", {"x": "2024-01-01", "customdata": "none"}, "week",
+         Drill(date(2024, 1, 1), date(2024, 1, 8), precision="none")),
+        ("failures", {"x": "2024-01-05", "customdata": "url_form"}, "day",
+         Drill(date(2024, 1, 5), date(2024, 1, 6), rule="url_form")),
+        ("worst_states", {"y": "Kano", "x": 0.3, "customdata": "Kano"}, "month", Drill(dimension="state", value="Kano")),
+        ("completeness", {"y": "lga", "x": 0.5, "customdata": "lga"}, "month", Drill()),
+    ],
+)
+def test_drill_from_click(key: str, point: dict, granularity: str, expected: Drill) -> None:
+    assert quality.drill_from_click(key, {"points": [point]}, granularity) == expected
+
+
+def test_grid_lists_the_records_behind_a_clicked_point(prepared: list[int]) -> None:
+    graph = {"chart": "failures", "type": ids.QUALITY_GRAPH}
+    click = {"points": [{"x": "2024-02-01", "customdata": "required_fields"}]}
+    inputs = [[], [{"id": graph, "property": "clickData", "value": click}]]
+
+    def run() -> Any:
+        context_value.set(AttributeDict(
+            triggered_inputs=[{"prop_id": json.dumps(graph, separators=(",", ":"), sort_keys=True) + ".clickData",
+                               "value": click}],
+            inputs_list=inputs, states_list=[]))
+        return quality.update_quality_grid("", [click])
+
+    rows, caption = copy_context().run(run)
+    assert [(row["event_id"], row["reason"], row["event_date"]) for row in rows] == [
+        (prepared[3], "required_fields", "2024-02-10"),
+    ]
+    assert "rule = required_fields" in caption
+    all_rows, _ = in_callback(quality.update_quality_grid, "", [None])
+    assert len(all_rows) == 7
+
+
+def test_quality_charts_render(prepared: list[int]) -> None:
+    assert len(quality.update_quality_rates_source("").data) == 6  # 3 sources x 2 panels
+    assert len(quality.update_quality_failures("").data) == 3
+    assert quality.update_quality_runs("").data[0].y[-1] == 0.7
+
+
+def test_pages_are_served(client, engine: Engine) -> None:
+    insert_events(engine)
+    for path in ("/trends/conflict?state=Kano&granularity=week", "/trends/quality"):
+        assert client.get(path).status_code == 200
