@@ -115,9 +115,9 @@ def weekly_counts(rows: list[tuple[str, date, int]], window: WeekWindow) -> dict
     return weeks
 
 
-def weekly_spikes(weeks: dict[str, list[int]], window: WeekWindow) -> list[dict]:
+def weekly_spikes(weeks: dict[str, list[int]], window: WeekWindow | None) -> list[dict]:
     """Flag states whose latest-week count is far above their trailing mean."""
-    if not window.covered:
+    if window is None or not window.covered:
         return []
     first_day = window.latest - timedelta(days=6)
     found = []
@@ -130,15 +130,6 @@ def weekly_spikes(weeks: dict[str, list[int]], window: WeekWindow) -> list[dict]
                        f"of {baseline:.1f}")  # fmt: skip
             found.append(anomaly("weekly_spike", "warning", state, message, value, round(baseline, 3)))
     return found
-
-
-def state_spikes(session: Session, today: date) -> list[dict]:
-    """Run the two window queries and return the weekly spike anomalies."""
-    window = week_window(session, today)
-    if window is None:
-        return []
-    rows = [tuple(row) for row in session.execute(state_days_query(window))]
-    return weekly_spikes(weekly_counts(rows, window), window)
 
 
 def silent_sources(sources: list[dict]) -> list[dict]:

@@ -11,67 +11,24 @@ Definition (documented for users of the monitor):
 - ``silent``: ``silent_days > max(SILENCE_GAP_FACTOR * usual_gap_days, SILENCE_FLOOR_DAYS)``,
   only for sources with enough history.
 
-One grouped query over the (source, event_date) index gives every source's event count,
-newest dates and total events; its result is bounded by sources x GAP_SAMPLE_DATES rows.
+The counts and newest dates come from ``status.event_stats`` (aggregated in SQL, cached
+until the events change); this module only applies the rules.
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
-
-from models import ConflictEvent
+from status.event_stats import GAP_SAMPLE_DATES, SourceDates
 from status.shapes import iso
 
-GAP_SAMPLE_DATES = 30
+__all__ = ["GAP_SAMPLE_DATES", "is_silent", "source_health", "usual_gap_days"]
+
 MIN_HISTORY_DATES = 5
 SILENCE_GAP_FACTOR = 3.0
 SILENCE_FLOOR_DAYS = 7
-
-
-@dataclass(frozen=True)
-class SourceDates:
-    """What the database says about one source (None = events without a source)."""
-
-    source: str | None
-    events: int
-    dates: tuple[date, ...]  # newest first, at most GAP_SAMPLE_DATES + 1
-
-
-def source_dates_query(sample: int = GAP_SAMPLE_DATES) -> Select:
-    """Select per source its event count and its newest ``sample + 1`` distinct event dates."""
-    pairs = (
-        select(ConflictEvent.source, ConflictEvent.event_date, func.count().label("n"))
-        .group_by(ConflictEvent.source, ConflictEvent.event_date)
-        .subquery()
-    )
-    ranked = select(
-        pairs.c.source,
-        pairs.c.event_date,
-        func.row_number()
-        .over(partition_by=pairs.c.source, order_by=pairs.c.event_date.desc().nulls_last())
-        .label("rn"),
-        func.sum(pairs.c.n).over(partition_by=pairs.c.source).label("events"),
-    ).subquery()
-    return (
-        select(ranked.c.source, ranked.c.event_date, ranked.c.events)
-        .where(ranked.c.rn <= sample + 1)
-        .order_by(ranked.c.source, ranked.c.rn)
-    )
-
-
-def load_source_dates(session: Session) -> list[SourceDates]:
-    """Run the per-source query once and fold its rows by source."""
-    folded: dict[str | None, tuple[int, list[date]]] = {}
-    for source, event_date, events in session.execute(source_dates_query()):
-        total, dates = folded.setdefault(source, (int(events), []))
-        if event_date is not None:
-            dates.append(event_date)
-    return [SourceDates(source, total, tuple(dates)) for source, (total, dates) in folded.items()]
 
 
 def usual_gap_days(dates: tuple[date, ...]) -> float | None:
@@ -89,7 +46,7 @@ def is_silent(silent_days: int | None, usual_gap: float | None) -> bool:
     return silent_days > max(SILENCE_GAP_FACTOR * usual_gap, SILENCE_FLOOR_DAYS)
 
 
-def source_health(rows: list[SourceDates], last_ingested: dict[str, datetime], today: date) -> list[dict]:
+def source_health(rows: Iterable[SourceDates], last_ingested: dict[str, datetime], today: date) -> list[dict]:
     """Describe every named source's freshness, most recently active first."""
     out = []
     for row in rows:

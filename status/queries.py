@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import aliased
 
-from models import DataQualityMetric, PipelineRun, StageRun, ValidationIssue
+from models import DataQualityMetric, PipelineRun, StageRun
 
 ACTIVE_STATUSES = ("running", "pending")
 FINISHED_STATUSES = ("succeeded", "failed")
@@ -31,11 +30,9 @@ def stages_query(run_ids: list[int]) -> Select:
     return select(StageRun).where(StageRun.run_id.in_(run_ids)).order_by(StageRun.run_id, StageRun.position)
 
 
-def totals_query() -> Select:
-    """Select the number of runs and of stored validation failures in one row."""
-    runs = select(func.count()).select_from(PipelineRun).scalar_subquery()
-    issues = select(func.count()).select_from(ValidationIssue).scalar_subquery()
-    return select(runs.label("runs"), issues.label("validation_failures"))
+def runs_count_query() -> Select:
+    """Select the number of runs ever recorded."""
+    return select(func.count()).select_from(PipelineRun)
 
 
 def aggregates_query(limit: int) -> Select:
@@ -48,16 +45,25 @@ def aggregates_query(limit: int) -> Select:
     )
 
 
-def source_metrics_query(per_source: int) -> Select:
-    """Select each source's newest ``per_source`` metric rows with their rank (1 = newest)."""
-    rank = func.row_number().over(
-        partition_by=DataQualityMetric.source,
-        order_by=(DataQualityMetric.timestamp.desc(), DataQualityMetric.id.desc()),
-    )
-    ranked = (
-        select(DataQualityMetric, rank.label("rn"))
+def source_metrics_query(per_source: int, recent_rows: int) -> Select:
+    """Select each source's newest ``per_source`` metric rows with their rank (1 = newest).
+
+    Only the newest ``recent_rows`` per-source rows are looked at, so the cost stays flat
+    however many runs have been measured (a source not measured in that long has none).
+    """
+    recent = (
+        select(DataQualityMetric.id, DataQualityMetric.source, DataQualityMetric.timestamp)
         .where(DataQualityMetric.metric_type == "source", DataQualityMetric.source.is_not(None))
+        .order_by(DataQualityMetric.timestamp.desc(), DataQualityMetric.id.desc())
+        .limit(recent_rows)
         .subquery()
     )
-    metric = aliased(DataQualityMetric, ranked)
-    return select(metric, ranked.c.rn).where(ranked.c.rn <= per_source).order_by(ranked.c.source, ranked.c.rn)
+    newest_first = (recent.c.timestamp.desc(), recent.c.id.desc())
+    rank = func.row_number().over(partition_by=recent.c.source, order_by=newest_first)
+    ranked = select(recent.c.id, rank.label("rn")).subquery()
+    return (
+        select(DataQualityMetric, ranked.c.rn)
+        .join(ranked, ranked.c.id == DataQualityMetric.id)
+        .where(ranked.c.rn <= per_source)
+        .order_by(DataQualityMetric.source, ranked.c.rn)
+    )

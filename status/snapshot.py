@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from models import DataQualityMetric, PipelineRun, StageRun, current_version, utcnow
 from status import anomalies as anomaly_rules
 from status.alerts import build_alerts, overall_status
-from status.health import load_source_dates, source_health
+from status.event_stats import load_event_stats
+from status.health import source_health
 from status.queries import (
     ACTIVE_STATUSES,
     FINISHED_STATUSES,
@@ -26,7 +27,7 @@ from status.queries import (
     recent_runs_query,
     source_metrics_query,
     stages_query,
-    totals_query,
+    runs_count_query,
 )
 from status.shapes import dq_dict, iso, run_dict, trend
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 RECENT_RUNS = 10
 QUALITY_HISTORY = 20
 SOURCE_TREND_RATES = ("geocoding_success_rate", "validation_pass_rate")
+SOURCE_METRIC_ROWS = 1000  # newest per-source metric rows examined (about 25 runs of 40 sources)
 
 
 def build_snapshot(session: Session, *, clients: int = 0, now: datetime | None = None) -> dict:
@@ -43,18 +45,17 @@ def build_snapshot(session: Session, *, clients: int = 0, now: datetime | None =
     version = current_version(session)
     runs = _runs(session, now)
     quality, aggregates, by_source_rows, last_ingested = _data_quality(session)
-    source_rows = load_source_dates(session)
-    sources = source_health(source_rows, last_ingested, now.date())
+    event_stats = load_event_stats(session, now.date())
+    sources = source_health(event_stats.sources, last_ingested, now.date())
     found = (
         anomaly_rules.quality_drops(aggregates, "aggregate")
         + anomaly_rules.source_quality_drops(by_source_rows)
-        + anomaly_rules.state_spikes(session, now.date())
+        + anomaly_rules.weekly_spikes(event_stats.weeks, event_stats.window)
         + anomaly_rules.silent_sources(sources)
     )
-    runs_total, validation_failures = session.execute(totals_query()).one()
+    runs_total = session.scalar(runs_count_query()) or 0
     latest = quality["latest"]
-    events_total = sum(row.events for row in source_rows)
-    has_data = bool(runs_total or events_total or latest)
+    has_data = bool(runs_total or event_stats.events or latest)
     return {
         "version": version,
         "timestamp": iso(now),
@@ -65,9 +66,9 @@ def build_snapshot(session: Session, *, clients: int = 0, now: datetime | None =
         "anomalies": found,
         "alerts": build_alerts(runs["current_run"], runs["last_run"], latest, found),
         "totals": {
-            "events": events_total,
+            "events": event_stats.events,
             "runs": int(runs_total),
-            "validation_failures": int(validation_failures),
+            "validation_failures": event_stats.validation_failures,
         },
         "system": {"database": "reachable", "clients": clients, "pid": os.getpid()},
     }
@@ -103,7 +104,7 @@ def _data_quality(
     latest = aggregates[0] if aggregates else None
     previous = aggregates[1] if len(aggregates) > 1 else None
     per_source: dict[str, list[DataQualityMetric]] = {}
-    for metric, _rank in session.execute(source_metrics_query(anomaly_rules.DQ_BASELINE_RUNS + 1)):
+    for metric, _rank in session.execute(source_metrics_query(anomaly_rules.DQ_BASELINE_RUNS + 1, SOURCE_METRIC_ROWS)):
         per_source.setdefault(metric.source, []).append(metric)
     last_ingested = {source: rows[0].timestamp for source, rows in per_source.items()}
     current = _latest_batch(per_source)

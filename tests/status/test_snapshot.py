@@ -6,11 +6,11 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
-from models import bump_version
-from status import build_snapshot
+from models import ConflictEvent
+from status import build_snapshot, event_stats
 from tests.status.builders import T0, add_events, add_metric, add_run, commit, every
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -157,7 +157,27 @@ def test_query_count_does_not_grow_with_runs_sources_and_events(engine) -> None:
     small = _count_queries(engine)
     _fill(engine, 50)
     large = _count_queries(engine)
-    assert small == large <= 12
+    assert small == large <= 14
+    assert _count_queries(engine) == large - 5  # nothing changed: event aggregates come from the cache
+
+
+def test_event_aggregates_follow_inserts_finished_runs_and_the_ttl(engine, monkeypatch) -> None:
+    with Session(engine) as session:
+        add_events(session, [(date(2026, 11, 1), "Punch", "Lagos"), (date(2026, 11, 2), "Punch", "Lagos")])
+        commit(session)
+    assert [(s["source"], s["events"]) for s in snapshot(engine)["sources"]] == [("Punch", 2)]
+    with Session(engine) as session:  # a run rewrites a record in place and finishes
+        session.execute(update(ConflictEvent).where(ConflictEvent.event_date == date(2026, 11, 2))
+                        .values(source="Vanguard"))
+        add_run(session, "succeeded", NOW - timedelta(minutes=5))
+        commit(session)
+    assert {s["source"]: s["events"] for s in snapshot(engine)["sources"]} == {"Punch": 1, "Vanguard": 1}
+    with Session(engine) as session:  # an edit outside the pipeline shows once the TTL passes
+        session.execute(update(ConflictEvent).values(source="Leadership"))
+        commit(session)
+    assert {s["source"] for s in snapshot(engine)["sources"]} == {"Punch", "Vanguard"}
+    monkeypatch.setattr(event_stats, "EVENT_STATS_TTL_S", 0.0)
+    assert [(s["source"], s["events"]) for s in snapshot(engine)["sources"]] == [("Leadership", 2)]
 
 
 def test_snapshot_is_json_with_z_timestamps(engine) -> None:

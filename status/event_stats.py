@@ -1,0 +1,167 @@
+"""Event-table aggregates for the snapshot (counts per source, recent dates, totals), cached.
+
+Exact counts over millions of events cost a full index scan (~100 ms per million rows on
+PostgreSQL), far more than the rest of the snapshot. Events only change when a pipeline run
+commits its load (events, issues and the run's final state in one transaction), so the
+aggregates (and the weekly counts per state the spike rule reads) are cached per
+process under a marker read with a few index lookups: the newest
+event id and its creation time, the newest validation issue id, and the newest run's id,
+status and end (and today's date). Any insert, any finished run, or ``EVENT_STATS_TTL_S`` passing (for edits
+made outside the pipeline) recomputes them. The marker is read every time, so equal data
+gives equal results in every process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, String, column, func, lateral, select, true, values
+from sqlalchemy.orm import Session
+
+from models import ConflictEvent, PipelineRun, ValidationIssue
+from status.anomalies import WeekWindow, state_days_query, week_window, weekly_counts
+
+EVENT_STATS_TTL_S = 300.0
+GAP_SAMPLE_DATES = 30  # newest distinct dates kept per source, for the usual gap
+
+
+@dataclass(frozen=True)
+class SourceDates:
+    """What the database says about one source (None = events without a source)."""
+
+    source: str | None
+    events: int
+    dates: tuple[date, ...]  # newest first, at most GAP_SAMPLE_DATES + 1
+
+
+@dataclass(frozen=True)
+class EventStats:
+    """Aggregates over the events table."""
+
+    sources: tuple[SourceDates, ...]
+    events: int
+    validation_failures: int
+    window: WeekWindow | None  # the latest data week and its trailing weeks
+    weeks: dict[str, list[int]]  # per state, event counts per week (0 = latest)
+
+
+def marker_query() -> Select:
+    """Select the cheap row that changes whenever the event aggregates may have changed."""
+    newest_event = select(ConflictEvent.id, ConflictEvent.created_at).order_by(ConflictEvent.id.desc()).limit(1)
+    newest_run = (
+        select(PipelineRun.id, PipelineRun.status, PipelineRun.finished_at)
+        .order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc())
+        .limit(1)
+        .subquery()
+    )
+    return select(
+        newest_event.with_only_columns(ConflictEvent.id).scalar_subquery(),
+        newest_event.with_only_columns(ConflictEvent.created_at).scalar_subquery(),
+        select(func.max(ValidationIssue.id)).scalar_subquery(),
+        select(newest_run.c.id).scalar_subquery(),
+        select(newest_run.c.status).scalar_subquery(),
+        select(newest_run.c.finished_at).scalar_subquery(),
+    )
+
+
+def source_counts_query() -> Select:
+    """Select every source's event count (NULL source included), one index-only scan."""
+    return select(ConflictEvent.source, func.count()).group_by(ConflictEvent.source)
+
+
+def issues_count_query() -> Select:
+    """Select the number of stored validation failures."""
+    return select(func.count()).select_from(ValidationIssue)
+
+
+def recent_dates_lateral(sources: list[str], sample: int) -> Select:
+    """Select each source's newest distinct dates by one backward index probe per source (PostgreSQL)."""
+    names = values(column("source", String), name="names").data([(s,) for s in sources])
+    dates = lateral(
+        select(ConflictEvent.event_date)
+        .where(ConflictEvent.source == names.c.source, ConflictEvent.event_date.is_not(None))
+        .distinct()
+        .order_by(ConflictEvent.event_date.desc())
+        .limit(sample)
+    )
+    return select(names.c.source, dates.c.event_date).join(dates, true())
+
+
+def recent_dates_window(sample: int) -> Select:
+    """Select each source's newest distinct dates with a window over (source, date) pairs (any SQL)."""
+    pairs = (
+        select(ConflictEvent.source, ConflictEvent.event_date)
+        .where(ConflictEvent.source.is_not(None), ConflictEvent.event_date.is_not(None))
+        .group_by(ConflictEvent.source, ConflictEvent.event_date)
+        .subquery()
+    )
+    rank = func.row_number().over(partition_by=pairs.c.source, order_by=pairs.c.event_date.desc())
+    ranked = select(pairs.c.source, pairs.c.event_date, rank.label("rn")).subquery()
+    return select(ranked.c.source, ranked.c.event_date).where(ranked.c.rn <= sample)
+
+
+def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_DATES + 1) -> EventStats:
+    """Run the aggregate queries (five, whatever the data size)."""
+    counts = {source: int(n) for source, n in session.execute(source_counts_query())}
+    named = sorted(s for s in counts if s is not None)
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(recent_dates_lateral(named, sample)) if named else []
+    else:
+        rows = session.execute(recent_dates_window(sample))
+    dates: dict[str, list[date]] = {}
+    for source, event_date in rows:
+        dates.setdefault(source, []).append(event_date)
+    sources = tuple(
+        SourceDates(s, n, tuple(sorted(dates.get(s, []), reverse=True)) if s is not None else ())
+        for s, n in counts.items()
+    )
+    failures = session.scalar(issues_count_query()) or 0
+    window = week_window(session, today)
+    weeks = weekly_counts([tuple(r) for r in session.execute(state_days_query(window))], window) if window else {}
+    return EventStats(sources=sources, events=sum(counts.values()), validation_failures=int(failures),
+                      window=window, weeks=dict(weeks))  # fmt: skip
+
+
+class _Cache:
+    """The last computed aggregates per database, with their marker and age."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[tuple, float, EventStats]] = {}
+
+    def get(self, key: str, marker: tuple) -> EventStats | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry and entry[0] == marker and time.monotonic() - entry[1] < EVENT_STATS_TTL_S:
+            return entry[2]
+        return None
+
+    def put(self, key: str, marker: tuple, stats: EventStats) -> None:
+        with self._lock:
+            self._entries[key] = (marker, time.monotonic(), stats)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_cache = _Cache()
+
+
+def clear_cache() -> None:
+    """Forget cached aggregates (benchmarks use it to time the cold path)."""
+    _cache.clear()
+
+
+def load_event_stats(session: Session, today: date) -> EventStats:
+    """Return the event aggregates, recomputed only when the marker changed or the TTL passed."""
+    marker = (*session.execute(marker_query()).one(), today)
+    key = session.get_bind().url.render_as_string(hide_password=True)
+    stats = _cache.get(key, marker)
+    if stats is None:
+        stats = compute_event_stats(session, today)
+        _cache.put(key, marker, stats)
+    return stats
