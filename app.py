@@ -41,12 +41,13 @@ def register_logging(app: APIFlask) -> None:
 
 def register_api(app: APIFlask) -> None:
     """Attach the JSON error shape and the API blueprints."""
-    from api import errors, health, monitoring, trends, ws
+    from api import errors, health, ingest, monitoring, trends, ws
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(monitoring.bp)
     app.register_blueprint(trends.bp)
+    app.register_blueprint(ingest.bp)
     ws.init_app(app)
 
 

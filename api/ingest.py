@@ -1,0 +1,117 @@
+"""Authenticated ingest: upload an export (XLSX/CSV) or post a JSON batch; runs the pipeline.
+
+``Authorization: Bearer <INGEST_TOKEN>``; with no token configured every request is
+refused (401). Rejections before the pipeline starts (auth, size, type, unparseable
+JSON) touch nothing. Content the pipeline cannot read (corrupt workbook, wrong
+columns, bad records) answers 422 with the reason and leaves events, issues and
+metrics as they were; the failed run is recorded (the monitor shows it) and its id
+is in the error detail.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+from apiflask import APIBlueprint, HTTPTokenAuth, Schema, fields
+from flask import Response, current_app, jsonify, request
+
+import db
+from api.errors import error_response
+from pipeline import columns as c
+from pipeline.runner import RunFailed, RunSummary, run_pipeline
+
+log = logging.getLogger(__name__)
+bp = APIBlueprint("ingest", __name__, url_prefix="/api/v1/ingest", tag="Ingest")
+auth = HTTPTokenAuth(scheme="Bearer", description="The INGEST_TOKEN of this deployment")
+FILE_TYPES = (".xlsx", ".xlsm", ".csv")
+ERRORS = {401: "Missing or wrong token", 413: "Body over the upload size limit", 415: "Unsupported file or content type",
+          422: "Content that cannot be ingested (detail says why)", 500: "The run failed (recorded as failed)"}  # fmt: skip
+
+
+@auth.verify_token
+def _verify(token: str) -> str | None:
+    expected = str(current_app.config.get("INGEST_TOKEN") or "")
+    if expected and token and hmac.compare_digest(token.encode(), expected.encode()):
+        return "ingest"
+    return None
+
+
+class FileIn(Schema):
+    file = fields.File(required=True, metadata={"description": f"An NVCD export ({', '.join(FILE_TYPES)})"})
+
+
+class BatchIn(Schema):
+    records = fields.List(fields.Dict(), required=True,
+                          metadata={"description": "Records keyed by field name: " + ", ".join(c.RAW_COLUMNS)})  # fmt: skip
+
+
+class RunOut(Schema):
+    run_id = fields.Integer()
+    status = fields.String()
+    summary = fields.Dict(metadata={"description": "rows read/skipped, events new/updated/unchanged, duplicates, "
+                                                   "precision counts, issues by rule, seconds per stage"})  # fmt: skip
+
+
+def _json_body(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Answer 415 for a non-JSON body and 422 for malformed JSON, before the body is parsed."""
+
+    @wraps(view)
+    def checked(*args: object, **kwargs: object) -> Response:
+        if not request.is_json:
+            return error_response(415, "Send the batch as application/json", {"content_type": request.mimetype})
+        if request.get_json(silent=True) is None:
+            return error_response(422, "The body is not valid JSON")
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def _run(source: object, filename: str | None) -> Response:
+    try:
+        summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename)  # type: ignore[arg-type]
+    except RunFailed as exc:
+        detail = {"run_id": exc.summary.run_id, "error": exc.summary.error}
+        if exc.input_error:
+            return error_response(422, exc.summary.error or "Unreadable input", detail)
+        return error_response(500, "The pipeline run failed", detail)
+    response = jsonify({"run_id": summary.run_id, "status": summary.status, "summary": summary.as_dict()})
+    response.status_code = 201
+    return response
+
+
+@bp.post("/file")
+@bp.auth_required(auth)
+@bp.input(FileIn, location="files", validation=False)
+@bp.output(RunOut, status_code=201, description="The run's id and summary")
+@bp.doc(summary="Upload an NVCD export (XLSX or CSV) and ingest it", responses=ERRORS)
+def ingest_file(files_data: object = None) -> Response:
+    """Ingest one uploaded export file."""
+    if request.mimetype != "multipart/form-data":
+        return error_response(415, "Send the file as multipart/form-data", {"content_type": request.mimetype})
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return error_response(422, "No file: send it in a form field named 'file'", {"fields": sorted(request.files)})
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in FILE_TYPES:
+        return error_response(415, f"Unsupported file type {suffix or '(none)'!r}", {"allowed": list(FILE_TYPES)})
+    return _run((upload.read(), Path(upload.filename).name), None)
+
+
+@bp.post("/batch")
+@bp.auth_required(auth)
+@_json_body
+@bp.input(BatchIn, location="json", validation=False)
+@bp.output(RunOut, status_code=201, description="The run's id and summary")
+@bp.doc(summary='Ingest a JSON batch: {"records": [...]} or a bare list of records', responses=ERRORS)
+def ingest_batch(json_data: object = None) -> Response:
+    """Ingest a batch of records posted as JSON."""
+    payload = request.get_json(silent=True)
+    if isinstance(payload, dict):
+        if "records" not in payload:
+            return error_response(422, "Expected a list of records or an object with 'records'", {"keys": sorted(payload)[:20]})
+        payload = payload["records"]
+    return _run(payload, "batch")

@@ -1,0 +1,155 @@
+"""Command line: ``python -m pipeline ingest FILE | generate N | replay``.
+
+The database is ``DATABASE_URL`` from the environment (``config.from_environment``),
+or ``--database-url``. A file that cannot be read exits with status 2 and a one-line
+reason; any other failure exits with 1; in both cases no event, issue or metric is
+written (the failed run itself is recorded, as the monitor shows it).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine
+from tqdm import tqdm
+
+import config
+from models import STAGES
+from models.database import make_engine
+from pipeline import replay as replay_mode
+from pipeline.generate import generate_records, generate_events, write_csv
+from pipeline.runner import RunFailed, RunSummary, run_pipeline
+
+EXIT_INPUT = 2
+EXIT_FAILED = 1
+
+
+def _engine(database_url: str | None) -> Engine:
+    url = database_url or str(config.from_environment()["DATABASE_URL"])
+    return make_engine(config.normalise_database_url(url))
+
+
+def summary_lines(summary: RunSummary) -> list[tuple[str, str]]:
+    """Return the end-of-run table as (label, value) rows."""
+    rows = [
+        ("run", f"#{summary.run_id} {summary.status}"),
+        ("rows read", str(summary.rows_read)),
+        ("rows skipped (template)", str(summary.rows_skipped)),
+        ("events", str(summary.events)),
+        ("  new", str(summary.events_new)),
+        ("  updated", str(summary.events_updated)),
+        ("  unchanged", str(summary.events_unchanged)),
+        ("duplicates merged", str(summary.duplicates)),
+    ]
+    rows += [(f"geocoded: {p}", str(n)) for p, n in sorted(summary.precision.items())]
+    rows += [(f"issues: {rule}", str(n)) for rule, n in sorted(summary.failures_by_rule.items())]
+    rows.append(("duration", f"{summary.duration_s:.2f} s"))
+    return rows
+
+
+def format_table(rows: list[tuple[str, str]]) -> str:
+    """Lay out (label, value) rows as an aligned two-column table."""
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows)
+
+
+class StageBar:
+    """A tqdm bar over the pipeline's stages that shows load progress by rows."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar = tqdm(total=len(STAGES), unit="stage", disable=not enabled, file=sys.stderr, leave=False)
+        self.seen: set[str] = set()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self.bar.set_description(stage)
+        if stage == "load":
+            self.bar.set_postfix_str(f"{done}/{total} rows")
+        if done >= total and stage not in self.seen:
+            self.seen.add(stage)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@click.group()
+@click.option("--database-url", envvar=None, default=None, help="Database URL (default: DATABASE_URL or the SQLite file).")
+@click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
+    """Ingest NVCD exports, generate realistic data, replay events as a live stream."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"database_url": database_url}
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
+@click.pass_context
+def ingest(ctx: click.Context, file: Path, progress: bool) -> None:
+    """Import FILE (.xlsx, .csv or .json) and print a summary."""
+    engine = _engine(ctx.obj["database_url"])
+    bar = StageBar(progress)
+    try:
+        summary = run_pipeline(engine, file, trigger="cli", on_progress=bar)
+    except RunFailed as exc:
+        bar.close()
+        click.echo(f"error: {exc.summary.error}", err=True)
+        ctx.exit(EXIT_INPUT if exc.input_error else EXIT_FAILED)
+    finally:
+        engine.dispose()
+    bar.close()
+    click.echo(format_table(summary_lines(summary)))
+
+
+@cli.command()
+@click.argument("count", type=click.IntRange(min=1))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Where to write (.csv or .json).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--clean", is_flag=True, help="Leave out the injected messiness.")
+def generate(count: int, output: Path, seed: int, clean: bool) -> None:
+    """Write COUNT generated NVCD-shaped events to a CSV (export headers) or JSON file."""
+    if output.suffix.lower() == ".json":
+        import json
+
+        output.write_text(json.dumps(generate_records(count, seed, mess=not clean), default=str))
+    elif output.suffix.lower() == ".csv":
+        write_csv(generate_events(count, seed, mess=not clean), str(output))
+    else:
+        raise click.BadParameter("use a .csv or .json file name", param_hint="--output")
+    click.echo(f"wrote {count} events to {output}")
+
+
+@cli.command()
+@click.option("--file", "path", type=click.Path(exists=True, path_type=Path), help="Replay this file instead of generated events.")
+@click.option("--rate", type=click.FloatRange(min=0.01), default=replay_mode.DEFAULT_RATE, show_default=True,
+              help="Events per second.")  # fmt: skip
+@click.option("--batch-size", type=click.IntRange(min=1), default=replay_mode.DEFAULT_BATCH_SIZE, show_default=True)
+@click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
+@click.option("--batches", type=click.IntRange(min=1), default=None, help="Stop after this many runs.")
+@click.option("--seed", type=int, default=None, help="Seed for generated events (default: from the clock).")
+@click.pass_context
+def replay(ctx: click.Context, path: Path | None, rate: float, batch_size: int, duration: float | None,
+           batches: int | None, seed: int | None) -> None:  # fmt: skip
+    """Feed events into the pipeline as a live stream of small runs (trigger "replay")."""
+    engine = _engine(ctx.obj["database_url"])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    source = replay_mode.file_batches(path, batch_size) if path else replay_mode.generated_batches(batch_size, seed)
+
+    def show(summary: RunSummary) -> None:
+        click.echo(f"run #{summary.run_id} {summary.status}: {summary.events} events, {summary.events_new} new")
+
+    try:
+        stats = replay_mode.replay(engine, source, rate=rate, max_batches=batches, duration=duration, stop=stop,
+                                   on_run=show, name=path.name if path else "replay")  # fmt: skip
+    except KeyboardInterrupt:
+        return
+    finally:
+        engine.dispose()
+    click.echo(f"replayed {stats.runs} runs ({stats.failed} failed), {stats.events} events in {stats.seconds:.1f} s")
