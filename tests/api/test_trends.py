@@ -1,0 +1,108 @@
+"""GET /api/v1/events and /api/v1/trends: filters, paging, CSV, and 422 for bad parameters."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.trends.conftest import insert_events
+
+
+@pytest.fixture
+def event_ids(engine: Engine) -> list[int]:
+    """Load the prepared events."""
+    return insert_events(engine)
+
+
+def test_events_page_and_cursor(client, event_ids: list[int]) -> None:
+    first = client.get("/api/v1/events?limit=3").get_json()
+    assert [item["id"] for item in first["items"]] == event_ids[:3]
+    assert first["next_cursor"] == event_ids[2] and first["next_offset"] == 3
+    second = client.get(f"/api/v1/events?limit=3&cursor={first['next_cursor']}").get_json()
+    assert [item["id"] for item in second["items"]] == event_ids[3:6]
+    last = client.get(f"/api/v1/events?limit=3&cursor={second['next_cursor']}").get_json()
+    assert [item["id"] for item in last["items"]] == event_ids[6:]
+    assert last["next_cursor"] is None
+    by_offset = client.get("/api/v1/events?limit=2&offset=4").get_json()
+    assert [item["id"] for item in by_offset["items"]] == event_ids[4:6]
+
+
+def test_events_filters_and_values(client, event_ids: list[int]) -> None:
+    body = client.get("/api/v1/events?state=Kano&state=Lagos&actor=Police").get_json()
+    assert [item["id"] for item in body["items"]] == [event_ids[0], event_ids[3]]
+    first = body["items"][0]
+    assert first["event_date"] == "2024-01-05" and first["total_deaths"] == 3 and first["actor2"] == "Police"
+    assert body["filters"]["states"] == ["Kano", "Lagos"]
+    dated = client.get("/api/v1/events?start=2024-03-01&end=2024-03-15").get_json()
+    assert [item["id"] for item in dated["items"]] == [event_ids[4]]
+
+
+def test_events_as_csv(client, event_ids: list[int]) -> None:
+    response = client.get("/api/v1/events?format=csv&crisis_type=Insurgency")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("# Source: NVCD Monitor") and "crisis_type=Insurgency" in lines[0]
+    table = list(csv.DictReader(io.StringIO("\n".join(lines[1:]))))
+    assert [row["id"] for row in table] == [str(event_ids[4]), str(event_ids[5])]
+    assert table[0]["displaced"] == "100"
+
+
+def test_trends_grouped_by_actor(client, event_ids: list[int]) -> None:
+    body = client.get("/api/v1/trends?group_by=actor&metric=total_deaths").get_json()
+    assert body["data"] == [
+        {"bucket": "2024-01-01", "group": "Bandits", "value": 5},
+        {"bucket": "2024-01-01", "group": "Police", "value": 3},
+        {"bucket": "2024-02-01", "group": "Cultists", "value": 1},
+        {"bucket": "2024-02-01", "group": "Police", "value": 0},
+        {"bucket": "2024-03-01", "group": "Boko Haram", "value": 15},
+        {"bucket": "2024-03-01", "group": "Military", "value": 10},
+    ]
+    assert (body["granularity"], body["group_by"], body["metric"]) == ("month", "actor", "total_deaths")
+
+
+def test_trends_totals_weekly_and_csv(client, event_ids: list[int]) -> None:
+    body = client.get("/api/v1/trends?granularity=week&state=Borno").get_json()
+    assert body["data"] == [{"bucket": "2024-03-11", "value": 2}]
+    text = client.get("/api/v1/trends?format=csv&group_by=state&metric=kidnapped").get_data(as_text=True)
+    assert text.splitlines()[1:] == [
+        "bucket,group,value", "2024-01-01,Kano,5", "2024-02-01,Lagos,0", "2024-03-01,Borno,3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/trends?granularity=year", "granularity"),
+        ("/api/v1/trends?group_by=colour", "group_by"),
+        ("/api/v1/trends?metric=fatalities", "metric"),
+        ("/api/v1/trends?start=2024-13-01", "start"),
+        ("/api/v1/trends?start=0", "start"),
+        ("/api/v1/trends?end=abc", "end"),
+        ("/api/v1/trends?start=2024-03-01&end=2024-02-01", "start"),
+        ("/api/v1/trends?format=xml", "format"),
+        ("/api/v1/trends?sate=Kano", "sate"),
+        ("/api/v1/events?limit=0", "limit"),
+        ("/api/v1/events?limit=1001", "limit"),
+        ("/api/v1/events?limit=ten", "limit"),
+        ("/api/v1/events?offset=-1", "offset"),
+        ("/api/v1/events?cursor=-5", "cursor"),
+        ("/api/v1/events?cursor=3&offset=2", "cursor"),
+        ("/api/v1/events?start=2024-02-30", "start"),
+    ],
+)
+def test_bad_parameters_are_422_json(client, path: str, field: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["status"] == 422 and body["message"]
+    assert field in body["detail"]["query"]
+
+
+def test_documented_in_openapi(client) -> None:
+    spec = client.get("/openapi.json").get_json()
+    params = {p["name"] for p in spec["paths"]["/api/v1/trends"]["get"]["parameters"]}
+    assert {"granularity", "group_by", "metric", "state", "actor", "start", "end", "format"} <= params
+    assert {"limit", "offset", "cursor"} <= {p["name"] for p in spec["paths"]["/api/v1/events"]["get"]["parameters"]}
