@@ -58,11 +58,14 @@ def _name(value: object) -> str | None:
 
 
 def map_distinct(series: pd.Series, func: Callable[[object], object]) -> pd.Series:
-    """Apply ``func`` once per distinct non-null value and map the results back."""
-    present = series.dropna()
-    mapping = {value: func(value) for value in pd.unique(present)}
-    out = series.map(mapping)
-    return out.astype(object).where(out.notna(), None)
+    """Apply ``func`` once per distinct non-null value and spread the results back (None for nulls)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    results = np.empty(len(uniques) + 1, dtype=object)
+    results[:-1] = [func(value) for value in uniques]
+    results[-1] = None  # code -1 (null) picks the last slot
+    out = results[codes]
+    out[pd.isna(out)] = None
+    return pd.Series(out, index=series.index, dtype=object)
 
 
 def _canonical_state(text: object) -> str | None:
@@ -83,31 +86,44 @@ def _issues(rows: pd.Series, rule: Rule, field: str, details: pd.Series) -> pd.D
     )
 
 
+def parse_date(value: object) -> pd.Timestamp | None:
+    """Parse one date cell: a date object, ISO text, dd/mm/yyyy and kin, or an Excel serial."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return EXCEL_EPOCH + pd.Timedelta(days=int(value)) if 0 < value < 2_958_466 else None
+    if hasattr(value, "isoformat"):
+        return pd.Timestamp(value.isoformat())
+    text = str(value).strip()
+    for fmt in ("ISO8601", *DATE_FORMATS):
+        try:
+            return pd.to_datetime(text, format=fmt)
+        except (ValueError, OverflowError):
+            continue
+    return None
+
+
 def parse_dates(values: pd.Series) -> pd.Series:
-    """Parse date cells (date objects, ISO text, dd/mm/yyyy, Excel serials) to datetime64; NaT if unreadable."""
-    is_text = values.map(lambda v: isinstance(v, str))
-    is_number = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
-    other = values.where(~is_text & ~is_number)
-    out = pd.to_datetime(other.astype(object).map(_date_text), errors="coerce", format="ISO8601")
-    numbers = pd.to_numeric(values.where(is_number), errors="coerce")
-    out = out.where(~is_number, EXCEL_EPOCH + pd.to_timedelta(numbers, unit="D"))
-    texts = values.where(is_text).astype("string").str.strip()
-    parsed = pd.to_datetime(texts, errors="coerce", format="ISO8601")
-    for fmt in DATE_FORMATS:
-        missing = parsed.isna() & texts.notna()
-        if not missing.any():
-            break
-        parsed = parsed.fillna(pd.to_datetime(texts.where(missing), errors="coerce", format=fmt))
-    out = out.where(~is_text, parsed)
-    return pd.to_datetime(out, errors="coerce").dt.normalize().astype("datetime64[s]")
-
-
-def _date_text(value: object) -> str | None:
-    return value.isoformat() if hasattr(value, "isoformat") else None
+    """Parse date cells to datetime64 (midnight); NaT where unreadable."""
+    parsed = map_distinct(values, parse_date)
+    return pd.to_datetime(parsed, errors="coerce").dt.normalize().astype("datetime64[s]")
 
 
 def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Return (Int64 counts, derived mask, unreadable mask) for one count column."""
+    # Counts repeat a lot: parse each distinct cell once.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    numbers, derived, bad = _parse_distinct_counts(pd.Series(uniques, dtype=object))
+    take = np.where(codes < 0, len(uniques), codes)
+
+    def spread(parsed: pd.Series, fill: object) -> pd.Series:
+        padded = pd.concat([parsed, pd.Series([fill], dtype=parsed.dtype)], ignore_index=True)
+        return pd.Series(padded.array.take(take), index=values.index)
+
+    return spread(numbers, pd.NA), spread(derived, False), spread(bad, False)
+
+
+def _parse_distinct_counts(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     numbers = pd.to_numeric(values, errors="coerce")
     leftover = values.notna() & numbers.isna()
     derived = pd.Series(False, index=values.index)

@@ -1,0 +1,197 @@
+"""Validate: named rules with a severity; every failure is an issue row for its event.
+
+Rules run column-wise over the whole frame (one boolean mask per rule), so validation
+costs a few vector operations per rule whatever the batch size. ``RULES`` lists every
+rule the pipeline applies, normalise's cell rules included, for the UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from pipeline import codebook, gazetteer, normalise
+from pipeline import columns as c
+from pipeline.normalise import Rule, map_distinct
+
+log = logging.getLogger(__name__)
+
+# NVCD's first recorded events are from June 2020; earlier dates are typos (or Excel's 1900).
+NVCD_START = date(2020, 6, 1)
+URL_PATTERN = r"^https?://[^\s/:]+\.[^\s/]{2,}(?:[/?#]\S*)?$"
+E, W = c.ERROR, c.WARNING
+
+DATE_REQUIRED = Rule("date_required", E, c.EVENT_DATE, "The event has no date")
+STATE_REQUIRED = Rule("state_required", E, c.STATE, "The event has no state")
+CRISIS_TYPE_REQUIRED = Rule("crisis_type_required", W, c.CRISIS_TYPE, "The event has no crisis type")
+SOURCE_REQUIRED = Rule("source_required", W, c.SOURCE, "The event names neither a source nor a source URL")
+DATE_IN_FUTURE = Rule("date_in_future", E, c.EVENT_DATE, "The event date is after today")
+DATE_BEFORE_START = Rule("date_before_start", E, c.EVENT_DATE, f"The event date is before NVCD began ({NVCD_START:%B %Y})")
+STATE_KNOWN = Rule("state_known", E, c.STATE, "The state is not one of Nigeria's 36 states or the FCT")
+LGA_IN_STATE = Rule("lga_in_state", E, c.LGA, "The LGA belongs to another state, not the event's state")
+LGA_KNOWN = Rule("lga_known", W, c.LGA, "The LGA could not be found in the event's state")
+DEATHS_TOTAL = Rule("deaths_total", E, "total_deaths", "Total deaths differ from GSA plus civilian casualties")
+CASUALTIES_TOTAL = Rule("casualties_total", E, "total_casualties", "Total casualties differ from total deaths plus injured")
+SPLIT_EXCEEDS_COUNT = Rule("split_exceeds_count", E, None, "Male plus female exceeds the count they split")
+COUNT_NEGATIVE = Rule("count_negative", E, None, "A count is negative")
+SOURCE_URL_FORMAT = Rule("source_url_format", W, c.SOURCE_URL, "The source URL is not a well-formed http(s) URL")
+CRISIS_TYPE_CODEBOOK = Rule("crisis_type_codebook", W, c.CRISIS_TYPE, "The crisis type is not in NVCD's codebook")
+ACTOR_CODEBOOK = Rule("actor_codebook", W, None, "An actor is not in NVCD's codebook")
+DATA_SOURCE_KNOWN = Rule("data_source_known", W, c.DATA_SOURCE, "The data source is neither primary nor secondary")
+
+RULES: tuple[Rule, ...] = (
+    DATE_REQUIRED, STATE_REQUIRED, CRISIS_TYPE_REQUIRED, SOURCE_REQUIRED, DATE_IN_FUTURE, DATE_BEFORE_START,
+    STATE_KNOWN, LGA_IN_STATE, LGA_KNOWN, DEATHS_TOTAL, CASUALTIES_TOTAL, SPLIT_EXCEEDS_COUNT, COUNT_NEGATIVE,
+    SOURCE_URL_FORMAT, CRISIS_TYPE_CODEBOOK, ACTOR_CODEBOOK, DATA_SOURCE_KNOWN, *normalise.RULES,
+)  # fmt: skip
+RULES_BY_NAME = {rule.name: rule for rule in RULES}
+
+# A failure: (rule, field, mask of failing rows, detail text, or a function giving it for the failing rows).
+Explain = Callable[[pd.DataFrame], pd.Series]
+Failure = tuple[Rule, str | None, pd.Series, Explain | str]
+
+
+def _col(events: pd.DataFrame, col: str) -> pd.Series:
+    return events[col] if col in events else pd.Series(None, index=events.index, dtype=object)
+
+
+def _filled(events: pd.DataFrame, col: str) -> pd.Series:
+    return _col(events, col).notna()
+
+
+def _count(events: pd.DataFrame, col: str) -> pd.Series:
+    return _col(events, col).astype("Int64")
+
+
+def _text(events: pd.DataFrame, col: str) -> pd.Series:
+    return _col(events, col).astype(str)
+
+
+def _required(events: pd.DataFrame, today: date) -> Iterator[Failure]:
+    yield DATE_REQUIRED, c.EVENT_DATE, ~_filled(events, c.EVENT_DATE), "missing date"
+    yield STATE_REQUIRED, c.STATE, ~_filled(events, c.STATE), "missing state"
+    yield CRISIS_TYPE_REQUIRED, c.CRISIS_TYPE, ~_filled(events, c.CRISIS_TYPE), "missing crisis type"
+    no_source = ~_filled(events, c.SOURCE) & ~_filled(events, c.SOURCE_URL)
+    yield SOURCE_REQUIRED, c.SOURCE, no_source, "missing source and source URL"
+
+
+def _shown(sub: pd.DataFrame) -> pd.Series:
+    return "date " + pd.to_datetime(sub[c.EVENT_DATE]).dt.strftime("%Y-%m-%d")
+
+
+def _dates(events: pd.DataFrame, today: date) -> Iterator[Failure]:
+    when = pd.to_datetime(_col(events, c.EVENT_DATE))
+    yield DATE_IN_FUTURE, c.EVENT_DATE, when > pd.Timestamp(today), lambda sub: _shown(sub) + f" is after {today}"
+    early = when < pd.Timestamp(NVCD_START)
+    yield DATE_BEFORE_START, c.EVENT_DATE, early, lambda sub: _shown(sub) + f" is before {NVCD_START}"
+
+
+def _state_names(codes: object) -> str:
+    return ", ".join(gazetteer.state_by_code(code).name for code in str(codes).split(",") if code)
+
+
+def _places(events: pd.DataFrame, today: date) -> Iterator[Failure]:
+    state = _col(events, c.STATE)
+    if c.STATE_CODE in events:
+        code = events[c.STATE_CODE]
+    else:
+        code = map_distinct(state, lambda s: getattr(gazetteer.find_state(s), "code", None))
+    yield STATE_KNOWN, c.STATE, state.notna() & code.isna(), lambda sub: "unknown state " + _text(sub, c.STATE)
+    if c.GEO_PRECISION not in events or c.LGA not in events:
+        return
+    unresolved = events[c.LGA].notna() & code.notna() & ~events[c.GEO_PRECISION].isin(["lga", "ward"])
+    homes = map_distinct(events[c.LGA].where(unresolved), lambda name: ",".join(gazetteer.lga_states(name)))
+    elsewhere = unresolved & homes.fillna("").ne("")
+
+    def other_state(sub: pd.DataFrame) -> pd.Series:
+        names = map_distinct(homes[sub.index], _state_names)
+        return _text(sub, c.LGA) + " is an LGA of " + names.astype(str) + ", not " + _text(sub, c.STATE)
+
+    def not_found(sub: pd.DataFrame) -> pd.Series:
+        return _text(sub, c.LGA) + " not found in " + _text(sub, c.STATE)
+
+    yield LGA_IN_STATE, c.LGA, elsewhere, other_state
+    yield LGA_KNOWN, c.LGA, unresolved & ~elsewhere, not_found
+
+
+def _sum_check(events: pd.DataFrame, rule: Rule, parts: tuple[str, ...]) -> Failure:
+    total = str(rule.field)
+    values = [_count(events, p) for p in parts]
+    any_part = np.logical_or.reduce([v.notna().to_numpy() for v in values])
+    given = _count(events, total)
+    bad = given.notna() & any_part & (given != sum(v.fillna(0) for v in values))
+
+    def explain(sub: pd.DataFrame) -> pd.Series:
+        summed = sum(_count(sub, p).fillna(0) for p in parts)
+        return f"{total} " + _count(sub, total).astype(str) + f" != {' + '.join(parts)} = " + summed.astype(str)
+
+    return rule, total, bad.fillna(False).astype(bool), explain
+
+
+def _split_detail(part: str, male: str, female: str) -> Explain:
+    def explain(sub: pd.DataFrame) -> pd.Series:
+        total = _count(sub, male).fillna(0) + _count(sub, female).fillna(0)
+        return f"{male} + {female} = " + total.astype(str) + f" > {part} = " + _count(sub, part).astype(str)
+
+    return explain
+
+
+def _counts(events: pd.DataFrame, today: date) -> Iterator[Failure]:
+    yield _sum_check(events, DEATHS_TOTAL, ("gsa_casualties", "civilian_casualties"))
+    yield _sum_check(events, CASUALTIES_TOTAL, ("total_deaths", "injured"))
+    for part, male, female in c.SPLITS:
+        split = _count(events, male).fillna(0) + _count(events, female).fillna(0)
+        bad = (split > _count(events, part).fillna(0)).fillna(False).astype(bool)
+        yield SPLIT_EXCEEDS_COUNT, part, bad, _split_detail(part, male, female)
+    for col in c.ALL_COUNT_COLUMNS:
+        negative = (_count(events, col) < 0).fillna(False).astype(bool)
+        yield COUNT_NEGATIVE, col, negative, lambda sub, col=col: f"{col} = " + _count(sub, col).astype(str)
+
+
+def _codes(events: pd.DataFrame, today: date) -> Iterator[Failure]:
+    url = _col(events, c.SOURCE_URL)
+    well_formed = map_distinct(url, lambda u: re.match(URL_PATTERN, str(u)) is not None)
+    bad = url.notna() & ~well_formed.fillna(True).astype(bool)
+    yield SOURCE_URL_FORMAT, c.SOURCE_URL, bad, lambda sub: "malformed URL: " + _text(sub, c.SOURCE_URL).str.slice(0, 120)
+    checks = [(CRISIS_TYPE_CODEBOOK, c.CRISIS_TYPE, codebook.is_crisis_type)]
+    checks += [(ACTOR_CODEBOOK, col, codebook.is_actor) for col in c.ACTORS]
+    for rule, col, known in checks:
+        values = _col(events, col)
+        unknown = values.notna() & ~map_distinct(values, known).fillna(True).astype(bool)
+        yield rule, col, unknown, lambda sub, col=col: f"{col} not in codebook: " + _text(sub, col)
+    ds = _col(events, c.DATA_SOURCE)
+    bad = ds.notna() & ~ds.isin(codebook.DATA_SOURCES)
+    yield DATA_SOURCE_KNOWN, c.DATA_SOURCE, bad, lambda sub: "data source " + _text(sub, c.DATA_SOURCE)
+
+
+CHECKS: tuple[Callable[[pd.DataFrame, date], Iterator[Failure]], ...] = (_required, _dates, _places, _counts, _codes)
+
+
+def _issue_frame(events: pd.DataFrame, failure: Failure) -> pd.DataFrame:
+    rule, field, mask, explain = failure
+    failing = events.loc[mask.to_numpy()]
+    details = explain if isinstance(explain, str) else explain(failing).to_numpy()
+    return pd.DataFrame({c.SOURCE_ROW: failing[c.SOURCE_ROW].to_numpy(), c.RULE: rule.name,
+                         c.SEVERITY: rule.severity, c.FIELD: field, c.DETAIL: details})  # fmt: skip
+
+
+def count_issues(events: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
+    """Return events with error_count/warning_count counted from issues (matched by source_row)."""
+    counts = issues.groupby([c.SOURCE_ROW, c.SEVERITY]).size().unstack(fill_value=0)
+    rows = events[c.SOURCE_ROW]
+    per = {sev: rows.map(counts[sev]).fillna(0).astype("int64") if sev in counts else 0 for sev in (E, W)}
+    return events.assign(**{c.ERROR_COUNT: per[E], c.WARNING_COUNT: per[W]})
+
+
+def validate(events: pd.DataFrame, today: date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply every rule; return events with error/warning counts, and one issue row per failure."""
+    today = today or date.today()
+    frames = [_issue_frame(events, f) for check in CHECKS for f in check(events, today) if f[2].any()]
+    issues = pd.concat(frames, ignore_index=True) if frames else normalise.empty_issues()
+    log.info("validated %d events: %d issues", len(events), len(issues))
+    return count_issues(events, issues), issues
