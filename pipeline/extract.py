@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 from rapidfuzz import fuzz, process
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SCAN_ROWS = 30
 # A row is the events header when it names the date, the state and this many known fields.
-MIN_HEADER_MATCHES = 8
+MIN_HEADER_MATCHES = 5
 HEADER_FUZZY_CUTOFF = 90
 # Template rows carry these pre-filled values without being events.
 TEMPLATE_COLUMNS = (c.DATE, c.MONTH, c.YEAR, c.COUNTRY, c.REGION, "total_deaths", "total_casualties",
@@ -84,18 +85,25 @@ def _is_events_header(mapping: dict[int, str]) -> bool:
     return c.DATE in names and c.STATE in names and len(names) >= MIN_HEADER_MATCHES
 
 
-def _blank(series: pd.Series) -> pd.Series:
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip())
+
+
+def _blank(series: pd.Series) -> np.ndarray:
     """Return a mask of cells that hold nothing (None, NaN, empty or whitespace text)."""
-    text = series.astype("string").str.strip()
-    return text.isna() | text.eq("")
+    # Cells repeat a lot (empty strings, counts, names): test each distinct value once.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    blank = np.array([_is_blank(u) for u in uniques] + [True], dtype=bool)
+    return blank[codes]
 
 
 def _finish(frame: pd.DataFrame, rows: pd.Series, what: str) -> Extracted:
     """Add missing columns and source_row, then drop and count template rows."""
     frame = frame.reindex(columns=list(c.RAW_COLUMNS)).astype(object)
-    frame = frame.where(~frame.apply(_blank), None)
-    content = [col for col in c.RAW_COLUMNS if col not in TEMPLATE_COLUMNS]
-    is_event = frame[content].notna().any(axis=1)
+    blanks = {col: _blank(frame[col]) for col in frame.columns}
+    frame = frame.assign(**{col: frame[col].where(~mask, None) for col, mask in blanks.items() if mask.any()})
+    content = [blanks[col] for col in c.RAW_COLUMNS if col not in TEMPLATE_COLUMNS]
+    is_event = pd.Series(~np.logical_and.reduce(content), index=frame.index)
     events = frame.loc[is_event].assign(**{c.SOURCE_ROW: rows[is_event].astype(int)}).reset_index(drop=True)
     skipped = int((~is_event).sum())
     log.info("extracted %d events from %s, skipped %d template rows", len(events), what, skipped)
@@ -150,27 +158,25 @@ def read_xlsx(data: bytes, what: str = "workbook") -> Extracted:
     raise InputError(f"{what} has no sheet with NVCD event headers (needs at least Date and State columns)")
 
 
-def _decode(data: bytes, what: str) -> str:
-    if b"\x00" in data[:4096]:
-        raise InputError(f"{what} is binary, not CSV text")
+def _parse_csv(data: bytes, encoding: str, what: str) -> pd.DataFrame:
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Excel on Windows saves "CSV" in the ANSI code page.
-        return data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{what} is neither UTF-8 nor cp1252 text (byte {exc.start})") from exc
+        return pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, na_values=[""], encoding=encoding)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{what} is not valid CSV ({' '.join(str(exc).split())})") from exc
 
 
 def read_csv(data: bytes, what: str = "CSV file") -> Extracted:
     """Read a CSV export with NVCD columns in any order (UTF-8 with or without BOM, or cp1252)."""
-    text = _decode(data, what)
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{what} is binary, not CSV text")
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{what} is not valid CSV ({' '.join(str(exc).split())})") from exc
+        frame = _parse_csv(data, "utf-8-sig", what)
+    except UnicodeDecodeError:
+        # Excel on Windows saves "CSV" in the ANSI code page.
+        try:
+            frame = _parse_csv(data, "cp1252", what)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{what} is neither UTF-8 nor cp1252 text (byte {exc.start})") from exc
     mapping = map_headers(list(frame.columns))
     if not _is_events_header(mapping):
         shown = ", ".join(str(h) for h in list(frame.columns)[:8])
