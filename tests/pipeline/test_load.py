@@ -1,0 +1,113 @@
+"""Load: new rows inserted, unchanged skipped, changed updated in place, issues replaced, no commit."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from models import ConflictEvent, PipelineRun, ValidationIssue, utcnow
+from pipeline import load as load_module
+from pipeline.dedupe import deduplicate
+from pipeline.load import load
+from tests.pipeline.event_frames import events, issues
+
+
+def _run(engine: Engine) -> int:
+    with Session(engine) as session:
+        run = PipelineRun(status="running", trigger="cli")
+        session.add(run)
+        session.commit()
+        return run.id
+
+
+def _load(engine: Engine, frame: pd.DataFrame, found: pd.DataFrame, **options: object):
+    run_id = _run(engine)
+    with Session(engine) as session:
+        result = load(session, deduplicate(frame).events, found, run_id=run_id, source_file="t.csv", now=utcnow(),
+                      **options)  # fmt: skip
+        session.commit()
+    return run_id, result
+
+
+def _stored(engine: Engine) -> list[ConflictEvent]:
+    with Session(engine) as session:
+        return list(session.scalars(select(ConflictEvent).order_by(ConflictEvent.id)))
+
+
+def _issues(engine: Engine) -> list[tuple[int, str]]:
+    with Session(engine) as session:
+        return list(session.execute(select(ValidationIssue.event_id, ValidationIssue.rule).order_by(ValidationIssue.id)))
+
+
+NO_ISSUES = issues()
+
+
+def test_new_events_are_inserted_with_all_fields(engine):
+    frame = events({}, {"community": "Sabon Tasha", "injured": 2, "is_derived": True, "derived_fields": "injured"})
+    run_id, result = _load(engine, frame, issues((2, "lga_known", "warning", "lga", "not found")))
+    assert (result.new, result.updated, result.unchanged, result.issues_written) == (2, 0, 0, 1)
+    first, second = _stored(engine)
+    assert first.event_date.isoformat() == "2024-05-31" and first.state == "Kaduna" and first.total_deaths == 3
+    assert first.injured is None and first.is_derived is False and first.latitude == pytest.approx(10.4)
+    assert second.injured == 2 and second.is_derived is True and second.derived_fields == "injured"
+    assert first.run_id == run_id and first.source_file == "t.csv" and first.created_at.tzinfo is not None
+    assert len(first.fingerprint) == 32 and first.fingerprint != second.fingerprint
+    assert _issues(engine) == [(second.id, "lga_known")]
+
+
+def test_reloading_changes_nothing(engine):
+    frame = events({}, {"community": "Sabon Tasha"})
+    _load(engine, frame, NO_ISSUES)
+    before = [(e.id, e.updated_at) for e in _stored(engine)]
+    _, result = _load(engine, frame, NO_ISSUES)
+    assert (result.new, result.updated, result.unchanged) == (0, 0, 2)
+    assert [(e.id, e.updated_at) for e in _stored(engine)] == before
+
+
+def test_a_correction_updates_in_place_and_replaces_issues(engine):
+    _load(engine, events({"total_deaths": 3}), issues((1, "deaths_total", "error", "total_deaths", "3 != 4")))
+    (original,) = _stored(engine)
+    corrected = events({"total_deaths": 4, "civilian_casualties": 4, "total_casualties": 4})
+    run_id, result = _load(engine, corrected, issues((1, "source_url_format", "warning", "source_url", "bad")))
+    assert (result.new, result.updated) == (0, 1)
+    (stored,) = _stored(engine)
+    assert stored.id == original.id and stored.total_deaths == 4 and stored.run_id == run_id
+    assert stored.content_hash != original.content_hash
+    assert _issues(engine) == [(stored.id, "source_url_format")]
+
+
+def test_load_never_commits(engine):
+    run_id = _run(engine)
+    with Session(engine) as session:
+        load(session, deduplicate(events({})).events, NO_ISSUES, run_id=run_id, source_file=None, now=utcnow())
+        session.rollback()
+    assert _stored(engine) == []
+
+
+def test_a_failure_after_some_batches_leaves_nothing(engine, monkeypatch):
+    calls = {"n": 0}
+    real = load_module.insert_chunk
+
+    def failing(session, table, columns, rows):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        real(session, table, columns, rows)
+
+    monkeypatch.setattr(load_module, "insert_chunk", failing)
+    frame = events(*({"community": f"Village {i}"} for i in range(10)))
+    with pytest.raises(RuntimeError, match="disk full"):
+        _load(engine, frame, NO_ISSUES, batch_size=3)
+    assert calls["n"] == 3
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ConflictEvent)) == 0
+
+
+def test_ids_continue_after_existing_rows(engine):
+    _load(engine, events({}), NO_ISSUES)
+    _load(engine, events({"community": "Other"}, {"community": "Third"}), issues((2, "lga_known", "warning", "lga", "x")))
+    stored = _stored(engine)
+    assert len({e.id for e in stored}) == 3
+    assert _issues(engine) == [(stored[2].id, "lga_known")]
