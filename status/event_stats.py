@@ -18,14 +18,16 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, String, column, func, lateral, select, true, values
+from sqlalchemy import Select, String, column, func, lateral, literal, select, true, union_all, values
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from models import ConflictEvent, PipelineRun, ValidationIssue
 from status.anomalies import WeekWindow, state_days_query, week_window, weekly_counts
 
 EVENT_STATS_TTL_S = 300.0
 GAP_SAMPLE_DATES = 30  # newest distinct dates kept per source, for the usual gap
+MAX_UNION_SOURCES = 400  # SQLite allows 500 terms in one compound SELECT
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,22 @@ def recent_dates_lateral(sources: list[str], sample: int) -> Select:
     return select(names.c.source, dates.c.event_date).join(dates, true())
 
 
+def recent_dates_union(sources: list[str], sample: int) -> Select | CompoundSelect:
+    """Select each source's newest distinct dates as one UNION ALL of per-source index probes (SQLite)."""
+    parts = []
+    for name in sources:
+        newest = (
+            select(ConflictEvent.event_date)
+            .where(ConflictEvent.source == name, ConflictEvent.event_date.is_not(None))
+            .distinct()
+            .order_by(ConflictEvent.event_date.desc())
+            .limit(sample)
+            .subquery()
+        )
+        parts.append(select(literal(name, String).label("source"), newest.c.event_date))
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
 def recent_dates_window(sample: int) -> Select:
     """Select each source's newest distinct dates with a window over (source, date) pairs (any SQL)."""
     pairs = (
@@ -107,8 +125,12 @@ def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_
     """Run the aggregate queries (five, whatever the data size)."""
     counts = {source: int(n) for source, n in session.execute(source_counts_query())}
     named = sorted(s for s in counts if s is not None)
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(recent_dates_lateral(named, sample)) if named else []
+    if not named:
+        rows = []
+    elif session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(recent_dates_lateral(named, sample))
+    elif len(named) <= MAX_UNION_SOURCES:
+        rows = session.execute(recent_dates_union(named, sample))
     else:
         rows = session.execute(recent_dates_window(sample))
     dates: dict[str, list[date]] = {}

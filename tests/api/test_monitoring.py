@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import select
+import socket
+import socketserver
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import create_app
+from tests.servers import free_port
 from tests.status.builders import add_metric, add_run, commit
 
 STATUS_URL = "/api/v1/monitoring/pipeline-status"
@@ -134,3 +140,75 @@ def test_503_json_when_database_unreachable(tmp_path, url) -> None:
     assert response.status_code == 503
     assert response.json["status"] == 503 and response.json["detail"]["database"] == "unreachable"
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+class TcpProxy:
+    """Forward 127.0.0.1:<port> to a database server; stop() cuts it like an outage."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target, self.port = (host, port), free_port()
+        self.server: socketserver.ThreadingTCPServer | None = None
+        self.sockets: list[socket.socket] = []
+
+    def start(self) -> TcpProxy:
+        proxy = self
+
+        class Pipe(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                upstream = socket.create_connection(proxy.target)
+                proxy.sockets += [self.request, upstream]
+                ends = {self.request: upstream, upstream: self.request}
+                try:
+                    while True:
+                        ready, _, _ = select.select(list(ends), [], [], 1.0)
+                        for sock in ready:
+                            data = sock.recv(65536)
+                            if not data:
+                                return
+                            ends[sock].sendall(data)
+                except OSError:
+                    return
+                finally:
+                    upstream.close()
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Pipe)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()
+        for sock in self.sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self.sockets.clear()
+
+
+def test_503_while_database_is_away_then_recovers_by_itself(database_url, engine, tmp_path) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("an outage needs a database server")
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    try:
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        settings = {"APP_ENV": "testing", "DATABASE_URL": proxied, "INSTANCE_PATH": str(tmp_path)}
+        client = create_app(settings).test_client()
+        assert client.get(STATUS_URL).status_code == 200
+        proxy.stop()
+        started = time.monotonic()
+        down = client.get(STATUS_URL)
+        assert down.status_code == 503 and time.monotonic() - started < 6
+        assert down.json["detail"]["database"] == "unreachable"
+        assert client.get(QUALITY_URL).status_code == 503
+        proxy.start()
+        assert client.get(STATUS_URL).status_code == 200
+        assert client.get(QUALITY_URL).status_code == 200
+    finally:
+        if proxy.server is not None:
+            proxy.stop()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from status import build_snapshot
+from status import build_snapshot, event_stats
 from status.health import SILENCE_FLOOR_DAYS, is_silent, usual_gap_days
 from tests.status.builders import add_events, add_metric, commit, every
 
@@ -74,3 +74,20 @@ def test_future_dated_event_does_not_go_negative(engine) -> None:
         snap = build_snapshot(session, now=NOW)
     assert snap["sources"][0]["silent_days"] == 0 and snap["sources"][0]["silent"] is False
     assert snap["sources"][0]["last_event_date"] == date(2026, 12, 2).isoformat()
+
+
+def test_recent_dates_strategies_agree(engine, monkeypatch) -> None:
+    with Session(engine) as session:
+        add_events(session, [(d, "Punch", "Lagos") for d in every(1, 40, TODAY)])
+        add_events(session, [(d, "Vanguard", "Oyo") for d in every(3, 10, TODAY)] + [(TODAY, "Vanguard", "Oyo")])
+        add_events(session, [(None, "Leadership", "Oyo"), (TODAY, None, "Kano")])
+        commit(session)
+        expected = event_stats.compute_event_stats(session, TODAY)
+        monkeypatch.setattr(event_stats, "MAX_UNION_SOURCES", 0)  # SQLite falls back to the window query
+        assert event_stats.compute_event_stats(session, TODAY) == expected
+    by_name = {s.source: s for s in expected.sources}
+    assert len(by_name["Punch"].dates) == event_stats.GAP_SAMPLE_DATES + 1
+    assert by_name["Punch"].dates[0] == TODAY and by_name["Punch"].events == 40
+    assert by_name["Vanguard"].events == 11 and len(by_name["Vanguard"].dates) == 10
+    assert by_name["Leadership"].dates == () and by_name[None].events == 1
+    assert expected.events == 53
