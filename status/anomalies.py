@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, lateral, select, true
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, DataQualityMetric
@@ -105,6 +105,26 @@ def state_days_query(window: WeekWindow) -> Select:
         .where(ConflictEvent.event_date.between(window.oldest, window.latest), ConflictEvent.state.is_not(None))
         .group_by(ConflictEvent.state, ConflictEvent.event_date)
     )
+
+
+def state_days_lateral(window: WeekWindow) -> Select:
+    """Select the same counts by walking the (state, event_date) index state by state (PostgreSQL).
+
+    A recursive CTE lists the distinct states with one index probe each (a loose index
+    scan), then each state's window is an index-only range scan: no heap reads.
+    """
+    first = select(func.min(ConflictEvent.state).label("state")).cte("states", recursive=True)
+    previous = first.alias("previous")
+    following = select(func.min(ConflictEvent.state)).where(ConflictEvent.state > previous.c.state)
+    states = first.union_all(
+        select(following.scalar_subquery().label("state")).where(previous.c.state.is_not(None))
+    )
+    days = lateral(
+        select(ConflictEvent.event_date, func.count().label("n"))
+        .where(ConflictEvent.state == states.c.state, ConflictEvent.event_date.between(window.oldest, window.latest))
+        .group_by(ConflictEvent.event_date)
+    )
+    return select(states.c.state, days.c.event_date, days.c.n).join(days, true()).where(states.c.state.is_not(None))
 
 
 def weekly_counts(rows: list[tuple[str, date, int]], window: WeekWindow) -> dict[str, list[int]]:

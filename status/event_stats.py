@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CompoundSelect
 
 from models import ConflictEvent, PipelineRun, ValidationIssue
-from status.anomalies import WeekWindow, state_days_query, week_window, weekly_counts
+from status.anomalies import WeekWindow, state_days_lateral, state_days_query, week_window, weekly_counts
 
 EVENT_STATS_TTL_S = 300.0
 GAP_SAMPLE_DATES = 30  # newest distinct dates kept per source, for the usual gap
@@ -125,9 +125,10 @@ def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_
     """Run the aggregate queries (five, whatever the data size)."""
     counts = {source: int(n) for source, n in session.execute(source_counts_query())}
     named = sorted(s for s in counts if s is not None)
+    postgres = session.get_bind().dialect.name == "postgresql"
     if not named:
         rows = []
-    elif session.get_bind().dialect.name == "postgresql":
+    elif postgres:
         rows = session.execute(recent_dates_lateral(named, sample))
     elif len(named) <= MAX_UNION_SOURCES:
         rows = session.execute(recent_dates_union(named, sample))
@@ -142,7 +143,10 @@ def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_
     )
     failures = session.scalar(issues_count_query()) or 0
     window = week_window(session, today)
-    weeks = weekly_counts([tuple(r) for r in session.execute(state_days_query(window))], window) if window else {}
+    weeks: dict[str, list[int]] = {}
+    if window is not None:
+        by_day = state_days_lateral(window) if postgres else state_days_query(window)
+        weeks = weekly_counts([tuple(row) for row in session.execute(by_day)], window)
     return EventStats(sources=sources, events=sum(counts.values()), validation_failures=int(failures),
                       window=window, weeks=dict(weeks))  # fmt: skip
 
