@@ -145,8 +145,9 @@ def _counts(events: pd.DataFrame, today: date) -> Iterator[Failure]:
     yield _sum_check(events, DEATHS_TOTAL, ("gsa_casualties", "civilian_casualties"))
     yield _sum_check(events, CASUALTIES_TOTAL, ("total_deaths", "injured"))
     for part, male, female in c.SPLITS:
+        given = _filled(events, male) | _filled(events, female)
         split = _count(events, male).fillna(0) + _count(events, female).fillna(0)
-        bad = (split > _count(events, part).fillna(0)).fillna(False).astype(bool)
+        bad = (given & (split > _count(events, part).fillna(0))).fillna(False).astype(bool)
         yield SPLIT_EXCEEDS_COUNT, part, bad, _split_detail(part, male, female)
     for col in c.ALL_COUNT_COLUMNS:
         negative = (_count(events, col) < 0).fillna(False).astype(bool)

@@ -1,0 +1,148 @@
+"""Geocode: LGAs resolve within their own state (exact, alias, fuzzy, village); never a wrong state."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from pipeline import columns as c
+from pipeline import gazetteer
+from pipeline.geocode import geocode
+
+
+def places(*rows: tuple[str | None, str | None, str | None]) -> pd.DataFrame:
+    """Return normalised-looking events with just state, lga, community, region and source_row."""
+    frame = pd.DataFrame(rows, columns=[c.STATE, c.LGA, c.COMMUNITY], dtype=object)
+    return frame.assign(**{c.REGION: None, c.SOURCE_ROW: range(1, len(rows) + 1)})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Oshodi –Isolo", "oshodi isolo"),
+        ("Ikeja LGA", "ikeja"),
+        ("Ikeja Local Government Area", "ikeja"),
+        ("Akwa-Ibom State", "akwa ibom"),
+        ("Jema’a", "jemaa"),
+        ("Afikpo South (Edda)", "afikpo south"),
+        ("  Obio/Akpor ", "obio akpor"),
+        (None, ""),
+    ],
+)
+def test_canon(text: str | None, expected: str) -> None:
+    assert gazetteer.canon(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("state", "lga", "name", "method"),
+    [
+        ("Lagos", "Ikeja", "Ikeja", "exact"),
+        ("Rivers", "Portharcourt", "Port Harcourt", "exact"),
+        ("Rivers", "Obio-Akpor", "Obio/Akpor", "exact"),
+        ("Lagos", "Oshodi –Isolo", "Oshodi/Isolo", "exact"),
+        ("Lagos", "Ikeja LGA", "Ikeja", "exact"),
+        ("Plateau", "Barkin Ladi", "Barikin Ladi", "alias"),
+        ("Kaduna", "Jema’a", "Jema'a", "exact"),
+        ("Kaduna", "Kauru", "Kauru", "exact"),  # a real name beats the gazetteer's sibling alias
+        ("Ogun", "Yewa North", "Egbado North", "alias"),  # renamed: in the reasoned alias table
+        ("Ondo", "Ondo", "Ondo West", "alias"),  # the town heads Ondo West
+        ("Borno", "Abadan", "Abadam", "fuzzy"),
+        ("Delta", "Uviwie", "Uvwie", "fuzzy"),
+        ("Osun", "Ilesah east", "Ilesa East", "fuzzy"),
+        ("Oyo", "Ibadan South-East Mapo", "Ibadan South-East", "fuzzy"),
+        ("Jigawa", "Kiri Kasama", "Kirika Samma", "fuzzy"),
+    ],
+)
+def test_lga_resolves_within_state(state: str, lga: str, name: str, method: str) -> None:
+    out = geocode(places((state, lga, None)))
+    assert out.loc[0, c.LGA] == name
+    assert out.loc[0, c.GEO_METHOD] == method
+    assert out.loc[0, c.GEO_PRECISION] == "lga"
+    assert out.loc[0, c.LGA_CODE] is not None
+    assert 0.5 < out.loc[0, c.GEO_CONFIDENCE] <= 1.0
+    assert out.loc[0, c.LATITUDE] == pytest.approx(gazetteer.lga_by_code(out.loc[0, c.LGA_CODE]).latitude)
+
+
+@pytest.mark.parametrize(
+    ("state", "lga", "why"),
+    [
+        ("Benue", "Birnin Gwari", "an LGA of Kaduna: the state is kept, not replaced"),
+        ("Zamfara", "Faskari", "an LGA of Katsina"),
+        ("Kaduna", "Kajura", "one edit from both Kaura and Kajuru: ambiguous"),
+        ("Oyo", "Ibadan", "a city of five LGAs"),
+        ("Lagos", "Atlantis", "no such place"),
+    ],
+)
+def test_unresolvable_lga_stays_at_state_level(state: str, lga: str, why: str) -> None:
+    out = geocode(places((state, lga, None)))
+    assert out.loc[0, c.STATE] == state, why
+    assert out.loc[0, c.GEO_PRECISION] == "state", why
+    assert out.loc[0, c.LGA] == lga, why
+    assert out.loc[0, c.LGA_CODE] is None
+    assert out.loc[0, c.STATE_CODE] == gazetteer.find_state(state).code
+
+
+def test_state_variants_and_region() -> None:
+    out = geocode(places(("FCT", "Abuja Municipal", None), ("Nassarawa", "Lafia", None), ("Zamfar", None, None)))
+    assert list(out[c.STATE]) == ["Federal Capital Territory", "Nasarawa", "Zamfara"]
+    assert list(out[c.REGION]) == ["North Central", "North Central", "North West"]
+    assert list(out[c.GEO_PRECISION]) == ["lga", "lga", "state"]
+    assert out.loc[2, c.GEO_METHOD] == "fuzzy"
+
+
+def test_ward_precision_when_community_is_a_ward() -> None:
+    out = geocode(places(("Abia", "Aba North", "Eziama")))
+    assert out.loc[0, c.GEO_PRECISION] == "ward"
+    assert out.loc[0, c.WARD_CODE] is not None
+
+
+def test_village_list_supplies_missing_lga() -> None:
+    villages = pd.DataFrame({"state": ["Kaduna State"], "lga": ["Birnin Gwari"], "village": ["Kwaga"]})
+    out = geocode(places(("Kaduna", None, "Kwaga"), ("Kaduna", None, "Nowhere")), villages)
+    assert list(out[c.LGA]) == ["Birnin Gwari", None]
+    assert list(out[c.GEO_METHOD]) == ["village", "exact"]
+    assert list(out[c.GEO_PRECISION]) == ["lga", "state"]
+
+
+def test_village_in_another_state_is_not_used() -> None:
+    villages = pd.DataFrame({"state": ["Kaduna"], "lga": ["Birnin Gwari"], "village": ["Kwaga"]})
+    out = geocode(places(("Benue", None, "Kwaga")), villages)
+    assert out.loc[0, c.STATE] == "Benue"
+    assert out.loc[0, c.GEO_PRECISION] == "state"
+
+
+def test_missing_or_unknown_state() -> None:
+    out = geocode(places((None, None, None), ("Atlantis", "Ikeja", None), (None, "Ungogo", None)))
+    assert list(out[c.GEO_PRECISION]) == ["none", "none", "lga"]
+    assert out.loc[1, c.STATE] == "Atlantis"
+    assert out.loc[2, c.STATE] == "Kano"  # Ungogo exists in one state only
+    assert out.loc[0, c.GEO_CONFIDENCE] == 0.0
+    assert pd.isna(out.loc[0, c.LATITUDE])
+
+
+def test_input_untouched_and_columns_added() -> None:
+    frame = places(("Lagos ", "Ikeja", None))
+    before = frame.copy()
+    out = geocode(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    assert set(c.GEOCODE_COLUMNS) <= set(out.columns)
+
+
+def test_lga_centroids() -> None:
+    centroids = gazetteer.lga_centroids()
+    assert len(centroids) == 774
+    assert centroids[["latitude", "longitude"]].notna().all().all()
+    assert centroids["state"].nunique() == 37
+
+
+@pytest.mark.slow
+def test_many_rows_few_places_is_fast() -> None:
+    first = gazetteer.lga_centroids().groupby("state_code").head(1).head(10)
+    base = places(*zip(first["state"], first["lga"], [None] * len(first), strict=True))
+    big = pd.concat([base] * 50_000, ignore_index=True)
+    started = time.perf_counter()
+    out = geocode(big)
+    assert time.perf_counter() - started < 5
+    assert (out[c.GEO_PRECISION] == "lga").all()

@@ -1,0 +1,147 @@
+"""Normalise: canonical names, dates, vague amounts flagged as derived, unreadable cells as issues."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from pipeline import codebook
+from pipeline import columns as c
+from pipeline.normalise import normalise, parse_date
+
+
+def raw(*records: dict[str, object]) -> pd.DataFrame:
+    """Return a raw frame as extract makes it (object columns plus source_row)."""
+    frame = pd.DataFrame(list(records), dtype=object).reindex(columns=list(c.RAW_COLUMNS)).astype(object)
+    return frame.assign(**{c.SOURCE_ROW: range(2, len(records) + 2)})
+
+
+def one(column: str, value: object, **other: object) -> object:
+    events, _ = normalise(raw({c.STATE: "Kano", column: value, **other}))
+    return events.loc[0, column if column != c.DATE else c.EVENT_DATE]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        (c.STATE, "Kaduna ", "Kaduna"),
+        (c.STATE, "FCT", "Federal Capital Territory"),
+        (c.STATE, "akwa-ibom state", "Akwa Ibom"),
+        (c.STATE, "Nassarawa", "Nasarawa"),
+        (c.STATE, "Atlantis", "Atlantis"),  # unknown stays as written; validate flags it
+        (c.LGA, "  Oshodi –Isolo ", "Oshodi -Isolo"),
+        (c.COMMUNITY, "Jema’a", "Jema'a"),
+        (c.REGION, "North-Central", "North Central"),
+        (c.CRISIS_TYPE, "Farmer - Herder Conflict", "Farmer-Herder Conflict"),
+        (c.CRISIS_TYPE, "banditry ", "Banditry"),
+        (c.CRISIS_TYPE, "Alien Invasion", "Alien Invasion"),
+        (c.ACTOR1, "Farmers(s)", "Farmer(s)"),
+        (c.ACTOR1, "farmers", "Farmer(s)"),
+        (c.ACTOR1, "Assasins", "Assassins"),
+        (c.ACTOR1, "informal Security Actors", "Informal Security Actors"),
+        (c.ACTOR1, "Ipob/ESN", "IPOB/ESN"),
+        (c.ACTOR1, "Jama'atu Ansarul ", "Ansaru"),
+        (c.DATA_SOURCE, "Primary ", "primary"),
+        (c.DATA_SOURCE, "Seconday", "secondary"),
+        (c.SOURCE, "Daily post", "Daily Post"),
+        (c.SOURCE, "TheSun", "TheSun"),
+        (c.CONFIRMATION_LEVEL, 0.0, "0"),
+        (c.DESCRIPTION, "  attack   by bandits ", "attack by bandits"),
+    ],
+)
+def test_text_is_trimmed_and_canonical(column: str, value: object, expected: object) -> None:
+    assert one(column, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (date(2021, 3, 4), date(2021, 3, 4)),
+        ("2021-03-04", date(2021, 3, 4)),
+        ("04/03/2021", date(2021, 3, 4)),  # NVCD writes day first
+        ("4 March 2021", date(2021, 3, 4)),
+        (44259, date(2021, 3, 4)),  # an Excel serial day
+        ("not a date", None),
+    ],
+)
+def test_dates(value: object, expected: date | None) -> None:
+    parsed = parse_date(value)
+    assert (parsed.date() if parsed is not None else None) == expected
+
+
+def test_sources_fold_case_spacing_leading_the_and_rare_typos() -> None:
+    values = pd.Series(["Daily post", "Daily Post", "Local Source", "Local Source ", "local Soource", "The Sun", "TheSun",
+                        "The sun", "Thisday", "This Day", None, "Punch"])  # fmt: skip
+    out = codebook.canonical_sources(values)
+    assert list(out) == ["Daily Post", "Daily Post", "Local Source", "Local Source", "Local Source", "The Sun",
+                         "The Sun", "The Sun", "This Day", "This Day", None, "Punch"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cell", "value", "derived"),
+    [
+        (3.0, 3, False),
+        ("7", 7, False),
+        (" 12 ", 12, False),
+        ("1,200", 1200, False),
+        ("a couple", 2, True),
+        ("A Few", 3, True),
+        ("several", 3, True),
+        ("a number of", 3, True),
+        ("some", 3, True),
+        ("many", 5, True),
+        ("tens", 11, True),
+        ("a dozen", 12, True),
+        ("more than a dozen", 13, True),
+        (None, None, False),
+        ("   ", None, False),
+    ],
+)
+def test_counts_and_vague_amounts(cell: object, value: int | None, derived: bool) -> None:
+    events, issues = normalise(raw({"injured": cell, c.STATE: "Kano"}))
+    got = events.loc[0, "injured"]
+    assert (None if pd.isna(got) else int(got)) == value
+    assert bool(events.loc[0, c.IS_DERIVED]) is derived
+    assert events.loc[0, c.DERIVED_FIELDS] == ("injured" if derived else None)
+    assert issues.empty
+    assert str(events["injured"].dtype) == "Int64"
+
+
+@pytest.mark.parametrize("cell", ["16 11", "  n", "2.5", "about ten"])
+def test_unreadable_counts_become_issues_not_crashes(cell: str) -> None:
+    events, issues = normalise(raw({"displaced": cell, "kidnapped": "a few", c.STATE: "Kano"}))
+    assert pd.isna(events.loc[0, "displaced"])
+    assert events.loc[0, c.DERIVED_FIELDS] == "kidnapped"
+    assert issues.to_dict("records") == [
+        {c.SOURCE_ROW: 2, c.RULE: "number_format", c.SEVERITY: "warning", c.FIELD: "displaced",
+         c.DETAIL: f"text in number cell: {cell.strip()!r}"}  # fmt: skip
+    ]
+
+
+def test_several_derived_columns_are_listed() -> None:
+    events, _ = normalise(raw({"total_deaths": "many", "kidnapped": "a dozen", c.STATE: "Kano"}))
+    assert events.loc[0, c.DERIVED_FIELDS] == "total_deaths,kidnapped"
+
+
+def test_unreadable_date_is_an_issue() -> None:
+    events, issues = normalise(raw({c.DATE: "31/31/2024", c.STATE: "Kano"}))
+    assert pd.isna(events.loc[0, c.EVENT_DATE])
+    assert issues.loc[0, c.RULE] == "date_format"
+
+
+def test_output_shape_and_input_untouched() -> None:
+    frame = raw({c.STATE: "Lagos ", c.DATE: "2024-01-01", "total_deaths": "a few"})
+    before = frame.copy()
+    events, issues = normalise(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    assert list(events.columns) == list(c.NORMALISED_COLUMNS)
+    assert list(issues.columns) == list(c.ISSUE_COLUMNS)
+    assert events.loc[0, c.SOURCE_ROW] == 2
+
+
+def test_empty_frame() -> None:
+    events, issues = normalise(raw())
+    assert events.empty and issues.empty
+    assert list(events.columns) == list(c.NORMALISED_COLUMNS)
