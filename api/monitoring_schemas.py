@@ -10,6 +10,7 @@ from apiflask.validators import Length, OneOf, Range
 from marshmallow import ValidationError, validates_schema
 
 from models import METRIC_TYPES
+from status.health import GAP_SAMPLE_DATES, MIN_HISTORY_DATES, SILENCE_FLOOR_DAYS, SILENCE_GAP_FACTOR
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -146,12 +147,21 @@ class DataQualitySection(Schema):
 
 class SourceHealth(Schema):
     source = fields.String()
-    events = fields.Integer()
-    last_event_date = fields.String(allow_none=True, metadata={"format": "date"})
-    last_ingested_at = fields.String(allow_none=True, metadata={"format": "date-time"})
-    usual_gap_days = fields.Float(allow_none=True)
-    silent_days = fields.Integer(allow_none=True)
-    silent = fields.Boolean()
+    events = fields.Integer(metadata={"description": "Events stored from this source"})
+    last_event_date = fields.String(allow_none=True, metadata={"format": "date", "description": "Newest event date"})
+    last_ingested_at = fields.String(
+        allow_none=True,
+        metadata={"format": "date-time", "description": "When a pipeline run last measured events from this source"},
+    )
+    usual_gap_days = fields.Float(
+        allow_none=True,
+        metadata={"description": f"Median gap between its newest {GAP_SAMPLE_DATES + 1} distinct event dates; "
+                                 f"null with fewer than {MIN_HISTORY_DATES}"},
+    )
+    silent_days = fields.Integer(allow_none=True, metadata={"description": "Days from the last event date to today"})
+    silent = fields.Boolean(
+        metadata={"description": f"silent_days > max({SILENCE_GAP_FACTOR:g} x usual_gap_days, {SILENCE_FLOOR_DAYS})"}
+    )
 
 
 class Anomaly(Schema):

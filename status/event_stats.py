@@ -26,7 +26,7 @@ from models import ConflictEvent, PipelineRun, ValidationIssue
 from status.anomalies import WeekWindow, state_days_lateral, state_days_query, week_window, weekly_counts
 
 EVENT_STATS_TTL_S = 300.0
-GAP_SAMPLE_DATES = 30  # newest distinct dates kept per source, for the usual gap
+GAP_SAMPLE_DATES = 30  # gaps sampled per source for its usual gap (from the newest 31 distinct dates)
 MAX_UNION_SOURCES = 400  # SQLite allows 500 terms in one compound SELECT
 
 

@@ -5,7 +5,7 @@ Definition (documented for users of the monitor):
 - ``last_ingested_at``: when a pipeline run last measured events from the source
   (its newest ``metric_type='source'`` data-quality row); null if never measured.
 - ``usual_gap_days``: the median gap in days between consecutive distinct event dates
-  of the source, over its last ``GAP_SAMPLE_DATES`` distinct dates; null with fewer
+  of the source, over its newest ``GAP_SAMPLE_DATES + 1`` distinct dates; null with fewer
   than ``MIN_HISTORY_DATES`` distinct dates (not enough history to judge).
 - ``silent_days``: days from the last event date to today (never negative).
 - ``silent``: ``silent_days > max(SILENCE_GAP_FACTOR * usual_gap_days, SILENCE_FLOOR_DAYS)``,

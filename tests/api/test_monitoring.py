@@ -7,7 +7,7 @@ import socket
 import socketserver
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from tests.servers import free_port
-from tests.status.builders import add_metric, add_run, commit
+from api.monitoring_schemas import QualityResponse, Snapshot
+from tests.status.builders import add_events, add_metric, add_run, commit, every
 
 STATUS_URL = "/api/v1/monitoring/pipeline-status"
 QUALITY_URL = "/api/v1/monitoring/data-quality"
@@ -212,3 +213,20 @@ def test_503_while_database_is_away_then_recovers_by_itself(database_url, engine
     finally:
         if proxy.server is not None:
             proxy.stop()
+
+
+def test_documented_schemas_match_what_is_served(client, engine) -> None:
+    with Session(engine) as session:
+        run = add_run(session, "succeeded", T0)
+        add_run(session, "running", T0 + timedelta(hours=2), stage_status={"extract": "running"})
+        for day in range(5):
+            add_metric(session, T0 + timedelta(days=day), run_id=run.id, geo=0.9 - day / 10)
+            add_metric(session, T0 + timedelta(days=day), metric_type="source", source="Punch", run_id=run.id)
+        add_events(session, [(d, "Punch", "Lagos") for d in every(1, 40, date(2026, 5, 1))])
+        commit(session)
+    snapshot = client.get(STATUS_URL).json
+    assert snapshot["anomalies"] and snapshot["sources"] and snapshot["data_quality"]["by_source"]
+    assert Snapshot().validate(snapshot) == {}
+    assert "bogus" in Snapshot().validate({**snapshot, "bogus": 1})  # the check is strict
+    quality = client.get(QUALITY_URL).json
+    assert quality["history"] and QualityResponse().validate(quality) == {}
