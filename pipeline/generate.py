@@ -214,20 +214,34 @@ def _number_mess(rng: np.random.Generator, frame: pd.DataFrame, rates: dict[str,
         frame.loc[idx, col] = np.array(NUMBER_TEXT, dtype=object)[rng.integers(0, len(NUMBER_TEXT), len(idx))]
 
 
+def _day_texts(dates: np.ndarray, sep: str = "-") -> np.ndarray:
+    """Format dates as text once per distinct day, then spread (formatting 1M dates is slow)."""
+    days, inverse = np.unique(dates, return_inverse=True)
+    texts = np.array([str(d).replace("-", sep) for d in days], dtype=object)
+    return texts[inverse]
+
+
+def _number_texts(values: np.ndarray) -> np.ndarray:
+    """Format small non-negative ints as text through a lookup table."""
+    table = np.array([str(i) for i in range(int(values.max(initial=0)) + 1)], dtype=object)
+    return table[values]
+
+
 def _describe(frame: pd.DataFrame) -> np.ndarray:
     """Write a headline-like description from the event's own fields."""
-    deaths = frame["total_deaths"].to_numpy(dtype=object).astype(str)
+    deaths = _number_texts(frame["total_deaths"].to_numpy(dtype=np.int64))
     verb = np.where(frame["kidnapped"].notna().to_numpy(), " abduct residents in ", " attack ")
     text = frame[c.ACTOR1].to_numpy(dtype=object) + verb.astype(object) + frame[c.COMMUNITY].to_numpy(dtype=object)
-    text = text + ", " + frame[c.STATE].to_numpy(dtype=object) + ", kill " + deaths.astype(object)
+    text = text + ", " + frame[c.STATE].to_numpy(dtype=object) + ", kill " + deaths
     return text
 
 
 def _urls(rng: np.random.Generator, sources: np.ndarray, dates: np.ndarray) -> np.ndarray:
     domains = pd.Series(sources).map({k: v[1] for k, v in SOURCE_SHARES.items()}).to_numpy(dtype=object)
-    path = dates.astype("datetime64[D]").astype(str).astype(object)
-    slug = pd.Series(rng.integers(0, 1 << 62, len(sources), dtype=np.int64)).map("{:x}".format).to_numpy(dtype=object)
-    urls = "https://" + domains + "/" + np.char.replace(path.astype(str), "-", "/").astype(object) + "/report-" + slug
+    path = _day_texts(dates, "/")
+    # Unique per row within a batch, and (by the random prefix) across batches.
+    prefix = f"/report-{int(rng.integers(0, 1 << 40)):x}-"
+    urls = "https://" + domains + "/" + path + prefix + np.arange(len(sources)).astype(str).astype(object)
     return np.where(domains == "", None, urls)
 
 
@@ -252,7 +266,7 @@ def generate_events(n: int, seed: int = 0, *, start: date | None = None, end: da
     sources = _pick(rng, {k: v[0] for k, v in SOURCE_SHARES.items()}, n)
     when = pd.DatetimeIndex(dates)
     frame = frame.assign(**{
-        c.DATE: dates.astype(str).astype(object), c.MONTH: when.month_name().to_numpy(dtype=object),
+        c.DATE: _day_texts(dates), c.MONTH: when.month_name().to_numpy(dtype=object),
         c.YEAR: when.year.to_numpy(dtype=object), c.COUNTRY: "Nigeria", c.CRISIS_TYPE: crisis, c.ACTOR1: actor1,
         c.ACTOR2: actor2, c.ACTION: np.array(ACTIONS, dtype=object)[(rng.random(n) < 0.062).astype(int)],
         **{name: _as_cells(values) for name, values in _counts(rng, n).items()},
