@@ -71,3 +71,34 @@ def test_panel_reconnects_by_itself_after_the_server_is_killed(server_factory, o
     total = ingest(4)
     watch.wait_for_events(total, timeout_ms=2000)
     assert watch.unexpected_errors(allow_network=True) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_silent_socket_is_dropped_as_dead_and_shown_stale_meanwhile(server_factory, open_page) -> None:
+    # Heartbeats every 60 s: after the snapshot on connect the socket goes quiet.
+    server = server_factory(WS_HEARTBEAT_SECONDS="60")
+    watch = open_page(server.url, dead_after_ms=2500, stale_after_ms=1000)
+    watch.wait_for_state("live")
+    watch.wait_for_state("stale", timeout_ms=3000)
+    assert watch.page.inner_text("#monitor-status").startswith("Stale")
+    assert "updated" in watch.page.inner_text("#monitor-age")
+    # Dead after 2.5 s without a message: dropped, reconnected, live again with fresh data.
+    watch.page.wait_for_function("() => window.nvcdMonitor.state.reconnects >= 1", timeout=5000)
+    watch.wait_for_state("live", timeout_ms=5000)
+    assert watch.unexpected_errors() == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_refresh_button_fetches_the_snapshot_at_once(server_factory, open_page, ingest) -> None:
+    # Socket refused and polling pushed far away: only the button can bring news.
+    server = server_factory(WS_MAX_CLIENTS="0")
+    watch = open_page(server.url, poll_after_failures=100, initial_fetch_ms=0)
+    watch.wait_for_state("reconnecting")
+    watch.wait_for_events(0, timeout_ms=5000)
+    total = ingest(6)
+    watch.page.wait_for_timeout(800)
+    assert watch.page.inner_text("#monitor-total-events") == "0"  # nothing else brings it
+    watch.page.click("#monitor-refresh")
+    watch.wait_for_events(total, timeout_ms=2000)
+    assert watch.state()["polling"] is False
+    assert watch.unexpected_errors(allow_network=True) == []
