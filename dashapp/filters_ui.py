@@ -77,8 +77,11 @@ def filters_from_inputs(inputs: Sequence[Mapping[str, Any]]) -> TrendFilters:
 
 
 def _date_input(id_type: str, key: str, label: str, value: date | None) -> html.Label:
-    return html.Label([label, dcc.Input(id={"type": id_type, "key": key}, type="date", debounce=True,
-                                        value=value.isoformat() if value else None)], className="trends-field")
+    # A text box, not type="date": dcc.Input restores the caret with setSelectionRange, which date inputs reject.
+    return html.Label([label, dcc.Input(
+        id={"type": id_type, "key": key}, type="text", debounce=True, placeholder="YYYY-MM-DD",
+        pattern=r"\d{4}-\d{2}-\d{2}", value=value.isoformat() if value else None, className="trends-date",
+    )], className="trends-field")
 
 
 def filter_bar(id_type: str, filters: TrendFilters, options: Mapping[str, list[str]], view: bool) -> html.Div:
