@@ -139,7 +139,7 @@ def replay(ctx: click.Context, path: Path | None, rate: float, batch_size: int, 
     """Feed events into the pipeline as a live stream of small runs (trigger "replay")."""
     engine = _engine(ctx.obj["database_url"])
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     source = replay_mode.file_batches(path, batch_size) if path else replay_mode.generated_batches(batch_size, seed)
 
     def show(summary: RunSummary) -> None:
@@ -151,5 +151,6 @@ def replay(ctx: click.Context, path: Path | None, rate: float, batch_size: int, 
     except KeyboardInterrupt:
         return
     finally:
+        signal.signal(signal.SIGTERM, previous)
         engine.dispose()
     click.echo(f"replayed {stats.runs} runs ({stats.failed} failed), {stats.events} events in {stats.seconds:.1f} s")

@@ -1,0 +1,76 @@
+"""The command line: ingest with a summary table, clear one-line errors, generate, replay."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import ConflictEvent, PipelineRun
+from pipeline.cli import cli
+from pipeline.generate import generate_events, write_csv
+
+
+@pytest.fixture
+def invoke(database_url, engine):  # engine: so the tables are emptied after each test
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(cli, ["--database-url", database_url, *args], catch_exceptions=False)
+
+    return run
+
+
+def _events(engine) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(ConflictEvent))
+
+
+def test_ingest_prints_a_summary_table(invoke, engine, tmp_path):
+    path = tmp_path / "export.csv"
+    write_csv(generate_events(120, seed=1), str(path))
+    result = invoke("ingest", str(path), "--no-progress")
+    assert result.exit_code == 0, result.output
+    for label in ("rows read", "rows skipped", "new", "updated", "unchanged", "geocoded: lga", "duration"):
+        assert label in result.output
+    assert _events(engine) == 120
+    again = invoke("ingest", str(path), "--no-progress")
+    assert "unchanged" in again.output and _events(engine) == 120
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [(b"PK\x03\x04broken", "broken.xlsx"), (b"", "empty.csv"), (b"a,b\n1,2\n", "wrong.csv")],
+)
+def test_unreadable_file_exits_2_with_one_line(invoke, engine, tmp_path, content, name):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = invoke("ingest", str(path), "--no-progress")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert _events(engine) == 0
+
+
+def test_missing_file_exits_2(invoke, tmp_path):
+    result = invoke("ingest", str(tmp_path / "nope.csv"), "--no-progress")
+    assert result.exit_code == 2 and "cannot read" in result.output
+
+
+def test_generate_writes_csv_and_json(invoke, tmp_path):
+    assert invoke("generate", "50", "-o", str(tmp_path / "g.csv")).exit_code == 0
+    assert (tmp_path / "g.csv").read_text().count("\n") >= 51
+    assert invoke("generate", "20", "-o", str(tmp_path / "g.json"), "--seed", "3").exit_code == 0
+    assert len(json.loads((tmp_path / "g.json").read_text())) >= 20
+    assert invoke("generate", "5", "-o", str(tmp_path / "g.txt")).exit_code == 2
+
+
+def test_replay_command_runs_batches(invoke, engine):
+    result = invoke("replay", "--batches", "2", "--batch-size", "5", "--rate", "1000", "--seed", "9")
+    assert result.exit_code == 0, result.output
+    assert "replayed 2 runs" in result.output
+    with Session(engine) as session:
+        assert set(session.scalars(select(PipelineRun.trigger))) == {"replay"}
