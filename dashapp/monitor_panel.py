@@ -146,29 +146,17 @@ def panel(query: Mapping[str, str] | None = None, *, compact: bool = False) -> h
     )
 
 
-clientside_callback(
-    ClientsideFunction("monitor", "start"),
-    Output(ids.MONITOR_WS, "url"),
-    Input(ids.MONITOR_SETTINGS, "data"),
+# Entry points of the state machine in assets/monitor.js; each reports back
+# through dash_clientside.set_props, so only `start` has a declared output.
+CLIENTSIDE_NAMESPACE = "monitor"
+CLIENTSIDE_CALLBACKS: tuple[tuple[str, tuple[object, ...], bool], ...] = (
+    ("start", (Output(ids.MONITOR_WS, "url"), Input(ids.MONITOR_SETTINGS, "data")), False),
+    ("onState", (Input(ids.MONITOR_WS, "state"),), True),
+    ("onMessage", (Input(ids.MONITOR_WS, "message"),), True),
+    ("onPoll", (Input(ids.MONITOR_POLL, "n_intervals"),), True),
+    ("onRefresh", (Input(ids.MONITOR_REFRESH, "n_clicks"), State(ids.MONITOR_SETTINGS, "data")), True),
 )
-clientside_callback(
-    ClientsideFunction("monitor", "onState"),
-    Input(ids.MONITOR_WS, "state"),
-    prevent_initial_call=True,
-)
-clientside_callback(
-    ClientsideFunction("monitor", "onMessage"),
-    Input(ids.MONITOR_WS, "message"),
-    prevent_initial_call=True,
-)
-clientside_callback(
-    ClientsideFunction("monitor", "onPoll"),
-    Input(ids.MONITOR_POLL, "n_intervals"),
-    prevent_initial_call=True,
-)
-clientside_callback(
-    ClientsideFunction("monitor", "onRefresh"),
-    Input(ids.MONITOR_REFRESH, "n_clicks"),
-    State(ids.MONITOR_SETTINGS, "data"),
-    prevent_initial_call=True,
-)
+
+for _name, _dependencies, _prevent_initial in CLIENTSIDE_CALLBACKS:
+    clientside_callback(ClientsideFunction(CLIENTSIDE_NAMESPACE, _name), *_dependencies,
+                        prevent_initial_call=_prevent_initial)
