@@ -22,7 +22,7 @@ migrate: venv
 
 run: migrate
 	@echo "NVCD Monitor: http://$(HOST):$(PORT)/"
-	APP_ENV=$${APP_ENV:-development} HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	APP_ENV=$${APP_ENV:-development} HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) bin/run-demo
 
 test: venv
 	TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)

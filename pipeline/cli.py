@@ -1,4 +1,4 @@
-"""Command line: ``python -m pipeline ingest FILE | generate N | replay``.
+"""Command line: ``python -m pipeline ingest FILE | generate N | seed | replay``.
 
 The database is ``DATABASE_URL`` from the environment (``config.from_environment``),
 or ``--database-url``. A file that cannot be read exits with status 2 and a one-line
@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import tempfile
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 import config
-from models import STAGES
+from models import STAGES, ConflictEvent
 from models.database import make_engine
 from pipeline import replay as replay_mode
 from pipeline.generate import generate_records, generate_events, write_csv
@@ -123,6 +126,34 @@ def generate(count: int, output: Path, seed: int, clean: bool) -> None:
     else:
         raise click.BadParameter("use a .csv or .json file name", param_hint="--output")
     click.echo(f"wrote {count} events to {output}")
+
+
+@cli.command()
+@click.option("--events", "count", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option("--years", type=click.FloatRange(min=0.1), default=4.0, show_default=True, help="Spread over this many years up to today.")
+@click.option("--seed", type=int, default=2020, show_default=True)
+@click.pass_context
+def seed(ctx: click.Context, count: int, years: float, seed: int) -> None:
+    """Ingest COUNT generated events when the database has no events yet (for the demo)."""
+    engine = _engine(ctx.obj["database_url"])
+    try:
+        with Session(engine) as session:
+            existing = session.scalar(select(func.count()).select_from(ConflictEvent)) or 0
+        if existing:
+            click.echo(f"database already holds {existing} events; not seeding")
+            return
+        end = datetime.now(UTC).date()
+        frame = generate_events(count, seed, start=end - timedelta(days=round(365 * years)), end=end)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "demo-seed.csv"
+            write_csv(frame, str(path))
+            summary = run_pipeline(engine, path, trigger="cli")
+        click.echo(f"seeded {summary.events_new} events (run #{summary.run_id})")
+    except RunFailed as exc:
+        click.echo(f"error: {exc.summary.error}", err=True)
+        ctx.exit(EXIT_FAILED)
+    finally:
+        engine.dispose()
 
 
 @cli.command()
