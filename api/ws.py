@@ -108,6 +108,8 @@ def token_ok(expected: str) -> bool:
 @bp.before_request
 def admit() -> Response | None:
     """Refuse the upgrade with a JSON error, or reserve a client slot for it."""
+    if request.url_rule is None or not request.url_rule.websocket:
+        return None
     cfg = current_app.config
     if not origin_allowed(request.headers.get("Origin"), request.host, cfg["WS_ALLOWED_ORIGINS"]):
         return error_response(403, "Origin not allowed", {"origin": request.headers.get("Origin")})
@@ -199,5 +201,12 @@ def pipeline_status(ws: Server) -> None:
     serve(ws, hub, g.ws_subscription, g.ws_window_bits)
 
 
+def upgrade_required() -> Response:
+    """Answer a plain HTTP request to a WebSocket route with 426 (not a Dash page)."""
+    return error_response(426, "WebSocket upgrade required", {"polling": "/api/v1/monitoring/pipeline-status"},
+                          headers={"Upgrade": "websocket"})
+
+
 for _path, _endpoint in zip(ROUTES, ("pipeline_status", "pipeline_status_legacy"), strict=True):
     sock.route(_path, bp=bp, endpoint=_endpoint)(pipeline_status)
+    bp.add_url_rule(_path, f"{_endpoint}_http", upgrade_required, methods=["GET"])
