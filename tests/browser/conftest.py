@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from config import PROJECT_ROOT
-from tests.browser.ingest import ingest_batch
+from tests.browser.ingest import ingest_generated
 from tests.servers import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -118,8 +118,8 @@ def open_page(chromium) -> Iterator[Callable[..., PageWatch]]:
 
 @pytest.fixture
 def ingest(engine: Engine) -> Callable[[int], int]:
-    """Return a function that ingests a batch of ``n`` events and returns the new total."""
-    return lambda n, source="Test Wire": ingest_batch(engine, n, source=source)
+    """Return a function that runs the pipeline on ``n`` generated events and returns the new total."""
+    return lambda n: ingest_generated(engine, n)
 
 
 def screenshot(page, name: str) -> Path:  # noqa: ANN001 - a PageWatch or a playwright Page

@@ -1,38 +1,48 @@
-"""Write a small ingest straight through the models, as the pipeline would record it."""
+"""Ingests for the browser tests: the real pipeline on generated events, and a run caught mid-way."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, timedelta
+import itertools
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import STAGES, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, bump_version, utcnow
+from pipeline.generate import generate_events
+from pipeline.runner import run_pipeline
+
+_seeds = itertools.count(1000)
 
 
-def ingest_batch(engine: Engine, n: int, *, source: str = "Test Wire") -> int:
-    """Record a finished run of ``n`` new events with its metrics; return the events total."""
+def ingest_generated(engine: Engine, n: int) -> int:
+    """Run the pipeline on ``n`` freshly generated events; return the events total."""
+    run_pipeline(engine, generate_events(n, seed=next(_seeds)), trigger="api")
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(ConflictEvent)) or 0
+
+
+def latest_geocoding_rate(engine: Engine) -> float:
+    """Return the latest aggregate geocoding success rate, as the monitor should show it."""
+    with Session(engine) as session:
+        return session.scalar(
+            select(DataQualityMetric.geocoding_success_rate)
+            .where(DataQualityMetric.metric_type == "aggregate")
+            .order_by(DataQualityMetric.timestamp.desc(), DataQualityMetric.id.desc())
+        )
+
+
+def record_running_run(engine: Engine, items: int, stages_done: int) -> int:
+    """Record a run that has finished ``stages_done`` stages and is in the next; return its id."""
     now = utcnow()
     with Session(engine) as session:
-        run = PipelineRun(status="succeeded", trigger="api", source_file=f"batch-{n}.json", started_at=now,
-                          finished_at=now, items_in=n, items_out=n, events_new=n)
-        run.stages = [StageRun(name=name, position=i, status="succeeded", started_at=now, finished_at=now,
-                               items_in=n, items_out=n) for i, name in enumerate(STAGES)]
+        run = PipelineRun(status="running", trigger="replay", source_file="replay", started_at=now, items_in=items)
+        run.stages = [
+            StageRun(name=name, position=i, status="succeeded" if i < stages_done else "running", started_at=now,
+                     finished_at=now if i < stages_done else None, items_in=items,
+                     items_out=items if i < stages_done else 0)
+            for i, name in enumerate(STAGES[: stages_done + 1])
+        ]
         session.add(run)
-        session.flush()
-        for i in range(n):
-            session.add(ConflictEvent(fingerprint=uuid.uuid4().hex, content_hash=uuid.uuid4().hex, source=source,
-                                      event_date=date(2025, 1, 1) + timedelta(days=i), state="Kaduna",
-                                      geo_precision="lga"))
-        geocoded = max(0, n - 1)
-        for metric_type, metric_source in (("aggregate", None), ("source", source)):
-            session.add(DataQualityMetric(
-                metric_type=metric_type, source=metric_source, status="healthy", run_id=run.id, events=n,
-                geocoding_attempts=n, geocoding_successes=geocoded, geocoding_success_rate=geocoded / n,
-                validation_attempts=n, validation_passes=n, validation_pass_rate=1.0, completeness=0.9,
-                precision_lga=geocoded, precision_none=n - geocoded, timestamp=now,
-            ))
         bump_version(session)
         session.commit()
-        return session.scalar(select(func.count()).select_from(ConflictEvent)) or 0
+        return run.id

@@ -7,22 +7,34 @@ import signal
 import pytest
 
 from tests.browser.conftest import screenshot
+from tests.browser.ingest import latest_geocoding_rate, record_running_run
 
 pytestmark = pytest.mark.browser
 
 
-def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, open_page, ingest) -> None:
+def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, open_page, ingest, engine) -> None:
     server = server_factory()
     watch = open_page(server.url)
     watch.wait_for_state("live")
     assert watch.page.inner_text("#monitor-status").startswith("Live · WebSocket")
     watch.wait_for_events(0)
 
-    total = ingest(7)
+    total = ingest(40)
     watch.wait_for_events(total, timeout_ms=2000)
     assert watch.state()["via"] == "websocket"
-    assert "Last finished run" in watch.page.inner_text("#monitor-body")
-    assert "85.7%" in watch.page.inner_text("#monitor-body")  # 6 of 7 geocoded, from the metrics row
+    body = watch.page.inner_text("#monitor-body")
+    assert "Last finished run" in body and "No run in progress." in body
+    assert f"{latest_geocoding_rate(engine) * 100:.1f}%" in body
+    total = ingest(30)  # a second run gives trends and a sparkline
+    watch.wait_for_events(total, timeout_ms=2000)
+    assert watch.page.locator(".monitor-spark").count() >= 2
+
+    run_id = record_running_run(engine, items=25, stages_done=2)
+    watch.page.wait_for_function(
+        "(id) => document.getElementById('monitor-body').innerText.includes('#' + id + ' (replay)')",
+        arg=run_id, timeout=2000)
+    running = watch.page.locator(".monitor-run").first.inner_text()
+    assert "Running now" in running and "geocode" in running and "running" in running
     screenshot(watch, "monitor-live")
     assert watch.unexpected_errors() == []
 
