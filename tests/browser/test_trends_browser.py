@@ -66,6 +66,11 @@ def test_filters_url_and_csv(chromium, server_factory, engine: Engine, tmp_path:
         assert traces(page, STATES)[0]["y"] == ["Borno", "Lagos"]
         assert traces(page, STATES)[0]["x"] == [15, 1]
         page.wait_for_function("() => location.search.includes('start=2024-02-01')", timeout=10000)
+        # Every chart has its own callback: wait for the series too (no Banditry events from February on).
+        page.wait_for_function(
+            f"(id) => {{ const t = ({TRACES})(id); return t && t.map(x => x.name).join('|') === 'Cult Clash|Insurgency'; }}",
+            arg=SERIES, timeout=15000,
+        )
         shared_url = page.url
         assert "metric=total_deaths" in shared_url and "granularity=week" in shared_url
         series = traces(page, SERIES)
@@ -74,6 +79,8 @@ def test_filters_url_and_csv(chromium, server_factory, engine: Engine, tmp_path:
         other = context.new_page()
         other.goto(shared_url)
         wait_for_bars(other, STATES, 2)
+        other.wait_for_function(f"(id) => {{ const t = ({TRACES})(id); return t && t.length === 2; }}", arg=SERIES,
+                                timeout=15000)
         assert traces(other, STATES) == traces(page, STATES)
         assert traces(other, SERIES) == series
         assert other.locator(f"[id='{GRANULARITY}'] input[value='week']").is_checked()
