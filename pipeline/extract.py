@@ -97,11 +97,17 @@ def _blank(series: pd.Series) -> np.ndarray:
     return blank[codes]
 
 
-def _finish(frame: pd.DataFrame, rows: pd.Series, what: str) -> Extracted:
-    """Add missing columns and source_row, then drop and count template rows."""
+def _finish(frame: pd.DataFrame, rows: pd.Series, what: str, *, parsed_blanks: bool = False) -> Extracted:
+    """Add missing columns and source_row, then drop and count template rows.
+
+    ``parsed_blanks``: the reader already turned empty cells into NaN (CSV), so skip the scan.
+    """
     frame = frame.reindex(columns=list(c.RAW_COLUMNS)).astype(object)
-    blanks = {col: _blank(frame[col]) for col in frame.columns}
-    frame = frame.assign(**{col: frame[col].where(~mask, None) for col, mask in blanks.items() if mask.any()})
+    if parsed_blanks:
+        blanks = {col: frame[col].isna().to_numpy() for col in frame.columns}
+    else:
+        blanks = {col: _blank(frame[col]) for col in frame.columns}
+        frame = frame.assign(**{col: frame[col].where(~mask, None) for col, mask in blanks.items() if mask.any()})
     content = [blanks[col] for col in c.RAW_COLUMNS if col not in TEMPLATE_COLUMNS]
     is_event = pd.Series(~np.logical_and.reduce(content), index=frame.index)
     events = frame.loc[is_event].assign(**{c.SOURCE_ROW: rows[is_event].astype(int)}).reset_index(drop=True)
@@ -160,7 +166,9 @@ def read_xlsx(data: bytes, what: str = "workbook") -> Extracted:
 
 def _parse_csv(data: bytes, encoding: str, what: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, na_values=[""], encoding=encoding)
+        # skipinitialspace turns space-only cells into empty ones, which na_values makes NaN.
+        return pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, na_values=[""],
+                           skipinitialspace=True, encoding=encoding)  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{what} is not valid CSV ({' '.join(str(exc).split())})") from exc
 
@@ -182,7 +190,7 @@ def read_csv(data: bytes, what: str = "CSV file") -> Extracted:
         shown = ", ".join(str(h) for h in list(frame.columns)[:8])
         raise InputError(f"{what} does not have NVCD columns (needs at least date and state; found: {shown})")
     frame = frame.iloc[:, list(mapping)].set_axis(list(mapping.values()), axis=1)
-    return _finish(frame, pd.Series(range(2, len(frame) + 2)), what)
+    return _finish(frame, pd.Series(range(2, len(frame) + 2)), what, parsed_blanks=True)
 
 
 def _check_value(i: int, key: str, value: object) -> None:

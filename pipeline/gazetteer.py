@@ -34,7 +34,9 @@ HEADQUARTERS_CONFIDENCE = 0.8
 FUZZY_CUTOFF = 80.0
 FUZZY_MARGIN = 5.0  # best match must beat the runner-up by this much, else it's ambiguous
 STATE_FUZZY_CUTOFF = 85.0
-_TRAILING_WORDS = ("local government area", "local government", "lga", "l g a", "state")
+_TRAILING_WORDS = (("local", "government", "area"), ("local", "government"), ("lga",), ("l", "g", "a"), ("state",))
+_BRACKETED = re.compile(r"\([^)]*\)")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,23 @@ def canon(text: object) -> str:
     """Return a comparison form: ASCII lower-case words, punctuation/dashes as spaces, no suffixes."""
     if text is None or (isinstance(text, float) and text != text):
         return ""
-    folded = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
-    folded = re.sub(r"\([^)]*\)", " ", folded) if re.sub(r"\([^)]*\)", "", folded).strip() else folded
-    folded = re.sub(r"['`]", "", folded.replace("&", " and "))
-    words = " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
-    changed = True
-    while changed:
-        changed = False
+    folded = str(text)
+    if not folded.isascii():
+        folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    folded = folded.casefold()
+    if "(" in folded:
+        # "Afikpo South (Edda)": the bracketed part is a gloss, unless it is all there is.
+        bare = _BRACKETED.sub(" ", folded)
+        folded = bare if bare.strip() else folded
+    folded = folded.replace("&", " and ").replace("'", "").replace("`", "")
+    words = _NON_ALNUM.sub(" ", folded).split()
+    trimmed = True
+    while trimmed:
+        trimmed = False
         for suffix in _TRAILING_WORDS:
-            if words.endswith(" " + suffix):
-                words, changed = words[: -len(suffix) - 1].rstrip(), True
-    return words
+            if len(words) > len(suffix) and tuple(words[-len(suffix) :]) == suffix:
+                words, trimmed = words[: -len(suffix)], True
+    return " ".join(words)
 
 
 def key(text: object) -> str:
@@ -263,10 +271,22 @@ def lga_by_code(code: str) -> LgaMatch:
     return _as_match(_lga_by_code()[code], "exact", EXACT_CONFIDENCE)
 
 
-def lga_centroids() -> pd.DataFrame:
-    """Return every LGA with its state and centroid (state, lga, latitude, longitude)."""
+@cache
+def ward_table() -> pd.DataFrame:
+    """Return every ward as (lga_code, ward_key, ward_code), one row per name key in an LGA."""
+    rows = [(lga_code, ward_key, code) for lga_code, wards in _wards().items() for ward_key, code in wards.items()]
+    return pd.DataFrame(rows, columns=["lga_code", "ward_key", "ward_code"])
+
+
+@cache
+def _centroids() -> pd.DataFrame:
     rows = [
         (_states()[lga.state_code].name, lga.name, lga.lat, lga.lon, lga.state_code, lga.code)
         for lga in _lga_by_code().values()
     ]
     return pd.DataFrame(rows, columns=["state", "lga", "latitude", "longitude", "state_code", "lga_code"])
+
+
+def lga_centroids() -> pd.DataFrame:
+    """Return every LGA with its state and centroid (state, lga, latitude, longitude, codes)."""
+    return _centroids().copy()

@@ -1,8 +1,9 @@
 """Geocode: place each event at the finest gazetteer level its state, LGA and community allow.
 
-Resolution is worked out once per distinct (state, lga, community) and merged back, so
-a million rows naming ten thousand places cost ten thousand look-ups. The state is never
-changed to another state: an LGA is only looked for inside the event's own state.
+The costly matching (fuzzy LGA names) runs once per distinct (state, lga) and is merged
+back; communities only need dictionary look-ups (ward names, and the village list when
+the LGA is missing), so a million rows with many distinct villages stay fast. The state
+is never changed to another state: an LGA is only looked for inside the event's state.
 
 Precision: "ward" (community is a ward of the LGA), "lga", "state" or "none".
 Method: "exact", "alias", "fuzzy" (how the LGA, or the state when that is all, matched),
@@ -19,17 +20,17 @@ import pandas as pd
 
 from pipeline import columns as c
 from pipeline import gazetteer
+from pipeline.normalise import map_distinct
 
 log = logging.getLogger(__name__)
 
 VILLAGE_CONFIDENCE = 0.75
-KEYS = [c.STATE, c.LGA, c.COMMUNITY]
 VillageIndex = dict[tuple[str, str], frozenset[str]]
 
 
 @dataclass(frozen=True)
 class Place:
-    """Where one distinct (state, lga, community) resolves to."""
+    """Where one distinct (state, lga) resolves to."""
 
     state: str | None
     lga: str | None
@@ -41,10 +42,12 @@ class Place:
     confidence: float
     state_code: str | None
     lga_code: str | None
-    ward_code: str | None
+    # The LGA is missing or unknown anywhere, so the community may name it.
+    ask_community: bool = False
 
 
-NOWHERE = Place(None, None, None, None, None, "none", None, 0.0, None, None, None)
+NOWHERE = Place(None, None, None, None, None, "none", None, 0.0, None, None)
+FIELDS = list(Place.__dataclass_fields__)
 
 
 def village_index(villages: pd.DataFrame | None) -> VillageIndex:
@@ -65,20 +68,8 @@ def village_index(villages: pd.DataFrame | None) -> VillageIndex:
     return {k: frozenset(v) for k, v in index.items()}
 
 
-def _lga_from_community(state_code: str, community: str | None, villages: VillageIndex) -> str | None:
-    """Return the one LGA of a state whose village list or wards name this community."""
-    if not community:
-        return None
-    k = gazetteer.key(community)
-    as_lga = gazetteer.find_lga(state_code, community)
-    if as_lga is not None and as_lga.method in ("exact", "alias"):
-        return as_lga.code
-    candidates = set(villages.get((state_code, k), ())) | set(gazetteer.ward_lgas(state_code, k))
-    return candidates.pop() if len(candidates) == 1 else None
-
-
-def resolve(state: str | None, lga: str | None, community: str | None, villages: VillageIndex) -> Place:
-    """Resolve one place to its gazetteer state, LGA and ward."""
+def resolve(state: str | None, lga: str | None) -> Place:
+    """Resolve a state and LGA name to the gazetteer (LGA searched within the state only)."""
     found_state = gazetteer.find_state(state) if state else None
     if found_state is None and lga:
         # A missing state may be implied by an LGA name that exists in exactly one state.
@@ -87,27 +78,64 @@ def resolve(state: str | None, lga: str | None, community: str | None, villages:
     if found_state is None:
         return NOWHERE
     match = gazetteer.find_lga(found_state.code, lga) if lga else None
-    method = match.method if match else None
-    confidence = match.confidence if match else 0.0
-    if match is None and not (lga and gazetteer.lga_states(lga)):
-        # No LGA, or one unknown anywhere ("Dikwagubio"): the community may name the LGA.
-        code = _lga_from_community(found_state.code, community, villages)
-        if code is not None:
-            match = gazetteer.lga_by_code(code)
-            method, confidence = "village", VILLAGE_CONFIDENCE
     if match is None:
+        ask = not lga or not gazetteer.lga_states(lga)
         return Place(found_state.name, lga, found_state.region, found_state.latitude, found_state.longitude,
-                     "state", found_state.method, found_state.confidence, found_state.code, None, None)  # fmt: skip
-    ward = gazetteer.find_ward(match.code, community) if community else None
-    return Place(found_state.name, match.name, found_state.region, match.latitude, match.longitude,
-                 "ward" if ward else "lga", method, min(confidence, found_state.confidence),
-                 found_state.code, match.code, ward)  # fmt: skip
+                     "state", found_state.method, found_state.confidence, found_state.code, None, ask)  # fmt: skip
+    return Place(found_state.name, match.name, found_state.region, match.latitude, match.longitude, "lga",
+                 match.method, min(match.confidence, found_state.confidence), found_state.code, match.code)  # fmt: skip
 
 
-def _places(distinct: pd.DataFrame, villages: VillageIndex) -> pd.DataFrame:
-    rows = [resolve(s or None, lg or None, co or None, villages) for s, lg, co in distinct.itertuples(index=False)]
-    frame = pd.DataFrame(rows, columns=list(Place.__dataclass_fields__))
-    return pd.concat([distinct.reset_index(drop=True), frame.add_prefix("geo__")], axis=1)
+def lga_from_community(state_code: str, community: str, villages: VillageIndex) -> str | None:
+    """Return the code of the one LGA of a state whose name, villages or wards match the community."""
+    as_lga = gazetteer.find_lga(state_code, community)
+    if as_lga is not None and as_lga.method in ("exact", "alias"):
+        return as_lga.code
+    k = gazetteer.key(community)
+    candidates = set(villages.get((state_code, k), ())) | set(gazetteer.ward_lgas(state_code, k))
+    return candidates.pop() if len(candidates) == 1 else None
+
+
+def _by_pair(events: pd.DataFrame) -> pd.DataFrame:
+    keys = events[[c.STATE, c.LGA]].astype(object).fillna("")
+    pairs = keys.drop_duplicates()
+    places = pd.DataFrame([resolve(s or None, lg or None) for s, lg in pairs.itertuples(index=False)], columns=FIELDS)
+    table = pd.concat([pairs.reset_index(drop=True), places.add_prefix("geo_")], axis=1)
+    merged = keys.merge(table, on=[c.STATE, c.LGA], how="left").set_axis(events.index)
+    return merged[[f"geo_{f}" for f in FIELDS]].set_axis(FIELDS, axis=1)
+
+
+def _fill_from_communities(places: pd.DataFrame, community: pd.Series, villages: VillageIndex) -> pd.DataFrame:
+    """Give rows with no usable LGA the LGA their community names, where that is unambiguous."""
+    ask = places["ask_community"].astype(bool) & community.notna()
+    if not ask.any():
+        return places
+    pairs = pd.DataFrame({"state_code": places.loc[ask, "state_code"], "community": community[ask]})
+    found = {pair: lga_from_community(*pair, villages) for pair in set(pairs.itertuples(index=False, name=None))}
+    codes = pd.Series([found[pair] for pair in pairs.itertuples(index=False, name=None)], index=pairs.index).dropna()
+    if codes.empty:
+        return places
+    lgas = gazetteer.lga_centroids().set_index("lga_code").loc[codes.to_numpy()].set_index(codes.index)
+    filled = places.copy()
+    filled.loc[codes.index, "lga"] = lgas["lga"]
+    filled.loc[codes.index, "latitude"] = lgas["latitude"]
+    filled.loc[codes.index, "longitude"] = lgas["longitude"]
+    filled.loc[codes.index, "lga_code"] = codes
+    filled.loc[codes.index, "precision"] = "lga"
+    filled.loc[codes.index, "method"] = "village"
+    filled.loc[codes.index, "confidence"] = filled.loc[codes.index, "confidence"].clip(upper=VILLAGE_CONFIDENCE)
+    return filled
+
+
+def _wards(places: pd.DataFrame, community: pd.Series) -> pd.Series:
+    """Return the ward code where the community is a ward of the event's LGA."""
+    has = places["lga_code"].notna() & community.notna()
+    wards = pd.Series(None, index=places.index, dtype=object)
+    if has.any():
+        keys = pd.DataFrame({"lga_code": places.loc[has, "lga_code"], "ward_key": map_distinct(community[has], gazetteer.key)})
+        found = keys.merge(gazetteer.ward_table(), on=["lga_code", "ward_key"], how="left")["ward_code"]
+        wards.loc[has] = found.to_numpy()
+    return wards.where(wards.notna(), None)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -118,26 +146,27 @@ def _text(series: pd.Series) -> pd.Series:
 
 def geocode(events: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return events with coordinates, precision, method, confidence and gazetteer codes."""
-    keys = events[KEYS].astype(object).fillna("")
-    distinct = keys.drop_duplicates()
-    places = _places(distinct, village_index(villages))
-    merged = keys.merge(places, on=KEYS, how="left").set_axis(events.index)
-    resolved = merged["geo__precision"] != "none"
+    community = events[c.COMMUNITY] if c.COMMUNITY in events else pd.Series(None, index=events.index, dtype=object)
+    places = _by_pair(events)
+    places = _fill_from_communities(places, community, village_index(villages))
+    ward = _wards(places, community)
+    precision = places["precision"].where(ward.isna(), "ward")
+    found = precision != "none"
     region = events[c.REGION] if c.REGION in events else pd.Series(None, index=events.index, dtype=object)
     out = events.assign(
         **{
-            c.STATE: _text(merged["geo__state"].where(resolved, events[c.STATE])),
-            c.LGA: _text(merged["geo__lga"].where(resolved, events[c.LGA])),
-            c.REGION: _text(merged["geo__region"].where(resolved, region)),
-            c.LATITUDE: merged["geo__latitude"].astype(float),
-            c.LONGITUDE: merged["geo__longitude"].astype(float),
-            c.GEO_PRECISION: _text(merged["geo__precision"]),
-            c.GEO_METHOD: _text(merged["geo__method"]),
-            c.GEO_CONFIDENCE: merged["geo__confidence"].astype(float),
-            c.STATE_CODE: _text(merged["geo__state_code"]),
-            c.LGA_CODE: _text(merged["geo__lga_code"]),
-            c.WARD_CODE: _text(merged["geo__ward_code"]),
+            c.STATE: _text(places["state"].where(found, events[c.STATE])),
+            c.LGA: _text(places["lga"].where(found, events[c.LGA])),
+            c.REGION: _text(places["region"].where(found, region)),
+            c.LATITUDE: places["latitude"].astype(float),
+            c.LONGITUDE: places["longitude"].astype(float),
+            c.GEO_PRECISION: _text(precision),
+            c.GEO_METHOD: _text(places["method"]),
+            c.GEO_CONFIDENCE: places["confidence"].astype(float),
+            c.STATE_CODE: _text(places["state_code"]),
+            c.LGA_CODE: _text(places["lga_code"]),
+            c.WARD_CODE: ward,
         }
     )
-    log.info("geocoded %d events over %d distinct places", len(out), len(distinct))
+    log.info("geocoded %d events: %s", len(out), precision.value_counts().to_dict())
     return out

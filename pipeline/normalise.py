@@ -68,6 +68,19 @@ def map_distinct(series: pd.Series, func: Callable[[object], object]) -> pd.Seri
     return pd.Series(out, index=series.index, dtype=object)
 
 
+def free_text(series: pd.Series) -> pd.Series:
+    """Trim free text (descriptions, URLs) column-wise; these are mostly distinct, so no per-value work."""
+    try:
+        stripped = series.astype(object).str.strip()
+    except AttributeError:  # no strings at all (e.g. a column of numbers)
+        stripped = pd.Series(None, index=series.index, dtype=object)
+    odd = series.notna() & stripped.isna()  # numbers or dates in a text column
+    if odd.any():
+        stripped = stripped.astype(object)
+        stripped[odd] = series[odd].map(_text)
+    return stripped.astype(object).where(stripped.notna() & stripped.ne(""), None)
+
+
 def _canonical_state(text: object) -> str | None:
     name = _name(text)
     found = gazetteer.find_state(name) if name else None
@@ -170,9 +183,10 @@ def normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     out[c.CRISIS_TYPE] = map_distinct(map_distinct(raw[c.CRISIS_TYPE], _text), codebook.canonical_crisis_type)
     out[c.DATA_SOURCE] = map_distinct(map_distinct(raw[c.DATA_SOURCE], _text), codebook.canonical_data_source)
     out[c.SOURCE] = codebook.canonical_sources(map_distinct(raw[c.SOURCE], _text))
-    for col in (c.LOCATION_TEXT, c.ACTION, c.DESCRIPTION, c.VERIFICATION, c.CONFIRMATION_LEVEL,
-                c.SOURCE_URL, c.OTHER_SOURCES):  # fmt: skip
+    for col in (c.ACTION, c.CONFIRMATION_LEVEL):
         out[col] = map_distinct(raw[col], _text)
+    for col in (c.LOCATION_TEXT, c.DESCRIPTION, c.VERIFICATION, c.SOURCE_URL, c.OTHER_SOURCES):
+        out[col] = free_text(raw[col])
     counts, derived_fields, issues = _counts(raw)
     out.update(counts)
     out[c.DERIVED_FIELDS] = derived_fields.astype(object).where(derived_fields != "", None)

@@ -48,7 +48,9 @@ def one(column: str, value: object, **other: object) -> object:
         (c.SOURCE, "Daily post", "Daily Post"),
         (c.SOURCE, "TheSun", "TheSun"),
         (c.CONFIRMATION_LEVEL, 0.0, "0"),
-        (c.DESCRIPTION, "  attack   by bandits ", "attack by bandits"),
+        (c.DESCRIPTION, "  attack   by bandits\n", "attack   by bandits"),  # free text is trimmed only
+        (c.DESCRIPTION, 12.0, "12"),
+        (c.SOURCE_URL, " https://punchng.com/x ", "https://punchng.com/x"),
     ],
 )
 def test_text_is_trimmed_and_canonical(column: str, value: object, expected: object) -> None:
@@ -139,6 +141,11 @@ def test_output_shape_and_input_untouched() -> None:
     assert list(events.columns) == list(c.NORMALISED_COLUMNS)
     assert list(issues.columns) == list(c.ISSUE_COLUMNS)
     assert events.loc[0, c.SOURCE_ROW] == 2
+
+
+def test_free_text_column_of_numbers_only() -> None:
+    events, _ = normalise(raw({c.DESCRIPTION: 3.0, c.STATE: "Kano"}, {c.DESCRIPTION: None, c.STATE: "Kano"}))
+    assert list(events[c.DESCRIPTION]) == ["3", None]
 
 
 def test_empty_frame() -> None:
