@@ -86,7 +86,9 @@ def _is_events_header(mapping: dict[int, str]) -> bool:
 
 
 def _is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip())
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _blank(series: pd.Series) -> np.ndarray:

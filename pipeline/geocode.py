@@ -132,7 +132,8 @@ def _wards(places: pd.DataFrame, community: pd.Series) -> pd.Series:
     has = places["lga_code"].notna() & community.notna()
     wards = pd.Series(None, index=places.index, dtype=object)
     if has.any():
-        keys = pd.DataFrame({"lga_code": places.loc[has, "lga_code"], "ward_key": map_distinct(community[has], gazetteer.key)})
+        ward_key = map_distinct(community[has], gazetteer.key)
+        keys = pd.DataFrame({"lga_code": places.loc[has, "lga_code"], "ward_key": ward_key})
         found = keys.merge(gazetteer.ward_table(), on=["lga_code", "ward_key"], how="left")["ward_code"]
         wards.loc[has] = found.to_numpy()
     return wards.where(wards.notna(), None)

@@ -31,12 +31,16 @@ STATE_REQUIRED = Rule("state_required", E, c.STATE, "The event has no state")
 CRISIS_TYPE_REQUIRED = Rule("crisis_type_required", W, c.CRISIS_TYPE, "The event has no crisis type")
 SOURCE_REQUIRED = Rule("source_required", W, c.SOURCE, "The event names neither a source nor a source URL")
 DATE_IN_FUTURE = Rule("date_in_future", E, c.EVENT_DATE, "The event date is after today")
-DATE_BEFORE_START = Rule("date_before_start", E, c.EVENT_DATE, f"The event date is before NVCD began ({NVCD_START:%B %Y})")
+DATE_BEFORE_START = Rule(
+    "date_before_start", E, c.EVENT_DATE, f"The event date is before NVCD began ({NVCD_START:%B %Y})"
+)
 STATE_KNOWN = Rule("state_known", E, c.STATE, "The state is not one of Nigeria's 36 states or the FCT")
 LGA_IN_STATE = Rule("lga_in_state", E, c.LGA, "The LGA belongs to another state, not the event's state")
 LGA_KNOWN = Rule("lga_known", W, c.LGA, "The LGA could not be found in the event's state")
 DEATHS_TOTAL = Rule("deaths_total", E, "total_deaths", "Total deaths differ from GSA plus civilian casualties")
-CASUALTIES_TOTAL = Rule("casualties_total", E, "total_casualties", "Total casualties differ from total deaths plus injured")
+CASUALTIES_TOTAL = Rule(
+    "casualties_total", E, "total_casualties", "Total casualties differ from total deaths plus injured"
+)
 SPLIT_EXCEEDS_COUNT = Rule("split_exceeds_count", E, None, "Male plus female exceeds the count they split")
 COUNT_NEGATIVE = Rule("count_negative", E, None, "A count is negative")
 SOURCE_URL_FORMAT = Rule("source_url_format", W, c.SOURCE_URL, "The source URL is not a well-formed http(s) URL")
@@ -158,7 +162,7 @@ def _codes(events: pd.DataFrame, today: date) -> Iterator[Failure]:
     url = _col(events, c.SOURCE_URL)
     well_formed = map_distinct(url, lambda u: re.match(URL_PATTERN, str(u)) is not None)
     bad = url.notna() & ~well_formed.fillna(True).astype(bool)
-    yield SOURCE_URL_FORMAT, c.SOURCE_URL, bad, lambda sub: "malformed URL: " + _text(sub, c.SOURCE_URL).str.slice(0, 120)
+    yield SOURCE_URL_FORMAT, c.SOURCE_URL, bad, lambda sub: "malformed URL: " + _text(sub, c.SOURCE_URL).str[:120]
     checks = [(CRISIS_TYPE_CODEBOOK, c.CRISIS_TYPE, codebook.is_crisis_type)]
     checks += [(ACTOR_CODEBOOK, col, codebook.is_actor) for col in c.ACTORS]
     for rule, col, known in checks:
