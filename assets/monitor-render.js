@@ -49,9 +49,10 @@
     NS.ageText = ageText;
 
     /* Direction of a rate change as text and arrow, so colour is never the only cue. */
-    function trend(delta) {
+    function trend(delta, short) {
         if (delta === null || delta === undefined) {
-            return h('Span', {className: 'monitor-trend monitor-trend-none'}, 'no previous run');
+            return h('Span', {className: 'monitor-trend monitor-trend-none', title: 'no previous run'},
+                     short ? '' : 'no previous run');
         }
         var pts = delta * 100;
         if (Math.abs(pts) < 0.05) {
@@ -100,15 +101,15 @@
         ].filter(Boolean)));
     }
 
-    function stageRows(stages) {
+    function stageRows(stages, withErrors) {
         return (stages || []).map(function (st) {
             return h('Tr', {className: 'monitor-stage-' + st.status}, [
                 h('Th', {scope: 'row'}, st.name),
                 h('Td', {}, badge(st.status)),
                 h('Td', {className: 'num'}, fmtInt(st.items_in) + ' → ' + fmtInt(st.items_out)),
                 h('Td', {className: 'num'}, fmtDuration(st.duration_s)),
-                h('Td', {}, st.error || '')
-            ]);
+                withErrors ? h('Td', {}, st.error || '') : null
+            ].filter(Boolean));
         });
     }
 
@@ -130,8 +131,9 @@
             return [h('Dt', {}, f[0]), h('Dd', {}, f[1])];
         })))];
         if (run.error) { children.push(h('P', {className: 'monitor-error', role: 'alert'}, 'Error: ' + run.error)); }
-        children.push(table(['Stage', 'Status', 'Items in → out', 'Duration', 'Error'], stageRows(run.stages),
-                            title + ': stages'));
+        var withErrors = (run.stages || []).some(function (st) { return st.error; });
+        var headers = ['Stage', 'Status', 'Items in → out', 'Duration'].concat(withErrors ? ['Error'] : []);
+        children.push(table(headers, stageRows(run.stages, withErrors), title + ': stages'));
         return section(title, children, 'monitor-run');
     }
 
@@ -163,8 +165,8 @@
             return h('Tr', {}, [
                 h('Th', {scope: 'row'}, src.source),
                 h('Td', {className: 'num'}, fmtInt(src.events)),
-                h('Td', {className: 'num'}, [fmtPct(src.geocoding_success_rate), ' ', trend(t.geocoding_success_rate)]),
-                h('Td', {className: 'num'}, [fmtPct(src.validation_pass_rate), ' ', trend(t.validation_pass_rate)])
+                h('Td', {className: 'num'}, [fmtPct(src.geocoding_success_rate), ' ', trend(t.geocoding_success_rate, true)]),
+                h('Td', {className: 'num'}, [fmtPct(src.validation_pass_rate), ' ', trend(t.validation_pass_rate, true)])
             ]);
         });
         var children = [figures, summary];
@@ -196,17 +198,22 @@
         ], 'monitor-sources');
     }
 
+    /* Alerts already carry the anomalies they come from; list each finding once. */
     function issuesBlock(anomalies, alerts) {
-        var items = (alerts || []).map(function (a) {
-            return h('Li', {className: 'monitor-issue monitor-issue-' + a.severity}, [
-                h('Strong', {}, a.severity + ': '), a.message]);
-        }).concat((anomalies || []).map(function (a) {
-            return h('Li', {className: 'monitor-issue monitor-issue-' + a.severity}, [
-                h('Strong', {}, a.severity + ' · ' + a.kind + ': '), a.message]);
-        }));
-        if (!items.length) {
+        var seen = {};
+        var findings = (alerts || []).concat(anomalies || []).filter(function (a) {
+            var key = a.severity + '|' + (a.kind || '') + '|' + a.message;
+            if (seen[key]) { return false; }
+            seen[key] = true;
+            return true;
+        });
+        if (!findings.length) {
             return section('Anomalies and alerts', [h('P', {className: 'monitor-empty'}, 'No anomalies or alerts.')]);
         }
+        var items = findings.map(function (a) {
+            return h('Li', {className: 'monitor-issue monitor-issue-' + a.severity}, [
+                h('Strong', {}, a.severity + (a.kind ? ' · ' + a.kind.replace(/_/g, ' ') : '') + ': '), a.message]);
+        });
         return section('Anomalies and alerts', [h('Ul', {className: 'monitor-issues'}, items)], 'monitor-alerts');
     }
 
@@ -259,7 +266,7 @@
             ['Last update', ageText(v.age).replace('updated ', '')],
             ['Status version', snap.version === undefined ? '—' : fmtInt(snap.version) + (v.via ? ' (via ' + v.via + ')' : '')],
             ['Database', sys.database || '—'],
-            ['Clients connected', sys.clients === undefined ? '—' : fmtInt(sys.clients)]
+            ['Clients connected (at last change)', sys.clients === undefined ? '—' : fmtInt(sys.clients)]
         ];
         var children = [h('H2', {}, 'System health'), h('Dl', {className: 'monitor-facts'},
             [].concat.apply([], facts.map(function (f) { return [h('Dt', {}, f[0]), h('Dd', {}, f[1])]; })))];

@@ -81,6 +81,7 @@
         window.clearTimeout(this.initialTimer);
         window.clearTimeout(this.retryTimer);
         this.disposed = true;
+        if (NS.controller === this) { NS.state = null; }
     };
 
     Controller.prototype.setPhase = function (phase) {

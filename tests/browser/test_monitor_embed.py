@@ -73,6 +73,13 @@ def test_embed_renders_in_iframe_on_allowed_origin_only(server_factory, chromium
         screenshot(page, "embed-in-partner-page")
         assert errors == []
 
+        narrow = context.new_page()
+        narrow.set_viewport_size({"width": 400, "height": 900})
+        narrow.goto(embed_url)
+        narrow.locator("#monitor-status.monitor-state-live").wait_for(timeout=10000)
+        assert narrow.evaluate("() => document.documentElement.scrollWidth") <= 400
+        screenshot(narrow, "embed-400px")
+
         refused = context.new_page()
         refused_errors: list[str] = []
         refused.on("console", lambda msg: msg.type == "error" and refused_errors.append(msg.text))

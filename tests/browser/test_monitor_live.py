@@ -36,6 +36,13 @@ def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, o
     running = watch.page.locator(".monitor-run").first.inner_text()
     assert "Running now" in running and "geocode" in running and "running" in running
     screenshot(watch, "monitor-live")
+
+    # In-app navigation away and back: the old controller stops, a new one goes live.
+    watch.page.click('header a:text-is("Home")')
+    watch.page.wait_for_function("() => !document.getElementById('monitor-status') && !window.nvcdMonitor.state")
+    watch.page.click('header a:text-is("Monitor")')
+    watch.wait_for_state("live")
+    watch.wait_for_events(total)
     assert watch.unexpected_errors() == []
 
 
@@ -94,6 +101,7 @@ def test_silent_socket_is_dropped_as_dead_and_shown_stale_meanwhile(server_facto
     watch.wait_for_state("stale", timeout_ms=3000)
     assert watch.page.inner_text("#monitor-status").startswith("Stale")
     assert "updated" in watch.page.inner_text("#monitor-age")
+    screenshot(watch, "monitor-stale")
     # Dead after 2.5 s without a message: dropped, reconnected, live again with fresh data.
     watch.page.wait_for_function("() => window.nvcdMonitor.state.reconnects >= 1", timeout=5000)
     watch.wait_for_state("live", timeout_ms=5000)
