@@ -92,6 +92,13 @@ GEOCODE_COLUMNS: tuple[str, ...] = (
 VALIDATION_COLUMNS: tuple[str, ...] = (ERROR_COUNT, WARNING_COUNT)
 EVENT_COLUMNS: tuple[str, ...] = NORMALISED_COLUMNS[:-1] + GEOCODE_COLUMNS + VALIDATION_COLUMNS + (SOURCE_ROW,)
 
+
+
+def in_event_order(columns: list[str]) -> list[str]:
+    """Return column names with event columns first, in EVENT_COLUMNS order, others after."""
+    return [col for col in EVENT_COLUMNS if col in columns] + [col for col in columns if col not in EVENT_COLUMNS]
+
+
 # Issues: one row per failed rule per event, keyed by the event's source_row.
 RULE, SEVERITY, FIELD, DETAIL = "rule", "severity", "field", "detail"
 ISSUE_COLUMNS: tuple[str, ...] = (SOURCE_ROW, RULE, SEVERITY, FIELD, DETAIL)

@@ -170,4 +170,4 @@ def geocode(events: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.Da
         }
     )
     log.info("geocoded %d events: %s", len(out), precision.value_counts().to_dict())
-    return out
+    return out[c.in_event_order(list(out.columns))]

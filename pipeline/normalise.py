@@ -191,7 +191,8 @@ def normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     out.update(counts)
     out[c.DERIVED_FIELDS] = derived_fields.astype(object).where(derived_fields != "", None)
     out[c.IS_DERIVED] = derived_fields != ""
-    out[c.SOURCE_ROW] = raw[c.SOURCE_ROW].astype("int64")
+    rows = raw[c.SOURCE_ROW]
+    out[c.SOURCE_ROW] = rows.astype("int64") if rows.notna().all() else pd.Series(range(1, len(raw) + 1), index=raw.index)
     bad_date = raw[c.DATE].notna() & event_date.isna()
     if bad_date.any():
         details = raw.loc[bad_date, c.DATE].map(lambda v: f"unreadable date: {str(v).strip()!r}")

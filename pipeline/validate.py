@@ -199,4 +199,5 @@ def validate(events: pd.DataFrame, today: date | None = None) -> tuple[pd.DataFr
     frames = [_issue_frame(events, f) for check in CHECKS for f in check(events, today) if f[2].any()]
     issues = pd.concat(frames, ignore_index=True) if frames else normalise.empty_issues()
     log.info("validated %d events: %d issues", len(events), len(issues))
-    return count_issues(events, issues), issues
+    counted = count_issues(events, issues)
+    return counted[c.in_event_order(list(counted.columns))], issues

@@ -49,6 +49,7 @@ def test_a_good_event_passes() -> None:
     events, issues = validate(prepared(GOOD), today=TODAY)
     assert issues.empty
     assert events.loc[0, c.ERROR_COUNT] == 0 and events.loc[0, c.WARNING_COUNT] == 0
+    assert list(events.columns) == list(c.EVENT_COLUMNS)  # normalise + geocode + validate fill them all
 
 
 @pytest.mark.parametrize(
