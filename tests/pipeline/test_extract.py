@@ -61,7 +61,8 @@ def test_headers_are_matched_tolerantly(header: str, field: str | None) -> None:
 def test_xlsx_events_sheet_found_by_header_and_template_rows_skipped() -> None:
     pivot = ("Sheet1", [["Region", "State", "Incidents"], ["North West", "Kaduna", 3]])
     home = ("Home", [["NVCD export"], [], NVCD_HEADER, ROW, TEMPLATE, TEMPLATE, ROW])
-    villages = ("Villages", [["State", "Lga", "District", "posatal", "Village"], ["Kaduna State", "Birnin Gwari", "X", 1, "Kwaga"]])
+    village_rows = [["State", "Lga", "District", "posatal", "Village"], ["Kaduna State", "Birnin Gwari", "X", 1, "Kwaga"]]
+    villages = ("Villages", village_rows)
     extracted = read_file("export.xlsx", data=workbook(pivot, home, villages))
     events = extracted.events
     assert len(events) == 2
@@ -72,11 +73,13 @@ def test_xlsx_events_sheet_found_by_header_and_template_rows_skipped() -> None:
     assert events.loc[0, c.DATE] in (date(2024, 5, 1), datetime(2024, 5, 1))
     assert set(c.RAW_COLUMNS) <= set(events.columns)
     assert extracted.villages is not None
-    assert extracted.villages.to_dict("records") == [{"state": "Kaduna State", "lga": "Birnin Gwari", "village": "Kwaga"}]
+    village = {"state": "Kaduna State", "lga": "Birnin Gwari", "village": "Kwaga"}
+    assert extracted.villages.to_dict("records") == [village]
 
 
 def test_csv_any_column_order_and_cp1252() -> None:
-    text = "State,LGA,Communiity,Date,Sources,Crisis Type\nBenue,Guma,Yelwata,2024-06-14,Vanguard,Farmer - Herder Conflict\n"
+    text = "State,LGA,Communiity,Date,Sources,Crisis Type\n"
+    text += "Benue,Guma,Yelwata,2024-06-14,Vanguard,Farmer - Herder Conflict\n"
     text += "Plateau,Jos North,Angwan Rogo’s,14/06/2024,Punch,Communal Clash\n,,,,,\n"
     extracted = read_file("export.csv", data=text.encode("cp1252"))
     assert len(extracted.events) == 2

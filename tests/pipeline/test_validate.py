@@ -68,7 +68,10 @@ def test_a_good_event_passes() -> None:
         ({c.STATE: "Benue"}, [("lga_in_state", "error", c.LGA)]),
         ({c.LGA: "Nowhere Town"}, [("lga_known", "warning", c.LGA)]),
         ({c.LGA: None}, []),
-        ({"total_deaths": 4}, [("casualties_total", "error", "total_casualties"), ("deaths_total", "error", "total_deaths")]),
+        (
+            {"total_deaths": 4},
+            [("casualties_total", "error", "total_casualties"), ("deaths_total", "error", "total_deaths")],
+        ),
         ({"total_casualties": 9}, [("casualties_total", "error", "total_casualties")]),
         ({"civilian_casualties_male": 3}, [("split_exceeds_count", "error", "civilian_casualties")]),
         ({"kidnapped_female": 2}, [("split_exceeds_count", "error", "kidnapped")]),
@@ -79,7 +82,10 @@ def test_a_good_event_passes() -> None:
         ({c.SOURCE_URL: "http://www.vanguardngr.com/2022/03/x?id=1"}, []),
         ({c.CRISIS_TYPE: "Alien Invasion"}, [("crisis_type_codebook", "warning", c.CRISIS_TYPE)]),
         ({c.ACTOR2: "Husband"}, [("actor_codebook", "warning", c.ACTOR2)]),
-        ({c.ACTOR3: "Aliens", c.ACTOR1: "Martians"}, [("actor_codebook", "warning", c.ACTOR1), ("actor_codebook", "warning", c.ACTOR3)]),
+        (
+            {c.ACTOR3: "Aliens", c.ACTOR1: "Martians"},
+            [("actor_codebook", "warning", c.ACTOR1), ("actor_codebook", "warning", c.ACTOR3)],
+        ),
         ({c.DATA_SOURCE: "tertiary"}, [("data_source_known", "warning", c.DATA_SOURCE)]),
     ],
 )
@@ -88,7 +94,8 @@ def test_rules(changes: dict[str, object], expected: list[tuple[str, str, str | 
 
 
 def test_counts_and_details() -> None:
-    events, issues = validate(prepared(GOOD, {**GOOD, c.STATE: "Benue", "total_deaths": 4, c.ACTOR2: "Husband"}), today=TODAY)
+    bad = {**GOOD, c.STATE: "Benue", "total_deaths": 4, c.ACTOR2: "Husband"}
+    events, issues = validate(prepared(GOOD, bad), today=TODAY)
     assert list(events[c.ERROR_COUNT]) == [0, 3]
     assert list(events[c.WARNING_COUNT]) == [0, 1]
     assert set(issues[c.SOURCE_ROW]) == {2}
@@ -109,7 +116,9 @@ def test_rules_table_is_complete_and_named_once() -> None:
 
 def test_count_issues_adds_normalise_issues() -> None:
     events, issues = validate(prepared(GOOD, GOOD), today=TODAY)
-    cell = pd.DataFrame([{c.SOURCE_ROW: 2, c.RULE: "number_format", c.SEVERITY: "warning", c.FIELD: "injured", c.DETAIL: "x"}])
+    cell = pd.DataFrame(
+        [{c.SOURCE_ROW: 2, c.RULE: "number_format", c.SEVERITY: "warning", c.FIELD: "injured", c.DETAIL: "x"}]
+    )
     counted = count_issues(events, pd.concat([issues, cell], ignore_index=True))
     assert list(counted[c.WARNING_COUNT]) == [0, 1]
 
