@@ -21,12 +21,10 @@ from rapidfuzz.distance import Levenshtein
 # Names that differ from the gazetteer's for reasons no spelling rule can catch
 # (renamings and well-known alternative names), keyed by state code.
 LGA_ALIASES: dict[str, dict[str, str]] = {
-    "OG": {"Yewa North": "Egbado North", "Yewa South": "Egbado South"},  # renamed Yewa in 1990s usage
+    "OG": {"Yewa North": "Egbado North", "Yewa South": "Egbado South"},  # the state's names for INEC's Egbado
     "EB": {"Edda": "Afikpo South"},  # Afikpo South is widely called Edda
     "RI": {"PH": "Port Harcourt"},
 }
-# naija-data lists some sibling LGAs as aliases of each other ("Kaura" alias "Kauru");
-# a real name therefore always wins over an alias.
 EXACT_CONFIDENCE = 1.0
 ALIAS_CONFIDENCE = 0.95
 PREFIX_CONFIDENCE = 0.85
@@ -128,6 +126,8 @@ def _lga_index() -> dict[str, tuple[dict[str, naija_data.LGA], dict[str, naija_d
     for state, table in LGA_ALIASES.items():
         for alias, name in table.items():
             aliases[state][key(alias)] = by_name[(state, name)]
+    # naija-data lists some sibling LGAs as aliases of each other ("Kaura" alias "Kauru"),
+    # so a real name always wins over an alias.
     for state in names:
         aliases[state] = {k: v for k, v in aliases[state].items() if k not in names[state]}
     return {s: (names[s], aliases[s]) for s in names}
