@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%B %d, %Y")
 # Excel stores dates as days since 1899-12-30; a bare number in a date cell is one of those.
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_FULL_ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _APOSTROPHES = re.compile(r"[\u2018\u2019\u201b\u02bc`´]")
 NAME_COLUMNS = (c.STATE, c.LGA, c.COMMUNITY, c.REGION)
@@ -108,7 +109,9 @@ def parse_date(value: object) -> pd.Timestamp | None:
     if hasattr(value, "isoformat"):
         return pd.Timestamp(value.isoformat())
     text = str(value).strip()
-    for fmt in ("ISO8601", *DATE_FORMATS):
+    # Only full dates: pandas would read a bare "2024" as 1 January.
+    formats = ("ISO8601",) if _FULL_ISO.match(text) else DATE_FORMATS
+    for fmt in formats:
         try:
             return pd.to_datetime(text, format=fmt)
         except (ValueError, OverflowError):

@@ -66,6 +66,8 @@ def test_text_is_trimmed_and_canonical(column: str, value: object, expected: obj
         ("4 March 2021", date(2021, 3, 4)),
         (44259, date(2021, 3, 4)),  # an Excel serial day
         ("not a date", None),
+        ("2021", None),  # a year alone is not a date
+        ("2021-03", None),
     ],
 )
 def test_dates(value: object, expected: date | None) -> None:
