@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from dashapp import figures as f
@@ -41,7 +42,7 @@ def test_rates_figure_has_two_panels_per_group() -> None:
                        "geocoded_rate": [1.0, 0.5], "valid_rate": [0.0, 1.0]})
     fig = f.make_rates_figure(df)
     assert len(fig.data) == 4
-    assert [trace.y[0] for trace in fig.data] == [1.0, 0.0, 0.5, 1.0]
+    assert [list(trace.y)[0] for trace in fig.data] == [1.0, 0.0, 0.5, 1.0]
 
 
 def test_precision_figure_stacks_levels_in_order() -> None:
@@ -66,7 +67,7 @@ def test_completeness_worst_runs_and_context() -> None:
     assert [list(trace.x) for trace in worst.data] == [[0.5], [1.0]]
     runs = f.make_runs_figure(pd.DataFrame({"run_id": [1], "timestamp": T(["2024-04-01"]), "grp": ["all sources"],
                                             "geocoding_success_rate": [0.7], "validation_pass_rate": [0.8]}))
-    assert [trace.y[0] for trace in runs.data] == [0.7, 0.8]
+    assert [list(trace.y)[0] for trace in runs.data] == [0.7, 0.8]
     ctx = f.make_context_figure(pd.DataFrame({"events": [4], "precise_share": [0.5], "derived_share": [0.25],
                                               "failing_share": [0.0]}))
     assert list(ctx.data[0].text) == ["50%", "25%", "0%"]
@@ -88,3 +89,32 @@ def test_empty_failures_worst_and_runs_explain_themselves() -> None:
     assert "Too few events" in f.make_worst_figure(pd.DataFrame()).layout.annotations[0].text
     assert "No pipeline runs" in f.make_runs_figure(pd.DataFrame()).layout.annotations[0].text
     assert f.make_context_figure(pd.DataFrame({"events": [0]})).layout.annotations[0].text == f.EMPTY_MESSAGE
+
+
+FRAMES = {
+    "series": (f.make_series_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": ["Kano"], "value": [3]})),
+    "ranking": (f.make_ranking_figure, pd.DataFrame({"grp": ["Kano"], "value": [3]})),
+    "map": (f.make_map_figure, pd.DataFrame({"state": ["Kano"], "lga": ["Nassarawa"], "latitude": [12.0],
+                                             "longitude": [8.5], "events": [4], "value": [9]})),
+    "context": (f.make_context_figure, pd.DataFrame({"events": [4], "precise_share": [0.5], "derived_share": [0.25],
+                                                     "failing_share": [0.0]})),
+    "rates": (f.make_rates_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": ["Punch"],
+                                                 "geocoded_rate": [1.0], "valid_rate": [0.5]})),
+    "precision": (f.make_precision_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "precision": ["lga"],
+                                                         "events": [1], "share": [1.0]})),
+    "failures": (f.make_failures_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "rule": ["r"],
+                                                       "severity": ["error"], "events": [2]})),
+    "completeness": (f.make_completeness_figure, pd.DataFrame({"field": ["state"], "filled": [3], "events": [4],
+                                                               "share": [0.75]})),
+    "worst": (f.make_worst_figure, pd.DataFrame({"grp": ["Punch"], "valid_rate": [0.5], "precise_rate": [1.0]})),
+    "runs": (f.make_runs_figure, pd.DataFrame({"run_id": [1], "timestamp": T(["2024-04-01"]), "grp": ["all"],
+                                               "geocoding_success_rate": [0.7], "validation_pass_rate": [0.8]})),
+    "empty": (lambda _df: f.empty_figure(), pd.DataFrame()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRAMES))
+def test_figures_pass_plotly_validation(name: str) -> None:
+    # The builders skip plotly's validation for speed; a validating rebuild catches any invalid property.
+    builder, df = FRAMES[name]
+    go.Figure(builder(df).to_plotly_json())

@@ -159,7 +159,7 @@ def test_grid_lists_the_records_behind_a_clicked_point(prepared: list[int]) -> N
 def test_quality_charts_render(prepared: list[int]) -> None:
     assert len(quality.update_quality_rates_source("").data) == 6  # 3 sources x 2 panels
     assert len(quality.update_quality_failures("").data) == 3
-    assert quality.update_quality_runs("").data[0].y[-1] == 0.7
+    assert list(quality.update_quality_runs("").data[0].y)[-1] == 0.7
 
 
 def test_pages_are_served(client, engine: Engine) -> None:

@@ -1,0 +1,207 @@
+"""Time every trend chart's callback against the bare SQL aggregate it runs, on PostgreSQL.
+
+    .venv/bin/python bench/trends_bench.py --events 1000000            # scratch database, created and dropped
+    .venv/bin/python bench/trends_bench.py --url postgresql://.../db     # an existing database, as is
+
+The scratch database is filled through the real pipeline (``pipeline.generate.generate_events``
+then ``pipeline.runner.run_pipeline`` in chunks), so events carry realistic geocoding precision,
+validation issues and derived counts. For a broad filter (everything, by month) and a narrow one
+(one state, one year, by week) it reports, per chart, the median time of the page's callback
+(query + pandas shaping + figure) and of the bare SQL it runs (execute and fetch all rows), their
+ratio, and the total of the page's chart callbacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config import normalise_database_url  # noqa: E402
+from models.database import make_engine  # noqa: E402
+from trends import quality_queries as qq  # noqa: E402
+from trends import queries as q  # noqa: E402
+from trends.filters import TrendFilters  # noqa: E402
+
+# Chart key -> the Select(s) its loader runs, for the bare-SQL baseline.
+STATEMENTS: dict[str, Callable[[TrendFilters], list[Any]]] = {
+    "series": lambda f: [q.series_select(f, f.group_by)],
+    "states": lambda f: [q.ranking_select(f, "state")],
+    "lgas": lambda f: [q.ranking_select(f, "lga")],
+    "map": lambda f: [q.map_select(f)],
+    "context": lambda f: [q.context_select(f)],
+    "rates_source": lambda f: [qq.rates_select(f, "source")],
+    "rates_state": lambda f: [qq.rates_select(f, "state")],
+    "precision": lambda f: [qq.precision_mix_select(f)],
+    "failures": lambda f: [qq.failures_select(f)],
+    "completeness": lambda f: [qq.completeness_select(f)],
+    "worst_sources": lambda f: [qq.worst_select(f, "source")],
+    "worst_states": lambda f: [qq.worst_select(f, "state")],
+    "runs": lambda f: [qq.runs_select(f)],
+    "grid": lambda f: [qq.drilldown_select(f)],
+}
+
+
+def scratch_database(admin_url: str) -> tuple[str, Callable[[], None]]:
+    """Create an empty PostgreSQL database and return its URL and a function that drops it."""
+    admin_url = normalise_database_url(admin_url)
+    name = f"nvcd_trends_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def load(engine: Engine, url: str, events: int, chunk: int) -> None:
+    """Migrate, then ingest ``events`` generated events through the pipeline in chunks."""
+    from alembic import command
+    from alembic.config import Config
+
+    from pipeline.generate import generate_events
+    from pipeline.runner import run_pipeline
+
+    cfg = Config(str(Path(__file__).resolve().parent.parent / "alembic.ini"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, "head")
+    end = date.today()
+    for seed, done in enumerate(range(0, events, chunk)):
+        size = min(chunk, events - done)
+        began = time.perf_counter()
+        frame = generate_events(size, seed=seed + 1, start=end - timedelta(days=2000), end=end)
+        summary = run_pipeline(engine, frame, trigger="cli", filename=f"bench-{seed + 1}.csv")
+        print(f"  loaded chunk {seed + 1}: {summary.events_new:,} new events in {time.perf_counter() - began:.1f} s",
+              flush=True)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+
+
+def median_ms(work: Callable[[], object], repeat: int) -> float:
+    """Return the median wall time of ``work`` in milliseconds (after one warm-up call)."""
+    work()
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times)
+
+
+def bare_sql(engine: Engine, statements: list[Any]) -> None:
+    """Execute the statements and fetch every row, nothing else."""
+    with engine.connect() as conn:
+        for stmt in statements:
+            conn.execute(stmt).all()
+
+
+def callbacks() -> dict[str, Callable[[str], object]]:
+    """Return chart key -> the page callback that redraws it (pages import after the app exists)."""
+    from dashapp.pages import conflict, quality
+
+    return {
+        "series": conflict.update_conflict_series, "states": conflict.update_conflict_states,
+        "lgas": conflict.update_conflict_lgas, "map": conflict.update_conflict_map,
+        "context": conflict.update_conflict_context,
+        "rates_source": quality.update_quality_rates_source, "rates_state": quality.update_quality_rates_state,
+        "precision": quality.update_quality_precision, "failures": quality.update_quality_failures,
+        "completeness": quality.update_quality_completeness, "worst_sources": quality.update_quality_worst_sources,
+        "worst_states": quality.update_quality_worst_states, "runs": quality.update_quality_runs,
+        "grid": lambda query: _grid(quality, query),
+    }
+
+
+def _grid(quality: Any, query: str) -> object:
+    from contextvars import copy_context
+
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    def run() -> object:
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "quality-filters.data"}],
+                                        inputs_list=[[], []], states_list=[]))
+        return quality.update_quality_grid(query, [])
+
+    return copy_context().run(run)
+
+
+def measure(url: str, repeat: int) -> None:
+    """Print callback vs bare SQL per chart for a broad and a narrow filter."""
+    from app import create_app
+
+    app = create_app({"APP_ENV": "testing", "SECRET_KEY": "bench", "DATABASE_URL": url})
+    engine = app.extensions["engine"]
+    with engine.connect() as conn:
+        total = conn.scalar(text("SELECT count(*) FROM conflict_events"))
+        top_state = conn.scalar(text("SELECT state FROM conflict_events GROUP BY state ORDER BY count(*) DESC LIMIT 1"))
+        last = conn.scalar(text("SELECT max(event_date) FROM conflict_events"))
+    print(f"{total:,} events; narrow filter state = {top_state}, last year to {last}")
+    cases = {
+        "broad": TrendFilters(),
+        "narrow": TrendFilters(states=(top_state,), start=last - timedelta(days=365), end=last, granularity="week"),
+    }
+    with app.test_request_context():
+        redraw = callbacks()
+        for name, filters in cases.items():
+            query = filters.to_query()
+            print(f"\n{name} filter ({filters.describe()})")
+            print(f"{'chart':<14} {'callback ms':>12} {'bare SQL ms':>12} {'ratio':>7}")
+            pages: dict[str, float] = {"conflict": 0.0, "quality": 0.0}
+            for key, callback in redraw.items():
+                cb = median_ms(lambda callback=callback: callback(query), repeat)
+                sql = median_ms(lambda key=key: bare_sql(engine, STATEMENTS[key](filters)), repeat)
+                pages["conflict" if key in ("series", "states", "lgas", "map", "context") else "quality"] += cb
+                print(f"{key:<14} {cb:>12.1f} {sql:>12.1f} {cb / sql:>7.2f}", flush=True)
+            print(f"page totals (sum of chart callbacks): conflict {pages['conflict']:.0f} ms, "
+                  f"quality {pages['quality']:.0f} ms")
+
+
+def main() -> None:
+    """Parse arguments, prepare the database, measure, clean up."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=250_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--url", help="measure an existing database instead of a scratch one")
+    parser.add_argument("--keep", action="store_true", help="do not drop the scratch database")
+    parser.add_argument("--admin-url", default=os.environ.get("TEST_POSTGRES_URL",
+                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
+    args = parser.parse_args()
+    if args.url:
+        measure(normalise_database_url(args.url), args.repeat)
+        return
+    url, drop = scratch_database(args.admin_url)
+    print(f"scratch database {make_url(url).database}")
+    try:
+        began = time.perf_counter()
+        engine = make_engine(url)
+        load(engine, url, args.events, args.chunk)
+        engine.dispose()
+        print(f"loaded in {time.perf_counter() - began:.0f} s")
+        measure(url, args.repeat)
+    finally:
+        if args.keep:
+            print(f"kept {url}")
+        else:
+            drop()
+
+
+if __name__ == "__main__":
+    main()
