@@ -142,7 +142,7 @@ def _read_villages(book: CalamineWorkbook) -> pd.DataFrame | None:
         if all(k in keys for k in VILLAGE_COLUMNS):
             rows = book.get_sheet_by_name(name).to_python()
             frame = pd.DataFrame(rows[1:], columns=keys, dtype=object)[list(VILLAGE_COLUMNS)]
-            frame = frame.astype("string").apply(lambda s: s.str.strip()).replace("", pd.NA).dropna()
+            frame = frame.astype("string").apply(lambda s: s.str.strip()).replace("", pd.NA).dropna().astype(object)
             log.info("read %d villages from sheet %r", len(frame), name)
             return frame.reset_index(drop=True)
     return None

@@ -25,7 +25,7 @@ from pipeline.normalise import map_distinct
 log = logging.getLogger(__name__)
 
 VILLAGE_CONFIDENCE = 0.75
-VillageIndex = dict[tuple[str, str], frozenset[str]]
+VillageIndex = dict[tuple[str, str], set[str]]
 
 
 @dataclass(frozen=True)
@@ -55,17 +55,16 @@ def village_index(villages: pd.DataFrame | None) -> VillageIndex:
     if villages is None or villages.empty:
         return {}
     pairs = villages[["state", "lga"]].drop_duplicates()
-    codes = {}
-    for state, lga in pairs.itertuples(index=False):
-        match = gazetteer.find_lga(state, lga)
-        if match is not None:
-            codes[(state, lga)] = (match.state_code, match.code)
-    index: dict[tuple[str, str], set[str]] = {}
-    for state, lga, village in villages[["state", "lga", "village"]].itertuples(index=False):
-        found = codes.get((state, lga))
-        if found is not None:
-            index.setdefault((found[0], gazetteer.key(village)), set()).add(found[1])
-    return {k: frozenset(v) for k, v in index.items()}
+    found = [gazetteer.find_lga(state, lga) for state, lga in pairs.itertuples(index=False)]
+    pairs = pairs.assign(state_code=[getattr(m, "state_code", None) for m in found],
+                         lga_code=[getattr(m, "code", None) for m in found])  # fmt: skip
+    located = villages.merge(pairs.dropna(), on=["state", "lga"])
+    located = located.assign(key=map_distinct(located["village"], gazetteer.key).to_numpy())
+    homes: dict[tuple[str, str], set[str]] = {}
+    rows = located[["state_code", "key", "lga_code"]].drop_duplicates().to_numpy(dtype=object)
+    for state_code, key, lga_code in rows:
+        homes.setdefault((state_code, key), set()).add(lga_code)
+    return homes
 
 
 def resolve(state: str | None, lga: str | None) -> Place:
@@ -105,13 +104,14 @@ def _by_pair(events: pd.DataFrame) -> pd.DataFrame:
     return merged[[f"geo_{f}" for f in FIELDS]].set_axis(FIELDS, axis=1)
 
 
-def _fill_from_communities(places: pd.DataFrame, community: pd.Series, villages: VillageIndex) -> pd.DataFrame:
+def _fill_from_communities(places: pd.DataFrame, community: pd.Series, villages: pd.DataFrame | None) -> pd.DataFrame:
     """Give rows with no usable LGA the LGA their community names, where that is unambiguous."""
     ask = places["ask_community"].astype(bool) & community.notna()
     if not ask.any():
         return places
+    index = village_index(villages)
     pairs = pd.DataFrame({"state_code": places.loc[ask, "state_code"], "community": community[ask]})
-    found = {pair: lga_from_community(*pair, villages) for pair in set(pairs.itertuples(index=False, name=None))}
+    found = {pair: lga_from_community(*pair, index) for pair in set(pairs.itertuples(index=False, name=None))}
     codes = pd.Series([found[pair] for pair in pairs.itertuples(index=False, name=None)], index=pairs.index).dropna()
     if codes.empty:
         return places
@@ -149,7 +149,7 @@ def geocode(events: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.Da
     """Return events with coordinates, precision, method, confidence and gazetteer codes."""
     community = events[c.COMMUNITY] if c.COMMUNITY in events else pd.Series(None, index=events.index, dtype=object)
     places = _by_pair(events)
-    places = _fill_from_communities(places, community, village_index(villages))
+    places = _fill_from_communities(places, community, villages)
     ward = _wards(places, community)
     precision = places["precision"].where(ward.isna(), "ward")
     found = precision != "none"
