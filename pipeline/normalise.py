@@ -195,7 +195,8 @@ def normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     out[c.DERIVED_FIELDS] = derived_fields.astype(object).where(derived_fields != "", None)
     out[c.IS_DERIVED] = derived_fields != ""
     rows = raw[c.SOURCE_ROW]
-    out[c.SOURCE_ROW] = rows.astype("int64") if rows.notna().all() else pd.Series(range(1, len(raw) + 1), index=raw.index)
+    numbered = pd.Series(range(1, len(raw) + 1), index=raw.index)  # a frame built by hand may lack row numbers
+    out[c.SOURCE_ROW] = rows.astype("int64") if rows.notna().all() else numbered
     bad_date = raw[c.DATE].notna() & event_date.isna()
     if bad_date.any():
         details = raw.loc[bad_date, c.DATE].map(lambda v: f"unreadable date: {str(v).strip()!r}")
