@@ -37,6 +37,16 @@ def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, o
     assert "Running now" in running and "geocode" in running and "running" in running
     screenshot(watch, "monitor-live")
 
+    # The shipped backoff: 1 s doubling to a 30 s cap; jitter only shortens a wait, by at most 20 %.
+    delays = watch.page.evaluate(
+        "() => [1,2,3,4,5,6,7,8].map(n => window.nvcdMonitor.backoffDelay("
+        "{backoff_base_ms: 1000, backoff_cap_ms: 30000, backoff_jitter: 0}, n))")
+    assert delays == [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
+    jittered = watch.page.evaluate(
+        "() => Array.from({length: 200}, () => window.nvcdMonitor.backoffDelay("
+        "{backoff_base_ms: 1000, backoff_cap_ms: 30000, backoff_jitter: 0.2}, 9))")
+    assert all(24000 <= d <= 30000 for d in jittered) and len(set(jittered)) > 10
+
     # In-app navigation away and back: the old controller stops, a new one goes live.
     watch.page.click('header a:text-is("Home")')
     watch.page.wait_for_function("() => !document.getElementById('monitor-status') && !window.nvcdMonitor.state")
@@ -46,6 +56,7 @@ def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, o
     assert watch.unexpected_errors() == []
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # browser logic; kept short
 def test_refused_socket_falls_back_to_polling_then_returns_to_live(server_factory, open_page, ingest) -> None:
     server = server_factory(WS_MAX_CLIENTS="0")
     watch = open_page(server.url)
