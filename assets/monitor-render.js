@@ -241,11 +241,21 @@
         ];
     };
 
+    NS.partsText = function (parts) {
+        return parts.map(function (part) { return typeof part === 'string' ? part : part.tick; }).join('');
+    };
+
+    function renderParts(parts) {
+        return parts.map(function (part) {
+            return typeof part === 'string' ? part : h('Span', {'aria-hidden': 'true'}, part.tick);
+        });
+    }
+
     NS.renderState = function (v) {
         return [
             h('Span', {className: 'monitor-state-dot', 'aria-hidden': 'true'}),
-            h('Span', {className: 'monitor-state-label'}, v.label),
-            v.detail ? h('Span', {className: 'monitor-state-detail'}, ' — ' + v.detail) : null
+            h('Span', {className: 'monitor-state-label'}, renderParts(v.label)),
+            v.detail.length ? h('Span', {className: 'monitor-state-detail'}, [' — '].concat(renderParts(v.detail))) : null
         ].filter(Boolean);
     };
 

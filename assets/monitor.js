@@ -246,35 +246,41 @@
         this.paint();
     };
 
-    /* Derive what the indicator must say, from facts only. */
+    /* Derive what the indicator must say, from facts only.
+     *
+     * Label and detail are lists of parts: strings, and {tick: text} for the
+     * countdown, which is drawn aria-hidden so the live region is not re-read
+     * every second.
+     */
     Controller.prototype.view = function () {
         var t = now();
         var age = this.lastConfirmedAt === null ? null : t - this.lastConfirmedAt;
         var nextIn = this.nextRetryAt === null ? null : Math.max(0, Math.ceil((this.nextRetryAt - t) / 1000));
-        var retry = this.phase === 'waiting'
-            ? 'WebSocket attempt ' + (this.failures + 1) + ' in ' + nextIn + ' s'
-            : (this.phase === 'connecting' && this.reconnects > 0 ? 'WebSocket connecting…' : null);
-        var v = {key: 'connecting', label: 'Connecting…', detail: null, age: age};
+        var attempt = 'attempt ' + (this.failures + 1);
+        var retry = this.phase === 'waiting' ? ['WebSocket ' + attempt, {tick: ' in ' + nextIn + ' s'}]
+            : (this.phase === 'connecting' && this.reconnects > 0 ? ['WebSocket connecting…'] : []);
+        var v = {key: 'connecting', label: ['Connecting…'], detail: [], age: age};
         if (this.phase === 'open' && this.gotMessage) {
-            v.key = 'live'; v.label = 'Live · WebSocket';
+            v.key = 'live'; v.label = ['Live · WebSocket'];
         } else if (this.polling && this.httpError) {
-            v.key = 'offline'; v.label = 'Offline';
-            v.detail = 'HTTP: ' + this.httpError + (retry ? '; ' + retry : '');
+            v.key = 'offline'; v.label = ['Offline'];
+            v.detail = ['HTTP: ' + this.httpError].concat(retry.length ? ['; '].concat(retry) : []);
         } else if (this.polling && this.lastConfirmedAt !== null) {
-            v.key = 'polling'; v.label = 'Polling · HTTP'; v.detail = retry;
+            v.key = 'polling'; v.label = ['Polling · HTTP']; v.detail = retry;
         } else if (this.phase === 'waiting') {
-            v.key = 'reconnecting';
-            v.label = 'Reconnecting (attempt ' + (this.failures + 1) + ', next in ' + nextIn + ' s)';
+            v.key = 'reconnecting'; v.label = ['Reconnecting (' + attempt, {tick: ', next in ' + nextIn + ' s'}, ')'];
         } else if (this.phase === 'connecting' && this.reconnects > 0) {
-            v.key = 'reconnecting'; v.label = 'Reconnecting (attempt ' + (this.failures + 1) + ', connecting…)';
+            v.key = 'reconnecting'; v.label = ['Reconnecting (' + attempt + ', connecting…)'];
         }
         if (window.navigator.onLine === false) {
-            v.key = 'offline'; v.label = 'Offline'; v.detail = 'the browser reports no network';
+            v.key = 'offline'; v.label = ['Offline']; v.detail = ['the browser reports no network'];
         }
         if (age !== null && age > this.s.stale_after_ms) {
-            v.detail = v.label + (v.detail ? ' — ' + v.detail : '');
-            v.key = 'stale'; v.label = 'Stale';
+            v.detail = v.label.concat(v.detail.length ? [' — '].concat(v.detail) : []);
+            v.key = 'stale'; v.label = ['Stale'];
         }
+        v.text = NS.partsText(v.label);
+        v.detailText = NS.partsText(v.detail);
         v.method = this.phase === 'open' && this.gotMessage ? 'WebSocket' : (this.polling ? 'HTTP polling' : 'none');
         v.failures = this.failures;
         v.reconnects = this.reconnects;
@@ -290,8 +296,8 @@
         if (this.disposed) { return; }
         if (!this.mounted()) { this.dispose(); return; }
         var v = this.view();
-        if (v.key !== this.paintedKey || v.label !== this.paintedLabel || v.detail !== this.paintedDetail) {
-            this.paintedKey = v.key; this.paintedLabel = v.label; this.paintedDetail = v.detail;
+        if (v.key !== this.paintedKey || v.text !== this.paintedText || v.detailText !== this.paintedDetail) {
+            this.paintedKey = v.key; this.paintedText = v.text; this.paintedDetail = v.detailText;
             setProps(this.ids.status, {
                 children: NS.renderState(v),
                 className: 'monitor-state monitor-state-' + v.key,
@@ -304,7 +310,7 @@
         setProps(this.ids.system, {children: NS.renderSystem(v)});
         // Tests and curious operators can read the machine's state without scraping text.
         window.nvcdMonitor.state = {
-            key: v.key, label: v.label, polling: this.polling, phase: this.phase,
+            key: v.key, label: v.text, polling: this.polling, phase: this.phase,
             failures: this.failures, reconnects: this.reconnects,
             version: this.shown ? this.shown.version : null, via: this.via
         };

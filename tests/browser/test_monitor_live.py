@@ -92,6 +92,9 @@ def test_panel_reconnects_by_itself_after_the_server_is_killed(server_factory, o
     server.stop(signal.SIGKILL)
     watch.wait_for_state("reconnecting", timeout_ms=5000)
     assert "Reconnecting (attempt" in watch.page.inner_text("#monitor-status")
+    # The countdown ticks every second; it is hidden from the live region so it is not re-read.
+    assert watch.page.get_attribute("#monitor-status", "aria-live") == "polite"
+    watch.page.locator('#monitor-status [aria-hidden="true"]', has_text="next in").wait_for(timeout=3000)
     watch.wait_for_state("offline", timeout_ms=10000)  # 5 failures, then polling fails too
     screenshot(watch, "monitor-offline")
 
