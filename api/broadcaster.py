@@ -2,10 +2,11 @@
 
 The broadcaster thread (a greenlet under gunicorn's gevent worker) waits on a
 change watcher, rebuilds the snapshot when the version moved (or on a timer,
-since silence and anomalies depend on the clock), and publishes the encoded
-message under a Condition. Each connection's handler wakes, takes the *latest*
-message and sends it itself with a bounded send, so a stalled client only ever
-delays its own handler, and older messages are superseded rather than queued.
+since silence and anomalies depend on the clock), encodes the message once and
+hands it to the process's Fanout (api/fanout.py), which writes it to every idle
+client without blocking; a client that cannot take it is finished by its own
+handler with a bounded send, so a stalled client only ever delays itself.
+Between changes it publishes a heartbeat every WS_HEARTBEAT_SECONDS.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from api.fanout import Fanout
 from api.wire import Encoded
 from models import current_version, utcnow
 from status.watch import ChangeWatcher, make_watcher
@@ -33,23 +34,6 @@ RETRY_SECONDS = 1.0
 # A changed client count is re-sent at most this often (re-encoded, no queries), so a
 # burst of connections costs one push, not one per connection.
 CLIENTS_REFRESH_SECONDS = 2.0
-
-
-class CapacityError(Exception):
-    """The process already serves its maximum number of WebSocket clients."""
-
-
-class BroadcasterStopped(Exception):
-    """The broadcaster is shutting down; clients should be closed with 1001."""
-
-
-@dataclass
-class Subscription:
-    """One client's place in the broadcast: what it has been sent so far."""
-
-    id: int
-    sent_seq: int = 0
-    sent_snapshot_seq: int = 0
 
 
 def _iso(moment: object) -> str:
@@ -64,103 +48,53 @@ class Broadcaster:
                  watcher_factory: Callable[[Engine, float], ChangeWatcher] = make_watcher) -> None:
         self.engine = engine
         self.build = build
-        self.max_clients = max_clients
         self.heartbeat_s = heartbeat_s
         self.rebuild_s = rebuild_s
         self.poll_s = poll_s
         self.watcher_factory = watcher_factory
         self.pid: int | None = None
-        self.stopping = False
+        self.fanout = Fanout(max_clients)
         self.stats = {"builds": 0, "queries_last_build": 0, "build_ms_last": 0.0, "dropped": 0}
-        self._cond = threading.Condition()
-        self._clients: dict[int, Subscription] = {}
-        self._next_id = 0
         self._seq = 0
-        self._snapshot: Encoded | None = None
-        self._latest: Encoded | None = None
         self._snapshot_body: str | None = None
         self._snapshot_data: dict | None = None
-        self._clients_dirty = False
         self._latest_at = 0.0
         self._failures = 0
         self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
-    # -- clients -------------------------------------------------------------
+    @property
+    def stopping(self) -> bool:
+        """True once the process began shutting down."""
+        return self.fanout.stopping
+
     def client_count(self) -> int:
         """Return the number of connected clients in this process."""
-        return len(self._clients)
-
-    def reserve(self) -> Subscription:
-        """Take a client slot or raise CapacityError (checked before the upgrade)."""
-        with self._cond:
-            if self.stopping:
-                raise CapacityError("shutting down")
-            if len(self._clients) >= self.max_clients:
-                raise CapacityError(f"{len(self._clients)} clients connected (limit {self.max_clients})")
-            self._next_id += 1
-            sub = Subscription(self._next_id)
-            self._clients[sub.id] = sub
-            self._clients_dirty = True
-            return sub
-
-    def release(self, sub: Subscription) -> None:
-        """Give a client slot back (idempotent)."""
-        with self._cond:
-            if self._clients.pop(sub.id, None) is not None:
-                self._clients_dirty = True
-
-    def next_message(self, sub: Subscription, timeout: float) -> Encoded | None:
-        """Wait up to ``timeout`` for something ``sub`` has not had; return the latest of it.
-
-        A client behind on snapshots gets the newest snapshot (older ones are
-        superseded); a client up to date gets the newest heartbeat, if any.
-        Raises BroadcasterStopped when the process is shutting down.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                if self.stopping:
-                    raise BroadcasterStopped()
-                if self._latest is not None and self._latest.seq > sub.sent_seq:
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._cond.wait(remaining)
-            snapshot, latest = self._snapshot, self._latest
-        if snapshot is not None and snapshot.seq > sub.sent_snapshot_seq:
-            sub.sent_snapshot_seq = snapshot.seq
-        else:
-            snapshot = latest
-        sub.sent_seq = latest.seq
-        return snapshot
+        return self.fanout.count()
 
     # -- lifecycle -----------------------------------------------------------
     def ensure_started(self) -> None:
         """Start the broadcaster thread once per process (safe after fork)."""
         if self.pid == os.getpid() and self._thread is not None:
             return
-        with self._cond:
+        with self._start_lock:
             if self.pid == os.getpid() and self._thread is not None:
                 return
             self.pid = os.getpid()
-            self.stopping = False
             self._thread = threading.Thread(target=self._run, name="ws-broadcaster", daemon=True)
             self._thread.start()
         log.info("broadcaster started in pid %d", self.pid)
 
     def stop(self) -> None:
         """Ask the thread and every client handler to finish (handlers close with 1001)."""
-        with self._cond:
-            self.stopping = True
-            self._cond.notify_all()
+        self.fanout.stop()
 
     def join(self, timeout: float) -> bool:
         """Wait until every client handler has gone; True when none is left."""
         deadline = time.monotonic() + timeout
-        while self._clients and time.monotonic() < deadline:
+        while self.fanout.count() and time.monotonic() < deadline:
             time.sleep(0.05)
-        return not self._clients
+        return not self.fanout.count()
 
     # -- the broadcaster thread ----------------------------------------------
     def _run(self) -> None:
@@ -172,7 +106,7 @@ class Broadcaster:
                 force = now >= next_rebuild
                 if not force:
                     heartbeat_in = self.heartbeat_s - (now - self._latest_at)
-                    clients_in = CLIENTS_REFRESH_SECONDS - (now - self._latest_at) if self._clients_dirty else 1.0
+                    clients_in = CLIENTS_REFRESH_SECONDS - (now - self._latest_at) if self.fanout.count_changed else 1.0
                     changed = watcher.wait(max(min(next_rebuild - now, heartbeat_in, clients_in, 1.0), 0.0))
                     if self.stopping:
                         break
@@ -183,7 +117,7 @@ class Broadcaster:
                     elif outcome == "built":
                         next_rebuild = time.monotonic() + self.rebuild_s
                 since = time.monotonic() - self._latest_at
-                if self._clients_dirty and since >= CLIENTS_REFRESH_SECONDS:
+                if self.fanout.count_changed and since >= CLIENTS_REFRESH_SECONDS:
                     self._republish_clients()
                 elif since >= self.heartbeat_s:
                     self._publish_heartbeat()
@@ -198,7 +132,8 @@ class Broadcaster:
         try:
             with Session(self.engine) as session:
                 version = current_version(session)
-                if not force and self._snapshot is not None and version == self._snapshot.version:
+                known = self.fanout.snapshot
+                if not force and known is not None and version == known.version:
                     return "unchanged"
                 started, queries = time.perf_counter(), _count_queries(session)
                 snapshot = self.build(session, clients=self.client_count())
@@ -225,7 +160,7 @@ class Broadcaster:
 
     def _republish_clients(self) -> None:
         """Re-send the last snapshot with this process's new client count (no queries)."""
-        self._clients_dirty = False
+        self.fanout.count_changed = False
         if self._snapshot_data is None or "system" not in self._snapshot_data:
             return
         system = {**self._snapshot_data["system"], "clients": self.client_count()}
@@ -233,26 +168,25 @@ class Broadcaster:
             self._publish_snapshot({**self._snapshot_data, "system": system})
 
     def _publish_snapshot(self, snapshot: dict) -> None:
-        self._clients_dirty = False
+        self.fanout.count_changed = False
         self._snapshot_data = snapshot
         message = {"type": "pipeline_status_update", "version": snapshot.get("version"),
                    "timestamp": snapshot.get("timestamp") or _iso(utcnow()), "data": snapshot}
         self._publish("snapshot", int(snapshot.get("version") or 0), message)
 
     def _publish_heartbeat(self) -> None:
-        version = self._snapshot.version if self._snapshot is not None else 0
+        version = self.fanout.snapshot.version if self.fanout.snapshot is not None else 0
         self._publish("heartbeat", version, {"type": "heartbeat", "version": version, "timestamp": _iso(utcnow())})
 
     def _publish(self, kind: str, version: int, message: dict) -> None:
-        text = json.dumps(message, separators=(",", ":"), default=str).encode()
-        with self._cond:
-            self._seq += 1
-            encoded = Encoded(self._seq, kind, version, text)
-            if kind == "snapshot":
-                encoded.frame_for(None)
-                self._snapshot = encoded
-            self._latest, self._latest_at = encoded, time.monotonic()
-            self._cond.notify_all()
+        started = time.perf_counter()
+        self._seq += 1
+        encoded = Encoded(self._seq, kind, version, json.dumps(message, separators=(",", ":"), default=str).encode())
+        whole = self.fanout.publish(encoded)
+        self._latest_at = time.monotonic()
+        if kind == "snapshot":
+            log.info("snapshot v%d (%d bytes) written whole to %d of %d clients in %.1f ms", version,
+                     len(encoded.text), whole, self.client_count(), (time.perf_counter() - started) * 1000)
 
 
 def _count_queries(session: Session) -> Callable[[], int]:

@@ -143,3 +143,10 @@ def send_bounded(sock: socket.socket, data: bytes, timeout: float) -> None:
             view = view[sock.send(view, socket.MSG_DONTWAIT):]
         except BlockingIOError:
             continue
+
+
+def send_nowait(sock: socket.socket, data: bytes) -> int:
+    """Write what fits in the socket buffer right now; return the bytes written (never blocks)."""
+    if GEVENT:
+        return sock.send(data, 0, timeout=0.0)  # type: ignore[call-arg]  # gevent: fail instead of waiting
+    return sock.send(data, socket.MSG_DONTWAIT)

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from wsproto.events import CloseConnection
 from wsproto.utilities import LocalProtocolError
 
-from api.broadcaster import Broadcaster, BroadcasterStopped, CapacityError, Subscription
+from api.broadcaster import Broadcaster
+from api.fanout import BroadcasterStopped, CapacityError, Subscription
 from api.errors import error_response
 from api.wire import PING_FRAME, SendTimeout, negotiate_deflate, send_bounded
 
@@ -118,7 +119,7 @@ def admit() -> Response | None:
                               {"accepted": ["Authorization: Bearer", f"subprotocol {TOKEN_SUBPROTOCOL_PREFIX}<token>",
                                             f"cookie {TOKEN_COOKIE}"]})
     try:
-        g.ws_subscription = broadcaster().reserve()
+        g.ws_subscription = broadcaster().fanout.reserve()
     except CapacityError as exc:
         return error_response(503, "Too many live connections; use polling or retry later",
                               {"reason": str(exc), "retry_after_s": RETRY_AFTER_SECONDS},
@@ -139,7 +140,7 @@ def release_slot(_exc: BaseException | None) -> None:
     """Free the client slot when the connection's request ends, however it ends."""
     sub = g.pop("ws_subscription", None)
     if sub is not None:
-        broadcaster().release(sub)
+        broadcaster().fanout.release(sub)
 
 
 # -- the connection ------------------------------------------------------------
@@ -163,28 +164,48 @@ def abort(ws: Server) -> None:
         pass
 
 
+def close_for_shutdown(ws: Server, hub: Broadcaster, sub: Subscription) -> None:
+    """Finish any half-written frame, then close with 1001 (or drop a client that cannot take it)."""
+    try:
+        hub.fanout.catch_up(sub, 1.0)
+    except (SendTimeout, OSError):
+        abort(ws)
+        return
+    hub.fanout.release(sub)
+    close(ws, CLOSE_GOING_AWAY, "Server shutting down")
+
+
 def serve(ws: Server, hub: Broadcaster, sub: Subscription, window_bits: int | None) -> None:
-    """Relay the broadcast to one client until it leaves, stalls or the process stops."""
+    """Relay the broadcast to one client until it leaves, stalls or the process stops.
+
+    The publisher writes to this socket directly while it is idle; this handler
+    only sends the first snapshot, finishes what the publisher could not write,
+    and pings, each with a bounded send.
+    """
     cfg = current_app.config
     send_timeout, ping_every = cfg["WS_SEND_TIMEOUT_SECONDS"], cfg["WS_PING_SECONDS"]
+    fanout = hub.fanout
+    fanout.attach(sub, ws.sock, window_bits)
     next_ping = time.monotonic() + ping_every
     try:
-        while ws.connected:
-            message = hub.next_message(sub, timeout=max(0.0, min(next_ping - time.monotonic(), hub.heartbeat_s)))
-            ws.input_buffer.clear()  # clients have nothing to tell us; size is capped upstream
-            if not ws.connected:
-                break
-            if message is not None:
-                send_bounded(ws.sock, message.frame_for(window_bits), send_timeout)
+        while ws.connected and not sub.broken:
+            if fanout.stopping:
+                raise BroadcasterStopped()
+            fanout.catch_up(sub, send_timeout)
             if time.monotonic() >= next_ping:
                 if not ws.pong_received:
+                    fanout.release(sub)
                     close(ws, CLOSE_PING_TIMEOUT, "Ping timeout")
                     break
                 ws.pong_received = False
-                send_bounded(ws.sock, PING_FRAME, send_timeout)
+                fanout.send_own(sub, PING_FRAME, send_timeout)
                 next_ping = time.monotonic() + ping_every
+            # Wake for the publisher, or to notice a client the reader saw leave.
+            sub.wake.wait(max(0.0, min(next_ping - time.monotonic(), hub.heartbeat_s)))
+            sub.wake.clear()
+            ws.input_buffer.clear()  # clients have nothing to tell us; size is capped upstream
     except BroadcasterStopped:
-        close(ws, CLOSE_GOING_AWAY, "Server shutting down")
+        close_for_shutdown(ws, hub, sub)
     except SendTimeout as exc:
         hub.stats["dropped"] += 1
         log.info("dropping a stalled client: %s", exc)
@@ -192,6 +213,8 @@ def serve(ws: Server, hub: Broadcaster, sub: Subscription, window_bits: int | No
     except OSError as exc:
         log.debug("client went away: %s", exc)
         abort(ws)
+    finally:
+        fanout.release(sub)
 
 
 def pipeline_status(ws: Server) -> None:
