@@ -269,14 +269,16 @@
 
     NS.renderSystem = function (v) {
         var snap = v.shown || {}, sys = snap.system || {};
+        // What the server said about itself is only current while we hear from it.
+        var asOf = (v.key === 'live' || v.key === 'polling') ? '' : ' (as of the last update)';
         var facts = [
             ['Connection', v.method],
             ['Failed attempts in a row', fmtInt(v.failures)],
             ['Reconnects since page load', fmtInt(v.reconnects)],
             ['Last update', ageText(v.age).replace('updated ', '')],
             ['Status version', snap.version === undefined ? '—' : fmtInt(snap.version) + (v.via ? ' (via ' + v.via + ')' : '')],
-            ['Database', sys.database || '—'],
-            ['Clients connected (at last change)', sys.clients === undefined ? '—' : fmtInt(sys.clients)]
+            ['Database', sys.database ? sys.database + asOf : '—'],
+            ['Clients connected (at last change)', sys.clients === undefined ? '—' : fmtInt(sys.clients) + asOf]
         ];
         var children = [h('H2', {}, 'System health'), h('Dl', {className: 'monitor-facts'},
             [].concat.apply([], facts.map(function (f) { return [h('Dt', {}, f[0]), h('Dd', {}, f[1])]; })))];

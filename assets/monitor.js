@@ -302,6 +302,9 @@
                 children: NS.renderState(v),
                 className: 'monitor-state monitor-state-' + v.key,
             });
+            // Figures that may be out of date are dimmed, as well as labelled by the status line.
+            var doubtful = v.key === 'offline' || v.key === 'stale';
+            setProps(this.ids.body, {className: 'monitor-body' + (doubtful ? ' monitor-body-doubtful' : '')});
         }
         setProps(this.ids.age, {children: NS.ageText(v.age)});
         if (!this.shown && (this.httpError || this.failures > 0)) {

@@ -96,6 +96,8 @@ def test_panel_reconnects_by_itself_after_the_server_is_killed(server_factory, o
     assert watch.page.get_attribute("#monitor-status", "aria-live") == "polite"
     watch.page.locator('#monitor-status [aria-hidden="true"]', has_text="next in").wait_for(timeout=3000)
     watch.wait_for_state("offline", timeout_ms=10000)  # 5 failures, then polling fails too
+    assert "reachable (as of the last update)" in watch.page.inner_text("#monitor-system")
+    assert "monitor-body-doubtful" in watch.page.get_attribute("#monitor-body", "class")
     screenshot(watch, "monitor-offline")
 
     server.start()
