@@ -38,9 +38,11 @@
     }
     NS.backoffDelay = backoffDelay;
 
-    function wsBaseUrl(settings) {
-        var scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-        return scheme + '//' + window.location.host + settings.ws_path;
+    /* The socket's URL from the page's own location: https -> wss, same host, same prefix. */
+    function wsBaseUrl(settings, location) {
+        var loc = location || window.location;
+        var scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+        return scheme + '//' + loc.host + settings.ws_path;
     }
     NS.wsBaseUrl = wsBaseUrl;
 

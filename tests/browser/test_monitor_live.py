@@ -47,6 +47,14 @@ def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, o
         "{backoff_base_ms: 1000, backoff_cap_ms: 30000, backoff_jitter: 0.2}, 9))")
     assert all(24000 <= d <= 30000 for d in jittered) and len(set(jittered)) > 10
 
+    # Behind Railway's HTTPS proxy the socket must be wss on the same host and prefix.
+    assert watch.page.evaluate(
+        "() => window.nvcdMonitor.wsBaseUrl({ws_path: '/nvcd/api/v1/ws/monitoring/pipeline-status'},"
+        " {protocol: 'https:', host: 'nvcd.up.railway.app'})"
+    ) == "wss://nvcd.up.railway.app/nvcd/api/v1/ws/monitoring/pipeline-status"
+    assert watch.page.evaluate("() => window.nvcdMonitor.controller.wsUrl") == (
+        server.url.replace("http://", "ws://") + "/api/v1/ws/monitoring/pipeline-status")
+
     # In-app navigation away and back: the old controller stops, a new one goes live.
     watch.page.click('header a:text-is("Home")')
     watch.page.wait_for_function("() => !document.getElementById('monitor-status') && !window.nvcdMonitor.state")

@@ -138,3 +138,15 @@ def test_monitor_pages_are_served(client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200
     assert "_dash-config" in response.get_data(as_text=True)
+
+
+def test_endpoints_carry_the_proxy_prefix(monkeypatch, tmp_path) -> None:
+    from app import create_app
+
+    monkeypatch.setenv("DASH_REQUESTS_PATHNAME_PREFIX", "/nvcd/")
+    app = create_app({"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+                      "INSTANCE_PATH": str(tmp_path)})
+    layout = _page_layout(app, "dashapp.pages.monitor")
+    settings = next(c for c in walk(layout) if getattr(c, "id", None) == ids.MONITOR_SETTINGS).data
+    assert settings["http_path"] == "/nvcd" + HTTP_STATUS_PATH
+    assert settings["ws_path"] == "/nvcd" + WS_STATUS_PATH
