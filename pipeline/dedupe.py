@@ -12,8 +12,8 @@ but differ in content are kept as separate events (NVCD sometimes records two
 incidents from one report in the same place and day); the second and later ones
 get the occurrence number, in file order, mixed into their fingerprint.
 
-Hashing is vectorised (``pandas.util.hash_array``, SipHash with fixed keys, two
-keys for 128 bits) so a million rows take well under a second. The fixed keys and
+Hashing is vectorised (``pandas.util.hash_array``, SipHash with fixed keys; two
+keys give the fingerprint 128 bits, the content hash has 64) so a million rows take well under a second. The fixed keys and
 the tests that pin known fingerprints keep the values stable across releases.
 """
 
@@ -37,6 +37,8 @@ _MULTIPLIER = np.uint64(0x100000001B3)
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _INT_COLUMNS = frozenset((*c.ALL_COUNT_COLUMNS, c.ERROR_COUNT, c.WARNING_COUNT))
 _FLOAT_COLUMNS = frozenset((c.LATITUDE, c.LONGITUDE, c.GEO_CONFIDENCE))
+_NEAR_UNIQUE = frozenset(("reference", c.DESCRIPTION, c.SOURCE_URL, c.LOCATION_TEXT, c.VERIFICATION, c.OTHER_SOURCES,
+                          c.COMMUNITY))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,17 @@ def _column_hash(series: pd.Series, name: str, key: str, fold: bool = False) -> 
     """Hash one column to uint64 per row in a way that does not depend on its dtype."""
     if name == c.EVENT_DATE:
         return pd.util.hash_array(_date_values(series))
-    if name in _INT_COLUMNS:
-        values = pd.to_numeric(series, errors="coerce").astype("Float64").fillna(-1).to_numpy(dtype=np.int64)
-        return pd.util.hash_array(values)
-    if name in _FLOAT_COLUMNS:
-        values = pd.to_numeric(series, errors="coerce").astype("Float64").round(6).fillna(-999.0)
-        return pd.util.hash_array(values.to_numpy(dtype=np.float64))
+    if name in _INT_COLUMNS or name in _FLOAT_COLUMNS:
+        numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers = np.where(np.isnan(numbers), -999.0 if name in _FLOAT_COLUMNS else -1.0, numbers)
+        if name in _INT_COLUMNS:
+            return pd.util.hash_array(numbers.astype(np.int64))
+        return pd.util.hash_array(np.round(numbers, 6))
     if name == c.IS_DERIVED:
         return pd.util.hash_array(series.fillna(False).astype(bool).to_numpy(dtype=np.int64))
-    return pd.util.hash_array(_text_values(series, fold), hash_key=key, categorize=True)
+    # Factorising first pays off for repetitive columns, not for near-unique ones.
+    categorize = name not in _NEAR_UNIQUE
+    return pd.util.hash_array(_text_values(series, fold), hash_key=key, categorize=categorize)
 
 
 def _combine(hashes: list[np.ndarray], seed: int) -> np.ndarray:
@@ -99,7 +103,7 @@ def _hex(h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
 def _reference(events: pd.DataFrame) -> pd.Series:
     """Return the report an event came from: its source URL, else its description."""
     url = events[c.SOURCE_URL].astype(object)
-    url = url.where(url.notna() & (url.astype(str).str.strip() != ""), None)
+    url = url.where(url.notna() & url.ne(""), None)
     return url.fillna(events[c.DESCRIPTION].astype(object))
 
 
@@ -110,20 +114,35 @@ def _identity_hashes(events: pd.DataFrame, key: str, seed: int) -> np.ndarray:
     return _combine(parts, seed)
 
 
+def _identity_pair(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return _identity_hashes(events, HASH_KEYS[0], 1), _identity_hashes(events, HASH_KEYS[1], 2)
+
+
+def _content_hash(events: pd.DataFrame) -> np.ndarray:
+    parts = [_column_hash(events[name], name, HASH_KEYS[0]) for name in CONTENT_COLUMNS if name in events]
+    return _combine(parts, 3)
+
+
+def _hex64(h: np.ndarray) -> np.ndarray:
+    """Format a uint64 array as 16-character lowercase hex strings."""
+    raw = h.astype(">u8").view(np.uint8).reshape(len(h), 8)
+    out = np.empty((len(h), 16), dtype=np.uint8)
+    out[:, 0::2] = _HEX[raw >> 4]
+    out[:, 1::2] = _HEX[raw & 15]
+    return out.view("S16").ravel().astype("U16").astype(object)
+
+
 def fingerprints(events: pd.DataFrame) -> np.ndarray:
     """Return the identity fingerprint (32 hex characters) of every event."""
-    h1 = _identity_hashes(events, HASH_KEYS[0], 1)
-    h2 = _identity_hashes(events, HASH_KEYS[1], 2)
-    return _hex(h1, h2)
+    return _hex(*_identity_pair(events))
 
 
 def content_hashes(events: pd.DataFrame) -> np.ndarray:
-    """Return a hash (32 hex characters) of every stored field of every event."""
-    halves = []
-    for seed, key in enumerate(HASH_KEYS, start=3):
-        parts = [_column_hash(events[name], name, key) for name in CONTENT_COLUMNS if name in events]
-        halves.append(_combine(parts, seed))
-    return _hex(*halves)
+    """Return a 64-bit hash (16 hex characters) of every stored field of every event.
+
+    It only has to tell two versions of one event apart, so 64 bits are plenty.
+    """
+    return _hex64(_content_hash(events))
 
 
 def _with_occurrence(fp: np.ndarray, occurrence: np.ndarray) -> np.ndarray:
@@ -141,14 +160,16 @@ def _with_occurrence(fp: np.ndarray, occurrence: np.ndarray) -> np.ndarray:
 def deduplicate(events: pd.DataFrame) -> Deduplicated:
     """Fingerprint the batch, drop exact duplicates and keep distinct same-identity rows apart."""
     ordered = events.sort_values(c.SOURCE_ROW, kind="stable") if c.SOURCE_ROW in events else events
-    fp = fingerprints(ordered)
-    ch = content_hashes(ordered)
-    keys = pd.DataFrame({FINGERPRINT: fp, CONTENT_HASH: ch}, index=ordered.index)
+    f1, f2 = _identity_pair(ordered)
+    h = _content_hash(ordered)
+    # Compare the raw 64-bit values (cheap) and format hex only for the rows kept.
+    keys = pd.DataFrame({"f1": f1, "f2": f2, "h": h})
     exact = keys.duplicated(keep="first").to_numpy()
     kept = keys[~exact]
-    occurrence = kept.groupby(FINGERPRINT, sort=False).cumcount().to_numpy()
+    occurrence = kept.groupby(["f1", "f2"], sort=False).cumcount().to_numpy()
+    fp = _hex(kept["f1"].to_numpy(), kept["f2"].to_numpy())
     distinct = ordered[~exact].assign(
-        **{FINGERPRINT: _with_occurrence(kept[FINGERPRINT].to_numpy(), occurrence), CONTENT_HASH: kept[CONTENT_HASH].to_numpy()}
+        **{FINGERPRINT: _with_occurrence(fp, occurrence), CONTENT_HASH: _hex64(kept["h"].to_numpy())}
     )
     dropped = ordered.loc[exact, c.SOURCE_ROW] if c.SOURCE_ROW in ordered else pd.Series(dtype="int64")
     return Deduplicated(events=distinct, duplicates=int(exact.sum()), duplicate_rows=dropped)

@@ -36,6 +36,10 @@ BATCH_SIZE = 20_000
 LOOKUP_CHUNK = 500  # fingerprints per IN (...) when the batch is small
 FULL_SCAN_AT = 5_000  # from this batch size on, read every stored fingerprint at once
 ADVISORY_LOCK_KEY = 0x4E564344  # "NVCD": one loader at a time per PostgreSQL database
+# PostgreSQL bulk mode: from this many new rows, when they outnumber the stored ones, drop the
+# secondary indexes and rebuild them after COPY (measured 1M rows: 71 s -> 16 s + 5 s rebuild).
+# The rebuild holds an exclusive lock on conflict_events until the run commits.
+BULK_REBUILD_AT = 100_000
 ProgressFn = Callable[[int, int], None]
 
 EVENTS: Table = ConflictEvent.__table__  # type: ignore[assignment]
@@ -134,8 +138,12 @@ def allocate_ids(session: Session, count: int) -> np.ndarray:
     if count == 0:
         return np.empty(0, dtype=np.int64)
     if session.get_bind().dialect.name == "postgresql":
-        sql = text("SELECT nextval(pg_get_serial_sequence('conflict_events', 'id')) FROM generate_series(1, :n)")
-        return np.fromiter(session.execute(sql, {"n": count}).scalars(), dtype=np.int64, count=count)
+        # One block from the sequence: safe because only the loader inserts events, under its lock.
+        seq = "pg_get_serial_sequence('conflict_events', 'id')"
+        first = int(session.scalar(text(f"SELECT nextval({seq})")))
+        if count > 1:
+            session.execute(text(f"SELECT setval({seq}, :last)"), {"last": first + count - 1})
+        return np.arange(first, first + count, dtype=np.int64)
     top = session.scalar(select(func.coalesce(func.max(ConflictEvent.id), 0))) or 0
     return np.arange(top + 1, top + 1 + count, dtype=np.int64)
 
@@ -144,6 +152,29 @@ def lock_for_load(session: Session) -> None:
     """Serialise loaders on PostgreSQL until the transaction ends (SQLite locks on first write)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+
+
+def _secondary_indexes(session: Session) -> list[tuple[str, str]]:
+    """Return (name, definition) of conflict_events' indexes other than the primary key."""
+    sql = text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+               "AND tablename = 'conflict_events' AND indexname <> 'pk_conflict_events'")  # fmt: skip
+    return [(name, ddl) for name, ddl in session.execute(sql).all()]
+
+
+def drop_indexes(session: Session) -> list[str]:
+    """Drop the secondary indexes and unique constraints of conflict_events; return the DDL to rebuild them."""
+    rebuild = []
+    constraints = dict(session.execute(text(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'conflict_events'::regclass AND contype = 'u'")).all())  # fmt: skip
+    for name, ddl in _secondary_indexes(session):
+        if name in constraints:
+            session.execute(text(f"ALTER TABLE conflict_events DROP CONSTRAINT {name}"))
+            rebuild.append(f"ALTER TABLE conflict_events ADD CONSTRAINT {name} {constraints[name]}")
+        else:
+            session.execute(text(f"DROP INDEX {name}"))
+            rebuild.append(ddl)
+    return rebuild
 
 
 def insert_chunk(session: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
@@ -224,7 +255,8 @@ def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id
          now: datetime, batch_size: int = BATCH_SIZE, progress: ProgressFn | None = None) -> LoadResult:  # fmt: skip
     """Insert new events, update changed ones, replace their issues; never commit."""
     lock_for_load(session)
-    classified = classify(events, read_existing(session, events[FINGERPRINT].to_numpy()))
+    existing = read_existing(session, events[FINGERPRINT].to_numpy())
+    classified = classify(events, existing)
     fresh = classified["change"].eq("new").to_numpy()
     changed = classified["change"].eq("updated").to_numpy()
     classified.loc[fresh, "id"] = allocate_ids(session, int(fresh.sum()))
@@ -232,8 +264,12 @@ def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id
     written = classified[fresh | changed]
     total = len(written)
     done = [0]
+    bulk = session.get_bind().dialect.name == "postgresql" and BULK_REBUILD_AT <= fresh.sum() > len(existing)
+    rebuild = drop_indexes(session) if bulk else []
     _insert_all(session, "conflict_events", event_write_columns(),
                 event_rows(classified[fresh], run_id, source_file, stamp), batch_size, progress, done, total)  # fmt: skip
+    for ddl in rebuild:
+        session.execute(text(ddl))
     _update_events(session, event_rows(classified[changed], run_id, source_file, stamp), batch_size, progress, done, total)
     ids_by_row = pd.Series(written["id"].to_numpy(dtype=np.int64), index=written[c.SOURCE_ROW].to_numpy())
     rows = issue_rows(issues, ids_by_row, run_id, _stamp(session, "created_at", now))

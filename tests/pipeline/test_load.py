@@ -111,3 +111,27 @@ def test_ids_continue_after_existing_rows(engine):
     stored = _stored(engine)
     assert len({e.id for e in stored}) == 3
     assert _issues(engine) == [(stored[2].id, "lga_known")]
+
+
+def _index_names(engine: Engine) -> set[str]:
+    from sqlalchemy import inspect
+
+    inspector = inspect(engine)
+    return {ix["name"] for ix in inspector.get_indexes("conflict_events")} | {
+        uq["name"] for uq in inspector.get_unique_constraints("conflict_events")
+    }
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_bulk_mode_rebuilds_indexes_and_rolls_back_cleanly(engine, monkeypatch, fail):
+    before = _index_names(engine)
+    monkeypatch.setattr(load_module, "BULK_REBUILD_AT", 2)
+    if fail:
+        monkeypatch.setattr(load_module, "event_rows", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+        with pytest.raises(RuntimeError):
+            _load(engine, events({}, {"community": "B"}, {"community": "C"}), NO_ISSUES)
+    else:
+        _, result = _load(engine, events({}, {"community": "B"}, {"community": "C"}), NO_ISSUES)
+        assert result.new == 3
+    assert _index_names(engine) == before and "uq_conflict_events_fingerprint" in before
+    assert len(_stored(engine)) == (0 if fail else 3)

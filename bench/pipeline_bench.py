@@ -1,0 +1,189 @@
+"""Time the ingestion pipeline end to end: the real export on SQLite, generated events on PostgreSQL.
+
+    .venv/bin/python bench/pipeline_bench.py real                      # real export, SQLite (and re-import)
+    .venv/bin/python bench/pipeline_bench.py generated --events 1000000  # PostgreSQL
+    .venv/bin/python bench/pipeline_bench.py all --events 1000000
+
+Each scenario runs in its own child process, so its peak memory (ru_maxrss) is its own.
+PostgreSQL: a scratch database is created on --admin-url (default TEST_POSTGRES_URL or
+postgresql://postgres@127.0.0.1:5432/postgres), migrated, and dropped afterwards; SQLite:
+a migrated file in a temporary folder. The generated scenario writes the events to a CSV
+file first (like an export), then measures, in the same process:
+
+- baseline: the generator's own time; and the bare read + COPY of the same file (pandas
+  ``read_csv`` as text, then ``COPY`` of the raw rows into an unindexed table);
+- the pipeline: ``run_pipeline`` on the file, with seconds per stage and events/s.
+
+The machine's load average is printed before and after: on a shared machine it matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from alembic import command  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from config import normalise_database_url  # noqa: E402
+
+REAL_EXPORT = ROOT.parent / "shared" / "data" / "nextier-nvcd.xlsx"
+DEFAULT_ADMIN = os.environ.get("TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _alembic_upgrade(url: str) -> None:
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, "head")
+
+
+class ScratchPostgres:
+    """A PostgreSQL database created for the bench and dropped after it."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin = create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
+        self.name = f"nvcd_bench_{uuid.uuid4().hex[:10]}"
+        self.url = make_url(normalise_database_url(admin_url)).set(database=self.name).render_as_string(hide_password=False)
+
+    def __enter__(self) -> str:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        _alembic_upgrade(self.url)
+        return self.url
+
+    def __exit__(self, *_exc: object) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _run(url: str, source: Path) -> dict:
+    from models.database import make_engine
+    from pipeline.runner import run_pipeline
+
+    engine = make_engine(url, statement_timeout_ms=3_600_000)
+    started = time.perf_counter()
+    summary = run_pipeline(engine, source)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return {"seconds": round(seconds, 3), "events": summary.events, "new": summary.events_new,
+            "updated": summary.events_updated, "unchanged": summary.events_unchanged,
+            "rows_read": summary.rows_read, "events_per_s": round(summary.events / seconds),
+            "stages": summary.stage_seconds}  # fmt: skip
+
+
+def scenario_real(admin_url: str, backend: str) -> dict:
+    """Import the real export twice (first import, then the no-op re-import)."""
+    if not REAL_EXPORT.exists():
+        return {"skipped": f"{REAL_EXPORT} not found"}
+    if backend == "sqlite":
+        folder = tempfile.mkdtemp(prefix="nvcd-bench-")
+        url = f"sqlite:///{folder}/bench.sqlite3"
+        _alembic_upgrade(url)
+        return {"first": _run(url, REAL_EXPORT), "reimport": _run(url, REAL_EXPORT), "peak_mb": _peak_mb()}
+    with ScratchPostgres(admin_url) as url:
+        return {"first": _run(url, REAL_EXPORT), "reimport": _run(url, REAL_EXPORT), "peak_mb": _peak_mb()}
+
+
+def _baseline_copy(url: str, path: Path) -> dict:
+    """Read the CSV as text and COPY the raw rows into an unindexed table: the floor for any loader."""
+    import pandas as pd
+    from sqlalchemy.orm import Session
+
+    from models.database import make_engine
+
+    started = time.perf_counter()
+    frame = pd.read_csv(path, dtype=object, keep_default_na=False)
+    read_s = time.perf_counter() - started
+    engine = make_engine(url)
+    with Session(engine) as session:
+        names = [f"c{i}" for i in range(frame.shape[1])]
+        session.execute(text(f"CREATE TABLE bench_raw ({', '.join(n + ' text' for n in names)})"))
+        dbapi = session.connection().connection.driver_connection
+        copy_started = time.perf_counter()
+        with dbapi.cursor() as cur, cur.copy(f"COPY bench_raw ({', '.join(names)}) FROM STDIN") as copy:
+            for row in frame.itertuples(index=False, name=None):
+                copy.write_row(row)
+        copy_s = time.perf_counter() - copy_started
+        session.rollback()
+    engine.dispose()
+    total = read_s + copy_s
+    return {"read_s": round(read_s, 3), "copy_s": round(copy_s, 3), "seconds": round(total, 3),
+            "rows_per_s": round(len(frame) / total)}  # fmt: skip
+
+
+def scenario_generated(admin_url: str, events: int) -> dict:
+    """Generate events to a CSV file, then time the bare read+COPY and the pipeline on PostgreSQL."""
+    from pipeline.generate import generate_events, write_csv
+
+    started = time.perf_counter()
+    frame = generate_events(events, seed=2024)
+    generate_s = time.perf_counter() - started
+    folder = Path(tempfile.mkdtemp(prefix="nvcd-bench-"))
+    path = folder / "generated.csv"
+    started = time.perf_counter()
+    write_csv(frame, str(path))
+    write_s = time.perf_counter() - started
+    rows = len(frame)
+    del frame
+    with ScratchPostgres(admin_url) as url:
+        baseline = _baseline_copy(url, path)
+        pipeline = _run(url, path)
+    size_mb = round(path.stat().st_size / 1e6, 1)
+    path.unlink()
+    return {"events": events, "rows": rows, "csv_mb": size_mb, "generate_s": round(generate_s, 3),
+            "write_csv_s": round(write_s, 3), "baseline": baseline, "pipeline": pipeline, "peak_mb": _peak_mb()}  # fmt: skip
+
+
+def _child(args: list[str]) -> dict:
+    """Run one scenario in a fresh interpreter and return its JSON result."""
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("real", "generated", "all"))
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--admin-url", default=DEFAULT_ADMIN)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="for the real export")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = (scenario_real(args.admin_url, args.backend) if args.what == "real"
+                  else scenario_generated(args.admin_url, args.events))  # fmt: skip
+        print(json.dumps(result))
+        return
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, cpus: {os.cpu_count()}")
+    common = ["--admin-url", args.admin_url]
+    if args.what in ("real", "all"):
+        for backend in ("sqlite", "postgresql") if args.what == "all" else (args.backend,):
+            result = _child(["real", "--backend", backend, *common])
+            print(f"real export on {backend}:", json.dumps(result, indent=1))
+    if args.what in ("generated", "all"):
+        result = _child(["generated", "--events", str(args.events), *common])
+        print("generated on postgresql:", json.dumps(result, indent=1))
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
