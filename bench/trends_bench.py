@@ -33,6 +33,7 @@ from config import normalise_database_url  # noqa: E402
 from models.database import make_engine  # noqa: E402
 from trends import quality_queries as qq  # noqa: E402
 from trends import queries as q  # noqa: E402
+from trends.data import prepare  # noqa: E402
 from trends.filters import TrendFilters  # noqa: E402
 
 # Chart key -> the Select(s) its loader runs, for the bare-SQL baseline.
@@ -108,6 +109,7 @@ def median_ms(work: Callable[[], object], repeat: int) -> float:
 def bare_sql(engine: Engine, statements: list[Any]) -> None:
     """Execute the statements and fetch every row, nothing else."""
     with engine.connect() as conn:
+        prepare(conn)  # the same session settings the callbacks' queries get
         for stmt in statements:
             conn.execute(stmt).all()
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, literal, select, union_all
+from sqlalchemy import Select, String, cast, func, literal, select, union_all
 
 from models import DataQualityMetric, ValidationIssue
 from trends.filters import TrendFilters
-from trends.queries import PRECISE_LEVELS, rate
-from trends.sql import E, bucket, dimension_column, where
+from trends.queries import PRECISE_LEVELS, by_bucket, rate
+from trends.sql import E, count_if, dimension_column, per_bucket, where
 
 QUALITY_DIMENSIONS = ("source", "state")
 # Fields whose fill rate is "completeness"; each is a conflict_events column.
@@ -23,53 +23,42 @@ IMPRECISE_LEVELS = ("state", "none")
 DRILL_LIMIT = 500
 
 
-def _count_if(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _tallies() -> list[Any]:
     return [
         func.count().label("events"),
-        _count_if(E.geo_precision != "none").label("geocoded"),
-        _count_if(E.geo_precision.in_(PRECISE_LEVELS)).label("precise"),
-        _count_if(E.error_count == 0).label("valid"),
+        count_if(E.geo_precision != "none").label("geocoded"),
+        count_if(E.geo_precision.in_(PRECISE_LEVELS)).label("precise"),
+        count_if(E.error_count == 0).label("valid"),
     ]
 
 
 def rates_select(filters: TrendFilters, dimension: str | None = None) -> Select[Any]:
     """Return (bucket, grp, events, geocoded, precise, valid) per time bucket and ``dimension`` value."""
-    period = bucket(E.event_date, filters.granularity).label("bucket")
     group = (dimension_column(dimension) if dimension else literal("all")).label("grp")
-    grouping = (period, group) if dimension else (period,)
-    stmt = select(period, group, *_tallies()).where(where(filters), E.event_date.is_not(None))
-    if dimension:
-        stmt = stmt.where(group.is_not(None))
-    return (
-        stmt
-        .group_by(*grouping).order_by(*grouping)
-    )
+    return by_bucket(filters, dimension, group, _tallies())
 
 
 def precision_mix_select(filters: TrendFilters) -> Select[Any]:
     """Return (bucket, precision, events): how events were geocoded, per time bucket."""
-    period = bucket(E.event_date, filters.granularity).label("bucket")
-    return (
-        select(period, E.geo_precision.label("precision"), func.count().label("events"))
+    daily = (
+        select(E.event_date, E.geo_precision.label("precision"), func.count().label("events"))
         .where(where(filters), E.event_date.is_not(None))
-        .group_by(period, E.geo_precision).order_by(period, E.geo_precision)
+        .group_by(E.event_date, E.geo_precision)
     )
+    return per_bucket(daily, filters.granularity, ("precision",), ("events",))
 
 
 def failures_select(filters: TrendFilters) -> Select[Any]:
     """Return (bucket, rule, severity, events): events failing each validation rule per time bucket."""
-    period = bucket(E.event_date, filters.granularity).label("bucket")
     I = ValidationIssue  # noqa: N806 - table alias
-    return (
-        select(period, I.rule, I.severity, func.count(func.distinct(I.event_id)).label("events"))
+    # An event has one date, so distinct events per day add up to distinct events per bucket.
+    daily = (
+        select(E.event_date, I.rule, I.severity, func.count(func.distinct(I.event_id)).label("events"))
         .join(E, E.id == I.event_id)
         .where(where(filters), E.event_date.is_not(None))
-        .group_by(period, I.rule, I.severity).order_by(period, I.rule, I.severity)
+        .group_by(E.event_date, I.rule, I.severity)
     )
+    return per_bucket(daily, filters.granularity, ("rule", "severity"), ("events",))
 
 
 def completeness_select(filters: TrendFilters) -> Select[Any]:
@@ -77,9 +66,9 @@ def completeness_select(filters: TrendFilters) -> Select[Any]:
     filled = []
     for name in COMPLETENESS_FIELDS:
         column = getattr(E, name)
-        is_text = isinstance(column.type, String)
-        condition = (func.trim(column) != "") if is_text else column.is_not(None)
-        filled.append(_count_if(condition).label(name))
+        # The pipeline trims text, so "filled" is non-NULL and non-empty.
+        condition = (column != "") if isinstance(column.type, String) else column.is_not(None)
+        filled.append(count_if(condition).label(name))
     return select(func.count().label("events"), *filled).where(where(filters))
 
 
@@ -161,16 +150,26 @@ def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int =
         failed = select(
             *columns, I.rule.label("reason"), I.severity, func.coalesce(I.detail, "").label("detail")
         ).join(I, I.event_id == E.id).where(*base)
-        parts.append(failed.where(I.rule == drill.rule) if drill.rule else failed)
+        parts.append(newest(failed.where(I.rule == drill.rule) if drill.rule else failed, limit))
     if drill.rule is None:
         levels = (drill.precision,) if drill.precision else IMPRECISE_LEVELS
-        parts.append(
+        parts.append(newest(
             select(
                 *columns,
                 ("geocoded_" + E.geo_precision).label("reason"),
                 literal("warning").label("severity"),
                 cast(func.coalesce(E.location_text, E.lga, E.state, ""), String).label("detail"),
-            ).where(*base, E.geo_precision.in_(levels))
-        )
+            ).where(*base, E.geo_precision.in_(levels)),
+            limit,
+        ))
     union = union_all(*parts).subquery("drill")
-    return select(union).order_by(union.c.event_date.desc().nulls_last(), union.c.event_id, union.c.reason).limit(limit)
+    return select(union).order_by(
+        union.c.event_date.desc().nulls_first(), union.c.event_id, union.c.reason
+    ).limit(limit)
+
+
+def newest(stmt: Select[Any], limit: int) -> Select[Any]:
+    """Keep the ``limit`` most recent rows of one part (undated first, as the date index orders them)."""
+    # Limiting each part lets PostgreSQL walk ix_conflict_events_event_date backwards and stop early.
+    part = stmt.order_by(E.event_date.desc().nulls_first(), E.id).limit(limit)
+    return select(part.subquery())

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Select, case, cast, func, literal, select
+from sqlalchemy import Float, Select, cast, func, literal, select
 
 from trends.filters import TrendFilters
-from trends.sql import E, actor_rows, bucket, count_columns, dimension_column, metric_column, where
+from trends.sql import (
+    E,
+    ROLLUP_DIMENSIONS,
+    actor_rows,
+    bucket,
+    count_columns,
+    count_if,
+    dimension_column,
+    metric_column,
+    per_bucket,
+    where,
+)
 
 PRECISE_LEVELS = ("ward", "lga")
 EVENT_COLUMNS = (
@@ -28,20 +39,25 @@ def series_select(filters: TrendFilters, dimension: str | None = None, metric: s
     metric = metric or filters.metric
     if dimension == "actor":
         rows = actor_rows(filters, E.event_date.label("event_date"), *count_columns())
-        period = bucket(rows.c.event_date, filters.granularity).label("bucket")
-        return (
-            select(period, rows.c.grp, metric_column(metric, rows).label("value"))
+        daily = (
+            select(rows.c.event_date, rows.c.grp, metric_column(metric, rows).label("value"))
             .where(rows.c.event_date.is_not(None))
-            .group_by(period, rows.c.grp)
-            .order_by(period, rows.c.grp)
+            .group_by(rows.c.event_date, rows.c.grp)
         )
-    period = bucket(E.event_date, filters.granularity).label("bucket")
+        return per_bucket(daily, filters.granularity, ("grp",), ("value",))
     group = (dimension_column(dimension) if dimension else literal("all")).label("grp")
-    stmt = select(period, group, metric_column(metric).label("value")).where(where(filters), E.event_date.is_not(None))
-    if dimension:
-        stmt = stmt.where(group.is_not(None))
-    grouping = (period, group) if dimension else (period,)
-    return stmt.group_by(*grouping).order_by(*grouping)
+    return by_bucket(filters, dimension, group, [metric_column(metric).label("value")])
+
+
+def by_bucket(filters: TrendFilters, dimension: str | None, group: Any, aggregates: list[Any]) -> Select[Any]:
+    """Return (bucket, grp, *aggregates) over the filtered events, by the faster plan for ``dimension``."""
+    conds = [where(filters), E.event_date.is_not(None), *([group.is_not(None)] if dimension else [])]
+    if dimension in ROLLUP_DIMENSIONS:
+        keys = (E.event_date, group) if dimension else (E.event_date,)
+        daily = select(E.event_date, group, *aggregates).where(*conds).group_by(*keys)
+        return per_bucket(daily, filters.granularity, ("grp",), tuple(a.name for a in aggregates))
+    period = bucket(E.event_date, filters.granularity).label("bucket")
+    return select(period, group, *aggregates).where(*conds).group_by(period, group).order_by(period, group)
 
 
 def ranking_select(filters: TrendFilters, dimension: str, metric: str | None = None, limit: int = 15) -> Select[Any]:
@@ -74,17 +90,13 @@ def map_select(filters: TrendFilters, metric: str | None = None) -> Select[Any]:
     )
 
 
-def _share(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
-
-
 def context_select(filters: TrendFilters) -> Select[Any]:
     """Return one row: events, and how many are geocoded to LGA or better, derived, failing validation."""
     return select(
         func.count().label("events"),
-        func.coalesce(_share(E.geo_precision.in_(PRECISE_LEVELS)), 0).label("precise"),
-        func.coalesce(_share(E.is_derived.is_(True)), 0).label("derived"),
-        func.coalesce(_share(E.error_count > 0), 0).label("failing"),
+        count_if(E.geo_precision.in_(PRECISE_LEVELS)).label("precise"),
+        count_if(E.is_derived.is_(True)).label("derived"),
+        count_if(E.error_count > 0).label("failing"),
     ).where(where(filters))
 
 

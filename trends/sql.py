@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, and_, func, literal_column, or_, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, Date, Select, and_, cast, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -112,3 +112,24 @@ def actor_rows(filters: TrendFilters, *columns: ColumnElement[Any]) -> Any:
 def count_columns() -> list[ColumnElement[Any]]:
     """Return the event's count columns, for subqueries that aggregate metrics later."""
     return [getattr(E, column).label(column) for column in METRICS.values() if column]
+
+
+# Dimensions with few values: grouping by (raw date, value) first and bucketing the few
+# thousand daily rows after is ~40 % faster on PostgreSQL than bucketing every event row.
+# With many values (states, LGAs, sources, actors) the daily groups outgrow work_mem and
+# bucketing each row directly is faster.
+ROLLUP_DIMENSIONS = (None, "region", "crisis_type")
+
+
+def per_bucket(daily: Select[Any], granularity: str, groups: tuple[str, ...], sums: tuple[str, ...]) -> Select[Any]:
+    """Roll a per-day aggregate (event_date, *groups, *sums) up to day/week/month buckets."""
+    inner = daily.subquery("daily")
+    period = bucket(inner.c.event_date, granularity).label("bucket")
+    keys = [inner.c[name] for name in groups]
+    totals = [cast(func.sum(inner.c[name]), BigInteger).label(name) for name in sums]
+    return select(period, *keys, *totals).group_by(period, *keys).order_by(period, *keys)
+
+
+def count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    """Return the number of rows meeting ``condition`` (COUNT(*) FILTER (WHERE ...), PostgreSQL and SQLite)."""
+    return func.count().filter(condition)
