@@ -18,6 +18,8 @@ def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, o
     watch.wait_for_state("live")
     assert watch.page.inner_text("#monitor-status").startswith("Live · WebSocket")
     watch.wait_for_events(0)
+    server_callbacks: list[str] = []
+    watch.page.on("request", lambda r: "_dash-update-component" in r.url and server_callbacks.append(r.url))
 
     total = ingest(40)
     watch.wait_for_events(total, timeout_ms=2000)
@@ -36,6 +38,11 @@ def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, o
     running = watch.page.locator(".monitor-run").first.inner_text()
     assert "Running now" in running and "geocode" in running and "running" in running
     screenshot(watch, "monitor-live")
+    assert server_callbacks == []  # pushes were rendered in the browser, no server round trip
+
+    watch.page.set_viewport_size({"width": 400, "height": 900})
+    assert watch.page.evaluate("() => document.documentElement.scrollWidth") <= 400
+    watch.page.set_viewport_size({"width": 1280, "height": 900})
 
     # The shipped backoff: 1 s doubling to a 30 s cap; jitter only shortens a wait, by at most 20 %.
     delays = watch.page.evaluate(
