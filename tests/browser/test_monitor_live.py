@@ -153,3 +153,31 @@ def test_refresh_button_fetches_the_snapshot_at_once(server_factory, open_page, 
     watch.wait_for_events(total, timeout_ms=2000)
     assert watch.state()["polling"] is False
     assert watch.unexpected_errors(allow_network=True) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_panel_shows_only_the_latest_snapshot(server_factory, open_page, ingest) -> None:
+    server = server_factory()
+    total = ingest(12)
+    watch = open_page(server.url)
+    watch.wait_for_state("live")
+    watch.wait_for_events(total)
+    version = watch.state()["version"]
+    feed = "(m) => window.nvcdMonitor.controller.onMessage({data: typeof m === 'string' ? m : JSON.stringify(m)})"
+
+    # An older snapshot (a late HTTP answer, a replayed push) never replaces newer figures.
+    older = {"type": "pipeline_status_update", "version": version - 1, "timestamp": "",
+             "data": {"version": version - 1, "totals": {"events": 1}}}
+    watch.page.evaluate(feed, older)
+    assert watch.page.inner_text("#monitor-total-events") == str(total)
+
+    # A heartbeat announcing a newer version than the one on screen makes the panel fetch it.
+    with watch.page.expect_request(lambda r: r.url.endswith("/api/v1/monitoring/pipeline-status")):
+        watch.page.evaluate(feed, {"type": "heartbeat", "version": version + 1000, "timestamp": ""})
+
+    # Unreadable input is reported in the panel, not thrown into the console.
+    watch.page.evaluate(feed, "{not json")
+    watch.page.wait_for_selector("#monitor-system .monitor-error")
+    assert "could not be read" in watch.page.inner_text("#monitor-system")
+    assert watch.page.inner_text("#monitor-total-events") == str(total)
+    assert watch.unexpected_errors() == []
