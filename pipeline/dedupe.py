@@ -37,8 +37,7 @@ _MULTIPLIER = np.uint64(0x100000001B3)
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _INT_COLUMNS = frozenset((*c.ALL_COUNT_COLUMNS, c.ERROR_COUNT, c.WARNING_COUNT))
 _FLOAT_COLUMNS = frozenset((c.LATITUDE, c.LONGITUDE, c.GEO_CONFIDENCE))
-_NEAR_UNIQUE = frozenset(("reference", c.DESCRIPTION, c.SOURCE_URL, c.LOCATION_TEXT, c.VERIFICATION, c.OTHER_SOURCES,
-                          c.COMMUNITY))  # fmt: skip
+_NEAR_UNIQUE = frozenset(("reference", c.DESCRIPTION, c.SOURCE_URL, c.LOCATION_TEXT, c.OTHER_SOURCES))
 
 
 @dataclass(frozen=True)
@@ -50,14 +49,19 @@ class Deduplicated:
     duplicate_rows: pd.Series  # source_row of each merged (dropped) row
 
 
-def _text_values(series: pd.Series, fold: bool) -> np.ndarray:
-    """Return the column as an object array of strings, empty for missing, folded on request."""
-    if not fold:
-        return series.to_numpy(dtype=object, na_value="")
+def _text_hashes(series: pd.Series, keys: tuple[str, ...], fold: bool, near_unique: bool) -> list[np.ndarray]:
+    """Hash a text column once per key; missing values hash like the empty string.
+
+    Repetitive columns are factorised once and only their distinct values hashed (and
+    folded: whitespace collapsed, case folded); near-unique ones are hashed row by row.
+    """
+    if near_unique and not fold:
+        values = series.to_numpy(dtype=object, na_value="")
+        return [pd.util.hash_array(values, hash_key=key, categorize=False) for key in keys]
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    labels = [" ".join(str(u).split()).casefold() for u in uniques]
-    table = np.array([*labels, ""], dtype=object)  # index -1 (missing) -> ""
-    return table[codes]
+    labels = [" ".join(str(u).split()).casefold() for u in uniques] if fold else [str(u) for u in uniques]
+    table = np.array([*labels, ""], dtype=object)  # code -1 (missing) -> ""
+    return [pd.util.hash_array(table, hash_key=key, categorize=False)[codes] for key in keys]
 
 
 def _date_values(series: pd.Series) -> np.ndarray:
@@ -66,21 +70,18 @@ def _date_values(series: pd.Series) -> np.ndarray:
     return days.astype(np.int64)
 
 
-def _column_hash(series: pd.Series, name: str, key: str, fold: bool = False) -> np.ndarray:
-    """Hash one column to uint64 per row in a way that does not depend on its dtype."""
+def _column_hashes(series: pd.Series, name: str, keys: tuple[str, ...], fold: bool = False) -> list[np.ndarray]:
+    """Hash one column to uint64 per row (one array per key), whatever its dtype."""
     if name == c.EVENT_DATE:
-        return pd.util.hash_array(_date_values(series))
+        return [pd.util.hash_array(_date_values(series))] * len(keys)
     if name in _INT_COLUMNS or name in _FLOAT_COLUMNS:
         numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         numbers = np.where(np.isnan(numbers), -999.0 if name in _FLOAT_COLUMNS else -1.0, numbers)
-        if name in _INT_COLUMNS:
-            return pd.util.hash_array(numbers.astype(np.int64))
-        return pd.util.hash_array(np.round(numbers, 6))
+        values = numbers.astype(np.int64) if name in _INT_COLUMNS else np.round(numbers, 6)
+        return [pd.util.hash_array(values)] * len(keys)
     if name == c.IS_DERIVED:
-        return pd.util.hash_array(series.fillna(False).astype(bool).to_numpy(dtype=np.int64))
-    # Factorising first pays off for repetitive columns, not for near-unique ones.
-    categorize = name not in _NEAR_UNIQUE
-    return pd.util.hash_array(_text_values(series, fold), hash_key=key, categorize=categorize)
+        return [pd.util.hash_array(series.fillna(False).astype(bool).to_numpy(dtype=np.int64))] * len(keys)
+    return _text_hashes(series, keys, fold, near_unique=name in _NEAR_UNIQUE)
 
 
 def _combine(hashes: list[np.ndarray], seed: int) -> np.ndarray:
@@ -107,19 +108,15 @@ def _reference(events: pd.DataFrame) -> pd.Series:
     return url.fillna(events[c.DESCRIPTION].astype(object))
 
 
-def _identity_hashes(events: pd.DataFrame, key: str, seed: int) -> np.ndarray:
-    """Hash the identity columns of every row with one key."""
-    parts = [_column_hash(events[name], name, key, fold=True) for name in IDENTITY_COLUMNS]
-    parts.append(_column_hash(_reference(events), "reference", key, fold=False))
-    return _combine(parts, seed)
-
-
 def _identity_pair(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    return _identity_hashes(events, HASH_KEYS[0], 1), _identity_hashes(events, HASH_KEYS[1], 2)
+    """Hash the identity columns of every row with both keys (128 bits in two halves)."""
+    columns = [_column_hashes(events[name], name, HASH_KEYS, fold=True) for name in IDENTITY_COLUMNS]
+    columns.append(_column_hashes(_reference(events), "reference", HASH_KEYS, fold=False))
+    return _combine([col[0] for col in columns], 1), _combine([col[1] for col in columns], 2)
 
 
 def _content_hash(events: pd.DataFrame) -> np.ndarray:
-    parts = [_column_hash(events[name], name, HASH_KEYS[0]) for name in CONTENT_COLUMNS if name in events]
+    parts = [_column_hashes(events[name], name, HASH_KEYS[:1])[0] for name in CONTENT_COLUMNS if name in events]
     return _combine(parts, 3)
 
 
