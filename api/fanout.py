@@ -5,8 +5,9 @@ non-blocking send (one syscall per client, no task switch): on a healthy socket
 the whole frame fits in the kernel buffer. A client that cannot take it all is
 handed to its own handler, which finishes the frame with a bounded send and then
 catches up with the *latest* message (older ones are superseded, never queued).
-While a handler writes, the publisher keeps off that socket (``busy``), so frames
-never interleave.
+Every write to a socket holds its ``write_lock`` (the publisher only tries it), and
+a half-written frame is finished before anything else, so frames never interleave,
+not even with the pongs simple-websocket's reader sends (see ``ReaderSocket``).
 """
 
 from __future__ import annotations
@@ -15,15 +16,11 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
-from api.wire import Encoded, send_bounded, send_nowait
+from api.wire import Encoded, SendTimeout, send_bounded, send_nowait
 
 
 class CapacityError(Exception):
     """The process already serves its maximum number of WebSocket clients."""
-
-
-class BroadcasterStopped(Exception):
-    """The process is shutting down; clients should be closed with 1001."""
 
 
 @dataclass(eq=False)
@@ -36,8 +33,8 @@ class Subscription:
     window_bits: int | None = None
     sent_seq: int = 0
     sent_snapshot_seq: int = 0
-    busy: bool = False  # its handler is writing (or must finish ``pending``): publisher keeps off
-    pending: bytes = field(default=b"", repr=False)
+    write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    pending: bytes = field(default=b"", repr=False)  # the rest of a frame the publisher half wrote
     broken: bool = False
 
 
@@ -73,7 +70,7 @@ class Fanout:
     def release(self, sub: Subscription) -> None:
         """Give a slot back (idempotent); the publisher never touches the socket again."""
         with self._lock:
-            sub.busy, sub.sock = True, None
+            sub.sock = None
             if self._clients.pop(sub.id, None) is not None:
                 self.count_changed = True
 
@@ -114,14 +111,26 @@ class Fanout:
         return message.frame_for(sub.window_bits)
 
     def _offer(self, sub: Subscription) -> bool:
-        if sub.sock is None or sub.busy or sub.broken:
+        if sub.sock is None or sub.broken:
             return False
         message = self._due(sub)
         if message is None:
             return False
+        if not sub.write_lock.acquire(blocking=False):
+            sub.wake.set()  # someone is writing to it: its handler catches up afterwards
+            return False
+        try:
+            if sub.pending:
+                sub.wake.set()
+                return False
+            return self._write_now(sub, message)
+        finally:
+            sub.write_lock.release()
+
+    def _write_now(self, sub: Subscription, message: Encoded) -> bool:
         data = message.frame_for(sub.window_bits)
         try:
-            sent = send_nowait(sub.sock, data)
+            sent = send_nowait(sub.sock, data)  # type: ignore[arg-type]
         except BlockingIOError:
             sent = 0
         except OSError:
@@ -133,33 +142,76 @@ class Fanout:
             return False
         self._mark(sub, message)
         if sent < len(data):
-            sub.pending, sub.busy = data[sent:], True
+            sub.pending = data[sent:]
             sub.wake.set()
             return False
         return True
 
-    # -- a handler's side ------------------------------------------------------------
+    # -- a handler's (or the reader's) side ----------------------------------------------
+    def _acquire(self, sub: Subscription, timeout: float) -> None:
+        if not sub.write_lock.acquire(timeout=timeout):
+            raise SendTimeout(f"socket busy for {timeout:g} s")
+
+    def _flush_pending(self, sub: Subscription, sock: socket.socket, timeout: float) -> None:
+        if sub.pending:
+            data, sub.pending = sub.pending, b""
+            send_bounded(sock, data, timeout)
+
     def catch_up(self, sub: Subscription, timeout: float) -> None:
-        """Finish a partly written frame, then send what is due; raise SendTimeout past ``timeout``."""
-        while True:
-            with self._lock:
-                if sub.sock is None:
-                    return
-                if sub.pending:
-                    data, sub.pending = sub.pending, b""
-                else:
+        """Finish a half-written frame, then send what is due; raise SendTimeout past ``timeout``."""
+        self._acquire(sub, timeout)
+        try:
+            while (sock := sub.sock) is not None:
+                self._flush_pending(sub, sock, timeout)
+                with self._lock:
                     message = self._due(sub)
                     if message is None:
-                        sub.busy = False
                         return
                     data = self._mark(sub, message)
-                sub.busy = True
-            send_bounded(sub.sock, data, timeout)
+                send_bounded(sock, data, timeout)
+        finally:
+            sub.write_lock.release()
 
-    def send_own(self, sub: Subscription, data: bytes, timeout: float) -> None:
-        """Send a frame of the handler's own (a ping) once nothing else is in flight."""
-        self.catch_up(sub, timeout)
-        with self._lock:
-            sub.busy = True
-        send_bounded(sub.sock, data, timeout)  # type: ignore[arg-type]
-        self.catch_up(sub, timeout)
+    def send_control(self, sub: Subscription, sock: socket.socket, data: bytes, timeout: float) -> None:
+        """Send a frame of our own (ping, pong, close) between whole frames, with a bound."""
+        self._acquire(sub, timeout)
+        try:
+            self._flush_pending(sub, sock, timeout)
+            send_bounded(sock, data, timeout)
+        finally:
+            sub.write_lock.release()
+
+
+class ReaderSocket:
+    """The socket as simple-websocket's reader sees it: reads pass through, writes take turns.
+
+    The reader answers pings and close frames with ``sock.send``; routed here, such a
+    reply waits for a half-written frame to finish instead of landing inside it.
+    """
+
+    def __init__(self, raw: socket.socket, fanout: Fanout, sub: Subscription, timeout: float) -> None:
+        self.raw, self.fanout, self.sub, self.timeout = raw, fanout, sub, timeout
+
+    def recv(self, size: int) -> bytes:
+        """Read from the client."""
+        return self.raw.recv(size)
+
+    def send(self, data: bytes) -> int:
+        """Write a control reply whole, between frames (TimeoutError when the client stalls)."""
+        try:
+            self.fanout.send_control(self.sub, self.raw, data, self.timeout)
+        except SendTimeout as exc:
+            raise TimeoutError(str(exc)) from None
+        return len(data)
+
+    def shutdown(self, how: int) -> None:
+        """Shut the connection down."""
+        self.raw.shutdown(how)
+
+    def close(self) -> None:
+        """Close the socket."""
+        self.raw.close()
+
+    def fileno(self) -> int:
+        """Return the file descriptor."""
+        return self.raw.fileno()

@@ -3,8 +3,9 @@
 Admission runs as a before_request hook, i.e. before flask-sock upgrades the
 connection, so refusals are ordinary JSON errors: 403 for a foreign Origin, 401
 without the access token, 503 + Retry-After when this process is at its socket
-cap. After the upgrade the handler only relays what the process's Broadcaster
-publishes (see api/broadcaster.py) and keeps the connection alive with pings.
+cap. After the upgrade the process's publisher (api/broadcaster.py, api/fanout.py)
+writes to the socket directly; the handler sends the first snapshot, finishes
+what a slow client could not take, pings, and closes with 1001 on shutdown.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from apiflask import APIBlueprint, APIFlask
 from flask import Response, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import Server
-from sqlalchemy.orm import Session
 from wsproto.events import CloseConnection
 from wsproto.utilities import LocalProtocolError
 
 from api.broadcaster import Broadcaster
-from api.fanout import BroadcasterStopped, CapacityError, Subscription
 from api.errors import error_response
-from api.wire import PING_FRAME, SendTimeout, negotiate_deflate, send_bounded
+from api.fanout import CapacityError, Fanout, ReaderSocket, Subscription
+from api.wire import PING_FRAME, SendTimeout, negotiate_deflate
+from status.snapshot import build_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,10 @@ TOKEN_COOKIE = "nvcd_ws_token"
 RETRY_AFTER_SECONDS = 30
 CLOSE_GOING_AWAY = 1001
 CLOSE_PING_TIMEOUT = 1011
+CLOSE_SEND_SECONDS = 1.0
 
 sock = Sock()
 bp = APIBlueprint("ws", __name__, enable_openapi=False)
-
-
-def build_status(session: Session, *, clients: int) -> dict:
-    """Build the pipeline-status snapshot (the contract lives in status.snapshot)."""
-    from status.snapshot import build_snapshot  # imported late: status/ imports nothing of ours
-
-    return build_snapshot(session, clients=clients)
 
 
 def init_app(app: APIFlask) -> None:
@@ -55,16 +50,17 @@ def init_app(app: APIFlask) -> None:
         "subprotocols": [SUBPROTOCOL],
         # simple-websocket closes with 1009 when a client message exceeds this.
         "max_message_size": app.config["WS_MAX_MESSAGE_BYTES"],
-        # Pings are sent by our handler, the connection's only writer of data frames.
+        # Pings come from our handler, so only our code writes data and ping frames
+        # (simple-websocket's reader writes just pongs and close replies).
         "ping_interval": None,
     })
     app.extensions["broadcaster"] = Broadcaster(
         app.extensions["engine"],
-        build_status,
+        build_snapshot,
         max_clients=app.config["WS_MAX_CLIENTS"],
         heartbeat_s=app.config["WS_HEARTBEAT_SECONDS"],
-        rebuild_s=float(app.config.get("WS_REBUILD_SECONDS", 30)),
-        poll_s=float(app.config.get("WS_POLL_SECONDS", 1)),
+        rebuild_s=app.config["WS_REBUILD_SECONDS"],
+        poll_s=app.config["WS_POLL_SECONDS"],
     )
     sock.init_app(app)
     app.register_blueprint(bp)
@@ -144,35 +140,25 @@ def release_slot(_exc: BaseException | None) -> None:
 
 
 # -- the connection ------------------------------------------------------------
-def close(ws: Server, code: int, reason: str) -> None:
-    """Send a close frame with a bounded write and mark the connection closed."""
+def close(ws: Server, fanout: Fanout, sub: Subscription, raw: socket.socket, code: int, reason: str) -> None:
+    """Send a close frame between whole frames, with a bound, and mark the connection closed."""
+    fanout.release(sub)
     if not ws.connected:
         return
     ws.connected = False
     try:
-        send_bounded(ws.sock, ws.ws.send(CloseConnection(code, reason)), 2.0)
+        fanout.send_control(sub, raw, ws.ws.send(CloseConnection(code, reason)), CLOSE_SEND_SECONDS)
     except (SendTimeout, OSError, LocalProtocolError):
-        abort(ws)
+        abort(ws, raw)
 
 
-def abort(ws: Server) -> None:
+def abort(ws: Server, raw: socket.socket) -> None:
     """Drop a connection without a close frame (it cannot take one)."""
     ws.connected = False
     try:
-        ws.sock.shutdown(socket.SHUT_RDWR)
+        raw.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
-
-
-def close_for_shutdown(ws: Server, hub: Broadcaster, sub: Subscription) -> None:
-    """Finish any half-written frame, then close with 1001 (or drop a client that cannot take it)."""
-    try:
-        hub.fanout.catch_up(sub, 1.0)
-    except (SendTimeout, OSError):
-        abort(ws)
-        return
-    hub.fanout.release(sub)
-    close(ws, CLOSE_GOING_AWAY, "Server shutting down")
 
 
 def serve(ws: Server, hub: Broadcaster, sub: Subscription, window_bits: int | None) -> None:
@@ -180,39 +166,38 @@ def serve(ws: Server, hub: Broadcaster, sub: Subscription, window_bits: int | No
 
     The publisher writes to this socket directly while it is idle; this handler
     only sends the first snapshot, finishes what the publisher could not write,
-    and pings, each with a bounded send.
+    pings, and closes with 1001 when the process stops. Every write is bounded.
     """
     cfg = current_app.config
     send_timeout, ping_every = cfg["WS_SEND_TIMEOUT_SECONDS"], cfg["WS_PING_SECONDS"]
-    fanout = hub.fanout
-    fanout.attach(sub, ws.sock, window_bits)
+    fanout, raw = hub.fanout, ws.sock
+    ws.sock = ReaderSocket(raw, fanout, sub, send_timeout)  # the reader's pongs take turns too
+    fanout.attach(sub, raw, window_bits)
     next_ping = time.monotonic() + ping_every
     try:
-        while ws.connected and not sub.broken:
-            if fanout.stopping:
-                raise BroadcasterStopped()
+        while ws.connected and not sub.broken and not fanout.stopping:
             fanout.catch_up(sub, send_timeout)
             if time.monotonic() >= next_ping:
                 if not ws.pong_received:
-                    fanout.release(sub)
-                    close(ws, CLOSE_PING_TIMEOUT, "Ping timeout")
-                    break
+                    close(ws, fanout, sub, raw, CLOSE_PING_TIMEOUT, "Ping timeout")
+                    return
                 ws.pong_received = False
-                fanout.send_own(sub, PING_FRAME, send_timeout)
+                fanout.send_control(sub, raw, PING_FRAME, send_timeout)
                 next_ping = time.monotonic() + ping_every
             # Wake for the publisher, or to notice a client the reader saw leave.
             sub.wake.wait(max(0.0, min(next_ping - time.monotonic(), hub.heartbeat_s)))
             sub.wake.clear()
             ws.input_buffer.clear()  # clients have nothing to tell us; size is capped upstream
-    except BroadcasterStopped:
-        close_for_shutdown(ws, hub, sub)
+        if fanout.stopping:
+            fanout.catch_up(sub, CLOSE_SEND_SECONDS)  # the latest whole frame, then the close frame
+            close(ws, fanout, sub, raw, CLOSE_GOING_AWAY, "Server shutting down")
     except SendTimeout as exc:
         hub.stats["dropped"] += 1
         log.info("dropping a stalled client: %s", exc)
-        abort(ws)
+        abort(ws, raw)
     except OSError as exc:
         log.debug("client went away: %s", exc)
-        abort(ws)
+        abort(ws, raw)
     finally:
         fanout.release(sub)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.fanout import CapacityError, Fanout, Subscription
+from api.fanout import CapacityError, Fanout, ReaderSocket, Subscription
 from api.wire import Encoded, SendTimeout
 
 
@@ -72,7 +72,7 @@ def test_publish_writes_whole_frames_to_idle_clients_without_their_handlers(pair
     assert fanout.publish(message(1)) == 3
     for sub, client in subs:
         assert read_frames(client, 0.5) == [message(1).text]
-        assert not sub.wake.is_set() and not sub.busy
+        assert not sub.wake.is_set() and not sub.pending
 
 
 def test_a_full_client_is_left_to_its_handler_and_never_delays_the_others(pairs) -> None:
@@ -86,7 +86,7 @@ def test_a_full_client_is_left_to_its_handler_and_never_delays_the_others(pairs)
     for seq in range(1, 41):  # 40 x 20 KB: far more than the stalled socket can buffer
         fanout.publish(message(seq, size=20_000))
     assert time.monotonic() - started < 1.0, "publishing waited on a full socket"
-    assert stalled.busy and stalled.wake.is_set()
+    assert stalled.pending and stalled.wake.is_set()
     fanout.catch_up(healthy, 2.0)  # what the healthy client's handler does when woken
     reader.join()
     with pytest.raises(SendTimeout):  # its handler's bounded send gives up on a client that never reads
@@ -105,7 +105,7 @@ def test_a_slow_reader_catches_up_with_the_latest_message_not_the_backlog(pairs)
     reader.start()
     fanout.catch_up(slow, 5.0)
     reader.join()
-    assert not slow.busy
+    assert not slow.pending
     seqs = [int(frame.split(b",")[0].split(b":")[1]) for frame in frames]
     assert seqs[-1] == 20 and len(seqs) < 20  # whole frames only, older ones superseded
 
@@ -130,3 +130,18 @@ def test_capacity_and_release() -> None:
     fanout.stop()
     with pytest.raises(CapacityError):
         fanout.reserve()
+
+
+def test_a_control_reply_waits_for_a_half_written_frame(pairs) -> None:
+    fanout = Fanout(max_clients=10)
+    sub, client_end = attach(fanout, pairs, small=True)
+    big = message(1, size=200_000)
+    fanout.publish(big)
+    assert sub.pending, "the frame should not fit at once"
+    reader_sock = ReaderSocket(sub.sock, fanout, sub, 5.0)  # type: ignore[arg-type]
+    frames: list[bytes] = []
+    reader = threading.Thread(target=lambda: frames.extend(read_frames(client_end)))
+    reader.start()
+    assert reader_sock.send(b"\x8a\x00") == 2  # a pong, as simple-websocket's reader sends it
+    reader.join()
+    assert frames == [big.text, b""]  # the whole frame first, then the (empty) pong
