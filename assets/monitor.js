@@ -202,7 +202,11 @@
         var self = this;
         var headers = {'Accept': 'application/json'};
         if (this.etag && this.shown) { headers['If-None-Match'] = this.etag; }
-        window.fetch(this.s.http_path, {headers: headers, cache: 'no-store', credentials: 'same-origin'})
+        // A request that never answers must not block every later poll.
+        var abort = new AbortController();
+        var timer = window.setTimeout(function () { abort.abort(); }, Math.max(2 * this.s.poll_interval_ms, 10000));
+        window.fetch(this.s.http_path, {headers: headers, cache: 'no-store', credentials: 'same-origin',
+                                        signal: abort.signal})
             .then(function (response) {
                 if (response.status === 304) {
                     self.lastConfirmedAt = now();
@@ -210,7 +214,10 @@
                     return null;
                 }
                 if (!response.ok) {
-                    throw new Error('HTTP ' + response.status);
+                    // The API's error shape is {status, message, detail}; show its message.
+                    return response.json().catch(function () { return {}; }).then(function (body) {
+                        throw new Error('HTTP ' + response.status + (body && body.message ? ' (' + body.message + ')' : ''));
+                    });
                 }
                 var etag = response.headers.get('ETag');
                 return response.json().then(function (snapshot) {
@@ -219,10 +226,11 @@
                 });
             })
             .catch(function (err) {
-                self.httpError = (err && err.message && err.message.indexOf('HTTP') === 0)
-                    ? err.message : 'server unreachable';
+                self.httpError = (err && err.message && err.message.indexOf('HTTP') === 0) ? err.message
+                    : (err && err.name === 'AbortError' ? 'no answer' : 'server unreachable');
             })
             .then(function () {
+                window.clearTimeout(timer);
                 self.fetching = false;
                 self.lastFetchReason = reason;
                 self.paint();

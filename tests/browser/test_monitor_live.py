@@ -172,8 +172,9 @@ def test_panel_shows_only_the_latest_snapshot(server_factory, open_page, ingest)
     assert watch.page.inner_text("#monitor-total-events") == str(total)
 
     # A heartbeat announcing a newer version than the one on screen makes the panel fetch it.
-    with watch.page.expect_request(lambda r: r.url.endswith("/api/v1/monitoring/pipeline-status")):
+    with watch.page.expect_response(lambda r: r.url.endswith("/api/v1/monitoring/pipeline-status")):
         watch.page.evaluate(feed, {"type": "heartbeat", "version": version + 1000, "timestamp": ""})
+    watch.page.wait_for_function("() => !window.nvcdMonitor.controller.fetching")
 
     # Unreadable input is reported in the panel, not thrown into the console.
     watch.page.evaluate(feed, "{not json")
