@@ -22,6 +22,9 @@ _AXIS = {"gridcolor": "#eaeef2", "zerolinecolor": "#d0d7de", "linecolor": "#d0d7
 TEMPLATE = {"layout": {"plot_bgcolor": "white", "paper_bgcolor": "white", "colorway": list(PALETTE),
                        "xaxis": _AXIS, "yaxis": _AXIS, "font": {"family": "system-ui, sans-serif"}}}
 LAYOUT = {"margin": {"l": 50, "r": 20, "t": 30, "b": 40}, "template": TEMPLATE, "height": 360}
+# Nigeria's bounding box (degrees), so the map keeps the country's frame however few points it shows.
+NIGERIA_LON = (2.6, 14.7)
+NIGERIA_LAT = (4.2, 13.9)
 PERCENT = {"tickformat": ".0%", "range": [0, 1.05]}
 LEGEND_BELOW = {"orientation": "h", "y": -0.2}
 DATE_HOVER = "%{x|%Y-%m-%d}: %{y}<extra>%{customdata}</extra>"
@@ -58,7 +61,7 @@ def make_ranking_figure(df: pd.DataFrame, x_label: str = "Events") -> go.Figure:
     if df.empty:
         return empty_figure()
     bars = {"type": "bar", "x": df["value"], "y": df["grp"].astype(str), "orientation": "h", "customdata": df["grp"]}
-    return _figure([bars], xaxis={"title": {"text": x_label}}, yaxis={"autorange": "reversed"})
+    return _figure([bars], xaxis={"title": {"text": x_label}}, yaxis={"autorange": "reversed", "automargin": True})
 
 
 def make_map_figure(df: pd.DataFrame, size_label: str = "Events") -> go.Figure:
@@ -74,8 +77,12 @@ def make_map_figure(df: pd.DataFrame, size_label: str = "Events") -> go.Figure:
         "hovertemplate": f"%{{customdata[1]}}, %{{customdata[0]}}<br>events: %{{customdata[2]}}<br>"
                          f"{size_label}: %{{customdata[3]}}<extra></extra>",
     }
-    return _figure([bubbles], xaxis={"title": {"text": "longitude"}},
-                   yaxis={"title": {"text": "latitude"}, "scaleanchor": "x", "scaleratio": 1})
+    west, east = min(NIGERIA_LON[0], float(df["longitude"].min())), max(NIGERIA_LON[1], float(df["longitude"].max()))
+    south, north = min(NIGERIA_LAT[0], float(df["latitude"].min())), max(NIGERIA_LAT[1], float(df["latitude"].max()))
+    # constrain="domain": keep the aspect ratio by narrowing the plot, not by widening the longitude range.
+    return _figure([bubbles], height=520,
+                   xaxis={"title": {"text": "longitude"}, "range": [west, east], "constrain": "domain"},
+                   yaxis={"title": {"text": "latitude"}, "range": [south, north], "scaleanchor": "x", "scaleratio": 1})
 
 
 def make_context_figure(df: pd.DataFrame) -> go.Figure:
@@ -142,7 +149,8 @@ def make_completeness_figure(df: pd.DataFrame) -> go.Figure:
         return empty_figure()
     bars = {"type": "bar", "x": df["share"], "y": df["field"], "orientation": "h", "customdata": df["field"],
             "text": [f"{v:.0%}" for v in df["share"]], "textposition": "auto"}
-    return _figure([bars], xaxis={"tickformat": ".0%", "range": [0, 1]}, yaxis={"autorange": "reversed"})
+    return _figure([bars], xaxis={"tickformat": ".0%", "range": [0, 1]},
+                   yaxis={"autorange": "reversed", "automargin": True})
 
 
 def make_worst_figure(df: pd.DataFrame) -> go.Figure:
@@ -153,7 +161,7 @@ def make_worst_figure(df: pd.DataFrame) -> go.Figure:
              "customdata": df["grp"], "hovertemplate": "%{y}: %{x:.0%}<extra></extra>"}
             for column, name in (("valid_rate", "passing validation"), ("precise_rate", "geocoded to LGA or better"))]
     return _figure(data, barmode="group", xaxis={"tickformat": ".0%", "range": [0, 1]},
-                   yaxis={"autorange": "reversed"}, legend=LEGEND_BELOW)
+                   yaxis={"autorange": "reversed", "automargin": True}, legend=LEGEND_BELOW)
 
 
 def make_runs_figure(df: pd.DataFrame) -> go.Figure:
