@@ -208,6 +208,41 @@ def raw_stalled_client(server: LiveServer) -> socket.socket:
     return sock
 
 
+def read_until_close(sock: socket.socket, limit: float) -> list[tuple[int, bytes]]:
+    """Read (opcode, payload) frames after the handshake until a close frame or ``limit`` seconds."""
+    sock.settimeout(limit)
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        buffer += sock.recv(4096)
+    buffer, frames, deadline = buffer.split(b"\r\n\r\n", 1)[1], [], time.monotonic() + limit
+    while not frames or frames[-1][0] != 0x8:
+        while len(buffer) >= 2:
+            size, start = buffer[1] & 0x7F, 2
+            if size >= 126:
+                start = 4 if size == 126 else 10
+                size = int.from_bytes(buffer[2:start]) if len(buffer) >= start else 1 << 62
+            if len(buffer) < start + size:
+                break
+            frames.append((buffer[0] & 0x0F, buffer[start:start + size]))
+            buffer = buffer[start + size:]
+        if (frames and frames[-1][0] == 0x8) or time.monotonic() > deadline:
+            break
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        buffer += sock.recv(65536)
+    return frames
+
+
+def test_pings_keep_the_socket_alive_and_an_unanswered_ping_closes_it_with_1011(live: LiveServer) -> None:
+    sock = raw_stalled_client(live)  # reads, but never answers a ping
+    started = time.monotonic()
+    frames = read_until_close(sock, 8.0)
+    sock.close()
+    opcodes = [opcode for opcode, _ in frames]
+    assert 0x9 in opcodes and opcodes[-1] == 0x8
+    assert int.from_bytes(frames[-1][1][:2]) == 1011
+    assert time.monotonic() - started < 2 * 2 + 2  # two ping intervals (WS_PING_SECONDS=2) and slack
+
+
 @pytest.mark.slow
 def test_a_stalled_client_never_delays_others_and_is_closed_within_the_bound(live: LiveServer, engine: Engine) -> None:
     with Session(engine) as session:  # ~1,500 sources make every snapshot ~200 KB
