@@ -85,18 +85,6 @@ def make_map_figure(df: pd.DataFrame, size_label: str = "Events") -> go.Figure:
                    yaxis={"title": {"text": "latitude"}, "range": [south, north], "scaleanchor": "x", "scaleratio": 1})
 
 
-def make_context_figure(df: pd.DataFrame) -> go.Figure:
-    """Plot the selection's data-quality shares as bars (0-100 %)."""
-    if df.empty or int(df["events"].iloc[0]) == 0:
-        return empty_figure()
-    row = df.iloc[0]
-    labels = ["Geocoded to LGA or better", "Counts derived from vague words", "Failing validation"]
-    values = [row["precise_share"], row["derived_share"], row["failing_share"]]
-    bars = {"type": "bar", "x": [v * 100 for v in values], "y": labels, "orientation": "h",
-            "text": [f"{v:.0%}" for v in values], "textposition": "auto"}
-    return _figure([bars], height=200, xaxis={"range": [0, 100], "title": {"text": "% of events"}})
-
-
 def make_rates_figure(df: pd.DataFrame) -> go.Figure:
     """Plot geocoding and validation pass rates over time, one line per group, in two stacked panels."""
     if df.empty:

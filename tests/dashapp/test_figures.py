@@ -60,7 +60,7 @@ def test_failures_sum_severities_per_rule() -> None:
     assert list(fig.data[0].y) == [5]
 
 
-def test_completeness_worst_runs_and_context() -> None:
+def test_completeness_worst_and_runs() -> None:
     comp = f.make_completeness_figure(pd.DataFrame({"field": ["state"], "filled": [3], "events": [4], "share": [0.75]}))
     assert list(comp.data[0].x) == [0.75]
     worst = f.make_worst_figure(pd.DataFrame({"grp": ["Punch"], "valid_rate": [0.5], "precise_rate": [1.0]}))
@@ -68,9 +68,6 @@ def test_completeness_worst_runs_and_context() -> None:
     runs = f.make_runs_figure(pd.DataFrame({"run_id": [1], "timestamp": T(["2024-04-01"]), "grp": ["all sources"],
                                             "geocoding_success_rate": [0.7], "validation_pass_rate": [0.8]}))
     assert [list(trace.y)[0] for trace in runs.data] == [0.7, 0.8]
-    ctx = f.make_context_figure(pd.DataFrame({"events": [4], "precise_share": [0.5], "derived_share": [0.25],
-                                              "failing_share": [0.0]}))
-    assert list(ctx.data[0].text) == ["50%", "25%", "0%"]
 
 
 @pytest.mark.parametrize(
@@ -88,7 +85,6 @@ def test_empty_failures_worst_and_runs_explain_themselves() -> None:
     assert "No validation failures" in f.make_failures_figure(pd.DataFrame()).layout.annotations[0].text
     assert "Too few events" in f.make_worst_figure(pd.DataFrame()).layout.annotations[0].text
     assert "No pipeline runs" in f.make_runs_figure(pd.DataFrame()).layout.annotations[0].text
-    assert f.make_context_figure(pd.DataFrame({"events": [0]})).layout.annotations[0].text == f.EMPTY_MESSAGE
 
 
 FRAMES = {
@@ -96,8 +92,6 @@ FRAMES = {
     "ranking": (f.make_ranking_figure, pd.DataFrame({"grp": ["Kano"], "value": [3]})),
     "map": (f.make_map_figure, pd.DataFrame({"state": ["Kano"], "lga": ["Nassarawa"], "latitude": [12.0],
                                              "longitude": [8.5], "events": [4], "value": [9]})),
-    "context": (f.make_context_figure, pd.DataFrame({"events": [4], "precise_share": [0.5], "derived_share": [0.25],
-                                                     "failing_share": [0.0]})),
     "rates": (f.make_rates_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": ["Punch"],
                                                  "geocoded_rate": [1.0], "valid_rate": [0.5]})),
     "precision": (f.make_precision_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "precision": ["lga"],
