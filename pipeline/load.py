@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, ValidationIssue
+from pipeline import bulk
 from pipeline import columns as c
 from pipeline.dedupe import CONTENT_HASH, FINGERPRINT
 
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 20_000
 LOOKUP_CHUNK = 500  # fingerprints per IN (...) when the batch is small
 FULL_SCAN_AT = 5_000  # from this batch size on, read every stored fingerprint at once
-ADVISORY_LOCK_KEY = 0x4E564344  # "NVCD": one loader at a time per PostgreSQL database
 # PostgreSQL bulk mode: from this many new rows, when they outnumber the stored ones, drop the
 # secondary indexes and rebuild them after COPY (measured 1M rows: 71 s -> 16 s + 5 s rebuild).
 # The rebuild holds an exclusive lock on conflict_events until the run commits.
@@ -139,108 +139,29 @@ def event_rows(events: pd.DataFrame, run_id: int, source_file: str | None, stamp
     return list(zip(*cols, strict=True))
 
 
-def allocate_ids(session: Session, count: int) -> np.ndarray:
-    """Reserve ``count`` new event ids (the caller holds the write lock)."""
-    if count == 0:
-        return np.empty(0, dtype=np.int64)
-    if session.get_bind().dialect.name == "postgresql":
-        # One block from the sequence: safe because only the loader inserts events, under its lock.
-        seq = "pg_get_serial_sequence('conflict_events', 'id')"
-        first = int(session.scalar(text(f"SELECT nextval({seq})")))
-        if count > 1:
-            session.execute(text(f"SELECT setval({seq}, :last)"), {"last": first + count - 1})
-        return np.arange(first, first + count, dtype=np.int64)
-    top = session.scalar(select(func.coalesce(func.max(ConflictEvent.id), 0))) or 0
-    return np.arange(top + 1, top + 1 + count, dtype=np.int64)
+def _insert_events(session: Session, frame: pd.DataFrame, run_id: int, source_file: str | None, stamp: Any,
+                   size: int, tick: bulk.TickFn) -> None:  # fmt: skip
+    """Insert new events chunk by chunk (rows are built per chunk to bound memory)."""
+    for start in range(0, len(frame), size):
+        rows = event_rows(frame.iloc[start : start + size], run_id, source_file, stamp)
+        bulk.insert_chunk(session, "conflict_events", event_write_columns(), rows)
+        tick(len(rows))
 
 
-def lock_for_load(session: Session) -> None:
-    """Serialise loaders on PostgreSQL until the transaction ends (SQLite locks on first write)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
-
-
-def _secondary_indexes(session: Session) -> list[tuple[str, str]]:
-    """Return (name, definition) of conflict_events' indexes other than the primary key."""
-    sql = text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-               "AND tablename = 'conflict_events' AND indexname <> 'pk_conflict_events'")  # fmt: skip
-    return [(name, ddl) for name, ddl in session.execute(sql).all()]
-
-
-def drop_indexes(session: Session) -> list[str]:
-    """Drop the secondary indexes and unique constraints of conflict_events; return the DDL to rebuild them."""
-    rebuild = []
-    constraints = dict(session.execute(text(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = 'conflict_events'::regclass AND contype = 'u'")).all())  # fmt: skip
-    for name, ddl in _secondary_indexes(session):
-        if name in constraints:
-            session.execute(text(f"ALTER TABLE conflict_events DROP CONSTRAINT {name}"))
-            rebuild.append(f"ALTER TABLE conflict_events ADD CONSTRAINT {name} {constraints[name]}")
-        else:
-            session.execute(text(f"DROP INDEX {name}"))
-            rebuild.append(ddl)
-    return rebuild
-
-
-def insert_chunk(session: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    """Insert one chunk of rows with the backend's bulk path."""
-    dbapi = session.connection().connection.driver_connection
-    names = ", ".join(columns)
-    if session.get_bind().dialect.name == "postgresql":
-        with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" * len(columns))
-    cur = dbapi.cursor()
-    try:
-        cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-    finally:
-        cur.close()
-
-
-def _chunks(rows: list[tuple], size: int) -> list[list[tuple]]:
-    return [rows[i : i + size] for i in range(0, len(rows), size)] or []
-
-
-def _insert_all(session: Session, table: str, columns: Sequence[str], rows: list[tuple], size: int,
-                progress: ProgressFn | None, done: list[int], total: int) -> None:  # fmt: skip
-    for chunk in _chunks(rows, size):
-        insert_chunk(session, table, columns, chunk)
-        done[0] += len(chunk)
-        if progress:
-            progress(done[0], total)
-
-
-def _update_events(session: Session, rows: list[tuple], size: int, progress: ProgressFn | None,
-                   done: list[int], total: int) -> None:  # fmt: skip
-    """Overwrite changed events in place and drop their old issues."""
-    if not rows:
+def _update_events(session: Session, frame: pd.DataFrame, run_id: int, source_file: str | None, stamp: Any,
+                   size: int, tick: bulk.TickFn) -> None:  # fmt: skip
+    """Overwrite changed events in place (keeping fingerprint and created_at) and drop their old issues."""
+    if frame.empty:
         return
     columns = event_write_columns()
-    settable = [name for name in columns if name not in ("id", FINGERPRINT, "created_at")]
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("CREATE TEMPORARY TABLE load_changed (LIKE conflict_events) ON COMMIT DROP"))
-        _insert_all(session, "load_changed", columns, rows, size, progress, done, total)
-        assignments = ", ".join(f"{name} = t.{name}" for name in settable)
-        session.execute(text(f"UPDATE conflict_events AS e SET {assignments} FROM load_changed AS t WHERE e.id = t.id"))
-        session.execute(text("DELETE FROM validation_issues WHERE event_id IN (SELECT id FROM load_changed)"))
-        session.execute(text("DROP TABLE load_changed"))
-        return
-    position = {name: i for i, name in enumerate(columns)}
-    reordered = [tuple(row[position[name]] for name in settable) + (row[0],) for row in rows]
-    dbapi = session.connection().connection.driver_connection
-    cur = dbapi.cursor()
-    try:
-        for chunk in _chunks(reordered, size):
-            cur.executemany(f"UPDATE conflict_events SET {', '.join(f'{n} = ?' for n in settable)} WHERE id = ?", chunk)
-            cur.executemany("DELETE FROM validation_issues WHERE event_id = ?", [(row[-1],) for row in chunk])
-            done[0] += len(chunk)
-            if progress:
-                progress(done[0], total)
-    finally:
-        cur.close()
+    keep = [i for i, name in enumerate(columns) if name not in (FINGERPRINT, "created_at")]
+    written = [columns[i] for i in keep]  # "id" stays first
+    table = bulk.begin_update(session, written)
+    for start in range(0, len(frame), size):
+        rows = [tuple(row[i] for i in keep) for row in event_rows(frame.iloc[start : start + size], run_id, source_file, stamp)]
+        bulk.update_chunk(session, table, written, rows)
+        tick(len(rows))
+    bulk.finish_update(session, table, written)
 
 
 def issue_rows(issues: pd.DataFrame, ids_by_row: pd.Series, run_id: int, stamp: Any) -> list[tuple]:
@@ -260,28 +181,31 @@ def issue_rows(issues: pd.DataFrame, ids_by_row: pd.Series, run_id: int, stamp: 
 def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id: int, source_file: str | None,
          now: datetime, batch_size: int = BATCH_SIZE, progress: ProgressFn | None = None) -> LoadResult:  # fmt: skip
     """Insert new events, update changed ones, replace their issues; never commit."""
-    lock_for_load(session)
+    bulk.lock_for_load(session)
     existing = read_existing(session, events[FINGERPRINT].to_numpy())
     classified = classify(events, existing)
     fresh = classified["change"].eq("new").to_numpy()
     changed = classified["change"].eq("updated").to_numpy()
-    classified.loc[fresh, "id"] = allocate_ids(session, int(fresh.sum()))
+    classified.loc[fresh, "id"] = bulk.allocate_ids(session, int(fresh.sum()))
     stamp = _stamp(session, "created_at", now)
     written = classified[fresh | changed]
-    total = len(written)
     done = [0]
-    bulk = session.get_bind().dialect.name == "postgresql" and BULK_REBUILD_AT <= fresh.sum() > len(existing)
-    rebuild = drop_indexes(session) if bulk else []
-    _insert_all(session, "conflict_events", event_write_columns(),
-                event_rows(classified[fresh], run_id, source_file, stamp), batch_size, progress, done, total)  # fmt: skip
+
+    def tick(count: int) -> None:
+        done[0] += count
+        if progress:
+            progress(done[0], len(written))
+
+    rebuild = bulk.drop_indexes(session) if bulk.is_postgres(session) and BULK_REBUILD_AT <= fresh.sum() > len(existing) else []
+    _insert_events(session, classified[fresh], run_id, source_file, stamp, batch_size, tick)
     for ddl in rebuild:
         session.execute(text(ddl))
-    _update_events(session, event_rows(classified[changed], run_id, source_file, stamp), batch_size, progress, done, total)
+    _update_events(session, classified[changed], run_id, source_file, stamp, batch_size, tick)
     ids_by_row = pd.Series(written["id"].to_numpy(dtype=np.int64), index=written[c.SOURCE_ROW].to_numpy())
-    rows = issue_rows(issues, ids_by_row, run_id, _stamp(session, "created_at", now))
-    for chunk in _chunks(rows, batch_size * 2):
-        insert_chunk(session, ISSUES.name, ISSUE_WRITE_COLUMNS, chunk)
+    rows = issue_rows(issues, ids_by_row, run_id, stamp)
+    for start in range(0, len(rows), batch_size * 2):
+        bulk.insert_chunk(session, ISSUES.name, ISSUE_WRITE_COLUMNS, rows[start : start + batch_size * 2])
+    unchanged = len(classified) - len(written)
     log.info("loaded run %s: %d new, %d updated, %d unchanged, %d issues",
-             run_id, int(fresh.sum()), int(changed.sum()), len(classified) - total, len(rows))  # fmt: skip
-    return LoadResult(new=int(fresh.sum()), updated=int(changed.sum()), unchanged=len(classified) - total,
-                      issues_written=len(rows))  # fmt: skip
+             run_id, int(fresh.sum()), int(changed.sum()), unchanged, len(rows))  # fmt: skip
+    return LoadResult(new=int(fresh.sum()), updated=int(changed.sum()), unchanged=unchanged, issues_written=len(rows))

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, PipelineRun, ValidationIssue, utcnow
+from pipeline import bulk
 from pipeline import load as load_module
 from pipeline.dedupe import deduplicate
 from pipeline.load import load
@@ -88,7 +89,7 @@ def test_load_never_commits(engine):
 
 def test_a_failure_after_some_batches_leaves_nothing(engine, monkeypatch):
     calls = {"n": 0}
-    real = load_module.insert_chunk
+    real = bulk.insert_chunk
 
     def failing(session, table, columns, rows):
         calls["n"] += 1
@@ -96,7 +97,7 @@ def test_a_failure_after_some_batches_leaves_nothing(engine, monkeypatch):
             raise RuntimeError("disk full")
         real(session, table, columns, rows)
 
-    monkeypatch.setattr(load_module, "insert_chunk", failing)
+    monkeypatch.setattr(bulk, "insert_chunk", failing)
     frame = events(*({"community": f"Village {i}"} for i in range(10)))
     with pytest.raises(RuntimeError, match="disk full"):
         _load(engine, frame, NO_ISSUES, batch_size=3)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import STAGES, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, ValidationIssue, current_version
 from pipeline import extract
+from pipeline import bulk
 from pipeline import load as load_module
 from pipeline import measure as measure_module
 from pipeline.generate import generate_events, generate_records, write_csv
@@ -122,7 +123,7 @@ def test_a_failure_half_way_through_load_writes_nothing(engine, monkeypatch):
     run_pipeline(engine, records[:10], today=TODAY)
     before = _counts(engine)
     calls = {"n": 0}
-    real = load_module.insert_chunk
+    real = bulk.insert_chunk
 
     def fail_on_third(session, table, columns, rows):
         calls["n"] += 1
@@ -130,7 +131,7 @@ def test_a_failure_half_way_through_load_writes_nothing(engine, monkeypatch):
             raise OSError("connection lost")
         real(session, table, columns, rows)
 
-    monkeypatch.setattr(load_module, "insert_chunk", fail_on_third)
+    monkeypatch.setattr(bulk, "insert_chunk", fail_on_third)
     with pytest.raises(RunFailed) as caught:
         run_pipeline(engine, records, today=TODAY, batch_size=5)
     assert not caught.value.input_error

@@ -1,0 +1,118 @@
+"""Backend bulk paths for the loader: locking, id blocks, COPY / executemany, index rebuilds.
+
+PostgreSQL gets ``COPY ... FROM STDIN`` through psycopg's ``cursor.copy`` (changed rows go
+to a temporary table first, then one ``UPDATE ... FROM``); SQLite gets ``executemany`` on
+the raw connection. Everything runs inside the caller's transaction and never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from models import ConflictEvent, bump_version
+
+ADVISORY_LOCK_KEY = 0x4E564344  # "NVCD": one loader at a time per PostgreSQL database
+TickFn = Callable[[int], None]
+
+
+def is_postgres(session: Session) -> bool:
+    """Tell whether the session talks to PostgreSQL."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_for_load(session: Session) -> None:
+    """Serialise loaders until the transaction ends, before anything is read."""
+    if is_postgres(session):
+        session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+    else:
+        bump_version(session)  # SQLite: the first write of a transaction takes the database's write lock
+
+
+def allocate_ids(session: Session, count: int) -> np.ndarray:
+    """Reserve ``count`` new event ids (the caller holds the write lock)."""
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    if is_postgres(session):
+        # One block from the sequence: safe because only the loader inserts events, under its lock.
+        seq = "pg_get_serial_sequence('conflict_events', 'id')"
+        first = int(session.scalar(text(f"SELECT nextval({seq})")))
+        if count > 1:
+            session.execute(text(f"SELECT setval({seq}, :last)"), {"last": first + count - 1})
+        return np.arange(first, first + count, dtype=np.int64)
+    top = session.scalar(select(func.coalesce(func.max(ConflictEvent.id), 0))) or 0
+    return np.arange(top + 1, top + 1 + count, dtype=np.int64)
+
+
+def drop_indexes(session: Session) -> list[str]:
+    """Drop conflict_events' secondary indexes and unique constraints; return the DDL to rebuild them."""
+    constraints = dict(session.execute(text(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'conflict_events'::regclass AND contype = 'u'")).all())  # fmt: skip
+    indexes = session.execute(text(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND tablename = 'conflict_events' AND indexname <> 'pk_conflict_events'")).all()  # fmt: skip
+    rebuild = []
+    for name, ddl in indexes:
+        if name in constraints:
+            session.execute(text(f"ALTER TABLE conflict_events DROP CONSTRAINT {name}"))
+            rebuild.append(f"ALTER TABLE conflict_events ADD CONSTRAINT {name} {constraints[name]}")
+        else:
+            session.execute(text(f"DROP INDEX {name}"))
+            rebuild.append(ddl)
+    return rebuild
+
+
+def insert_chunk(session: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Insert one chunk of rows with the backend's bulk path."""
+    dbapi = session.connection().connection.driver_connection
+    names = ", ".join(columns)
+    if is_postgres(session):
+        with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns))
+    cur = dbapi.cursor()
+    try:
+        cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    finally:
+        cur.close()
+
+
+def begin_update(session: Session, columns: Sequence[str]) -> str:
+    """Prepare to receive changed event rows; return the table they go to (insert_chunk)."""
+    if is_postgres(session):
+        names = ", ".join(columns)
+        session.execute(text(f"CREATE TEMPORARY TABLE load_changed ON COMMIT DROP AS SELECT {names} FROM conflict_events WITH NO DATA"))
+        return "load_changed"
+    return ""
+
+
+def update_chunk(session: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Send one chunk of changed rows (``id`` first in ``columns``)."""
+    if table:
+        insert_chunk(session, table, columns, rows)
+        return
+    settable = list(columns[1:])
+    dbapi = session.connection().connection.driver_connection
+    cur = dbapi.cursor()
+    try:
+        cur.executemany(f"UPDATE conflict_events SET {', '.join(f'{n} = ?' for n in settable)} WHERE id = ?",
+                        [(*row[1:], row[0]) for row in rows])  # fmt: skip
+        cur.executemany("DELETE FROM validation_issues WHERE event_id = ?", [(row[0],) for row in rows])
+    finally:
+        cur.close()
+
+
+def finish_update(session: Session, table: str, columns: Sequence[str]) -> None:
+    """Apply the staged changes (PostgreSQL) and drop the changed events' old issues."""
+    if not table:
+        return
+    assignments = ", ".join(f"{name} = t.{name}" for name in columns[1:])
+    session.execute(text(f"UPDATE conflict_events AS e SET {assignments} FROM {table} AS t WHERE e.id = t.id"))
+    session.execute(text(f"DELETE FROM validation_issues WHERE event_id IN (SELECT id FROM {table})"))
+    session.execute(text(f"DROP TABLE {table}"))
