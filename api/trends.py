@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 from apiflask import APIBlueprint, Schema, fields
-from apiflask.validators import OneOf, Range
+from apiflask.validators import Length, OneOf, Range
 from flask import Response, jsonify
 from marshmallow import RAISE, ValidationError, validates_schema
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,8 +30,9 @@ FORMATS = ("json", "csv")
 
 
 def _list(description: str) -> fields.List:
-    return fields.List(fields.String(), validate=lambda v: 0 < len(v) <= MAX_VALUES,
-                       metadata={"description": f"{description}; repeat the parameter for several"})
+    return fields.List(fields.String(validate=Length(min=1, max=256)), validate=Length(min=1, max=MAX_VALUES),
+                       metadata={"description": f"{description}; repeat the parameter for several "
+                                                f"(at most {MAX_VALUES})"})
 
 
 class FilterQuery(Schema):

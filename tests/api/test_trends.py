@@ -91,6 +91,8 @@ def test_trends_totals_weekly_and_csv(client, event_ids: list[int]) -> None:
         ("/api/v1/events?cursor=-5", "cursor"),
         ("/api/v1/events?cursor=3&offset=2", "cursor"),
         ("/api/v1/events?start=2024-02-30", "start"),
+        ("/api/v1/events?" + "&".join(f"state=S{n}" for n in range(101)), "state"),
+        ("/api/v1/trends?state=", "state"),
     ],
 )
 def test_bad_parameters_are_422_json(client, path: str, field: str) -> None:

@@ -112,3 +112,14 @@ def test_events_page_by_offset_and_cursor(engine: Engine, trend_data: list[int])
     assert list(after["id"]) == trend_data[2:4]
     kano = fetch(engine, q.events_select(TrendFilters(states=("Kano",)), limit=10, offset=1))
     assert list(kano["id"]) == [trend_data[1], trend_data[6]]
+
+
+@pytest.mark.parametrize("dimension", [None, "state", "region", "crisis_type", "source", "lga"])
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+def test_series_add_up_to_the_dated_events(engine: Engine, dimension: str | None, granularity: str) -> None:
+    # Every dated event with a value for the dimension lands in exactly one bucket and group.
+    filters = TrendFilters(granularity=granularity)
+    total = fetch(engine, q.series_select(filters, dimension, "total_deaths"))["value"].sum()
+    assert total == 21  # event 4, the only dated one without an LGA, has no deaths
+    counted = fetch(engine, q.series_select(filters, dimension))["value"].sum()
+    assert counted == (5 if dimension == "lga" else 6)
