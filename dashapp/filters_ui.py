@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import pandas as pd
 from dash import dcc, html
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, current_version
@@ -38,27 +39,31 @@ DROPDOWNS = {
     "actor": "Actors",
     "source": "Sources",
 }
-_options_cache: dict[str, tuple[int, dict[str, list[str]]]] = {}
+# Listing the distinct values costs ~1 s on a million events, and a live replay changes the data
+# version every few seconds: refresh at most this often (values in the URL always stay listed).
+OPTIONS_MAX_AGE_S = 300.0
+_options_cache: dict[str, tuple[int, float, dict[str, list[str]]]] = {}
 
 
-def filter_options(engine: Engine) -> dict[str, list[str]]:
-    """Return the distinct values each dropdown offers, cached until the data version changes."""
+def filter_options(engine: Engine, now: float | None = None) -> dict[str, list[str]]:
+    """Return the distinct values each dropdown offers, refreshed after a data change at most every 5 min."""
+    now = time.monotonic() if now is None else now
     with Session(engine) as session:
         version = current_version(session)
         cached = _options_cache.get(str(engine.url))
-        if cached and cached[0] == version:
-            return cached[1]
-        options: dict[str, list[str]] = {}
-        for key in DROPDOWNS:
-            if key == "actor":
-                rows = actor_rows(TrendFilters())
-                stmt = select(rows.c.grp).distinct().order_by(rows.c.grp)
-            else:
-                column = getattr(ConflictEvent, key)
-                stmt = select(column).distinct().where(column.is_not(None), column != "").order_by(column)
-            options[key] = [value for value in session.scalars(stmt) if value]
-    _options_cache[str(engine.url)] = (version, options)
+        if cached and (cached[0] == version or now - cached[1] < OPTIONS_MAX_AGE_S):
+            return cached[2]
+        options = {key: [value for value in session.scalars(_options_select(key)) if value] for key in DROPDOWNS}
+    _options_cache[str(engine.url)] = (version, now, options)
     return options
+
+
+def _options_select(key: str) -> Select[Any]:
+    if key == "actor":
+        rows = actor_rows(TrendFilters())
+        return select(rows.c.grp).distinct().order_by(rows.c.grp)
+    column = getattr(ConflictEvent, key)
+    return select(column).distinct().where(column.is_not(None), column != "").order_by(column)
 
 
 def parse_query(query: Mapping[str, Any]) -> tuple[TrendFilters, str | None]:
