@@ -102,7 +102,8 @@ def _csv(frame: pd.DataFrame, filters: TrendFilters, name: str) -> Response:
 # unknown=RAISE: a misspelt filter is a 422, never a silently wider selection.
 @bp.input(EventsQuery, location="query", arg_name="args", unknown=RAISE)
 @bp.doc(summary="Events matching the trend filters, paged",
-        description="Page with limit and offset, or keyset with cursor (pass next_cursor back).",
+        description="Page with limit and offset, or keyset with cursor (pass next_cursor back; "
+                    "CSV answers carry it in the X-Next-Cursor header).",
         responses={200: "A page of events (JSON or CSV)", 422: "Bad parameters", 503: "Database unavailable"})
 def list_events(args: dict[str, Any]) -> Response:
     """Return one page of events matching the filters."""
@@ -113,13 +114,18 @@ def list_events(args: dict[str, Any]) -> Response:
     except SQLAlchemyError as exc:
         log.warning("events query failed: %s", exc.__class__.__name__)
         return error_response(503, "Database unavailable")
-    if args["format"] == "csv":
-        return _csv(frame, filters, "events")
     full = len(frame) == limit
+    next_cursor = int(frame["id"].iloc[-1]) if full else None
+    if args["format"] == "csv":
+        response = _csv(frame, filters, "events")
+        if next_cursor is not None:
+            # CSV has no envelope: the next page's cursor travels in a header.
+            response.headers["X-Next-Cursor"] = str(next_cursor)
+        return response
     return jsonify({
         "filters": filters.as_dict() | {"group_by": None, "metric": None, "granularity": None},
         "limit": limit, "offset": offset, "cursor": cursor, "count": len(frame),
-        "next_cursor": int(frame["id"].iloc[-1]) if full else None,
+        "next_cursor": next_cursor,
         "next_offset": offset + limit if full and cursor is None else None,
         "items": _records(frame),
     })

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
+from pipeline.gazetteer import lga_centroids
 from trends import quality_queries as qq
 from trends import queries as q
 from trends.data import fetch
@@ -73,10 +74,6 @@ def event_map(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
 
 def with_gazetteer_centroids(frame: pd.DataFrame) -> pd.DataFrame:
     """Replace mean event positions with the gazetteer's LGA centroids where it knows the LGA."""
-    try:
-        from pipeline.gazetteer import lga_centroids  # written alongside; optional until it lands
-    except ImportError:
-        return frame
     if frame.empty:
         return frame
     centroids = lga_centroids()[["state", "lga", "latitude", "longitude"]]

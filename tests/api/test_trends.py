@@ -48,6 +48,9 @@ def test_events_as_csv(client, event_ids: list[int]) -> None:
     table = list(csv.DictReader(io.StringIO("\n".join(lines[1:]))))
     assert [row["id"] for row in table] == [str(event_ids[4]), str(event_ids[5])]
     assert table[0]["displaced"] == "100"
+    paged = client.get("/api/v1/events?format=csv&limit=2")
+    assert paged.headers["X-Next-Cursor"] == str(event_ids[1])
+    assert "X-Next-Cursor" not in response.headers
 
 
 def test_trends_grouped_by_actor(client, event_ids: list[int]) -> None:

@@ -123,3 +123,15 @@ def test_series_add_up_to_the_dated_events(engine: Engine, dimension: str | None
     assert total == 21  # event 4, the only dated one without an LGA, has no deaths
     counted = fetch(engine, q.series_select(filters, dimension))["value"].sum()
     assert counted == (5 if dimension == "lga" else 6)
+
+
+def test_map_uses_the_gazetteer_centroid_where_it_knows_the_lga(engine: Engine) -> None:
+    from pipeline.gazetteer import lga_centroids
+
+    known = lga_centroids().set_index(["state", "lga"])
+    frame = charts.event_map(engine, TrendFilters()).set_index(["state", "lga"])
+    matched = frame.index.intersection(known.index)
+    assert len(matched) >= 1
+    for place in matched:
+        assert frame.loc[place, "latitude"] == pytest.approx(known.loc[place, "latitude"])
+        assert frame.loc[place, "longitude"] == pytest.approx(known.loc[place, "longitude"])
