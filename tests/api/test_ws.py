@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -303,3 +304,33 @@ def test_cap_answers_503_then_shutdown_closes_clients_with_1001_promptly(databas
     stack.close()
     assert codes == [1001, 1001]
     assert time.monotonic() - started < 5.0
+
+
+@pytest.mark.browser
+def test_chromium_negotiates_shared_deflate_frames_and_the_token_subprotocol(live: LiveServer) -> None:
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{CHROMIUM} is required under CI")
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    script = """([url, token]) => new Promise(done => {
+        const ws = new WebSocket(url, ['nvcd.v1', 'token.' + token]);
+        const types = [];
+        ws.onmessage = e => { types.push(JSON.parse(e.data).type);
+            if (types.length === 2) { done({extensions: ws.extensions, protocol: ws.protocol, types}); ws.close(); } };
+        ws.onclose = e => done({closed: e.code});
+    })"""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{live.url}/healthz")  # same origin as the socket
+            result = page.evaluate(script, [ws_url(live), TOKEN])
+        finally:
+            browser.close()
+    assert result["protocol"] == "nvcd.v1"
+    assert "server_no_context_takeover" in result["extensions"]
+    assert result["types"] == ["pipeline_status_update", "heartbeat"]
