@@ -3,8 +3,9 @@
 Worker class: gevent. A WebSocket is a long-lived request; under gthread each
 one pins a pool thread plus simple-websocket's reader thread and `--threads`
 becomes a hard cap on clients (at the cap even /healthz starves). Under gevent
-each socket is two greenlets (~30-40 KB), so one worker holds thousands of
-sockets and ordinary HTTP keeps flowing beside them.
+each socket is two greenlets (44 KB per connection measured, deflate included;
+bench/README.md), so one worker holds thousands of sockets (2,000 benchmarked)
+and ordinary HTTP keeps flowing beside them.
 
 worker_connections bounds greenlets per worker (sockets + HTTP requests); it
 must stay well above WS_MAX_CLIENTS so HTTP still has room when the socket cap

@@ -141,13 +141,17 @@ class Broadcaster:
                                   build_ms_last=round((time.perf_counter() - started) * 1000, 1))
         except SQLAlchemyError as exc:
             self._failures += 1
-            log.warning("snapshot build failed (%s); keeping the last one", exc.__class__.__name__)
+            if self._failures % 60 == 1:  # the first failure, then about once a minute
+                log.warning("snapshot build failed %d time(s) (%s); keeping the last one",
+                            self._failures, exc.__class__.__name__)
             return "failed"
         except Exception:  # noqa: BLE001 - a bug in one build must not end the broadcasts
             self._failures += 1
             if self._failures == 1:
                 log.exception("snapshot build raised; retrying every %.0f s", RETRY_SECONDS)
             return "failed"
+        if self._failures:
+            log.info("snapshot builds work again after %d failures", self._failures)
         self._failures = 0
         log.info("snapshot v%s built in %.1f ms, %d queries, %d clients", snapshot.get("version"),
                  self.stats["build_ms_last"], self.stats["queries_last_build"], self.client_count())
