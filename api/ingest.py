@@ -28,8 +28,13 @@ log = logging.getLogger(__name__)
 bp = APIBlueprint("ingest", __name__, url_prefix="/api/v1/ingest", tag="Ingest")
 auth = HTTPTokenAuth(scheme="Bearer", description="The INGEST_TOKEN of this deployment")
 FILE_TYPES = (".xlsx", ".xlsm", ".csv")
-ERRORS = {401: "Missing or wrong token", 413: "Body over the upload size limit", 415: "Unsupported file or content type",
-          422: "Content that cannot be ingested (detail says why)", 500: "The run failed (recorded as failed)"}  # fmt: skip
+ERRORS = {
+    401: "Missing or wrong token",
+    413: "Body over the upload size limit",
+    415: "Unsupported file or content type",
+    422: "Content that cannot be ingested (detail says why)",
+    500: "The run failed (recorded as failed)",
+}
 
 
 @auth.verify_token
@@ -45,8 +50,9 @@ class FileIn(Schema):
 
 
 class BatchIn(Schema):
-    records = fields.List(fields.Dict(), required=True,
-                          metadata={"description": "Records keyed by field name: " + ", ".join(c.RAW_COLUMNS)})  # fmt: skip
+    records = fields.List(
+        fields.Dict(), required=True, metadata={"description": "Records keyed by field: " + ", ".join(c.RAW_COLUMNS)}
+    )
 
 
 class RunOut(Schema):
@@ -72,7 +78,7 @@ def _json_body(view: Callable[..., Response]) -> Callable[..., Response]:
 
 def _run(source: object, filename: str | None) -> Response:
     try:
-        summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename)  # type: ignore[arg-type]
+        summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename)  # type: ignore
     except RunFailed as exc:
         detail = {"run_id": exc.summary.run_id, "error": exc.summary.error}
         if exc.input_error:
@@ -112,6 +118,7 @@ def ingest_batch(json_data: object = None) -> Response:
     payload = request.get_json(silent=True)
     if isinstance(payload, dict):
         if "records" not in payload:
-            return error_response(422, "Expected a list of records or an object with 'records'", {"keys": sorted(payload)[:20]})
+            keys = {"keys": sorted(payload)[:20]}
+            return error_response(422, "Expected a list of records or an object with 'records'", keys)
         payload = payload["records"]
     return _run(payload, "batch")

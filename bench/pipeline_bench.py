@@ -58,7 +58,8 @@ class ScratchPostgres:
     def __init__(self, admin_url: str) -> None:
         self.admin = create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
         self.name = f"nvcd_bench_{uuid.uuid4().hex[:10]}"
-        self.url = make_url(normalise_database_url(admin_url)).set(database=self.name).render_as_string(hide_password=False)
+        url = make_url(normalise_database_url(admin_url)).set(database=self.name)
+        self.url = url.render_as_string(hide_password=False)
 
     def __enter__(self) -> str:
         with self.admin.connect() as conn:
@@ -151,7 +152,8 @@ def scenario_generated(admin_url: str, events: int) -> dict:
     size_mb = round(path.stat().st_size / 1e6, 1)
     path.unlink()
     return {"events": events, "rows": rows, "csv_mb": size_mb, "generate_s": round(generate_s, 3),
-            "write_csv_s": round(write_s, 3), "baseline": baseline, "pipeline": pipeline, "peak_mb": _peak_mb()}  # fmt: skip
+            "write_csv_s": round(write_s, 3), "baseline": baseline, "pipeline": pipeline,
+            "peak_mb": _peak_mb()}  # fmt: skip
 
 
 def _child(args: list[str]) -> dict:

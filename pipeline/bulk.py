@@ -87,7 +87,9 @@ def begin_update(session: Session, columns: Sequence[str]) -> str:
     """Prepare to receive changed event rows; return the table they go to (insert_chunk)."""
     if is_postgres(session):
         names = ", ".join(columns)
-        session.execute(text(f"CREATE TEMPORARY TABLE load_changed ON COMMIT DROP AS SELECT {names} FROM conflict_events WITH NO DATA"))
+        session.execute(text(
+            f"CREATE TEMPORARY TABLE load_changed ON COMMIT DROP AS SELECT {names} FROM conflict_events WITH NO DATA"
+        ))  # fmt: skip
         return "load_changed"
     return ""
 

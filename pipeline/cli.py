@@ -81,12 +81,13 @@ class StageBar:
 
 
 @click.group()
-@click.option("--database-url", envvar=None, default=None, help="Database URL (default: DATABASE_URL or the SQLite file).")
+@click.option("--database-url", default=None, help="Database URL (default: DATABASE_URL or the SQLite file).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     """Ingest NVCD exports, generate realistic data, replay events as a live stream."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = {"database_url": database_url}
 
 
@@ -130,7 +131,8 @@ def generate(count: int, output: Path, seed: int, clean: bool) -> None:
 
 @cli.command()
 @click.option("--events", "count", type=click.IntRange(min=1), default=20_000, show_default=True)
-@click.option("--years", type=click.FloatRange(min=0.1), default=4.0, show_default=True, help="Spread over this many years up to today.")
+@click.option("--years", type=click.FloatRange(min=0.1), default=4.0, show_default=True,
+              help="Spread over this many years up to today.")  # fmt: skip
 @click.option("--seed", type=int, default=2020, show_default=True)
 @click.pass_context
 def seed(ctx: click.Context, count: int, years: float, seed: int) -> None:
@@ -157,7 +159,8 @@ def seed(ctx: click.Context, count: int, years: float, seed: int) -> None:
 
 
 @cli.command()
-@click.option("--file", "path", type=click.Path(exists=True, path_type=Path), help="Replay this file instead of generated events.")
+@click.option("--file", "path", type=click.Path(exists=True, path_type=Path),
+              help="Replay this file instead of generated events.")  # fmt: skip
 @click.option("--rate", type=click.FloatRange(min=0.01), default=replay_mode.DEFAULT_RATE, show_default=True,
               help="Events per second.")  # fmt: skip
 @click.option("--batch-size", type=click.IntRange(min=1), default=replay_mode.DEFAULT_BATCH_SIZE, show_default=True)

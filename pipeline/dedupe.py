@@ -13,7 +13,8 @@ incidents from one report in the same place and day); the second and later ones
 get the occurrence number, in file order, mixed into their fingerprint.
 
 Hashing is vectorised (``pandas.util.hash_array``, SipHash with fixed keys; two
-keys give the fingerprint 128 bits, the content hash has 64) so a million rows take well under a second. The fixed keys and
+keys give the fingerprint 128 bits, the content hash has 64), a few seconds for a
+million rows. The fixed keys and
 the tests that pin known fingerprints keep the values stable across releases.
 """
 

@@ -140,7 +140,8 @@ def _text_mess(rng: np.random.Generator, frame: pd.DataFrame, rates: dict[str, f
         idx = rows(rates["case_variant"] / 2)
         frame.loc[idx, col] = [how(v) if isinstance(v, str) else v for v in frame.loc[idx, col]]
     idx = rows(rates["misspelt_lga"])
-    frame.loc[idx, c.LGA] = [_misspell(v, int(k)) for v, k in zip(frame.loc[idx, c.LGA], rng.integers(0, 1 << 30, len(idx)))]
+    salts = rng.integers(0, 1 << 30, len(idx))
+    frame.loc[idx, c.LGA] = [_misspell(v, int(k)) for v, k in zip(frame.loc[idx, c.LGA], salts, strict=True)]
     idx = rows(rates["dash_apostrophe"])
     frame.loc[idx, c.LGA] = [v.replace("-", " – ") if isinstance(v, str) else v for v in frame.loc[idx, c.LGA]]
     frame.loc[idx, c.DESCRIPTION] = frame.loc[idx, c.DESCRIPTION].astype(object) + " in the residents’ area"

@@ -158,7 +158,8 @@ def _update_events(session: Session, frame: pd.DataFrame, run_id: int, source_fi
     written = [columns[i] for i in keep]  # "id" stays first
     table = bulk.begin_update(session, written)
     for start in range(0, len(frame), size):
-        rows = [tuple(row[i] for i in keep) for row in event_rows(frame.iloc[start : start + size], run_id, source_file, stamp)]
+        full = event_rows(frame.iloc[start : start + size], run_id, source_file, stamp)
+        rows = [tuple(row[i] for i in keep) for row in full]
         bulk.update_chunk(session, table, written, rows)
         tick(len(rows))
     bulk.finish_update(session, table, written)
@@ -172,7 +173,8 @@ def issue_rows(issues: pd.DataFrame, ids_by_row: pd.Series, run_id: int, stamp: 
     cols = [
         event_ids.tolist(),
         [run_id] * n,
-        *(keyed[name].to_numpy(dtype=object, na_value=None).tolist() for name in (c.RULE, c.SEVERITY, c.FIELD, c.DETAIL)),
+        *(keyed[name].to_numpy(dtype=object, na_value=None).tolist()
+          for name in (c.RULE, c.SEVERITY, c.FIELD, c.DETAIL)),
         [stamp] * n,
     ]
     return list(zip(*cols, strict=True))
@@ -196,7 +198,8 @@ def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id
         if progress:
             progress(done[0], len(written))
 
-    rebuild = bulk.drop_indexes(session) if bulk.is_postgres(session) and BULK_REBUILD_AT <= fresh.sum() > len(existing) else []
+    bulk_mode = bulk.is_postgres(session) and BULK_REBUILD_AT <= fresh.sum() > len(existing)
+    rebuild = bulk.drop_indexes(session) if bulk_mode else []
     _insert_events(session, classified[fresh], run_id, source_file, stamp, batch_size, tick)
     for ddl in rebuild:
         session.execute(text(ddl))

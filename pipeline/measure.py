@@ -126,7 +126,8 @@ def merge_hourly(previous: DataQualityMetric | None, aggregate: dict[str, object
     """Add a run's aggregate to the hour's row (if any) and recompute the derived figures."""
     sums = {name: float(aggregate[name]) for name in SUM_FIELDS}  # type: ignore[arg-type]
     events = sums["events"]
-    filled = {name: float(share) * events for name, share in aggregate["completeness_by_field"].items()}  # type: ignore[union-attr]
+    shares: dict[str, float] = aggregate["completeness_by_field"]  # type: ignore[assignment]
+    filled = {name: float(share) * events for name, share in shares.items()}
     if previous is not None:
         for name in SUM_FIELDS:
             sums[name] += float(getattr(previous, name) or 0)
@@ -140,7 +141,9 @@ def write_metrics(session: Session, rows: list[dict[str, object]], *, run_id: in
     for row in rows:
         session.add(DataQualityMetric(timestamp=at, run_id=run_id, created_at=at, updated_at=at, **row))
     hour = hour_of(at)
-    stmt = select(DataQualityMetric).where(DataQualityMetric.metric_type == "hourly", DataQualityMetric.timestamp == hour)
+    stmt = select(DataQualityMetric).where(
+        DataQualityMetric.metric_type == "hourly", DataQualityMetric.timestamp == hour
+    )
     previous = session.scalars(stmt.limit(1)).first()
     merged = merge_hourly(previous, rows[0])
     if previous is None:

@@ -84,7 +84,9 @@ class RunRecorder:
                 .values(status="failed", finished_at=now, error=text)
             )
             session.execute(
-                update(PipelineRun).where(PipelineRun.id == self.run_id).values(status="failed", finished_at=now, error=text, **counts)
+                update(PipelineRun)
+                .where(PipelineRun.id == self.run_id)
+                .values(status="failed", finished_at=now, error=text, **counts)
             )
 
         self._commit(None, changes)

@@ -196,15 +196,16 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
     st = _Stages(recorder, summary, on_progress)
     try:
         events, distinct, issues = _process(source, filename, today, st, summary)
-        summary.precision = {p: int(n) for p, n in distinct.events[c.GEO_PRECISION].fillna("none").value_counts().items()}
+        precision = distinct.events[c.GEO_PRECISION].fillna("none").value_counts()
+        summary.precision = {str(p): int(n) for p, n in precision.items()}
         summary.failures_by_rule = {str(k): int(v) for k, v in issues[c.RULE].value_counts().items()}
         summary.issues = len(issues)
         _store(engine, events, distinct, issues, st, summary, batch_size)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised as RunFailed
         summary.status, summary.error = "failed", " ".join(str(exc).split()) or exc.__class__.__name__
         summary.duration_s = round(time.perf_counter() - began, 4)
-        recorder.run_failed(summary.error, **_run_counts(summary) | {"events_new": 0, "events_updated": 0,
-                                                                     "events_unchanged": 0, "items_out": 0})  # fmt: skip
+        nothing = {"events_new": 0, "events_updated": 0, "events_unchanged": 0, "items_out": 0}
+        recorder.run_failed(summary.error, **(_run_counts(summary) | nothing))
         summary.events_new = summary.events_updated = summary.events_unchanged = 0
         if not isinstance(exc, InputError):
             log.exception("run %s failed", summary.run_id)

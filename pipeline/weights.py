@@ -48,9 +48,11 @@ OPPONENT: dict[str, str] = {"Banditry": "Bandits", "Terrorism": "Boko Haram", "S
 # Share of events per source, with the site its URLs are on ("" = no URL: primary data).
 SOURCE_SHARES: dict[str, tuple[float, str]] = {
     "Punch": (0.19, "punchng.com"), "Daily Post": (0.175, "dailypost.ng"), "Vanguard": (0.13, "vanguardngr.com"),
-    "Local Source": (0.105, ""), "Premium Times": (0.095, "premiumtimesng.com"), "ChannelsTV": (0.055, "channelstv.com"),
+    "Local Source": (0.105, ""), "Premium Times": (0.095, "premiumtimesng.com"),
+    "ChannelsTV": (0.055, "channelstv.com"),
     "The Guardian": (0.05, "guardian.ng"), "SaharaReporters": (0.045, "saharareporters.com"),
-    "Daily Trust": (0.035, "dailytrust.com"), "The Sun": (0.035, "sunnewsonline.com"), "ThisDay": (0.025, "thisdaylive.com"),
+    "Daily Trust": (0.035, "dailytrust.com"), "The Sun": (0.035, "sunnewsonline.com"),
+    "ThisDay": (0.025, "thisdaylive.com"),
     "The Nation": (0.02, "thenationonlineng.net"), "Nigerian Tribune": (0.02, "tribuneonlineng.com"),
     "The Cable": (0.01, "thecable.ng"), "HumAngle": (0.005, "humangle.ng"), "Leadership": (0.005, "leadership.ng"),
 }  # fmt: skip

@@ -99,7 +99,8 @@ def test_unreadable_upload_is_422_and_changes_nothing(client, engine, data, name
 
 
 def test_malformed_batches_are_422(client, engine):
-    bad_json = client.post("/api/v1/ingest/batch", data="{not json", headers={**AUTH, "Content-Type": "application/json"})
+    json_headers = {**AUTH, "Content-Type": "application/json"}
+    bad_json = client.post("/api/v1/ingest/batch", data="{not json", headers=json_headers)
     assert bad_json.status_code == 422
     assert client.post("/api/v1/ingest/batch", json={"rows": []}, headers=AUTH).status_code == 422
     not_records = client.post("/api/v1/ingest/batch", json=[1, 2], headers=AUTH)

@@ -39,7 +39,8 @@ def _stored(engine: Engine) -> list[ConflictEvent]:
 
 def _issues(engine: Engine) -> list[tuple[int, str]]:
     with Session(engine) as session:
-        return list(session.execute(select(ValidationIssue.event_id, ValidationIssue.rule).order_by(ValidationIssue.id)))
+        stmt = select(ValidationIssue.event_id, ValidationIssue.rule).order_by(ValidationIssue.id)
+        return [tuple(row) for row in session.execute(stmt)]
 
 
 NO_ISSUES = issues()
@@ -108,7 +109,8 @@ def test_a_failure_after_some_batches_leaves_nothing(engine, monkeypatch):
 
 def test_ids_continue_after_existing_rows(engine):
     _load(engine, events({}), NO_ISSUES)
-    _load(engine, events({"community": "Other"}, {"community": "Third"}), issues((2, "lga_known", "warning", "lga", "x")))
+    second = events({"community": "Other"}, {"community": "Third"})
+    _load(engine, second, issues((2, "lga_known", "warning", "lga", "x")))
     stored = _stored(engine)
     assert len({e.id for e in stored}) == 3
     assert _issues(engine) == [(stored[2].id, "lga_known")]
