@@ -125,7 +125,8 @@ class _Stages:
             self.progress(name, max(items_out, 1), max(items_out, 1))
 
 
-def _process(source: Source, filename: str | None, today: date | None, st: _Stages, summary: RunSummary):
+def _process(source: Source, filename: str | None, today: date | None, st: _Stages,
+             summary: RunSummary) -> tuple[pd.DataFrame, dedupe.Deduplicated, pd.DataFrame]:  # fmt: skip
     """Run the in-memory stages: extract to deduplicate."""
     st.begin("extract", 0)
     raw = read_source(source, filename)
@@ -210,6 +211,10 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
         if not isinstance(exc, InputError):
             log.exception("run %s failed", summary.run_id)
         raise RunFailed(summary, isinstance(exc, InputError)) from exc
+    except BaseException as exc:  # Ctrl-C or SystemExit: leave no run "running" forever, then go on exiting
+        summary.status, summary.error = "failed", f"interrupted ({exc.__class__.__name__})"
+        recorder.run_failed(summary.error)
+        raise
     summary.status = "succeeded"
     summary.duration_s = round(time.perf_counter() - began, 4)
     log.info("run %s: %d events (%d new, %d updated, %d unchanged) in %.2fs", summary.run_id, summary.events,

@@ -163,3 +163,16 @@ def test_summary_as_dict_is_json_ready(engine):
     assert data["run_id"] == summary.run_id and data["events"] == 10
     assert set(data["stage_seconds"]) == set(STAGES)
     assert sum(data["precision"].values()) == 10
+
+
+def test_an_interrupted_run_is_recorded_as_failed(engine, monkeypatch):
+    def interrupt(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(measure_module, "measure", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(engine, generate_records(5, seed=13, end=TODAY), today=TODAY)
+    with Session(engine) as session:
+        run = session.scalars(select(PipelineRun)).one()
+        assert run.status == "failed" and "interrupted" in run.error
+    assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
