@@ -3,14 +3,16 @@
 The caller owns the transaction (``load`` never commits), so a failure anywhere
 rolls back every event, issue and metric write of the run. Events are classified
 against the database inside that transaction, after it has taken the write lock
-(SQLite: the first write; PostgreSQL: a transaction-scoped advisory lock), so two
+(SQLite: a first write; PostgreSQL: a transaction-scoped advisory lock), so two
 runs never race on the same fingerprint.
 
-Bulk paths: PostgreSQL gets ``COPY ... FROM STDIN`` (new rows straight into the
-table; changed rows into a temporary table, then one ``UPDATE ... FROM``); SQLite
-gets ``executemany`` on the raw connection. Ids of new rows are allocated up front
-(the PostgreSQL sequence, or ``max(id)`` under SQLite's write lock) so issues can be
-written without reading rows back. When an event is updated its issues are replaced.
+The backend bulk paths are in ``pipeline.bulk``: PostgreSQL ``COPY ... FROM STDIN``
+(changed rows via a temporary table and one ``UPDATE ... FROM``), SQLite
+``executemany``. Ids of new rows are allocated up front (a block of the PostgreSQL
+sequence, or past ``max(id)`` under SQLite's write lock) so issues are written without
+reading rows back. When an event is updated its issues are replaced. A large first
+load on PostgreSQL (``BULK_REBUILD_AT``) drops the secondary indexes and rebuilds them
+after ``COPY``, in the same transaction.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ _FLOAT_COLUMNS = frozenset((c.LATITUDE, c.LONGITUDE, c.GEO_CONFIDENCE))
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What the load wrote: counts, plus the ids of the events it inserted or changed."""
+    """What the load wrote: events new, updated and unchanged, and issues written."""
 
     new: int
     updated: int
