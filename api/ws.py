@@ -188,7 +188,9 @@ def serve(ws: Server, hub: Broadcaster, sub: Subscription, window_bits: int | No
             sub.wake.wait(max(0.0, min(next_ping - time.monotonic(), hub.heartbeat_s)))
             sub.wake.clear()
             ws.input_buffer.clear()  # clients have nothing to tell us; size is capped upstream
-        if fanout.stopping:
+        if sub.broken:
+            abort(ws, raw)  # a write failed: the peer is gone
+        elif fanout.stopping:
             fanout.catch_up(sub, CLOSE_SEND_SECONDS)  # the latest whole frame, then the close frame
             close(ws, fanout, sub, raw, CLOSE_GOING_AWAY, "Server shutting down")
     except SendTimeout as exc:
