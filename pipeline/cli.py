@@ -86,7 +86,8 @@ class StageBar:
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     """Ingest NVCD exports, generate realistic data, replay events as a live stream."""
-    level = logging.INFO if verbose else logging.WARNING
+    # Quiet by default: a rejected file is reported by ingest's own one-line error.
+    level = logging.INFO if verbose else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = {"database_url": database_url}
 
