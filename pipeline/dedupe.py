@@ -157,7 +157,8 @@ def _with_occurrence(fp: np.ndarray, occurrence: np.ndarray) -> np.ndarray:
 
 def deduplicate(events: pd.DataFrame) -> Deduplicated:
     """Fingerprint the batch, drop exact duplicates and keep distinct same-identity rows apart."""
-    ordered = events.sort_values(c.SOURCE_ROW, kind="stable") if c.SOURCE_ROW in events else events
+    in_order = c.SOURCE_ROW not in events or events[c.SOURCE_ROW].is_monotonic_increasing
+    ordered = events if in_order else events.sort_values(c.SOURCE_ROW, kind="stable")  # no copy when in file order
     f1, f2 = _identity_pair(ordered)
     h = _content_hash(ordered)
     # Compare the raw 64-bit values (cheap) and format hex only for the rows kept.

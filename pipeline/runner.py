@@ -126,8 +126,8 @@ class _Stages:
 
 
 def _process(source: Source, filename: str | None, today: date | None, st: _Stages,
-             summary: RunSummary) -> tuple[pd.DataFrame, dedupe.Deduplicated, pd.DataFrame]:  # fmt: skip
-    """Run the in-memory stages: extract to deduplicate."""
+             summary: RunSummary) -> tuple[dedupe.Deduplicated, pd.DataFrame, pd.Series]:  # fmt: skip
+    """Run the in-memory stages, extract to deduplicate; return events, issues, duplicates' sources."""
     st.begin("extract", 0)
     raw = read_source(source, filename)
     summary.rows_read = len(raw.events) + raw.rows_skipped
@@ -137,9 +137,10 @@ def _process(source: Source, filename: str | None, today: date | None, st: _Stag
     st.end("extract", len(raw.events))
     st.begin("normalise", len(raw.events))
     events, norm_issues = normalise.normalise(raw.events)
+    villages, raw = raw.villages, None  # free the raw frame: a million rows weigh
     st.end("normalise", len(events))
     st.begin("geocode", len(events))
-    events = geocode.geocode(events, raw.villages)
+    events = geocode.geocode(events, villages)
     st.end("geocode", len(events))
     st.begin("validate", len(events))
     events, val_issues = validate.validate(events, today=today)
@@ -148,17 +149,17 @@ def _process(source: Source, filename: str | None, today: date | None, st: _Stag
     distinct = dedupe.deduplicate(events)
     summary.events, summary.duplicates = len(distinct.events), distinct.duplicates
     st.end("deduplicate", len(distinct.events))
+    duplicate_sources = events.loc[events[c.SOURCE_ROW].isin(distinct.duplicate_rows), c.SOURCE]
     issues = pd.concat([frame for frame in (norm_issues, val_issues) if not frame.empty] or [norm_issues])
     kept = issues[issues[c.SOURCE_ROW].isin(distinct.events[c.SOURCE_ROW])]
-    return events, distinct, kept
+    return distinct, kept, duplicate_sources
 
 
-def _store(engine: Engine, events: pd.DataFrame, distinct: dedupe.Deduplicated, issues: pd.DataFrame,
+def _store(engine: Engine, distinct: dedupe.Deduplicated, issues: pd.DataFrame, duplicate_sources: pd.Series,
            st: _Stages, summary: RunSummary, batch_size: int) -> None:  # fmt: skip
     """Load and measure in one transaction, committed with the run's final state."""
     recorder = st.recorder
     st.begin("load", len(distinct.events))
-    dropped = events[events[c.SOURCE_ROW].isin(distinct.duplicate_rows)]
     with Session(engine) as session:
         progress = (lambda done, total: st.progress("load", done, total)) if st.progress else None
         result = load.load(session, distinct.events, issues, run_id=recorder.run_id, source_file=summary.source_file,
@@ -167,7 +168,7 @@ def _store(engine: Engine, events: pd.DataFrame, distinct: dedupe.Deduplicated, 
         summary.events_unchanged = result.unchanged
         st.end("load", result.new + result.updated, session)
         st.begin("measure", len(distinct.events), session)
-        rows = measure.measure(distinct.events, dropped[c.SOURCE])
+        rows = measure.measure(distinct.events, duplicate_sources)
         written = measure.write_metrics(session, rows, run_id=recorder.run_id, at=utcnow())
         st.end("measure", written, session)
         recorder.run_finished(session, **_run_counts(summary))
@@ -196,12 +197,12 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
     summary = RunSummary(run_id=recorder.start(), status="running", trigger=trigger, source_file=name)
     st = _Stages(recorder, summary, on_progress)
     try:
-        events, distinct, issues = _process(source, filename, today, st, summary)
+        distinct, issues, duplicate_sources = _process(source, filename, today, st, summary)
         precision = distinct.events[c.GEO_PRECISION].fillna("none").value_counts()
         summary.precision = {str(p): int(n) for p, n in precision.items()}
         summary.failures_by_rule = {str(k): int(v) for k, v in issues[c.RULE].value_counts().items()}
         summary.issues = len(issues)
-        _store(engine, events, distinct, issues, st, summary, batch_size)
+        _store(engine, distinct, issues, duplicate_sources, st, summary, batch_size)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised as RunFailed
         summary.status, summary.error = "failed", " ".join(str(exc).split()) or exc.__class__.__name__
         summary.duration_s = round(time.perf_counter() - began, 4)
