@@ -58,7 +58,8 @@ class Broadcaster:
         self._seq = 0
         self._snapshot_body: str | None = None
         self._snapshot_data: dict | None = None
-        self._latest_at = 0.0
+        self._latest_at = 0.0  # last publication of any kind (heartbeats are due after it)
+        self._snapshot_at = 0.0  # last snapshot publication (client-count refreshes are due after it)
         self._failures = 0
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -106,7 +107,7 @@ class Broadcaster:
                 force = now >= next_rebuild
                 if not force:
                     heartbeat_in = self.heartbeat_s - (now - self._latest_at)
-                    clients_in = CLIENTS_REFRESH_SECONDS - (now - self._latest_at) if self.fanout.count_changed else 1.0
+                    clients_in = CLIENTS_REFRESH_SECONDS - (now - self._snapshot_at) if self.fanout.count_changed else 1.0
                     changed = watcher.wait(max(min(next_rebuild - now, heartbeat_in, clients_in, 1.0), 0.0))
                     if self.stopping:
                         break
@@ -116,10 +117,10 @@ class Broadcaster:
                         next_rebuild = time.monotonic() + RETRY_SECONDS
                     elif outcome == "built":
                         next_rebuild = time.monotonic() + self.rebuild_s
-                since = time.monotonic() - self._latest_at
-                if self.fanout.count_changed and since >= CLIENTS_REFRESH_SECONDS:
+                now = time.monotonic()
+                if self.fanout.count_changed and now - self._snapshot_at >= CLIENTS_REFRESH_SECONDS:
                     self._republish_clients()
-                elif since >= self.heartbeat_s:
+                if time.monotonic() - self._latest_at >= self.heartbeat_s:
                     self._publish_heartbeat()
         except Exception:  # noqa: BLE001 - the thread must say why it died
             log.exception("broadcaster thread failed")
@@ -188,6 +189,8 @@ class Broadcaster:
         encoded = Encoded(self._seq, kind, version, json.dumps(message, separators=(",", ":"), default=str).encode())
         whole = self.fanout.publish(encoded)
         self._latest_at = time.monotonic()
+        if kind == "snapshot":
+            self._snapshot_at = self._latest_at
         if kind == "snapshot":
             log.info("snapshot v%d (%d bytes) written whole to %d of %d clients in %.1f ms", version,
                      len(encoded.text), whole, self.client_count(), (time.perf_counter() - started) * 1000)
