@@ -278,11 +278,6 @@ def sample_message(url: str) -> str:
                 return text
 
 
-def settle(clients: Clients, seconds: float) -> None:
-    """Let connection bursts and the clients-count push finish before measuring."""
-    time.sleep(seconds)
-
-
 def bench_app(db_url: str, n: int, args: argparse.Namespace, log_dir: Path) -> tuple[dict, str]:
     """Measure the real app under gunicorn with ``n`` clients."""
     from models.database import make_engine
@@ -300,7 +295,7 @@ def bench_app(db_url: str, n: int, args: argparse.Namespace, log_dir: Path) -> t
         time.sleep(1.0)
         before = rss_kb(worker)
         clients = Clients(url, n, args.procs, None if args.compression == "none" else "deflate")
-        settle(clients, 3.0)
+        time.sleep(3.0)  # let the connection burst and the client-count push settle
         connected_rss = rss_kb(worker)
         offset = log_path.stat().st_size
         trigger = ingest_upload(server.url) if args.trigger == "ingest" else commit_change(engine)
@@ -342,7 +337,7 @@ def bench_floor(message: str, n: int, args: argparse.Namespace, log_dir: Path) -
         assert floor.stdout is not None and floor.stdout.readline().strip() == "ready"
         before = rss_kb(floor.pid)
         clients = Clients(f"ws://127.0.0.1:{port}/", n, args.procs, None if args.compression == "none" else "deflate")
-        settle(clients, 3.0)
+        time.sleep(3.0)  # let the connection burst and the client-count push settle
         connected_rss = rss_kb(floor.pid)
         rounds = [time_round(clients, lambda token: udp.sendto(token.encode(), ("127.0.0.1", udp_port)),
                              f"floor-{uuid.uuid4().hex[:10]}", args.timeout) for _ in range(args.rounds)]

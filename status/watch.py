@@ -14,6 +14,7 @@ import time
 from typing import Protocol
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import Engine
 
 from models.changes import NOTIFY_CHANNEL
@@ -70,7 +71,7 @@ class PostgresWatcher:
 
     def _connect(self) -> None:
         conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
-        conn.execute(f'LISTEN "{self.channel}"')
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
         self._conn = conn
         if self._failures:
             log.info("change listener reconnected after %d failures", self._failures)
