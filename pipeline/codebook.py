@@ -8,6 +8,7 @@ and then by a close fuzzy match, so "Farmers(s)", "farmers" and "Farmer(s)" are 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 
 import pandas as pd
@@ -142,8 +143,12 @@ def _display_rank(text: str) -> tuple[int, int, str]:
     return (-len(text.split()), -sum(ch.isupper() for ch in text), text)
 
 
-def canonical_sources(values: pd.Series) -> pd.Series:
-    """Map source names to one display form per folded name (rare typos merge into common names)."""
+def canonical_sources(values: pd.Series, known: Iterable[str] = ()) -> pd.Series:
+    """Map source names to one display form per folded name (rare typos merge into common names).
+
+    ``known`` are names already stored: a batch's spelling of one of them takes the stored
+    form, so a small batch cannot start a second spelling of a source.
+    """
     present = values.dropna().astype(str)
     present = present[present.str.strip() != ""]
     if present.empty:
@@ -151,15 +156,16 @@ def canonical_sources(values: pd.Series) -> pd.Series:
     counts = present.value_counts()
     keys = {text: source_key(text) for text in counts.index}
     key_counts = pd.Series(counts.values, index=[keys[t] for t in counts.index]).groupby(level=0).sum()
-    target = {k: k for k in key_counts.index}
-    frequent = list(key_counts.sort_values(ascending=False).index)
+    stored = {source_key(name): name for name in known}
+    target = {k: k for k in [*stored, *key_counts.index]}
+    frequent = [*stored, *(k for k in key_counts.sort_values(ascending=False).index if k not in stored)]
     for rank, k in enumerate(frequent):
         if len(k) < SOURCE_FUZZY_MIN_LENGTH:
             continue
         found = process.extractOne(k, frequent[:rank], scorer=fuzz.ratio, score_cutoff=SOURCE_FUZZY_CUTOFF)
         if found is not None:
             target[k] = target[found[0]]
-    display: dict[str, str] = {}
+    display: dict[str, str] = dict(stored)
     # The display form comes from a spelling of the cluster's most common name, not a typo.
     for text in sorted(counts.index, key=lambda t: (keys[t] != target[keys[t]], *_display_rank(t))):
         display.setdefault(target[keys[text]], source_display(text))

@@ -72,6 +72,11 @@ def existing_select(fingerprints: Sequence[str] | None):
     return stmt if fingerprints is None else stmt.where(ConflictEvent.fingerprint.in_(fingerprints))
 
 
+def stored_sources(session: Session) -> list[str]:
+    """Return the distinct source names already stored (their spelling is canonical)."""
+    return list(session.scalars(select(ConflictEvent.source).where(ConflictEvent.source.is_not(None)).distinct()))
+
+
 def read_existing(session: Session, fingerprints: np.ndarray) -> pd.DataFrame:
     """Return the stored id and content_hash of the batch's fingerprints that exist."""
     if len(fingerprints) >= FULL_SCAN_AT:

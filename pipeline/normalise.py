@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,8 +171,11 @@ def _counts(raw: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series, list[pd
     return counts, derived_names.str.lstrip(","), issues
 
 
-def normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return canonical events (see ``columns.NORMALISED_COLUMNS``) and issues for unreadable cells."""
+def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return canonical events (see ``columns.NORMALISED_COLUMNS``) and issues for unreadable cells.
+
+    ``known_sources`` are the source names already stored; their spelling wins.
+    """
     raw = raw.reindex(columns=[*c.RAW_COLUMNS, c.SOURCE_ROW])
     out: dict[str, pd.Series] = {}
     event_date = parse_dates(raw[c.DATE])
@@ -185,7 +188,7 @@ def normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         out[col] = map_distinct(map_distinct(raw[col], _text), codebook.canonical_actor)
     out[c.CRISIS_TYPE] = map_distinct(map_distinct(raw[c.CRISIS_TYPE], _text), codebook.canonical_crisis_type)
     out[c.DATA_SOURCE] = map_distinct(map_distinct(raw[c.DATA_SOURCE], _text), codebook.canonical_data_source)
-    out[c.SOURCE] = codebook.canonical_sources(map_distinct(raw[c.SOURCE], _text))
+    out[c.SOURCE] = codebook.canonical_sources(map_distinct(raw[c.SOURCE], _text), known_sources)
     for col in (c.ACTION, c.CONFIRMATION_LEVEL):
         out[col] = map_distinct(raw[col], _text)
     for col in (c.LOCATION_TEXT, c.DESCRIPTION, c.VERIFICATION, c.SOURCE_URL, c.OTHER_SOURCES):

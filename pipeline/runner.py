@@ -125,8 +125,8 @@ class _Stages:
             self.progress(name, max(items_out, 1), max(items_out, 1))
 
 
-def _process(source: Source, filename: str | None, today: date | None, st: _Stages,
-             summary: RunSummary) -> tuple[dedupe.Deduplicated, pd.DataFrame, pd.Series]:  # fmt: skip
+def _process(source: Source, filename: str | None, today: date | None, st: _Stages, summary: RunSummary,
+             known_sources: list[str]) -> tuple[dedupe.Deduplicated, pd.DataFrame, pd.Series]:  # fmt: skip
     """Run the in-memory stages, extract to deduplicate; return events, issues, duplicates' sources."""
     st.begin("extract", 0)
     raw = read_source(source, filename)
@@ -136,7 +136,7 @@ def _process(source: Source, filename: str | None, today: date | None, st: _Stag
         raise InputError(f"{summary.source_file or 'the batch'} holds no events (only empty template rows)")
     st.end("extract", len(raw.events))
     st.begin("normalise", len(raw.events))
-    events, norm_issues = normalise.normalise(raw.events)
+    events, norm_issues = normalise.normalise(raw.events, known_sources)
     villages, raw = raw.villages, None  # free the raw frame: a million rows weigh
     st.end("normalise", len(events))
     st.begin("geocode", len(events))
@@ -197,7 +197,9 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
     summary = RunSummary(run_id=recorder.start(), status="running", trigger=trigger, source_file=name)
     st = _Stages(recorder, summary, on_progress)
     try:
-        distinct, issues, duplicate_sources = _process(source, filename, today, st, summary)
+        with Session(engine) as session:
+            known_sources = load.stored_sources(session)
+        distinct, issues, duplicate_sources = _process(source, filename, today, st, summary, known_sources)
         precision = distinct.events[c.GEO_PRECISION].fillna("none").value_counts()
         summary.precision = {str(p): int(n) for p, n in precision.items()}
         summary.failures_by_rule = {str(k): int(v) for k, v in issues[c.RULE].value_counts().items()}

@@ -176,3 +176,17 @@ def test_an_interrupted_run_is_recorded_as_failed(engine, monkeypatch):
         run = session.scalars(select(PipelineRun)).one()
         assert run.status == "failed" and "interrupted" in run.error
     assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
+
+
+def test_a_stored_source_spelling_wins_over_a_small_batchs_variant(engine) -> None:
+    first = generate_records(20, seed=3)
+    for record in first:
+        record["source"] = "ChannelsTV"
+    run_pipeline(engine, first, trigger="replay")
+    second = generate_records(5, seed=4)
+    for record in second:
+        record["source"] = "channelstv "
+    run_pipeline(engine, second, trigger="replay")
+    with Session(engine) as session:
+        sources = set(session.scalars(select(ConflictEvent.source).distinct()))
+    assert sources == {"ChannelsTV"}
