@@ -79,7 +79,8 @@ def layout(**query: Any) -> html.Div:
                 columnDefs=[{"field": name, "headerName": name.replace("_", " ")} for name in GRID_COLUMNS],
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
                 dashGridOptions={"pagination": True, "paginationPageSize": 20,
-                                 "overlayNoRowsTemplate": "No records failed or were geocoded imprecisely here"},
+                                 # Plain text: AG Grid treats overlay templates as HTML and Dash blocks them.
+                                 "localeText": {"noRowsToShow": "No records failed or were geocoded imprecisely here"}},
                 style={"height": "520px"},
             )),
         ], className="trends-card"),

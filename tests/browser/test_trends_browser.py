@@ -51,6 +51,7 @@ def test_filters_url_and_csv(chromium, server_factory, engine: Engine, tmp_path:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
         page.goto(f"{server.url}/trends/conflict?metric=total_deaths")
         wait_for_bars(page, STATES, 3)
         assert traces(page, STATES)[0]["y"] == ["Borno", "Kano", "Lagos"]
@@ -110,6 +111,7 @@ def test_quality_page_drills_into_the_grid(chromium, server_factory, engine: Eng
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
         page.goto(f"{server.url}/trends/quality")
         grid_rows = f"#{ids.QUALITY_GRID} .ag-center-cols-container .ag-row"
         page.wait_for_function(f"() => document.querySelectorAll('{grid_rows}').length === 7", timeout=15000)
