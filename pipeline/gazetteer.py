@@ -1,9 +1,11 @@
 """The official gazetteer (naija-data): states, LGAs with centroids, wards, matched tolerantly.
 
 Loaded once per process (lazy, cached). Names are compared by ``canon`` keys, so case,
-punctuation, dashes, curly apostrophes and "LGA"/"State" suffixes never matter. An LGA is
-always looked up inside its state: a misspelt LGA resolves by fuzzy match within that state,
-never to another state's LGA.
+punctuation, dashes, curly apostrophes and "LGA"/"LCDA"/"State" suffixes never matter. An LGA
+is always looked up inside its state: a misspelt LGA resolves by fuzzy match within that state,
+never to another state's LGA; so does a short or long form of its name ("Kano" for Kano
+Municipal, "Fatika Giwa" for Giwa) when it fits one LGA only. Places (wards and the places
+a ward name lists, LGA seats) point to the LGAs they lie in, for the community look-up.
 """
 
 from __future__ import annotations
@@ -18,13 +20,33 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+# Lagos State's Local Council Development Areas (created 2003 inside the 20 constitutional
+# LGAs, which the gazetteer lists): reports often name the LCDA. Keyed by the LGA it lies in.
+# All 37 but Lekki (in Ibeju/Lekki), whose name is just as often the Lekki of Eti-Osa.
+LAGOS_LCDAS: dict[str, tuple[str, ...]] = {
+    "Agege": ("Orile Agege",), "Ajeromi/Ifelodun": ("Ifelodun",), "Amuwo-Odofin": ("Oriade",),
+    "Alimosho": ("Agbado/Oke-Odo", "Ayobo/Ipaja", "Egbe/Idimu", "Igando/Ikotun", "Mosan/Okunola"),
+    "Apapa": ("Apapa-Iganmu",), "Badagry": ("Badagry West", "Olorunda"), "Epe": ("Eredo", "Ikosi-Ejinrin"),
+    "Eti-Osa": ("Eti-Osa East", "Iru/Victoria Island", "Ikoyi-Obalende"),
+    "Ifako-Ijaye": ("Ojokoro",), "Ikeja": ("Ojodu", "Onigbongbo"), "Kosofe": ("Agboyi/Ketu", "Ikosi-Isheri"),
+    "Ikorodu": ("Igbogbo/Bayeku", "Ijede", "Ikorodu North", "Ikorodu West", "Imota"),
+    "Lagos Island": ("Lagos Island East",), "Lagos Mainland": ("Yaba",), "Mushin": ("Odi-Olowo/Ojuwoye",),
+    "Ojo": ("Iba", "Oto-Awori"), "Oshodi/Isolo": ("Ejigbo", "Isolo"), "Somolu": ("Bariga",),
+    "Surulere": ("Coker-Aguda", "Itire-Ikate"),
+}  # fmt: skip
 # Names that differ from the gazetteer's for reasons no spelling rule can catch
 # (renamings and well-known alternative names), keyed by state code.
 LGA_ALIASES: dict[str, dict[str, str]] = {
     "OG": {"Yewa North": "Egbado North", "Yewa South": "Egbado South"},  # the state's names for INEC's Egbado
     "EB": {"Edda": "Afikpo South"},  # Afikpo South is widely called Edda
     "RI": {"PH": "Port Harcourt"},
+    "LA": {lcda: lga for lga, names in LAGOS_LCDAS.items() for lcda in names},
 }
+# Words that name a part of a city, not a place: "Ibadan North", "Calabar Municipal".
+PART_WORDS = frozenset({"north", "south", "east", "west", "central", "municipal", "metropolitan", "council",
+                        "island", "mainland", "town", "city", "metropolis", "urban"})  # fmt: skip
+ROUTE_WORDS = frozenset({"road", "axis", "highway", "expressway", "junction", "route", "bridge"})
+WORD_RUN_CONFIDENCE = 0.8
 EXACT_CONFIDENCE = 1.0
 ALIAS_CONFIDENCE = 0.95
 PREFIX_CONFIDENCE = 0.85
@@ -32,7 +54,8 @@ HEADQUARTERS_CONFIDENCE = 0.8
 FUZZY_CUTOFF = 80.0
 FUZZY_MARGIN = 5.0  # best match must beat the runner-up by this much, else it's ambiguous
 STATE_FUZZY_CUTOFF = 85.0
-_TRAILING_WORDS = (("local", "government", "area"), ("local", "government"), ("lga",), ("l", "g", "a"), ("state",))
+_TRAILING_WORDS = (("local", "government", "area"), ("local", "government"), ("lga",), ("l", "g", "a"), ("state",),
+                   ("local", "council", "development", "area"), ("lcda",))  # fmt: skip
 _BRACKETED = re.compile(r"\([^)]*\)")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
@@ -216,12 +239,46 @@ def _fuzzy_match(k: str, state_code: str) -> tuple[naija_data.LGA, float] | None
     return best_lga, best_score
 
 
+def _runs(words: list[str], length: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + length]) for i in range(len(words) - length + 1)}
+
+
+def _word_run_match(words: str, names: dict[str, naija_data.LGA]) -> naija_data.LGA | None:
+    """Match "Kaura" to "Kaura Namoda" or "Fatika Giwa" to "Giwa": one LGA's words hold, or are held by, the name."""
+    query = words.split()
+    if not query or set(query) <= PART_WORDS:
+        return None
+    hits: dict[str, naija_data.LGA] = {}
+    for lga in names.values():
+        own = canon(lga.name).split()
+        if tuple(query) in _runs(own, len(query)):
+            hits[lga.code] = lga
+        elif not ROUTE_WORDS & set(query) and not set(own) <= PART_WORDS and tuple(own) in _runs(query, len(own)):
+            hits[lga.code] = lga
+    # "Ijebu North East Ward" holds both "Ijebu North" and "Ijebu North East": the longer one wins.
+    held = [lga for lga in hits.values() if not any(
+        o.code != lga.code and f" {canon(lga.name)} " in f" {canon(o.name)} " for o in hits.values())]  # fmt: skip
+    return held[0] if len(held) == 1 else None
+
+
 def find_lga(state: object, name: object) -> LgaMatch | None:
     """Return the LGA a name means within a state (code or name), with method and confidence."""
     found_state = _states().get(str(state)) or find_state(state)
     k = key(name)
     if found_state is None or not k:
         return None
+    match = _find_lga(found_state, name, k)
+    bare = _without_state(found_state.code, name)
+    return find_lga(found_state.code, bare) if match is None and bare else match
+
+
+def _without_state(state_code: str, name: object) -> str | None:
+    """Return "Ikole" for "Ikole Ekiti" in Ekiti: a place name with its state's name added, or None."""
+    words, state_words = canon(name), canon(_states()[state_code].name)
+    return words[: -len(state_words) - 1] if words.endswith(" " + state_words) else None
+
+
+def _find_lga(found_state: StateMatch, name: object, k: str) -> LgaMatch | None:
     names, aliases = _lga_index()[found_state.code]
     if k in names:
         return _as_match(names[k], "exact", EXACT_CONFIDENCE)
@@ -237,6 +294,10 @@ def find_lga(state: object, name: object) -> LgaMatch | None:
     fuzzy = _fuzzy_match(k, found_state.code)
     if fuzzy is not None:
         return _as_match(fuzzy[0], "fuzzy", round(fuzzy[1] / 100, 3))
+    run = _word_run_match(canon(name), names)
+    # "Lekki" is a word of "Ibeju/Lekki" but also a ward of Eti-Osa: then it is no LGA's short name.
+    if run is not None and _place_homes().get((found_state.code, k), frozenset()) <= {run.code}:
+        return _as_match(run, "fuzzy", WORD_RUN_CONFIDENCE)
     return None
 
 
@@ -251,19 +312,62 @@ def find_ward(lga_code: str, name: object) -> str | None:
     return _wards().get(lga_code, {}).get(key(name))
 
 
+_NUMBERING = re.compile(r"(\s+(?:[ivx]+|\d+|town|and environs))+$")
+
+
+def _ward_parts(name: str) -> set[str]:
+    """Return keys for a ward name and the places it lists ("Oke Oyi/Oke Ose/Alalubosa", "Lekki I")."""
+    parts = {name, *name.split("/")}
+    return {k for part in parts if (k := key(_NUMBERING.sub("", canon(part)) or part))}
+
+
 @cache
-def _ward_homes() -> dict[tuple[str, str], frozenset[str]]:
+def _place_homes() -> dict[tuple[str, str], frozenset[str]]:
+    """Return (state code, place key) -> codes of the LGAs with a ward, or headquarters, of that name."""
     homes: dict[tuple[str, str], set[str]] = {}
-    for lga_code, wards in _wards().items():
-        state_code = _lga_by_code()[lga_code].state_code
-        for ward_key in wards:
-            homes.setdefault((state_code, ward_key), set()).add(lga_code)
+    for ward in naija_data.admin._wards():
+        for term in (ward.name, *ward.aliases):
+            for part in _ward_parts(term):
+                homes.setdefault((ward.state_code, part), set()).add(ward.lga_code)
+    for lga in naija_data.lgas():
+        if lga.headquarters:
+            homes.setdefault((lga.state_code, key(lga.headquarters)), set()).add(lga.code)
     return {k: frozenset(v) for k, v in homes.items()}
 
 
-def ward_lgas(state_code: str, name: object) -> frozenset[str]:
-    """Return the codes of the state's LGAs that have a ward with this name."""
-    return _ward_homes().get((state_code, key(name)), frozenset())
+def lga_named(state_code: str, name: object) -> str | None:
+    """Return the code of the state's LGA with exactly this name or alias (no fuzzy matching), or None."""
+    names, aliases = _lga_index()[state_code]
+    k = key(name)
+    lga = names.get(k) or aliases.get(k)
+    return lga.code if lga is not None else None
+
+
+def place_lgas(state_code: str, name: object) -> frozenset[str]:
+    """Return the codes of the state's LGAs a place name points to: the LGA itself, or its wards or seat."""
+    named = lga_named(state_code, name)
+    if named is not None:
+        return frozenset({named})
+    homes = _place_homes().get((state_code, key(name)), frozenset())
+    bare = _without_state(state_code, name)
+    return place_lgas(state_code, bare) if not homes and bare else homes
+
+
+def lga_candidates(state_code: str, name: object) -> frozenset[str]:
+    """Return the LGAs an unmatched name must be one of: a city's parts ("Ibadan") or two run together."""
+    names = _lga_index()[state_code][0]
+    if key(name) == key(_states()[state_code].name):
+        return frozenset()  # "Ekiti" in Ekiti State says no more than the state does
+    words = canon(name).split()
+    while words and words[-1] in PART_WORDS:
+        words = words[:-1]  # "Warri Central" is a part of the city of Warri
+    stem = " ".join(words)
+    parts = {lga.code for lga in names.values() if stem and canon(lga.name).startswith(stem + " ")}
+    k = key(name)
+    for head, lga in names.items():
+        if k.startswith(head) and k[len(head) :] in names:
+            parts |= {lga.code, names[k[len(head) :]].code}
+    return frozenset(parts)
 
 
 def lga_by_code(code: str) -> LgaMatch:

@@ -7,13 +7,17 @@ is never changed to another state: an LGA is only looked for inside the event's 
 
 Precision: "ward" (community is a ward of the LGA), "lga", "state" or "none".
 Method: "exact", "alias", "fuzzy" (how the LGA, or the state when that is all, matched),
-or "village" (the LGA came from the community, via the export's village list or the
-gazetteer's wards). Coordinates are LGA centroids (wards have none) or state centroids.
+or "village" (the LGA came from a place: the community or location text, or an LGA column
+naming a ward, LGA seat or listed village, via the export's village list or the gazetteer's
+wards). An LGA column naming a city ("Ibadan") or two LGAs run together leaves candidates
+that the community may choose between. Coordinates are LGA centroids (wards have none) or
+state centroids.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,6 +29,7 @@ from pipeline.normalise import map_distinct
 log = logging.getLogger(__name__)
 
 VILLAGE_CONFIDENCE = 0.75
+_SEPARATORS = re.compile(r"\s*(?:/|-|\u2013|,|;|&|\band\b)\s*", re.IGNORECASE)
 VillageIndex = dict[tuple[str, str], set[str]]
 
 
@@ -42,8 +47,10 @@ class Place:
     confidence: float
     state_code: str | None
     lga_code: str | None
-    # The LGA is missing or unknown anywhere, so the community may name it.
+    # The LGA column gave no single LGA, so the community or location text may name it,
+    # among these candidates when the column narrowed it down ("Ibadan": one of five).
     ask_community: bool = False
+    candidates: frozenset[str] = frozenset()
 
 
 NOWHERE = Place(None, None, None, None, None, "none", None, 0.0, None, None)
@@ -67,7 +74,7 @@ def village_index(villages: pd.DataFrame | None) -> VillageIndex:
     return homes
 
 
-def resolve(state: str | None, lga: str | None) -> Place:
+def resolve(state: str | None, lga: str | None, villages: VillageIndex | None = None) -> Place:
     """Resolve a state and LGA name to the gazetteer (LGA searched within the state only)."""
     found_state = gazetteer.find_state(state) if state else None
     if found_state is None and lga:
@@ -78,41 +85,109 @@ def resolve(state: str | None, lga: str | None) -> Place:
         return NOWHERE
     match = gazetteer.find_lga(found_state.code, lga) if lga else None
     if match is None:
-        ask = not lga or not gazetteer.lga_states(lga)
-        return Place(found_state.name, lga, found_state.region, found_state.latitude, found_state.longitude,
-                     "state", found_state.method, found_state.confidence, found_state.code, None, ask)  # fmt: skip
+        candidates = _candidates(found_state.code, lga, villages) if lga else frozenset()
+        if len(candidates) != 1:
+            # An LGA of another state contradicts the state: left for the lga_in_state rule to
+            # report, not hidden behind a namesake village of this state.
+            ask = not lga or bool(candidates) or not gazetteer.lga_states(lga) or _names_state(lga, found_state)
+            return Place(found_state.name, lga, found_state.region, found_state.latitude, found_state.longitude,
+                         "state", found_state.method, found_state.confidence, found_state.code, None, ask,
+                         candidates)  # fmt: skip
+        match = gazetteer.lga_by_code(next(iter(candidates)))
+        match = gazetteer.LgaMatch(**{**match.__dict__, "method": "village", "confidence": VILLAGE_CONFIDENCE})
     return Place(found_state.name, match.name, found_state.region, match.latitude, match.longitude, "lga",
                  match.method, min(match.confidence, found_state.confidence), found_state.code, match.code)  # fmt: skip
 
 
-def lga_from_community(state_code: str, community: str, villages: VillageIndex) -> str | None:
-    """Return the code of the one LGA of a state whose name, villages or wards match the community."""
-    as_lga = gazetteer.find_lga(state_code, community)
-    if as_lga is not None and as_lga.method in ("exact", "alias"):
-        return as_lga.code
-    k = gazetteer.key(community)
-    candidates = set(villages.get((state_code, k), ())) | set(gazetteer.ward_lgas(state_code, k))
-    return candidates.pop() if len(candidates) == 1 else None
+def _names_state(lga: str, state: gazetteer.StateMatch) -> bool:
+    """Tell whether an LGA column just repeats the state's name ("Ekiti" in Ekiti, not Kwara's Ekiti)."""
+    return gazetteer.key(lga) == gazetteer.key(state.name)
 
 
-def _by_pair(events: pd.DataFrame) -> pd.DataFrame:
+def _candidates(state_code: str, lga: str, villages: VillageIndex | None) -> frozenset[str]:
+    """Return the LGAs an unmatched LGA name leaves open (one: found; none: any LGA of the state).
+
+    A city ("Ibadan") or two names run together ("Dikwagubio") leave a few. A ward, seat or
+    listed village of the state named as the LGA ("Umaisha") gives its LGA if it has one
+    only; not when the name is another state's LGA, as a namesake here proves nothing.
+    """
+    parts = gazetteer.lga_candidates(state_code, lga)
+    places: frozenset[str] = frozenset()
+    if not gazetteer.lga_states(lga):
+        places = gazetteer.place_lgas(state_code, lga) | _village_homes(state_code, lga, villages)
+    if parts:
+        return parts & places if len(parts & places) == 1 else parts
+    return places if len(places) == 1 else frozenset()
+
+
+def _village_homes(state_code: str, name: str, villages: VillageIndex | None) -> frozenset[str]:
+    return frozenset(villages.get((state_code, gazetteer.key(name)), ())) if villages else frozenset()
+
+
+def _parts(text: str) -> list[str]:
+    """Split "Magumeri-Gubio road" or "Maraba/Alalubosa" into its places, dropping route words."""
+    words = [w for w in _SEPARATORS.sub(" | ", text).split() if w.casefold() not in gazetteer.ROUTE_WORDS]
+    return [p.strip() for p in " ".join(words).split("|") if p.strip()]
+
+
+def lga_from_text(state_code: str, candidates: frozenset[str], texts: tuple[str | None, ...],
+                  villages: VillageIndex) -> str | None:  # fmt: skip
+    """Return the one LGA of the state (among the candidates, if any) that a community or place text names.
+
+    A text is first looked up whole (an LGA, ward, LGA seat or listed village of the state);
+    failing that, as the places it joins ("Mafa-Dikwa", "A/B"): among candidates, the parts
+    may name only one of them; without candidates, every part must lie in the same one LGA.
+    """
+    for text in texts:
+        if not text:
+            continue
+        homes = _homes(state_code, text, villages, candidates)
+        parts = [_homes(state_code, part, villages, candidates) for part in _parts(text)] if not homes else []
+        if len(parts) == 1 or (parts and candidates):
+            homes = frozenset().union(*parts)
+        elif parts and all(parts):
+            homes = frozenset.intersection(*parts)
+        if len(homes) == 1:
+            return next(iter(homes))
+    return None
+
+
+def _homes(state_code: str, text: str, villages: VillageIndex, candidates: frozenset[str]) -> frozenset[str]:
+    """Return the LGAs (among the candidates, if any) a place of the state lies in."""
+    named = gazetteer.lga_named(state_code, text)
+    # An LGA's own name wins over villages that share it.
+    homes = frozenset({named}) if named else gazetteer.place_lgas(state_code, text)
+    homes = homes if named else homes | _village_homes(state_code, text, villages)
+    return homes & candidates if candidates else homes
+
+
+def _by_pair(events: pd.DataFrame, villages: pd.DataFrame | None) -> tuple[pd.DataFrame, VillageIndex]:
+    """Return the places of the events' distinct (state, lga) pairs, and the village index if it was needed."""
     keys = events[[c.STATE, c.LGA]].astype(object).fillna("")
     pairs = keys.drop_duplicates()
-    places = pd.DataFrame([resolve(s or None, lg or None) for s, lg in pairs.itertuples(index=False)], columns=FIELDS)
+    found = [resolve(s or None, lg or None) for s, lg in pairs.itertuples(index=False)]
+    index: VillageIndex = {}
+    if villages is not None and any(p.ask_community for p in found):
+        # Only now is the village list worth indexing: an LGA column may name a listed village.
+        index = village_index(villages)
+        found = [resolve(s or None, lg or None, index) if p.ask_community and lg else p
+                 for (s, lg), p in zip(pairs.itertuples(index=False), found, strict=True)]  # fmt: skip
+    places = pd.DataFrame(found, columns=FIELDS)
     table = pd.concat([pairs.reset_index(drop=True), places.add_prefix("geo_")], axis=1)
     merged = keys.merge(table, on=[c.STATE, c.LGA], how="left").set_axis(events.index)
-    return merged[[f"geo_{f}" for f in FIELDS]].set_axis(FIELDS, axis=1)
+    return merged[[f"geo_{f}" for f in FIELDS]].set_axis(FIELDS, axis=1), index
 
 
-def _fill_from_communities(places: pd.DataFrame, community: pd.Series, villages: pd.DataFrame | None) -> pd.DataFrame:
-    """Give rows with no usable LGA the LGA their community names, where that is unambiguous."""
-    ask = places["ask_community"].astype(bool) & community.notna()
+def _fill_from_communities(places: pd.DataFrame, texts: pd.DataFrame, index: VillageIndex) -> pd.DataFrame:
+    """Give rows with no single LGA the LGA their community or location text names, where unambiguous."""
+    ask = places["ask_community"].astype(bool) & texts.notna().any(axis=1)
     if not ask.any():
         return places
-    index = village_index(villages)
-    pairs = pd.DataFrame({"state_code": places.loc[ask, "state_code"], "community": community[ask]})
-    found = {pair: lga_from_community(*pair, index) for pair in set(pairs.itertuples(index=False, name=None))}
-    codes = pd.Series([found[pair] for pair in pairs.itertuples(index=False, name=None)], index=pairs.index).dropna()
+    asked = pd.concat([places.loc[ask, ["state_code", "candidates"]], texts[ask]], axis=1).astype(object)
+    asked = asked.where(asked.notna(), None)
+    rows = list(asked.itertuples(index=False, name=None))
+    found = {row: lga_from_text(row[0], row[1], row[2:], index) for row in set(rows)}
+    codes = pd.Series([found[row] for row in rows], index=asked.index).dropna()
     if codes.empty:
         return places
     lgas = gazetteer.lga_centroids().set_index("lga_code").loc[codes.to_numpy()].set_index(codes.index)
@@ -139,6 +214,10 @@ def _wards(places: pd.DataFrame, community: pd.Series) -> pd.Series:
     return wards.where(wards.notna(), None)
 
 
+def _col(events: pd.DataFrame, name: str) -> pd.Series:
+    return events[name] if name in events else pd.Series(None, index=events.index, dtype=object)
+
+
 def _text(series: pd.Series) -> pd.Series:
     """Return an object column with None (not NaN) for missing values."""
     series = series.astype(object)
@@ -147,13 +226,16 @@ def _text(series: pd.Series) -> pd.Series:
 
 def geocode(events: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return events with coordinates, precision, method, confidence and gazetteer codes."""
-    community = events[c.COMMUNITY] if c.COMMUNITY in events else pd.Series(None, index=events.index, dtype=object)
-    places = _by_pair(events)
-    places = _fill_from_communities(places, community, villages)
+    community = _col(events, c.COMMUNITY)
+    places, index = _by_pair(events, villages)
+    if villages is not None and not index and places["ask_community"].astype(bool).any():
+        index = village_index(villages)
+    texts = pd.DataFrame({c.COMMUNITY: community, c.LOCATION_TEXT: _col(events, c.LOCATION_TEXT)})
+    places = _fill_from_communities(places, texts, index)
     ward = _wards(places, community)
     precision = places["precision"].where(ward.isna(), "ward")
     found = precision != "none"
-    region = events[c.REGION] if c.REGION in events else pd.Series(None, index=events.index, dtype=object)
+    region = _col(events, c.REGION)
     out = events.assign(
         **{
             c.STATE: _text(places["state"].where(found, events[c.STATE])),

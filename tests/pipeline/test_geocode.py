@@ -53,6 +53,18 @@ def test_canon(text: str | None, expected: str) -> None:
         ("Osun", "Ilesah east", "Ilesa East", "fuzzy"),
         ("Oyo", "Ibadan South-East Mapo", "Ibadan South-East", "fuzzy"),
         ("Jigawa", "Kiri Kasama", "Kirika Samma", "fuzzy"),
+        # Short and long forms: the name's words lie within one LGA's name, or hold one.
+        ("Borno", "Uba", "Askira/Uba", "fuzzy"),
+        ("Zamfara", "Namoda", "Kaura Namoda", "fuzzy"),
+        ("Kano", "Kano", "Kano Municipal", "fuzzy"),
+        ("Kaduna", "Kasuwa Giwa", "Giwa", "fuzzy"),
+        ("Ogun", "Ijebu North East Ward", "Ijebu North East", "fuzzy"),  # the longer of two held names
+        # The state's name added to a misspelt LGA.
+        ("Ekiti", "Ikolle Ekiti", "Ikole", "fuzzy"),
+        # Lagos LCDAs lie in one LGA each, also with an "LCDA" suffix.
+        ("Lagos", "Bariga LCDA", "Somolu", "alias"),
+        ("Lagos", "Itire-Ikate", "Surulere", "alias"),
+        ("Lagos", "Oriade", "Amuwo-Odofin", "alias"),  # also an LGA of Osun: the state decides
     ],
 )
 def test_lga_resolves_within_state(state: str, lga: str, name: str, method: str) -> None:
@@ -72,6 +84,11 @@ def test_lga_resolves_within_state(state: str, lga: str, name: str, method: str)
         ("Zamfara", "Faskari", "an LGA of Katsina"),
         ("Kaduna", "Kajura", "one edit from both Kaura and Kajuru: ambiguous"),
         ("Oyo", "Ibadan", "a city of five LGAs"),
+        ("Cross River", "Calabar", "a city of two LGAs"),
+        ("Borno", "Dikwagubio", "two LGAs run together"),
+        ("Lagos", "Lekki", "a word of Ibeju/Lekki but also a ward of Eti-Osa"),
+        ("Oyo", "North", "a compass word is no LGA's short name"),
+        ("Yobe", "Biu-Kano Road", "a route names no place"),
         ("Lagos", "Atlantis", "no such place"),
     ],
 )
@@ -104,6 +121,50 @@ def test_village_list_supplies_missing_lga() -> None:
     assert list(out[c.LGA]) == ["Birnin Gwari", None]
     assert list(out[c.GEO_METHOD]) == ["village", "exact"]
     assert list(out[c.GEO_PRECISION]) == ["lga", "state"]
+
+
+@pytest.mark.parametrize(
+    ("state", "lga", "community", "location", "expected", "why"),
+    [
+        ("Borno", "Gubiodikwa", None, "Ngala-Gubio road", "Gubio", "of two run together, the road names one"),
+        ("Kwara", "Ilorin", "Oke Ose", None, "Ilorin East", "a place listed in a ward name of one of Ilorin's LGAs"),
+        ("Delta", "Warri Central", "Warri", None, "Warri South", "a part of Warri; the town heads Warri South"),
+        ("Oyo", "Ibadan", "Eruwa", None, None, "Eruwa heads Ibarapa East, none of Ibadan's LGAs"),
+        ("Oyo", "Ibarapa", None, "Eruwa/Igbo Ora", None, "names two of the city's LGAs"),
+        ("Nasarawa", "Umaisha", None, None, "Toto", "the LGA column names a ward of one LGA"),
+        ("Ekiti", "Ekiti", None, "Imesi Ekiti", "Aiyekire", "the state's name as LGA says no more than the state"),
+        ("Ekiti", None, "Agbado-Imesi", None, "Aiyekire", "both places lie in one LGA"),
+        ("Ekiti", None, "Agbado", None, None, "a ward name of two LGAs"),
+        ("Lagos", None, "Lekki", None, None, "wards of Eti-Osa and Ibeju/Lekki"),
+        ("Lagos", "Lagos", "Ajah", None, "Eti-Osa", "a place listed in a ward name"),
+        ("Benue", "Birnin Gwari", "Makurdi", None, None, "Kaduna's LGA: the contradiction is left to validate"),
+        ("Benue", "Faskari", None, "Otukpo-Makurdi", None, "Katsina's LGA: the contradiction is left to validate"),
+    ],
+)
+def test_community_or_location_chooses_the_lga(
+    state: str, lga: str | None, community: str | None, location: str | None, expected: str | None, why: str
+) -> None:
+    frame = places((state, lga, community)).assign(**{c.LOCATION_TEXT: [location]})
+    out = geocode(frame)
+    assert out.loc[0, c.STATE_CODE] == gazetteer.find_state(state).code, why
+    if expected is None:
+        assert out.loc[0, c.GEO_PRECISION] == "state", why
+        assert out.loc[0, c.LGA] == lga, why
+    else:
+        assert out.loc[0, c.LGA] == expected, why
+        assert out.loc[0, c.GEO_PRECISION] in ("lga", "ward"), why
+        assert out.loc[0, c.GEO_METHOD] == "village", why
+        assert out.loc[0, c.GEO_CONFIDENCE] <= 0.75, why
+
+
+def test_lga_column_naming_a_listed_village() -> None:
+    villages = pd.DataFrame({"state": ["Kaduna", "Borno"], "lga": ["Kagarko", "Kwaya Kusar"],
+                             "village": ["Zangoro", "Gujba"]})  # fmt: skip
+    out = geocode(places(("Kaduna", "Zangoro", None), ("Borno", "Gujba", None)), villages)
+    assert list(out[c.LGA]) == ["Kagarko", "Gujba"]
+    # Gujba is an LGA of Yobe: a Borno village of that name does not make the event Borno's.
+    assert list(out[c.GEO_PRECISION]) == ["lga", "state"]
+    assert list(out[c.STATE]) == ["Kaduna", "Borno"]
 
 
 def test_village_in_another_state_is_not_used() -> None:
