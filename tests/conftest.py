@@ -24,6 +24,9 @@ from config import PROJECT_ROOT, normalise_database_url
 from models import Base
 from models.database import make_engine
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 REAL_EXPORT = PROJECT_ROOT.parent / "shared" / "data" / "nextier-nvcd.xlsx"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
@@ -138,3 +141,18 @@ def real_export() -> Path:
     if not REAL_EXPORT.exists():
         pytest.skip(f"real NVCD export not found at {REAL_EXPORT}")
     return REAL_EXPORT
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Launch Debian's Chromium once per session (no browser download); skip without it, except in CI."""
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is required under CI")
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -324,15 +323,7 @@ def test_cap_answers_503_then_shutdown_closes_clients_with_1001_promptly(databas
 
 
 @pytest.mark.browser
-def test_chromium_negotiates_shared_deflate_frames_and_the_token_subprotocol(live: LiveServer) -> None:
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is required under CI")
-        pytest.skip(f"{CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
+def test_chromium_negotiates_shared_deflate_frames_and_the_token_subprotocol(live: LiveServer, chromium) -> None:
     script = """([url, token]) => new Promise(done => {
         const ws = new WebSocket(url, ['nvcd.v1', 'token.' + token]);
         const types = [];
@@ -340,14 +331,12 @@ def test_chromium_negotiates_shared_deflate_frames_and_the_token_subprotocol(liv
             if (types.includes('heartbeat')) { done({extensions: ws.extensions, protocol: ws.protocol, types}); ws.close(); } };
         ws.onclose = e => done({closed: e.code});
     })"""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{live.url}/healthz")  # same origin as the socket
-            result = page.evaluate(script, [ws_url(live), TOKEN])
-        finally:
-            browser.close()
+    page = chromium.new_page()
+    try:
+        page.goto(f"{live.url}/healthz")  # same origin as the socket
+        result = page.evaluate(script, [ws_url(live), TOKEN])
+    finally:
+        page.close()
     assert result["protocol"] == "nvcd.v1"
     assert "server_no_context_takeover" in result["extensions"]
     assert result["types"][0] == "pipeline_status_update" and result["types"][-1] == "heartbeat"

@@ -8,7 +8,6 @@ query parameters so backoff, polling and dead-connection paths run in seconds.
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,10 +20,7 @@ from config import PROJECT_ROOT
 from tests.browser.ingest import ingest_generated
 from tests.servers import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 # Fast timings for the state machine; the production defaults are in dashapp.monitor_panel.
 FAST = {
     "backoff_base_ms": 100, "backoff_cap_ms": 400, "poll_interval_ms": 400, "dead_after_ms": 4000,
@@ -33,21 +29,6 @@ FAST = {
 # The browser itself logs refused handshakes and failed fetches; only the tests
 # that refuse or kill the server on purpose tolerate these lines.
 NETWORK_NOISE = ("WebSocket connection to", "Failed to load resource", "net::ERR_")
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """Launch Debian's Chromium once per session (no browser download)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is required under CI")
-        pytest.skip(f"{CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
