@@ -218,8 +218,18 @@ def _prefix_match(words: str, names: dict[str, naija_data.LGA]) -> naija_data.LG
     hits = [lga for lga in names.values() if words.startswith(canon(lga.name) + " ")]
     hits.sort(key=lambda lga: -len(canon(lga.name)))
     if len(hits) == 1 or (len(hits) > 1 and len(canon(hits[0].name)) > len(canon(hits[1].name))):
-        return hits[0]
+        # "Mafa Dikwa", "Lafia-Obi": two LGAs named, so neither is the one.
+        return hits[0] if len(_held(words, names)) == 1 else None
     return None
+
+
+def _held(words: str, names: dict[str, naija_data.LGA]) -> list[naija_data.LGA]:
+    """Return the LGAs whose whole names a name holds, longest only ("Ijebu North East" over "Ijebu North")."""
+    padded = f" {words} "
+    hits = [lga for lga in names.values() if not set(canon(lga.name).split()) <= PART_WORDS
+            and f" {canon(lga.name)} " in padded]  # fmt: skip
+    return [lga for lga in hits if not any(
+        o.code != lga.code and f" {canon(lga.name)} " in f" {canon(o.name)} " for o in hits)]  # fmt: skip
 
 
 def _fuzzy_match(k: str, state_code: str) -> tuple[naija_data.LGA, float] | None:
@@ -239,26 +249,15 @@ def _fuzzy_match(k: str, state_code: str) -> tuple[naija_data.LGA, float] | None
     return best_lga, best_score
 
 
-def _runs(words: list[str], length: int) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + length]) for i in range(len(words) - length + 1)}
-
-
 def _word_run_match(words: str, names: dict[str, naija_data.LGA]) -> naija_data.LGA | None:
     """Match "Kaura" to "Kaura Namoda" or "Fatika Giwa" to "Giwa": one LGA's words hold, or are held by, the name."""
     query = words.split()
     if not query or set(query) <= PART_WORDS:
         return None
-    hits: dict[str, naija_data.LGA] = {}
-    for lga in names.values():
-        own = canon(lga.name).split()
-        if tuple(query) in _runs(own, len(query)):
-            hits[lga.code] = lga
-        elif not ROUTE_WORDS & set(query) and not set(own) <= PART_WORDS and tuple(own) in _runs(query, len(own)):
-            hits[lga.code] = lga
-    # "Ijebu North East Ward" holds both "Ijebu North" and "Ijebu North East": the longer one wins.
-    held = [lga for lga in hits.values() if not any(
-        o.code != lga.code and f" {canon(lga.name)} " in f" {canon(o.name)} " for o in hits.values())]  # fmt: skip
-    return held[0] if len(held) == 1 else None
+    hits = {lga.code: lga for lga in names.values() if f" {words} " in f" {canon(lga.name)} "}
+    if not ROUTE_WORDS & set(query):
+        hits.update((lga.code, lga) for lga in _held(words, names))
+    return next(iter(hits.values())) if len(hits) == 1 else None
 
 
 def find_lga(state: object, name: object) -> LgaMatch | None:
@@ -354,7 +353,7 @@ def place_lgas(state_code: str, name: object) -> frozenset[str]:
 
 
 def lga_candidates(state_code: str, name: object) -> frozenset[str]:
-    """Return the LGAs an unmatched name must be one of: a city's parts ("Ibadan") or two run together."""
+    """Return the LGAs an unmatched name must be one of: a city's parts ("Ibadan") or two LGAs named together."""
     names = _lga_index()[state_code][0]
     if key(name) == key(_states()[state_code].name):
         return frozenset()  # "Ekiti" in Ekiti State says no more than the state does
@@ -367,7 +366,8 @@ def lga_candidates(state_code: str, name: object) -> frozenset[str]:
     for head, lga in names.items():
         if k.startswith(head) and k[len(head) :] in names:
             parts |= {lga.code, names[k[len(head) :]].code}
-    return frozenset(parts)
+    held = _held(canon(name), names)
+    return frozenset(parts | ({lga.code for lga in held} if len(held) > 1 else set()))
 
 
 def lga_by_code(code: str) -> LgaMatch:

@@ -155,9 +155,10 @@ def lga_from_text(state_code: str, candidates: frozenset[str], texts: tuple[str 
 def _homes(state_code: str, text: str, villages: VillageIndex, candidates: frozenset[str]) -> frozenset[str]:
     """Return the LGAs (among the candidates, if any) a place of the state lies in."""
     named = gazetteer.lga_named(state_code, text)
-    # An LGA's own name wins over villages that share it.
-    homes = frozenset({named}) if named else gazetteer.place_lgas(state_code, text)
-    homes = homes if named else homes | _village_homes(state_code, text, villages)
+    if named is not None:
+        homes = frozenset({named})  # an LGA's own name wins over villages that share it
+    else:
+        homes = gazetteer.place_lgas(state_code, text) | _village_homes(state_code, text, villages)
     return homes & candidates if candidates else homes
 
 
@@ -228,8 +229,6 @@ def geocode(events: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.Da
     """Return events with coordinates, precision, method, confidence and gazetteer codes."""
     community = _col(events, c.COMMUNITY)
     places, index = _by_pair(events, villages)
-    if villages is not None and not index and places["ask_community"].astype(bool).any():
-        index = village_index(villages)
     texts = pd.DataFrame({c.COMMUNITY: community, c.LOCATION_TEXT: _col(events, c.LOCATION_TEXT)})
     places = _fill_from_communities(places, texts, index)
     ward = _wards(places, community)

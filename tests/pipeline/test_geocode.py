@@ -89,6 +89,8 @@ def test_lga_resolves_within_state(state: str, lga: str, name: str, method: str)
         ("Lagos", "Lekki", "a word of Ibeju/Lekki but also a ward of Eti-Osa"),
         ("Oyo", "North", "a compass word is no LGA's short name"),
         ("Yobe", "Biu-Kano Road", "a route names no place"),
+        ("Borno", "Mafa Dikwa", "two LGAs named: the first is not chosen"),
+        ("Nasarawa", "Lafia-Obi", "two LGAs named: the first is not chosen"),
         ("Lagos", "Atlantis", "no such place"),
     ],
 )
@@ -124,6 +126,24 @@ def test_village_list_supplies_missing_lga() -> None:
 
 
 @pytest.mark.parametrize(
+    ("state", "name", "expected"),
+    [
+        ("Oyo", "Ibadan", {"Ibadan North", "Ibadan North East", "Ibadan North West", "Ibadan South West",
+                           "Ibadan South-East"}),
+        ("Delta", "Warri Central", {"Warri North", "Warri South", "Warri South West"}),
+        ("Borno", "Dikwagubio", {"Dikwa", "Gubio"}),
+        ("Borno", "Dikwa-Gubio", {"Dikwa", "Gubio"}),
+        ("Borno", "Mafa and Dikwa", {"Dikwa", "Mafa"}),
+        ("Ekiti", "Ekiti", set()),  # the state's own name narrows nothing
+        ("Oyo", "Atlantis", set()),
+    ],
+)  # fmt: skip
+def test_lga_candidates(state: str, name: str, expected: set[str]) -> None:
+    found = gazetteer.lga_candidates(gazetteer.find_state(state).code, name)
+    assert {gazetteer.lga_by_code(code).name for code in found} == expected
+
+
+@pytest.mark.parametrize(
     ("state", "lga", "community", "location", "expected", "why"),
     [
         ("Borno", "Gubiodikwa", None, "Ngala-Gubio road", "Gubio", "of two run together, the road names one"),
@@ -131,6 +151,7 @@ def test_village_list_supplies_missing_lga() -> None:
         ("Delta", "Warri Central", "Warri", None, "Warri South", "a part of Warri; the town heads Warri South"),
         ("Oyo", "Ibadan", "Eruwa", None, None, "Eruwa heads Ibarapa East, none of Ibadan's LGAs"),
         ("Oyo", "Ibarapa", None, "Eruwa/Igbo Ora", None, "names two of the city's LGAs"),
+        ("Nasarawa", "Lafia-Obi", "Obi", None, "Obi", "of two LGAs named, the community names one"),
         ("Nasarawa", "Umaisha", None, None, "Toto", "the LGA column names a ward of one LGA"),
         ("Ekiti", "Ekiti", None, "Imesi Ekiti", "Aiyekire", "the state's name as LGA says no more than the state"),
         ("Ekiti", None, "Agbado-Imesi", None, "Aiyekire", "both places lie in one LGA"),
