@@ -1,4 +1,4 @@
-"""Time every trend chart's callback against the bare SQL aggregate it runs, on PostgreSQL.
+"""Time every trend page callback against the bare SQL aggregate(s) it runs, on PostgreSQL.
 
     .venv/bin/python bench/trends_bench.py --events 1000000            # scratch database, created and dropped
     .venv/bin/python bench/trends_bench.py --url postgresql://.../db     # an existing database, as is
@@ -6,9 +6,9 @@
 The scratch database is filled through the real pipeline (``pipeline.generate.generate_events``
 then ``pipeline.runner.run_pipeline`` in chunks), so events carry realistic geocoding precision,
 validation issues and derived counts. For a broad filter (everything, by month) and a narrow one
-(one state, one year, by week) it reports, per chart, the median time of the page's callback
-(query + pandas shaping + figure) and of the bare SQL it runs (execute and fetch all rows), their
-ratio, and the total of the page's chart callbacks.
+(one state, one year, by week) it reports, per callback (some draw several charts from one
+aggregate), the median time of the callback (query + pandas shaping + figures) and of the bare
+SQL it runs (execute and fetch all rows), their ratio, and the total of each page's callbacks.
 """
 
 from __future__ import annotations
@@ -36,24 +36,21 @@ from trends import queries as q  # noqa: E402
 from trends.data import prepare  # noqa: E402
 from trends.filters import TrendFilters  # noqa: E402
 
-# Chart key -> the Select(s) its loader runs, for the bare-SQL baseline.
+# Callback key -> the Select(s) it runs, for the bare-SQL baseline. Callbacks that draw several
+# charts from one aggregate: places (state and LGA rankings, map, quality context), by_source
+# (rates by source, worst sources), by_state (rates by state, worst states).
 STATEMENTS: dict[str, Callable[[TrendFilters], list[Any]]] = {
     "series": lambda f: [q.series_select(f, f.group_by)],
-    "states": lambda f: [q.ranking_select(f, "state")],
-    "lgas": lambda f: [q.ranking_select(f, "lga")],
-    "map": lambda f: [q.map_select(f)],
-    "context": lambda f: [q.context_select(f)],
-    "rates_source": lambda f: [qq.rates_select(f, "source")],
-    "rates_state": lambda f: [qq.rates_select(f, "state")],
+    "places": lambda f: [q.place_select(f)],
+    "by_source": lambda f: [qq.rates_select(f, "source", undated=True)],
+    "by_state": lambda f: [qq.rates_select(f, "state", undated=True)],
     "precision": lambda f: [qq.precision_mix_select(f)],
     "failures": lambda f: [qq.failures_select(f)],
     "completeness": lambda f: [qq.completeness_select(f)],
-    "worst_sources": lambda f: [qq.worst_select(f, "source")],
-    "worst_states": lambda f: [qq.worst_select(f, "state")],
     "runs": lambda f: [qq.runs_select(f)],
     "grid": lambda f: [qq.drilldown_select(f)],
 }
-
+CONFLICT_CALLBACKS = ("series", "places")
 
 def scratch_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     """Create an empty PostgreSQL database and return its URL and a function that drops it."""
@@ -128,20 +125,16 @@ def bare_sql(engine: Engine, statements: list[Any]) -> None:
 
 
 def callbacks() -> dict[str, Callable[[str], object]]:
-    """Return chart key -> the page callback that redraws it (pages import after the app exists)."""
+    """Return callback key -> the page callback (pages import after the app exists)."""
     from dashapp.pages import conflict, quality
 
     return {
-        "series": conflict.update_conflict_series, "states": conflict.update_conflict_states,
-        "lgas": conflict.update_conflict_lgas, "map": conflict.update_conflict_map,
-        "context": conflict.update_conflict_context,
-        "rates_source": quality.update_quality_rates_source, "rates_state": quality.update_quality_rates_state,
+        "series": conflict.update_conflict_series, "places": conflict.update_conflict_places,
+        "by_source": quality.update_quality_sources, "by_state": quality.update_quality_states,
         "precision": quality.update_quality_precision, "failures": quality.update_quality_failures,
-        "completeness": quality.update_quality_completeness, "worst_sources": quality.update_quality_worst_sources,
-        "worst_states": quality.update_quality_worst_states, "runs": quality.update_quality_runs,
+        "completeness": quality.update_quality_completeness, "runs": quality.update_quality_runs,
         "grid": lambda query: _grid(quality, query),
     }
-
 
 def _grid(quality: Any, query: str) -> object:
     from contextvars import copy_context
@@ -158,7 +151,7 @@ def _grid(quality: Any, query: str) -> object:
 
 
 def measure(url: str, repeat: int) -> None:
-    """Print callback vs bare SQL per chart for a broad and a narrow filter."""
+    """Print callback vs bare SQL per callback for a broad and a narrow filter."""
     from app import create_app
 
     app = create_app({"APP_ENV": "testing", "SECRET_KEY": "bench", "DATABASE_URL": url})
@@ -185,14 +178,14 @@ def measure(url: str, repeat: int) -> None:
         for name, filters in cases.items():
             query = filters.to_query()
             print(f"\n{name} filter ({filters.describe()})")
-            print(f"{'chart':<14} {'callback ms':>12} {'bare SQL ms':>12} {'ratio':>7}")
+            print(f"{'callback':<14} {'callback ms':>12} {'bare SQL ms':>12} {'ratio':>7}")
             pages: dict[str, float] = {"conflict": 0.0, "quality": 0.0}
             for key, callback in redraw.items():
                 cb, sql = paired_medians(lambda callback=callback: callback(query),
                                          lambda key=key: bare_sql(engine, STATEMENTS[key](filters)), repeat)
-                pages["conflict" if key in ("series", "states", "lgas", "map", "context") else "quality"] += cb
+                pages["conflict" if key in CONFLICT_CALLBACKS else "quality"] += cb
                 print(f"{key:<14} {cb:>12.1f} {sql:>12.1f} {cb / sql:>7.2f}", flush=True)
-            print(f"page totals (sum of chart callbacks): conflict {pages['conflict']:.0f} ms, "
+            print(f"page totals (sum of callbacks): conflict {pages['conflict']:.0f} ms, "
                   f"quality {pages['quality']:.0f} ms")
 
 

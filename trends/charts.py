@@ -18,6 +18,9 @@ from trends.data import fetch
 from trends.filters import TrendFilters
 
 TOP_GROUPS = 8
+RANK_LIMIT = 15
+WORST_LIMIT = 10
+WORST_MIN_EVENTS = 3
 OTHER = "Other"
 
 
@@ -56,20 +59,68 @@ def conflict_series(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     return top_groups(frame, ["value"])
 
 
+def place_summary(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
+    """Events, the chosen metric, positions and quality tallies per (state, LGA): one scan for four charts."""
+    return fetch(engine, q.place_select(filters))
+
+
+def rank(frame: pd.DataFrame, limit: int = RANK_LIMIT) -> pd.DataFrame:
+    """Sum ``value`` per ``grp`` and keep the ``limit`` largest (ties by name)."""
+    totals = frame.groupby("grp", as_index=False)["value"].sum()
+    return totals.sort_values(["value", "grp"], ascending=[False, True]).head(limit).reset_index(drop=True)
+
+
+def states_from(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rank states by the chosen metric from the per-LGA summary."""
+    rows = summary[summary["state"].notna()]
+    return rank(pd.DataFrame({"grp": rows["state"], "value": rows["value"]}))
+
+
+def lgas_from(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rank LGAs (labelled "LGA, State": names repeat across states) by the chosen metric."""
+    rows = summary[summary["state"].notna() & summary["lga"].notna()]
+    return rank(pd.DataFrame({"grp": rows["lga"] + ", " + rows["state"], "value": rows["value"]}))
+
+
+def map_from(summary: pd.DataFrame) -> pd.DataFrame:
+    """Events with coordinates and their metric per LGA, at the LGA's centroid (gazetteer when available)."""
+    rows = summary[summary["lga"].notna() & (summary["located"] > 0)]
+    frame = rows[["state", "lga", "latitude", "longitude", "located", "located_value"]].rename(
+        columns={"located": "events", "located_value": "value"}
+    )
+    return with_gazetteer_centroids(frame.sort_values(["state", "lga"]).reset_index(drop=True))
+
+
+def context_from(summary: pd.DataFrame) -> pd.DataFrame:
+    """Shares of the selection geocoded to LGA or better, derived from vague words, failing validation."""
+    totals = {name: int(summary[name].sum()) for name in ("events", "precise", "derived", "failing")}
+    frame = pd.DataFrame([totals])
+    events = frame["events"].where(frame["events"] > 0)
+    return frame.assign(
+        precise_share=(frame["precise"] / events).astype(float),
+        derived_share=(frame["derived"] / events).astype(float),
+        failing_share=(frame["failing"] / events).astype(float),
+    )
+
+
 def state_ranking(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """States ranked by the chosen metric."""
-    return fetch(engine, q.ranking_select(filters, "state"))
+    return states_from(place_summary(engine, filters))
 
 
 def lga_ranking(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """LGAs ranked by the chosen metric."""
-    return fetch(engine, q.ranking_select(filters, "lga"))
+    return lgas_from(place_summary(engine, filters))
 
 
 def event_map(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """Events and the chosen metric per LGA, at the LGA's centroid (gazetteer when available)."""
-    frame = fetch(engine, q.map_select(filters))
-    return with_gazetteer_centroids(frame)
+    return map_from(place_summary(engine, filters))
+
+
+def quality_context(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
+    """Shares of the selection geocoded to LGA or better, derived from vague words, failing validation."""
+    return context_from(place_summary(engine, filters))
 
 
 def with_gazetteer_centroids(frame: pd.DataFrame) -> pd.DataFrame:
@@ -84,30 +135,36 @@ def with_gazetteer_centroids(frame: pd.DataFrame) -> pd.DataFrame:
     )[frame.columns]
 
 
-def quality_context(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
-    """Shares of the selection geocoded to LGA or better, derived from vague words, failing validation."""
-    frame = fetch(engine, q.context_select(filters))
-    events = frame["events"].where(frame["events"] > 0)
-    return frame.assign(
-        precise_share=(frame["precise"] / events).astype(float),
-        derived_share=(frame["derived"] / events).astype(float),
-        failing_share=(frame["failing"] / events).astype(float),
-    )
+def quality_tallies(engine: Engine, filters: TrendFilters, dimension: str) -> pd.DataFrame:
+    """Events, geocoded, precise and valid counts per time bucket and ``dimension`` value, undated rows included.
+
+    One scan feeds both the rates-over-time chart (dated rows) and the worst-groups chart (all rows).
+    """
+    return fetch(engine, qq.rates_select(filters, dimension, undated=True))
+
+
+def rates_from(tallies: pd.DataFrame) -> pd.DataFrame:
+    """Geocoding and validation rates over time per group (top groups, rest as Other), from the tallies."""
+    frame = _dates(tallies[tallies["bucket"].notna()].reset_index(drop=True))
+    return add_rates(top_groups(frame, ["events", "geocoded", "precise", "valid"]))
+
+
+def worst_from(tallies: pd.DataFrame, limit: int = WORST_LIMIT, min_events: int = WORST_MIN_EVENTS) -> pd.DataFrame:
+    """The ``limit`` groups with the lowest validation pass rate (then LGA-or-better rate, then name)."""
+    totals = tallies.groupby("grp", as_index=False)[["events", "geocoded", "precise", "valid"]].sum()
+    ranked = add_rates(totals[totals["events"] >= min_events])
+    ranked = ranked.sort_values(["valid_rate", "precise_rate", "grp"])
+    return ranked.head(limit).reset_index(drop=True)
 
 
 def rates_by_source(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """Geocoding and validation rates over time per source."""
-    return _rates(engine, filters, "source")
+    return rates_from(quality_tallies(engine, filters, "source"))
 
 
 def rates_by_state(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """Geocoding and validation rates over time per state."""
-    return _rates(engine, filters, "state")
-
-
-def _rates(engine: Engine, filters: TrendFilters, dimension: str) -> pd.DataFrame:
-    frame = _dates(fetch(engine, qq.rates_select(filters, dimension)))
-    return add_rates(top_groups(frame, ["events", "geocoded", "precise", "valid"]))
+    return rates_from(quality_tallies(engine, filters, "state"))
 
 
 def precision_mix(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
@@ -138,12 +195,12 @@ def completeness(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
 
 def worst_sources(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """Sources with the lowest validation pass rate."""
-    return add_rates(fetch(engine, qq.worst_select(filters, "source")))
+    return worst_from(quality_tallies(engine, filters, "source"))
 
 
 def worst_states(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """States with the lowest validation pass rate."""
-    return add_rates(fetch(engine, qq.worst_select(filters, "state")))
+    return worst_from(quality_tallies(engine, filters, "state"))
 
 
 def per_run(engine: Engine, filters: TrendFilters) -> pd.DataFrame:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, literal, select, union_all
+from sqlalchemy import Select, String, cast, func, literal, or_, select, union_all
 
 from models import DataQualityMetric, ValidationIssue
 from trends.filters import TrendFilters
-from trends.queries import PRECISE_LEVELS, by_bucket, rate
+from trends.queries import PRECISE_LEVELS, by_bucket
 from trends.sql import E, count_if, dimension_column, per_bucket, where
 
 QUALITY_DIMENSIONS = ("source", "state")
@@ -32,10 +32,13 @@ def _tallies() -> list[Any]:
     ]
 
 
-def rates_select(filters: TrendFilters, dimension: str | None = None) -> Select[Any]:
-    """Return (bucket, grp, events, geocoded, precise, valid) per time bucket and ``dimension`` value."""
+def rates_select(filters: TrendFilters, dimension: str | None = None, undated: bool = False) -> Select[Any]:
+    """Return (bucket, grp, events, geocoded, precise, valid) per time bucket and ``dimension`` value.
+
+    ``undated`` keeps events without a date, in a row whose bucket is NULL.
+    """
     group = (dimension_column(dimension) if dimension else literal("all")).label("grp")
-    return by_bucket(filters, dimension, group, _tallies())
+    return by_bucket(filters, dimension, group, _tallies(), undated)
 
 
 def precision_mix_select(filters: TrendFilters) -> Select[Any]:
@@ -70,22 +73,6 @@ def completeness_select(filters: TrendFilters) -> Select[Any]:
         condition = (column != "") if isinstance(column.type, String) else column.is_not(None)
         filled.append(count_if(condition).label(name))
     return select(func.count().label("events"), *filled).where(where(filters))
-
-
-def worst_select(filters: TrendFilters, dimension: str, limit: int = 10, min_events: int = 3) -> Select[Any]:
-    """Return the ``limit`` values of ``dimension`` with the lowest validation pass rate."""
-    group = dimension_column(dimension).label("grp")
-    tallies = _tallies()
-    valid_rate = rate(tallies[3], tallies[0])
-    geocoded_rate = rate(tallies[2], tallies[0])
-    return (
-        select(group, *tallies)
-        .where(where(filters), group.is_not(None))
-        .group_by(group)
-        .having(func.count() >= min_events)
-        .order_by(valid_rate.asc(), geocoded_rate.asc(), group)
-        .limit(limit)
-    )
 
 
 def runs_select(filters: TrendFilters, limit: int = 200) -> Select[Any]:
@@ -147,10 +134,18 @@ def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int =
     columns = (E.id.label("event_id"), E.event_date, E.state, E.lga, E.source)
     parts = []
     if drill.precision is None:
+        # The newest events with issues first, then their issues: a join walked in date order is
+        # misestimated by PostgreSQL (it assumes few flagged events have issues) and reads every
+        # flagged row. The pipeline counts error_count/warning_count from the issues (validate.count_issues),
+        # which lets this walk ix_conflict_events_flagged and stop after ``limit`` events.
+        flagged = select(*columns).where(*base, or_(E.error_count > 0, E.warning_count > 0))
+        if drill.rule:
+            flagged = flagged.where(E.id.in_(select(I.event_id).where(I.rule == drill.rule)))
+        recent = flagged.order_by(E.event_date.desc().nulls_first(), E.id).limit(limit).subquery("flagged")
         failed = select(
-            *columns, I.rule.label("reason"), I.severity, func.coalesce(I.detail, "").label("detail")
-        ).join(I, I.event_id == E.id).where(*base)
-        parts.append(newest(failed.where(I.rule == drill.rule) if drill.rule else failed, limit))
+            recent, I.rule.label("reason"), I.severity, func.coalesce(I.detail, "").label("detail")
+        ).join(I, I.event_id == recent.c.event_id)
+        parts.append(failed.where(I.rule == drill.rule) if drill.rule else failed)
     if drill.rule is None:
         levels = (drill.precision,) if drill.precision else IMPRECISE_LEVELS
         parts.append(newest(
@@ -170,6 +165,6 @@ def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int =
 
 def newest(stmt: Select[Any], limit: int) -> Select[Any]:
     """Keep the ``limit`` most recent rows of one part (undated first, as the date index orders them)."""
-    # Limiting each part lets PostgreSQL walk ix_conflict_events_event_date backwards and stop early.
+    # Limiting each part lets PostgreSQL walk a date index backwards and stop early.
     part = stmt.order_by(E.event_date.desc().nulls_first(), E.id).limit(limit)
     return select(part.subquery())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Select, cast, func, literal, select
+from sqlalchemy import Select, and_, func, literal, select
 
 from trends.filters import TrendFilters
 from trends.sql import (
@@ -49,9 +49,16 @@ def series_select(filters: TrendFilters, dimension: str | None = None, metric: s
     return by_bucket(filters, dimension, group, [metric_column(metric).label("value")])
 
 
-def by_bucket(filters: TrendFilters, dimension: str | None, group: Any, aggregates: list[Any]) -> Select[Any]:
-    """Return (bucket, grp, *aggregates) over the filtered events, by the faster plan for ``dimension``."""
-    conds = [where(filters), E.event_date.is_not(None), *([group.is_not(None)] if dimension else [])]
+def by_bucket(
+    filters: TrendFilters, dimension: str | None, group: Any, aggregates: list[Any], undated: bool = False
+) -> Select[Any]:
+    """Return (bucket, grp, *aggregates) over the filtered events, by the faster plan for ``dimension``.
+
+    ``undated`` keeps events without a date, in rows whose bucket is NULL.
+    """
+    conds = [where(filters), *([] if undated else [E.event_date.is_not(None)])]
+    if dimension:
+        conds.append(group.is_not(None))
     if dimension in ROLLUP_DIMENSIONS:
         keys = (E.event_date, group) if dimension else (E.event_date,)
         daily = select(E.event_date, group, *aggregates).where(*conds).group_by(*keys)
@@ -75,29 +82,28 @@ def ranking_select(filters: TrendFilters, dimension: str, metric: str | None = N
     )
 
 
-def map_select(filters: TrendFilters, metric: str | None = None) -> Select[Any]:
-    """Return one row per (state, LGA) with the mean geocoded position, events and ``metric``."""
+def place_select(filters: TrendFilters, metric: str | None = None) -> Select[Any]:
+    """Return one row per (state, LGA): events, ``metric``, geocoded position and quality tallies.
+
+    One scan feeds the state and LGA rankings, the map and the quality context; trends.charts
+    derives each from these few hundred rows. ``located``/``located_value`` count only events
+    with coordinates, which the map plots at their mean position.
+    """
     metric = metric or filters.metric
+    located = and_(E.latitude.is_not(None), E.longitude.is_not(None))
     return (
         select(
-            E.state, E.lga,
-            func.avg(E.latitude).label("latitude"), func.avg(E.longitude).label("longitude"),
-            func.count().label("events"), metric_column(metric).label("value"),
+            E.state, E.lga, func.count().label("events"), metric_column(metric).label("value"),
+            count_if(located).label("located"), metric_column(metric, only=located).label("located_value"),
+            func.avg(E.latitude).filter(located).label("latitude"),
+            func.avg(E.longitude).filter(located).label("longitude"),
+            count_if(E.geo_precision.in_(PRECISE_LEVELS)).label("precise"),
+            count_if(E.is_derived.is_(True)).label("derived"),
+            count_if(E.error_count > 0).label("failing"),
         )
-        .where(where(filters), E.lga.is_not(None), E.latitude.is_not(None), E.longitude.is_not(None))
+        .where(where(filters))
         .group_by(E.state, E.lga)
-        .order_by(E.state, E.lga)
     )
-
-
-def context_select(filters: TrendFilters) -> Select[Any]:
-    """Return one row: events, and how many are geocoded to LGA or better, derived, failing validation."""
-    return select(
-        func.count().label("events"),
-        count_if(E.geo_precision.in_(PRECISE_LEVELS)).label("precise"),
-        count_if(E.is_derived.is_(True)).label("derived"),
-        count_if(E.error_count > 0).label("failing"),
-    ).where(where(filters))
 
 
 def events_select(filters: TrendFilters, limit: int, offset: int = 0, after_id: int | None = None) -> Select[Any]:
@@ -107,7 +113,3 @@ def events_select(filters: TrendFilters, limit: int, offset: int = 0, after_id: 
         stmt = stmt.where(E.id > after_id)
     return stmt.order_by(E.id).offset(offset).limit(limit)
 
-
-def rate(numerator: Any, denominator: Any) -> Any:
-    """Return numerator/denominator as a float in SQL (NULL when the denominator is 0)."""
-    return cast(numerator, Float) / func.nullif(denominator, 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,18 +15,10 @@ import db
 from dashapp import ids
 from dashapp.figures import make_map_figure, make_ranking_figure, make_series_figure
 from dashapp.filters_ui import chart_card, csv_download, filter_bar, filter_options, filters_from_inputs, parse_query
-from trends.charts import CONFLICT_CHARTS, quality_context
+from trends.charts import CONFLICT_CHARTS, context_from, lgas_from, map_from, place_summary, states_from
 from trends.filters import DIMENSION_LABELS, METRIC_LABELS, TrendFilters, from_query
 
 dash.register_page(__name__, path="/trends/conflict", name="Conflict trends", order=3)
-
-FIGURES: dict[str, Callable[[pd.DataFrame, TrendFilters], go.Figure]] = {
-    "series": lambda df, f: make_series_figure(df, METRIC_LABELS[f.metric]),
-    "states": lambda df, f: make_ranking_figure(df, METRIC_LABELS[f.metric]),
-    "lgas": lambda df, f: make_ranking_figure(df, METRIC_LABELS[f.metric]),
-    "map": lambda df, f: make_map_figure(df, METRIC_LABELS[f.metric]),
-}
-
 
 def graph(key: str) -> dict[str, str]:
     """Return the id of one of this page's graphs."""
@@ -74,41 +65,36 @@ def sync_conflict_filters(_values: list[Any]) -> tuple[str, str]:
     return query, f"?{query}" if query else ""
 
 
-def chart_figure(key: str, query: str | None) -> go.Figure:
-    """Load chart ``key`` for the stored filters and build its figure."""
-    filters = from_query(query or "")
-    return FIGURES[key](CONFLICT_CHARTS[key].load(db.engine(), filters), filters)
-
-
 @callback(Output(graph("series"), "figure"), Input(ids.CONFLICT_FILTERS, "data"))
 def update_conflict_series(query: str | None) -> go.Figure:
     """Redraw the over-time chart."""
-    return chart_figure("series", query)
-
-
-@callback(Output(graph("states"), "figure"), Input(ids.CONFLICT_FILTERS, "data"))
-def update_conflict_states(query: str | None) -> go.Figure:
-    """Redraw the state ranking."""
-    return chart_figure("states", query)
-
-
-@callback(Output(graph("lgas"), "figure"), Input(ids.CONFLICT_FILTERS, "data"))
-def update_conflict_lgas(query: str | None) -> go.Figure:
-    """Redraw the LGA ranking."""
-    return chart_figure("lgas", query)
-
-
-@callback(Output(graph("map"), "figure"), Input(ids.CONFLICT_FILTERS, "data"))
-def update_conflict_map(query: str | None) -> go.Figure:
-    """Redraw the map."""
-    return chart_figure("map", query)
-
-
-@callback(Output(ids.CONFLICT_CONTEXT, "children"), Input(ids.CONFLICT_FILTERS, "data"))
-def update_conflict_context(query: str | None) -> list[Any]:
-    """Show how good the data behind the selection is."""
     filters = from_query(query or "")
-    row = quality_context(db.engine(), filters).iloc[0]
+    return make_series_figure(CONFLICT_CHARTS["series"].load(db.engine(), filters), METRIC_LABELS[filters.metric])
+
+
+@callback(
+    Output(graph("states"), "figure"),
+    Output(graph("lgas"), "figure"),
+    Output(graph("map"), "figure"),
+    Output(ids.CONFLICT_CONTEXT, "children"),
+    Input(ids.CONFLICT_FILTERS, "data"),
+)
+def update_conflict_places(query: str | None) -> tuple[go.Figure, go.Figure, go.Figure, list[Any]]:
+    """Redraw the state and LGA rankings, the map and the quality context from one per-LGA aggregate."""
+    filters = from_query(query or "")
+    summary = place_summary(db.engine(), filters)
+    label = METRIC_LABELS[filters.metric]
+    return (
+        make_ranking_figure(states_from(summary), label),
+        make_ranking_figure(lgas_from(summary), label),
+        make_map_figure(map_from(summary), label),
+        context_tiles(context_from(summary), filters, query),
+    )
+
+
+def context_tiles(context: pd.DataFrame, filters: TrendFilters, query: str | None) -> list[Any]:
+    """Show how good the data behind the selection is."""
+    row = context.iloc[0]
     events = int(row["events"])
     if events == 0:
         return [html.P("No events match these filters.", className="trends-empty")]

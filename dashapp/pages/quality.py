@@ -17,20 +17,17 @@ import db
 from dashapp import ids
 from dashapp import figures as fig
 from dashapp.filters_ui import chart_card, csv_download, filter_bar, filter_options, filters_from_inputs, parse_query
-from trends.charts import QUALITY_CHARTS, drilldown
+from trends.charts import QUALITY_CHARTS, drilldown, quality_tallies, rates_from, worst_from
 from trends.filters import from_query
 from trends.quality_queries import Drill
 
 dash.register_page(__name__, path="/trends/quality", name="Data quality", order=4)
 
+# Charts drawn alone from their loader (rates and worst groups share a query: see update_quality_sources).
 FIGURES: dict[str, Callable[[pd.DataFrame], go.Figure]] = {
-    "rates_source": fig.make_rates_figure,
-    "rates_state": fig.make_rates_figure,
     "precision": fig.make_precision_figure,
     "failures": fig.make_failures_figure,
     "completeness": fig.make_completeness_figure,
-    "worst_sources": fig.make_worst_figure,
-    "worst_states": fig.make_worst_figure,
     "runs": fig.make_runs_figure,
 }
 # Chart key -> what its customdata means when a point is clicked.
@@ -103,16 +100,26 @@ def chart_figure(key: str, query: str | None) -> go.Figure:
     return FIGURES[key](QUALITY_CHARTS[key].load(db.engine(), from_query(query or "")))
 
 
-@callback(Output(graph("rates_source"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
-def update_quality_rates_source(query: str | None) -> go.Figure:
-    """Redraw the rates-by-source chart."""
-    return chart_figure("rates_source", query)
+@callback(
+    Output(graph("rates_source"), "figure"),
+    Output(graph("worst_sources"), "figure"),
+    Input(ids.QUALITY_FILTERS, "data"),
+)
+def update_quality_sources(query: str | None) -> tuple[go.Figure, go.Figure]:
+    """Redraw the rates-by-source and worst-sources charts from one aggregate per month and source."""
+    tallies = quality_tallies(db.engine(), from_query(query or ""), "source")
+    return fig.make_rates_figure(rates_from(tallies)), fig.make_worst_figure(worst_from(tallies))
 
 
-@callback(Output(graph("rates_state"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
-def update_quality_rates_state(query: str | None) -> go.Figure:
-    """Redraw the rates-by-state chart."""
-    return chart_figure("rates_state", query)
+@callback(
+    Output(graph("rates_state"), "figure"),
+    Output(graph("worst_states"), "figure"),
+    Input(ids.QUALITY_FILTERS, "data"),
+)
+def update_quality_states(query: str | None) -> tuple[go.Figure, go.Figure]:
+    """Redraw the rates-by-state and worst-states charts from one aggregate per month and state."""
+    tallies = quality_tallies(db.engine(), from_query(query or ""), "state")
+    return fig.make_rates_figure(rates_from(tallies)), fig.make_worst_figure(worst_from(tallies))
 
 
 @callback(Output(graph("precision"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
@@ -131,18 +138,6 @@ def update_quality_failures(query: str | None) -> go.Figure:
 def update_quality_completeness(query: str | None) -> go.Figure:
     """Redraw the completeness chart."""
     return chart_figure("completeness", query)
-
-
-@callback(Output(graph("worst_sources"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
-def update_quality_worst_sources(query: str | None) -> go.Figure:
-    """Redraw the worst-sources chart."""
-    return chart_figure("worst_sources", query)
-
-
-@callback(Output(graph("worst_states"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
-def update_quality_worst_states(query: str | None) -> go.Figure:
-    """Redraw the worst-states chart."""
-    return chart_figure("worst_states", query)
 
 
 @callback(Output(graph("runs"), "figure"), Input(ids.QUALITY_FILTERS, "data"))

@@ -91,20 +91,21 @@ def test_controls_become_store_and_url(prepared: list[int]) -> None:
 
 
 def test_charts_follow_the_stored_filters(prepared: list[int]) -> None:
-    states = conflict.update_conflict_states("metric=total_deaths")
+    states, lgas, _, _ = conflict.update_conflict_places("metric=total_deaths")
     assert list(states.data[0].y) == ["Borno", "Kano", "Lagos"] and list(states.data[0].x) == [15, 5, 1]
+    assert list(lgas.data[0].y) == ["Maiduguri, Borno", "Kano Municipal, Kano", "Ikeja, Lagos"]
     series = conflict.update_conflict_series("state=Kano&group_by=actor")
     assert {trace.name: list(trace.y) for trace in series.data} == {"Bandits": [2], "Police": [1]}
-    assert len(conflict.update_conflict_map("").data[0].x) == 3
-    empty = conflict.update_conflict_lgas("state=Nowhere")
-    assert empty.layout.annotations[0].text == "No events match these filters"
+    assert len(conflict.update_conflict_places("")[2].data[0].x) == 3
+    empty = conflict.update_conflict_places("state=Nowhere")
+    assert all(chart.layout.annotations[0].text == "No events match these filters" for chart in empty[:3])
 
 
 def test_quality_context_tiles(prepared: list[int]) -> None:
-    tiles = conflict.update_conflict_context("state=Kano")
+    tiles = conflict.update_conflict_places("state=Kano")[3]
     values = {tile.to_plotly_json()["props"].get("data-stat"): tile.children[0].children for tile in tiles[:4]}
     assert values == {"events": "3", "precise": "67%", "derived": "33%", "failing": "67%"}
-    assert conflict.update_conflict_context("state=Nowhere")[0].children == "No events match these filters."
+    assert conflict.update_conflict_places("state=Nowhere")[3][0].children == "No events match these filters."
 
 
 def test_csv_download_matches_the_chart(prepared: list[int]) -> None:
@@ -159,7 +160,11 @@ def test_grid_lists_the_records_behind_a_clicked_point(prepared: list[int]) -> N
 
 
 def test_quality_charts_render(prepared: list[int]) -> None:
-    assert len(quality.update_quality_rates_source("").data) == 6  # 3 sources x 2 panels
+    rates, worst = quality.update_quality_sources("")
+    assert len(rates.data) == 6  # 3 sources x 2 panels
+    assert list(worst.data[0].y) == ["Daily Post"]  # the only source with 3 events or more
+    rates, worst = quality.update_quality_states("")
+    assert {trace.name for trace in rates.data} == {"Borno", "Kano", "Lagos"} and list(worst.data[0].y) == ["Kano"]
     assert len(quality.update_quality_failures("").data) == 3
     assert list(quality.update_quality_runs("").data[0].y)[-1] == 0.7
 

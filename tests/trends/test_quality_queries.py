@@ -68,13 +68,22 @@ def test_completeness_per_field(engine: Engine) -> None:
 
 
 def test_worst_sources_and_states(engine: Engine) -> None:
-    assert [r[0] for r in rows(engine, qq.worst_select(TrendFilters(), "source", min_events=1))] == [
-        "Daily Post", "Punch", "Premium Times",
-    ]
-    assert [r[0] for r in rows(engine, qq.worst_select(TrendFilters(), "source"))] == ["Daily Post"]
+    sources = charts.quality_tallies(engine, TrendFilters(), "source")
+    assert list(charts.worst_from(sources, min_events=1)["grp"]) == ["Daily Post", "Punch", "Premium Times"]
+    assert list(charts.worst_from(sources)["grp"]) == ["Daily Post"]
+    assert list(charts.worst_from(sources, limit=2, min_events=1)["grp"]) == ["Daily Post", "Punch"]
     worst = charts.worst_states(engine, TrendFilters())
-    assert list(worst["grp"]) == ["Kano"]
+    assert list(worst["grp"]) == ["Kano"]  # its undated event counts: 3 events, 1 passing
     assert worst["valid_rate"].iloc[0] == pytest.approx(1 / 3)
+    assert charts.worst_states(engine, TrendFilters(states=("Nowhere",))).empty
+
+
+def test_tallies_keep_undated_events_apart(engine: Engine) -> None:
+    tallies = charts.quality_tallies(engine, TrendFilters(), "source")
+    undated = tallies[tallies["bucket"].isna()]
+    assert list(undated.itertuples(index=False, name=None))[0][1:] == ("Daily Post", 1, 0, 0, 0)
+    rates = charts.rates_from(tallies)
+    assert len(rates) == 5 and rates["bucket"].notna().all()
 
 
 def test_per_run_rates(engine: Engine) -> None:

@@ -89,20 +89,47 @@ def test_rankings(engine: Engine) -> None:
 
 
 def test_map_points_average_the_geocoded_positions(engine: Engine) -> None:
-    frame = fetch(engine, q.map_select(TrendFilters(metric="total_deaths")))
+    summary = fetch(engine, q.place_select(TrendFilters(metric="total_deaths")))
+    frame = charts.map_from(summary)  # positions replaced by the gazetteer's centroids where it knows the LGA
     assert list(zip(frame["state"], frame["lga"], frame["events"], frame["value"], strict=True)) == [
         ("Borno", "Maiduguri", 2, 15), ("Kano", "Kano Municipal", 2, 5), ("Lagos", "Ikeja", 1, 1),
     ]
-    assert frame["latitude"].iloc[0] == pytest.approx(11.85)
-    assert frame["longitude"].iloc[1] == pytest.approx(8.6)
+    positions = summary.set_index(["state", "lga"])
+    assert positions.loc[("Borno", "Maiduguri"), "latitude"] == pytest.approx(11.85)
+    assert positions.loc[("Kano", "Kano Municipal"), "longitude"] == pytest.approx(8.6)
+
+
+def test_place_summary_counts_every_event_once(engine: Engine) -> None:
+    # (state, lga, events, deaths, located, located deaths): Lagos has one event without an LGA or position.
+    frame = fetch(engine, q.place_select(TrendFilters(metric="total_deaths")))
+    columns = ["state", "lga", "events", "value", "located", "located_value"]
+    got = sorted((s, lga if isinstance(lga, str) else "", e, v, n, nv)
+                 for s, lga, e, v, n, nv in frame[columns].itertuples(index=False, name=None))
+    assert got == [
+        ("Borno", "Maiduguri", 2, 15, 2, 15), ("Kano", "", 1, 0, 0, 0), ("Kano", "Kano Municipal", 2, 5, 2, 5),
+        ("Lagos", "", 1, 0, 0, 0), ("Lagos", "Ikeja", 1, 1, 1, 1),
+    ]
 
 
 def test_quality_context_of_a_selection(engine: Engine) -> None:
-    assert rows(engine, q.context_select(TrendFilters())) == [(7, 4, 2, 3)]
-    assert rows(engine, q.context_select(TrendFilters(states=("Lagos",)))) == [(2, 0, 0, 1)]
+    def tallies(filters: TrendFilters) -> tuple:
+        row = charts.quality_context(engine, filters).iloc[0]
+        return tuple(int(row[name]) for name in ("events", "precise", "derived", "failing"))
+
+    assert tallies(TrendFilters()) == (7, 4, 2, 3)
+    assert tallies(TrendFilters(states=("Lagos",))) == (2, 0, 0, 1)
     shares = charts.quality_context(engine, TrendFilters(states=("Kano",))).iloc[0]
     assert shares["precise_share"] == pytest.approx(2 / 3)
     assert shares["failing_share"] == pytest.approx(2 / 3)
+    assert charts.quality_context(engine, TrendFilters(states=("Nowhere",)))["events"].iloc[0] == 0
+
+
+def test_rankings_from_the_place_summary_match_the_ranking_queries(engine: Engine) -> None:
+    for metric in ("events", "total_deaths", "kidnapped"):
+        filters = TrendFilters(metric=metric)
+        for dimension, loader in (("state", charts.state_ranking), ("lga", charts.lga_ranking)):
+            expected = rows(engine, q.ranking_select(filters, dimension))
+            assert list(loader(engine, filters).itertuples(index=False, name=None)) == expected
 
 
 def test_events_page_by_offset_and_cursor(engine: Engine, trend_data: list[int]) -> None:
