@@ -73,6 +73,10 @@ class Broadcaster:
         """Return the number of connected clients in this process."""
         return self.fanout.count()
 
+    def latest_snapshot(self) -> dict | None:
+        """Return the snapshot last published to the clients (None before the first build)."""
+        return self._snapshot_data
+
     # -- lifecycle -----------------------------------------------------------
     def ensure_started(self) -> None:
         """Start the broadcaster thread once per process (safe after fork)."""
@@ -192,7 +196,7 @@ class Broadcaster:
         if kind == "snapshot":
             self._snapshot_at = self._latest_at
         if kind == "snapshot":
-            log.info("snapshot v%d (%d bytes) written whole to %d of %d clients in %.1f ms", version,
+            log.debug("snapshot v%d (%d bytes) written whole to %d of %d clients in %.1f ms", version,
                      len(encoded.text), whole, self.client_count(), (time.perf_counter() - started) * 1000)
 
 

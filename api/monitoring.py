@@ -41,6 +41,13 @@ def connected_clients() -> int:
     return int(count() if callable(count) else count)
 
 
+def published_snapshot(version: int) -> dict | None:
+    """Return the broadcaster's snapshot of ``version``, so polling clients cost no rebuild."""
+    broadcaster = current_app.extensions.get(BROADCASTER_EXTENSION)
+    snapshot = broadcaster.latest_snapshot() if broadcaster is not None else None
+    return snapshot if snapshot is not None and snapshot["version"] == version else None
+
+
 def database_unavailable(exc: SQLAlchemyError) -> Response:
     """Answer 503 when the database cannot be read."""
     log.warning("monitoring: database unavailable: %s", exc.__class__.__name__)
@@ -77,7 +84,7 @@ def pipeline_status() -> Response:
         version = current_version(session)
         if request.if_none_match.contains_weak(str(version)):
             return _with_etag(Response(status=304), version)
-        snapshot = build_snapshot(session, clients=connected_clients())
+        snapshot = published_snapshot(version) or build_snapshot(session, clients=connected_clients())
         return _with_etag(jsonify(snapshot), snapshot["version"])
 
     return read(work)

@@ -7,13 +7,14 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from api.broadcaster import Broadcaster
 from status.snapshot import build_snapshot
 from status.watch import PollingWatcher
+from models import current_version
 from tests.status.builders import add_run, commit
 
 
@@ -51,11 +52,12 @@ def test_one_build_per_change_and_heartbeats_between(make_hub, engine: Engine) -
     time.sleep(0.5)  # polls and heartbeats, no change
     assert hub.stats["builds"] == builds
     assert hub.fanout.latest.kind == "heartbeat"
-    assert json.loads(hub.fanout.latest.text)["version"] == hub.fanout.snapshot.version
+    before = hub.fanout.snapshot.version
+    assert json.loads(hub.fanout.latest.text)["version"] == before
     with Session(engine) as session:
         add_run(session, status="running")
         commit(session)
-    wait_for(lambda: hub.fanout.snapshot.version == 1)
+    wait_for(lambda: hub.fanout.snapshot.version == before + 1)
     assert hub.stats["builds"] == builds + 1
     data = json.loads(hub.fanout.snapshot.text)
     assert data["type"] == "pipeline_status_update" and data["data"]["current_run"]["status"] == "running"
@@ -84,3 +86,28 @@ def test_failing_builds_keep_heartbeats_going_and_recover(make_hub) -> None:
     assert hub.fanout.snapshot is None
     wait_for(lambda: hub.fanout.snapshot is not None, timeout=6)  # retried about once a second
     assert calls["n"] == 3
+
+
+def test_the_http_fallback_serves_the_published_snapshot_without_rebuilding(make_hub, app, client, engine) -> None:
+    hub = make_hub()
+    with Session(engine) as session:
+        add_run(session, status="running")
+        commit(session)
+        version = current_version(session)
+    wait_for(lambda: hub.fanout.snapshot is not None and hub.fanout.snapshot.version == version)
+    app.extensions["broadcaster"] = hub
+    statements: list[str] = []
+    app_engine = app.extensions["engine"]
+    record = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(app_engine, "before_cursor_execute", record)
+    try:
+        body = client.get("/api/v1/monitoring/pipeline-status").json
+    finally:
+        event.remove(app_engine, "before_cursor_execute", record)
+    assert body == hub.latest_snapshot()
+    assert len(statements) == 1  # the version read; the snapshot itself came from the broadcaster
+    with Session(engine) as session:
+        add_run(session, status="succeeded")
+        commit(session)  # the hub may not have rebuilt yet: the endpoint must not serve the old version
+        newer = current_version(session)
+    assert client.get("/api/v1/monitoring/pipeline-status").json["version"] == newer
