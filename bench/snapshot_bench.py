@@ -81,8 +81,8 @@ def load(engine: Engine, events: int) -> float:
     pg = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         conn.execute(text(PG_EVENTS if pg else SQLITE_EVENTS), {"n": events, "sources": SOURCES, "states": STATES})
-        for i in range(RUNS):
-            at = f"2026-01-01 00:00:00+00" if pg else "2026-01-01 00:00:00"
+        for _ in range(RUNS):
+            at = "2026-01-01 00:00:00+00" if pg else "2026-01-01 00:00:00"
             run_id = conn.execute(text(
                 "INSERT INTO pipeline_runs (status, trigger, started_at, finished_at, items_in, items_out, "
                 "rows_skipped, events_new, events_updated, events_unchanged, duplicates_in_batch) VALUES "

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from models import STAGES, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, ValidationIssue, current_version
 from pipeline import extract
 from pipeline import bulk
-from pipeline import load as load_module
 from pipeline import measure as measure_module
 from pipeline.generate import generate_events, generate_records, write_csv
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
