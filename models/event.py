@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Timestamps
@@ -21,6 +21,8 @@ COUNT_COLUMNS = (
     "displaced",
 )
 SPLIT_COUNT_COLUMNS = ("gsa_casualties", "civilian_casualties", "injured", "kidnapped", "displaced")
+# Events the trend drill-down lists: with validation issues (counted by the pipeline) or geocoded imprecisely.
+FLAGGED_EVENTS = "error_count > 0 OR warning_count > 0 OR geo_precision IN ('state', 'none')"
 
 
 class ConflictEvent(Timestamps, Base):
@@ -88,7 +90,16 @@ class ConflictEvent(Timestamps, Base):
     source_row: Mapped[int | None]
 
     __table_args__ = (
-        Index("ix_conflict_events_event_date", "event_date"),
+        # Covering on PostgreSQL: broad trend aggregates run as index-only scans (migration 0002).
+        Index(
+            "ix_conflict_events_event_date", "event_date",
+            postgresql_include=["id", "state", "source", "geo_precision", "error_count", "is_derived"],
+        ),
+        # Events with issues or imprecise geocoding, newest first for the trend drill-down grid.
+        Index(
+            "ix_conflict_events_flagged", "event_date",
+            postgresql_where=text(FLAGGED_EVENTS), sqlite_where=text(FLAGGED_EVENTS),
+        ),
         Index("ix_conflict_events_state_date", "state", "event_date"),
         Index("ix_conflict_events_crisis_type_date", "crisis_type", "event_date"),
         Index("ix_conflict_events_source_date", "source", "event_date"),
