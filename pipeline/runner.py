@@ -144,13 +144,14 @@ def _process(source: Source, filename: str | None, today: date | None, st: _Stag
     st.end("geocode", len(events))
     st.begin("validate", len(events))
     events, val_issues = validate.validate(events, today=today)
+    issues = pd.concat([frame for frame in (norm_issues, val_issues) if not frame.empty] or [norm_issues])
+    events = validate.count_issues(events, issues)  # normalise's warnings count too
     st.end("validate", len(events))
     st.begin("deduplicate", len(events))
     distinct = dedupe.deduplicate(events)
     summary.events, summary.duplicates = len(distinct.events), distinct.duplicates
     st.end("deduplicate", len(distinct.events))
     duplicate_sources = events.loc[events[c.SOURCE_ROW].isin(distinct.duplicate_rows), c.SOURCE]
-    issues = pd.concat([frame for frame in (norm_issues, val_issues) if not frame.empty] or [norm_issues])
     kept = issues[issues[c.SOURCE_ROW].isin(distinct.events[c.SOURCE_ROW])]
     return distinct, kept, duplicate_sources
 

@@ -189,3 +189,14 @@ def test_a_stored_source_spelling_wins_over_a_small_batchs_variant(engine) -> No
     with Session(engine) as session:
         sources = set(session.scalars(select(ConflictEvent.source).distinct()))
     assert sources == {"ChannelsTV"}
+
+
+def test_event_issue_counts_include_normalise_warnings(engine) -> None:
+    records = generate_records(3, seed=5, mess=False)
+    records[0]["injured"] = "unknown"  # text in a number cell: a normalise warning
+    run_pipeline(engine, records, trigger="cli")
+    with Session(engine) as session:
+        counted = session.scalar(select(func.sum(ConflictEvent.warning_count) + func.sum(ConflictEvent.error_count)))
+        issues = session.scalar(select(func.count()).select_from(ValidationIssue))
+    assert issues >= 1
+    assert counted == issues
