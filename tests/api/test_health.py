@@ -1,11 +1,14 @@
+from alembic.script import ScriptDirectory
+
 from app import create_app
+from tests.conftest import alembic_config
 
 
 def test_healthz_reports_database_and_revision(client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json["database"] == "reachable"
-    assert response.json["revision"] == "0001"
+    assert response.json["revision"] == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def test_healthz_503_when_database_unreachable(tmp_path) -> None:
