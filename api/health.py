@@ -22,8 +22,15 @@ def healthz() -> Response:
     """Report whether the database answers and which migration it is on."""
     try:
         with db.engine().connect() as conn:
-            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            conn.execute(text("SELECT 1"))
+            try:
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except SQLAlchemyError:
+                revision = None
     except SQLAlchemyError as exc:
         log.warning("health check failed: %s", exc.__class__.__name__)
         return error_response(503, "Database unreachable", {"database": "unreachable", "error": exc.__class__.__name__})
+    if revision is None:
+        return error_response(503, "Database not migrated: run `alembic upgrade head`",
+                              {"database": "reachable", "revision": None})
     return jsonify({"status": "ok", "database": "reachable", "revision": revision})

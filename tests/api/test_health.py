@@ -36,3 +36,12 @@ def test_dash_home_page_is_served(client) -> None:
     response = client.get("/")
     assert response.status_code == 200
     assert "_dash-config" in response.get_data(as_text=True)
+
+
+def test_healthz_503_when_database_not_migrated(tmp_path) -> None:
+    app = create_app({"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+                      "INSTANCE_PATH": str(tmp_path)})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["detail"] == {"database": "reachable", "revision": None}
+    assert "alembic upgrade head" in response.json["message"]
