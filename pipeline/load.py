@@ -11,8 +11,8 @@ The backend bulk paths are in ``pipeline.bulk``: PostgreSQL ``COPY ... FROM STDI
 ``executemany``. Ids of new rows are allocated up front (a block of the PostgreSQL
 sequence, or past ``max(id)`` under SQLite's write lock) so issues are written without
 reading rows back. When an event is updated its issues are replaced. A large first
-load on PostgreSQL (``BULK_REBUILD_AT``) drops the secondary indexes and rebuilds them
-after ``COPY``, in the same transaction.
+load on PostgreSQL (``BULK_REBUILD_AT``) drops the secondary indexes, the unique and the
+foreign keys and rebuilds them after ``COPY``, in the same transaction.
 """
 
 from __future__ import annotations
@@ -101,12 +101,24 @@ def classify(events: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
     return events.assign(id=ids, change=change)
 
 
-def _values(series: pd.Series, name: str) -> np.ndarray:
-    """Return a column as an object array of plain Python values (None for missing)."""
+def _text(values: np.ndarray) -> np.ndarray:
+    """Make sure a text column holds only str or None (binary COPY sends str as is)."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return values
+    return np.array([v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object)
+
+
+def _values(series: pd.Series, name: str, typed: bool = False) -> np.ndarray:
+    """Return a column as an object array of plain Python values (None for missing).
+
+    ``typed`` (PostgreSQL's binary COPY): dates as ``datetime.date`` and text checked to
+    be ``str``; otherwise (SQLite) dates as ISO strings, as the model's Date type stores them.
+    """
     if name == c.EVENT_DATE:
         dates = pd.to_datetime(series, errors="coerce")
-        out = dates.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value=None)
-        return out
+        if typed:
+            return dates.to_numpy(dtype="datetime64[D]").astype(object)  # NaT -> None
+        return dates.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value=None)
     if name in _INT_COLUMNS or name == "id":
         numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
         out = numbers.fillna(0).to_numpy(dtype=np.int64).astype(object)
@@ -119,20 +131,22 @@ def _values(series: pd.Series, name: str) -> np.ndarray:
         return out
     if name == c.IS_DERIVED:
         return series.fillna(False).astype(bool).to_numpy().astype(object)
-    return series.to_numpy(dtype=object, na_value=None)
+    values = series.to_numpy(dtype=object, na_value=None)
+    return _text(values) if typed else values
 
 
 def _stamp(session: Session, column: str, value: datetime) -> Any:
     """Convert a timestamp the way the model's column type stores it on this backend."""
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        return value.isoformat()  # COPY text input; formatting once beats a datetime per row
+        return value  # binary COPY sends the aware datetime itself
     process = EVENTS.c[column].type.bind_processor(dialect)
     return process(value) if process else value
 
 
-def event_rows(events: pd.DataFrame, run_id: int, source_file: str | None, stamp: Any) -> list[tuple]:
-    """Turn classified events into row tuples in ``event_write_columns()`` order."""
+def event_rows(events: pd.DataFrame, run_id: int, source_file: str | None, stamp: Any,
+               typed: bool = False) -> list[tuple]:  # fmt: skip
+    """Turn classified events into row tuples in ``event_write_columns()`` order (``typed``: see _values)."""
     n = len(events)
     constants = {"run_id": run_id, "source_file": source_file, "created_at": stamp, "updated_at": stamp}
     cols = []
@@ -140,17 +154,18 @@ def event_rows(events: pd.DataFrame, run_id: int, source_file: str | None, stamp
         if name in constants:
             cols.append([constants[name]] * n)
         elif name == c.GEO_PRECISION:
-            cols.append(_values(events[name].fillna("none"), name).tolist())
+            cols.append(_values(events[name].fillna("none"), name, typed).tolist())
         else:
-            cols.append(_values(events[name], name).tolist() if name in events else [None] * n)
+            cols.append(_values(events[name], name, typed).tolist() if name in events else [None] * n)
     return list(zip(*cols, strict=True))
 
 
 def _insert_events(session: Session, frame: pd.DataFrame, run_id: int, source_file: str | None, stamp: Any,
                    size: int, tick: bulk.TickFn) -> None:  # fmt: skip
     """Insert new events chunk by chunk (rows are built per chunk to bound memory)."""
+    typed = bulk.is_postgres(session)
     for start in range(0, len(frame), size):
-        rows = event_rows(frame.iloc[start : start + size], run_id, source_file, stamp)
+        rows = event_rows(frame.iloc[start : start + size], run_id, source_file, stamp, typed)
         bulk.insert_chunk(session, "conflict_events", event_write_columns(), rows)
         tick(len(rows))
 
@@ -164,8 +179,9 @@ def _update_events(session: Session, frame: pd.DataFrame, run_id: int, source_fi
     keep = [i for i, name in enumerate(columns) if name not in (FINGERPRINT, "created_at")]
     written = [columns[i] for i in keep]  # "id" stays first
     table = bulk.begin_update(session, written)
+    typed = bulk.is_postgres(session)
     for start in range(0, len(frame), size):
-        full = event_rows(frame.iloc[start : start + size], run_id, source_file, stamp)
+        full = event_rows(frame.iloc[start : start + size], run_id, source_file, stamp, typed)
         rows = [tuple(row[i] for i in keep) for row in full]
         bulk.update_chunk(session, table, written, rows)
         tick(len(rows))

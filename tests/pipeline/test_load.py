@@ -120,9 +120,11 @@ def _index_names(engine: Engine) -> set[str]:
     from sqlalchemy import inspect
 
     inspector = inspect(engine)
-    return {ix["name"] for ix in inspector.get_indexes("conflict_events")} | {
-        uq["name"] for uq in inspector.get_unique_constraints("conflict_events")
-    }
+    return (
+        {ix["name"] for ix in inspector.get_indexes("conflict_events")}
+        | {uq["name"] for uq in inspector.get_unique_constraints("conflict_events")}
+        | {f"{fk['name']}:{fk['referred_table']}:{fk['options']}" for fk in inspector.get_foreign_keys("conflict_events")}
+    )
 
 
 @pytest.mark.parametrize("fail", [False, True])
@@ -137,4 +139,5 @@ def test_bulk_mode_rebuilds_indexes_and_rolls_back_cleanly(engine, monkeypatch, 
         _, result = _load(engine, events({}, {"community": "B"}, {"community": "C"}), NO_ISSUES)
         assert result.new == 3
     assert _index_names(engine) == before and "uq_conflict_events_fingerprint" in before
+    assert "fk_conflict_events_run_id_pipeline_runs:pipeline_runs:{'ondelete': 'SET NULL'}" in before
     assert len(_stored(engine)) == (0 if fail else 3)
