@@ -80,10 +80,10 @@ class Broadcaster:
     # -- lifecycle -----------------------------------------------------------
     def ensure_started(self) -> None:
         """Start the broadcaster thread once per process (safe after fork)."""
-        if self.pid == os.getpid() and self._thread is not None:
+        if self.pid == os.getpid() and self._thread is not None and self._thread.is_alive():
             return
         with self._start_lock:
-            if self.pid == os.getpid() and self._thread is not None:
+            if self.pid == os.getpid() and self._thread is not None and self._thread.is_alive():
                 return
             self.pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="ws-broadcaster", daemon=True)
@@ -149,6 +149,8 @@ class Broadcaster:
             if self._failures % 60 == 1:  # the first failure, then about once a minute
                 log.warning("snapshot build failed %d time(s) (%s); keeping the last one",
                             self._failures, exc.__class__.__name__)
+            if self._failures == 1:
+                self._publish_outage()
             return "failed"
         except Exception:  # noqa: BLE001 - a bug in one build must not end the broadcasts
             self._failures += 1
@@ -166,6 +168,17 @@ class Broadcaster:
         self._snapshot_body = body
         self._publish_snapshot(snapshot)
         return "built"
+
+    def _publish_outage(self) -> None:
+        """Tell the clients the database stopped answering: the last figures, marked as such."""
+        if self._snapshot_data is None:
+            return
+        last = self._snapshot_data
+        alert = {"severity": "error", "kind": "database_unreachable",
+                 "message": f"Database unreachable since {_iso(utcnow())}; figures are from the last successful build"}
+        self._snapshot_body = None  # the next good build is pushed even if its data did not change
+        self._publish_snapshot({**last, "status": "error", "alerts": [alert, *last.get("alerts", [])],
+                                "system": {**last.get("system", {}), "database": "unreachable"}})
 
     def _republish_clients(self) -> None:
         """Re-send the last snapshot with this process's new client count (no queries)."""
@@ -195,7 +208,6 @@ class Broadcaster:
         self._latest_at = time.monotonic()
         if kind == "snapshot":
             self._snapshot_at = self._latest_at
-        if kind == "snapshot":
             log.debug("snapshot v%d (%d bytes) written whole to %d of %d clients in %.1f ms", version,
                      len(encoded.text), whole, self.client_count(), (time.perf_counter() - started) * 1000)
 

@@ -88,6 +88,26 @@ def test_failing_builds_keep_heartbeats_going_and_recover(make_hub) -> None:
     assert calls["n"] == 3
 
 
+def test_a_database_outage_reaches_the_clients_then_clears(make_hub) -> None:
+    down = {"now": False}
+
+    def build(session: Session, **kwargs: object) -> dict:
+        if down["now"]:
+            raise OperationalError("SELECT 1", {}, Exception("database is down"))
+        return build_snapshot(session, **kwargs)
+
+    hub = make_hub(build=build, rebuild_s=0.1)
+    wait_for(lambda: hub.fanout.snapshot is not None)
+    assert hub.latest_snapshot()["system"]["database"] == "reachable"
+    down["now"] = True
+    wait_for(lambda: hub.latest_snapshot()["system"]["database"] == "unreachable")
+    pushed = json.loads(hub.fanout.snapshot.text)["data"]
+    assert pushed["status"] == "error" and pushed["alerts"][0]["kind"] == "database_unreachable"
+    down["now"] = False
+    wait_for(lambda: hub.latest_snapshot()["system"]["database"] == "reachable", timeout=6)
+    assert json.loads(hub.fanout.snapshot.text)["data"]["alerts"][:1] != pushed["alerts"][:1]
+
+
 def test_the_http_fallback_serves_the_published_snapshot_without_rebuilding(make_hub, app, client, engine) -> None:
     hub = make_hub()
     with Session(engine) as session:
