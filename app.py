@@ -24,7 +24,8 @@ def create_app(overrides: Mapping[str, object] | None = None) -> APIFlask:
         docs_path="/api/docs",
         instance_path=str(settings["INSTANCE_PATH"]),
     )
-    app.config.update(AUTO_200_RESPONSE=False, JSON_SORT_KEYS=False)
+    app.config.update(AUTO_200_RESPONSE=False)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(settings)
     register_logging(app)
     db.init_app(app)

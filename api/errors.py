@@ -37,7 +37,19 @@ def init_app(app: APIFlask) -> None:
     @app.route("/api/<path:_path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     @app.doc(hide=True)
     def _no_such_endpoint(_path: str) -> Response:
-        # Dash serves every unknown path as a page; under /api/ answer in JSON.
+        # Dash serves every unknown path as a page; under /api/ answer in JSON, and say
+        # 405 when the path exists for other methods (this route shadows werkzeug's 405).
+        adapter = app.url_map.bind("")
+        allowed = []
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            try:
+                rule, _ = adapter.match(request.path, method=method, return_rule=True)
+            except HTTPException:
+                continue
+            if rule.endpoint != "_no_such_endpoint":
+                allowed.append(method)
+        if allowed:
+            return error_response(405, "Method not allowed", {"allowed": allowed}, {"Allow": ", ".join(allowed)})
         return error_response(404, "No such endpoint")
 
     @app.errorhandler(Exception)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from apiflask import APIBlueprint
 from flask import Response, jsonify
 from sqlalchemy import text
@@ -11,8 +14,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import db
 from api.errors import error_response
+from config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
+
+
+@cache
+def migrations_head() -> str | None:
+    """Return the newest migration revision this code ships (read once)."""
+    return ScriptDirectory.from_config(Config(str(PROJECT_ROOT / "alembic.ini"))).get_current_head()
 bp = APIBlueprint("health", __name__, tag="Health")
 
 
@@ -30,7 +40,7 @@ def healthz() -> Response:
     except SQLAlchemyError as exc:
         log.warning("health check failed: %s", exc.__class__.__name__)
         return error_response(503, "Database unreachable", {"database": "unreachable", "error": exc.__class__.__name__})
-    if revision is None:
-        return error_response(503, "Database not migrated: run `alembic upgrade head`",
-                              {"database": "reachable", "revision": None})
+    if revision != migrations_head():
+        return error_response(503, "Database not migrated to this release: run `alembic upgrade head`",
+                              {"database": "reachable", "revision": revision, "expected": migrations_head()})
     return jsonify({"status": "ok", "database": "reachable", "revision": revision})

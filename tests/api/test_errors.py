@@ -8,3 +8,9 @@ def test_wrong_method_is_json_405(client) -> None:
     response = client.post("/healthz")
     assert response.status_code == 405
     assert response.json["status"] == 405
+
+
+def test_wrong_method_on_an_api_path_is_405_not_404(client) -> None:
+    response = client.get("/api/v1/ingest/file")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"

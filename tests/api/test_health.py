@@ -1,3 +1,4 @@
+from alembic import command
 from alembic.script import ScriptDirectory
 
 from app import create_app
@@ -43,5 +44,15 @@ def test_healthz_503_when_database_not_migrated(tmp_path) -> None:
                       "INSTANCE_PATH": str(tmp_path)})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.json["detail"] == {"database": "reachable", "revision": None}
+    assert response.json["detail"]["revision"] is None
     assert "alembic upgrade head" in response.json["message"]
+
+
+def test_healthz_503_when_database_is_behind_the_code(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    command.upgrade(alembic_config(url), "0001")
+    app = create_app({"APP_ENV": "testing", "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path)})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["detail"]["revision"] == "0001"
+    assert response.json["detail"]["expected"] != "0001"
