@@ -20,9 +20,26 @@ log = logging.getLogger(__name__)
 
 
 @cache
+def migrations() -> ScriptDirectory:
+    """Return the migrations this code ships (read once)."""
+    return ScriptDirectory.from_config(Config(str(PROJECT_ROOT / "alembic.ini")))
+
+
 def migrations_head() -> str | None:
-    """Return the newest migration revision this code ships (read once)."""
-    return ScriptDirectory.from_config(Config(str(PROJECT_ROOT / "alembic.ini"))).get_current_head()
+    """Return the newest migration revision this code ships."""
+    return migrations().get_current_head()
+
+
+def schema_behind(revision: str | None) -> bool:
+    """Tell whether the database lacks migrations this code needs.
+
+    A revision this code does not know is newer (a later release migrated): not behind,
+    so running replicas stay healthy while a deploy rolls out.
+    """
+    if revision is None:
+        return True
+    known = {script.revision for script in migrations().walk_revisions()}
+    return revision in known and revision != migrations_head()
 bp = APIBlueprint("health", __name__, tag="Health")
 
 
@@ -40,7 +57,7 @@ def healthz() -> Response:
     except SQLAlchemyError as exc:
         log.warning("health check failed: %s", exc.__class__.__name__)
         return error_response(503, "Database unreachable", {"database": "unreachable", "error": exc.__class__.__name__})
-    if revision != migrations_head():
+    if schema_behind(revision):
         return error_response(503, "Database not migrated to this release: run `alembic upgrade head`",
                               {"database": "reachable", "revision": revision, "expected": migrations_head()})
     return jsonify({"status": "ok", "database": "reachable", "revision": revision})
