@@ -80,6 +80,9 @@ class PostgresWatcher:
     def _drop(self, exc: Exception) -> None:
         self._failures += 1
         log.warning("change listener lost its connection (%s); retrying", exc.__class__.__name__)
+        self._close_connection()
+
+    def _close_connection(self) -> None:
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -115,12 +118,7 @@ class PostgresWatcher:
     def close(self) -> None:
         """Stop listening and close the connection."""
         self._closed.set()
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except psycopg.Error:
-                pass
-            self._conn = None
+        self._close_connection()
 
 
 def psycopg_conninfo(engine: Engine) -> str:
