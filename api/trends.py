@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from apiflask import APIBlueprint, Schema, fields
+from apiflask import APIBlueprint, Schema, abort, fields
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, jsonify
 from marshmallow import RAISE, ValidationError, validates_schema
@@ -20,7 +20,7 @@ from models import current_version
 from trends import queries
 from trends.csv import to_csv
 from trends.data import fetch
-from trends.filters import DIMENSIONS, GRANULARITIES, LIST_KEYS, METRICS, MAX_VALUES, TrendFilters
+from trends.filters import DIMENSIONS, GRANULARITIES, LIST_KEYS, MAX_VALUES, METRICS, FilterError, TrendFilters
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint("trends", __name__, url_prefix="/api/v1", tag="Trends")
@@ -74,10 +74,15 @@ class TrendsQuery(FilterQuery):
 
 
 def filters_from(args: dict[str, Any]) -> TrendFilters:
-    """Build TrendFilters from validated query arguments."""
+    """Build TrendFilters from validated query arguments; answer 422 for a value the filters reject."""
     lists = {name: tuple(args.get(key) or ()) for key, name in LIST_KEYS.items()}
     view = {key: args[key] for key in ("granularity", "group_by", "metric") if args.get(key)}
-    return TrendFilters(start=args.get("start"), end=args.get("end"), **lists, **view)
+    try:
+        return TrendFilters(start=args.get("start"), end=args.get("end"), **lists, **view)
+    except FilterError as exc:
+        # Same shape as APIFlask's own query validation errors.
+        abort(422, "Validation error", {"query": {exc.key: [exc.message]}})
+        raise  # abort always raises; this keeps the type checker content
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

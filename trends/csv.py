@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 
-from trends.filters import TrendFilters
+from trends.filters import CONTROL_CHARS, TrendFilters
 
 PRODUCT = "NVCD Monitor - Nigeria Violent Conflicts Database (Nextier)"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -23,17 +23,21 @@ def escape_cell(value: object) -> object:
 
 def citation(filters: TrendFilters, version: int, accessed: date, chart: str) -> str:
     """Return the line that says where the data came from and how it was selected."""
-    return (
+    text = (
         f"# Source: {PRODUCT}; chart: {chart}; data version {version}; "
         f"accessed {accessed.isoformat()}; filters: {filters.describe()}"
     )
+    # The filters reject control characters; this keeps the citation one physical line regardless.
+    return CONTROL_CHARS.sub(" ", text)
 
 
 def to_csv(frame: pd.DataFrame, filters: TrendFilters, version: int, accessed: date, chart: str) -> str:
     """Return ``frame`` as CSV text with escaped cells, preceded by the citation line."""
     buffer = io.StringIO()
-    buffer.write(escape_cell(citation(filters, version, accessed, chart)) + "\n")  # type: ignore[operator]
     writer = csv.writer(buffer, lineterminator="\n")
+    # The citation holds user-chosen filter values: written as one quoted, escaped cell so a
+    # comma, quote or line break in a value can never start a new cell or row.
+    writer.writerow([escape_cell(citation(filters, version, accessed, chart))])
     writer.writerow([escape_cell(str(column)) for column in frame.columns])
     for row in frame.itertuples(index=False, name=None):
         writer.writerow([_cell(value) for value in row])

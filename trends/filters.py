@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
@@ -49,6 +50,9 @@ LIST_KEYS = {
     "source": "sources",
 }
 MAX_VALUES = 100
+# C0 controls, DEL and C1 controls: no place, actor or source name holds one, and a line break
+# in a value would reach the CSV citation and the page captions.
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class FilterError(ValueError):
@@ -87,8 +91,11 @@ class TrendFilters:
         if self.start and self.end and self.start > self.end:
             raise FilterError("start", "must not be after end")
         for key, name in LIST_KEYS.items():
-            if len(getattr(self, name)) > MAX_VALUES:
+            values = getattr(self, name)
+            if len(values) > MAX_VALUES:
                 raise FilterError(key, f"at most {MAX_VALUES} values")
+            if any(CONTROL_CHARS.search(value) for value in values):
+                raise FilterError(key, "must not contain control characters (line breaks, tabs)")
 
     def to_params(self) -> list[tuple[str, str]]:
         """Return the non-default settings as ordered (key, value) pairs."""

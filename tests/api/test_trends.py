@@ -96,6 +96,9 @@ def test_trends_totals_weekly_and_csv(client, event_ids: list[int]) -> None:
         ("/api/v1/events?start=2024-02-30", "start"),
         ("/api/v1/events?" + "&".join(f"state=S{n}" for n in range(101)), "state"),
         ("/api/v1/trends?state=", "state"),
+        ("/api/v1/trends?format=csv&state=x%0A%3DHYPERLINK(1)", "state"),
+        ("/api/v1/events?format=csv&actor=a%0D%3D1%2B1", "actor"),
+        ("/api/v1/events?source=a%09b", "source"),
     ],
 )
 def test_bad_parameters_are_422_json(client, path: str, field: str) -> None:

@@ -81,6 +81,13 @@ def test_bad_url_shows_an_alert_and_defaults(prepared: list[int]) -> None:
     assert find(page, {"type": ids.QUALITY_FILTER, "key": "granularity"}).value == "month"
 
 
+def test_control_characters_in_url_show_an_alert(prepared: list[int]) -> None:
+    page = conflict.layout(state=["x\n=HYPERLINK(1)"])
+    alert = find(page, ids.CONFLICT_ALERT)
+    assert alert.hidden is False and "state" in alert.children and "control" in alert.children
+    assert find(page, {"type": ids.CONFLICT_FILTER, "key": "state"}).value in ([], None)
+
+
 def test_controls_become_store_and_url(prepared: list[int]) -> None:
     inputs = [[{"id": {"type": ids.CONFLICT_FILTER, "key": key}, "property": "value", "value": value}
                for key, value in (("start", "2024-01-01"), ("state", ["Kano"]), ("granularity", "week"),

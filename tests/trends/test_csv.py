@@ -47,3 +47,17 @@ def test_missing_values_are_empty_cells() -> None:
     frame = pd.DataFrame({"a": [None, 1.5], "b": ["x", None]})
     text = to_csv(frame, TrendFilters(), 1, date(2026, 1, 1), "t")
     assert text.splitlines()[2:] == [",x", "1.5,"]
+
+
+def test_citation_is_one_quoted_cell_whatever_the_filter_values() -> None:
+    filters = TrendFilters(states=('Kano, "North"',), actors=("=cmd",))
+    # A line break cannot pass the filters' validation; force one in to prove the writer contains it too.
+    injected = TrendFilters(states=("x",))
+    object.__setattr__(injected, "states", ("x\n=HYPERLINK(1)",))
+    frame = pd.DataFrame({"value": [1]})
+    for chosen in (filters, injected):
+        text = to_csv(frame, chosen, 1, date(2026, 11, 29), "Over time")
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0] == [citation(chosen, 1, date(2026, 11, 29), "Over time")]
+        assert rows[1:] == [["value"], ["1"]]
+        assert not any(line.startswith(("=", "+", "-", "@")) for line in text.splitlines())

@@ -58,3 +58,25 @@ def test_controls_drop_invalid_values_instead_of_failing() -> None:
     assert filters.start is None and filters.end is None
     assert filters.states == ("Kano",)
     assert filters.granularity == "week"
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ("state=x%0A%3DHYPERLINK(1)", "state"),
+        ("actor=a%0Db", "actor"),
+        ("source=a%09b", "source"),
+        ("lga=a%00b", "lga"),
+        ("crisis_type=a%C2%85b", "crisis_type"),
+    ],
+)
+def test_control_characters_in_values_raise(query: str, key: str) -> None:
+    with pytest.raises(FilterError) as info:
+        from_query(query)
+    assert info.value.key == key and "control" in info.value.message
+
+
+def test_ordinary_punctuation_in_values_is_kept() -> None:
+    filters = from_query("state=Akwa+Ibom&actor=Boko+Haram+%28JAS%29%2C+faction&source=A%3DB")
+    assert filters.states == ("Akwa Ibom",) and filters.actors == ("Boko Haram (JAS), faction",)
+    assert filters.sources == ("A=B",)
