@@ -19,15 +19,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scratch import scratch_postgres  # noqa: E402
 from models import Base, bump_version  # noqa: E402
 from models.database import make_engine  # noqa: E402
 from status import build_snapshot  # noqa: E402
@@ -55,23 +55,12 @@ FROM t
 """
 
 
-def scratch_database(backend: str, admin_url: str) -> tuple[str, callable]:
+def scratch_database(backend: str, admin_url: str) -> tuple[str, Callable[[], None]]:
     """Create an empty database and return its URL and a function that removes it."""
     if backend == "sqlite":
         folder = tempfile.mkdtemp(prefix="snapshot-bench-")
         return f"sqlite:///{folder}/bench.sqlite3", lambda: None
-    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"nvcd_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+    return scratch_postgres(admin_url, "nvcd_bench")
 
 
 def load(engine: Engine, events: int) -> float:

@@ -18,17 +18,17 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scratch import scratch_postgres  # noqa: E402
 from config import normalise_database_url  # noqa: E402
 from models.database import make_engine  # noqa: E402
 from trends import quality_queries as qq  # noqa: E402
@@ -54,18 +54,7 @@ CONFLICT_CALLBACKS = ("series", "places")
 
 def scratch_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     """Create an empty PostgreSQL database and return its URL and a function that drops it."""
-    admin_url = normalise_database_url(admin_url)
-    name = f"nvcd_trends_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+    return scratch_postgres(admin_url, "nvcd_trends_bench")
 
 
 def load(engine: Engine, url: str, events: int, chunk: int) -> None:
