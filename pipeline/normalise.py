@@ -100,6 +100,11 @@ def _issues(rows: pd.Series, rule: Rule, field: str, details: pd.Series) -> pd.D
     )
 
 
+def _naive_utc(stamp: pd.Timestamp) -> pd.Timestamp:
+    # A zone ("...T10:00:00Z", "+01:00") is read as UTC and dropped: the column is zone-less.
+    return stamp if stamp.tzinfo is None else stamp.tz_convert("UTC").tz_localize(None)
+
+
 def parse_date(value: object) -> pd.Timestamp | None:
     """Parse one date cell: a date object, ISO text, dd/mm/yyyy and kin, or an Excel serial."""
     if isinstance(value, bool) or value is None:
@@ -107,13 +112,16 @@ def parse_date(value: object) -> pd.Timestamp | None:
     if isinstance(value, int | float):
         return EXCEL_EPOCH + pd.Timedelta(days=int(value)) if 0 < value < 2_958_466 else None
     if hasattr(value, "isoformat"):
-        return pd.Timestamp(value.isoformat())
+        try:
+            return _naive_utc(pd.Timestamp(value.isoformat()))
+        except (ValueError, OverflowError):
+            return None
     text = str(value).strip()
     # Only full dates: pandas would read a bare "2024" as 1 January.
     formats = ("ISO8601",) if _FULL_ISO.match(text) else DATE_FORMATS
     for fmt in formats:
         try:
-            return pd.to_datetime(text, format=fmt)
+            return _naive_utc(pd.to_datetime(text, format=fmt))
         except (ValueError, OverflowError):
             continue
     return None

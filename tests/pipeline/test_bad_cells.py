@@ -1,0 +1,54 @@
+"""Awkward cells end to end: a run on either backend stores them or records an issue, never crashes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from models import ConflictEvent, ValidationIssue
+from pipeline import columns as c
+from pipeline.generate import generate_records
+from pipeline.normalise import normalise, parse_date
+from pipeline.runner import run_pipeline
+
+TODAY = date(2026, 1, 31)
+
+
+def _raw(*records: dict[str, object]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(records), dtype=object).reindex(columns=list(c.RAW_COLUMNS)).astype(object)
+    return frame.assign(**{c.SOURCE_ROW: range(2, len(records) + 2)})
+
+
+def _ingest(engine: Engine, **cells: object) -> tuple[ConflictEvent, list[ValidationIssue]]:
+    """Run one clean generated record with ``cells`` overridden; return its stored event and issues."""
+    record = generate_records(1, seed=21, mess=False, end=TODAY)[0] | cells
+    run_pipeline(engine, [record], today=TODAY)
+    with Session(engine) as session:
+        event = session.scalars(select(ConflictEvent)).one()
+        issues = list(session.scalars(select(ValidationIssue).where(ValidationIssue.event_id == event.id)))
+        session.expunge_all()
+    return event, issues
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-05-04T10:00:00Z", date(2024, 5, 4)),
+        ("2024-05-04T23:30:00-05:00", date(2024, 5, 5)),  # 04:30 UTC the next day
+        (datetime(2024, 5, 4, 0, 30, tzinfo=timezone(timedelta(hours=1))), date(2024, 5, 3)),
+    ],
+)
+def test_dates_with_a_zone_are_read_in_utc(value: object, expected: date) -> None:
+    assert parse_date(value).date() == expected
+    events, issues = normalise(_raw({c.STATE: "Kano", c.DATE: value}, {c.STATE: "Kano", c.DATE: "2024-05-01"}))
+    assert [d.date() for d in events[c.EVENT_DATE]] == [expected, date(2024, 5, 1)]
+    assert issues.empty
+
+
+def test_a_zoned_json_date_is_stored(engine) -> None:
+    event, _ = _ingest(engine, date="2025-05-04T10:00:00Z")
+    assert event.event_date == date(2025, 5, 4)
