@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from status.anomalies import DQ_AGGREGATE_MIN_EVENTS
+
 SEVERITY_ORDER = {"error": 0, "warning": 1}
 
 
@@ -23,9 +25,17 @@ def run_alerts(current_run: dict | None, last_run: dict | None) -> list[dict]:
     return found
 
 
+def judged_status(latest: dict | None) -> str | None:
+    """Return the latest aggregate row's status, or None when there is none or its batch is too small to judge."""
+    if latest is None or (latest.get("events") or 0) < DQ_AGGREGATE_MIN_EVENTS:
+        return None
+    return latest["status"]
+
+
 def metric_alerts(latest: dict | None) -> list[dict]:
-    """Alert when the latest aggregate data-quality row is not healthy."""
-    if latest is None or latest["status"] == "healthy":
+    """Alert when the latest aggregate data-quality row is not healthy (and large enough to judge)."""
+    status = judged_status(latest)
+    if latest is None or status in (None, "healthy"):
         return []
     message = (f"Data quality is {latest['status']}: geocoding {latest['geocoding_success_rate']:.1%}, "
                f"validation {latest['validation_pass_rate']:.1%}")  # fmt: skip
@@ -51,8 +61,9 @@ def overall_status(current_run: dict | None, last_run: dict | None, latest: dict
     if not has_data:
         return "idle"
     failed = last_run is not None and last_run["status"] == "failed"
-    if failed or (latest and latest["status"] == "error") or any(a["severity"] == "error" for a in anomalies):
+    quality = judged_status(latest)
+    if failed or quality == "error" or any(a["severity"] == "error" for a in anomalies):
         return "error"
-    if any(a["severity"] == "warning" for a in anomalies) or (latest and latest["status"] == "warning"):
+    if any(a["severity"] == "warning" for a in anomalies) or quality == "warning":
         return "warning"
     return "healthy"

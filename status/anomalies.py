@@ -3,8 +3,9 @@
 Thresholds are module constants so they can be read (and tuned) in one place.
 - Quality drop: a rate of the latest aggregate (or of a source's latest row) is below the
   mean of the up to ``DQ_BASELINE_RUNS`` rows before it by at least ``DQ_DROP_WARNING``
-  (``DQ_DROP_ERROR`` for an error); needs ``DQ_MIN_BASELINE_RUNS`` earlier rows, and for a
-  source a latest batch of at least ``DQ_SOURCE_MIN_EVENTS`` events.
+  (``DQ_DROP_ERROR`` for an error); needs ``DQ_MIN_BASELINE_RUNS`` earlier rows, and a latest
+  batch of at least ``DQ_AGGREGATE_MIN_EVENTS`` events (``DQ_SOURCE_MIN_EVENTS`` for a source):
+  in a 10-25-event run one event moves a rate by 4-10 points, so a drop there is noise.
 - Weekly spike: weeks are the 7-day blocks ending at the newest event date not in the
   future (the latest data week, so a historical import is judged on its own latest week).
   A state's latest-week count is a spike when it is >= ``SPIKE_RATIO`` x the mean of the
@@ -31,6 +32,8 @@ DQ_MIN_BASELINE_RUNS = 3
 DQ_DROP_WARNING = 0.05
 DQ_DROP_ERROR = 0.15
 DQ_SOURCE_MIN_EVENTS = 20
+# Smallest whole-run batch whose rates are judged (drops here, the row's own status in status.alerts).
+DQ_AGGREGATE_MIN_EVENTS = 50
 
 SPIKE_TRAILING_WEEKS = 8
 SPIKE_RATIO = 3.0
@@ -53,9 +56,10 @@ def anomaly(kind: str, severity: str, subject: str, message: str, value: float, 
             "value": value, "baseline": baseline}  # fmt: skip
 
 
-def quality_drops(rows: list[DataQualityMetric], subject: str) -> list[dict]:
+def quality_drops(rows: list[DataQualityMetric], subject: str,
+                  min_events: int = DQ_AGGREGATE_MIN_EVENTS) -> list[dict]:
     """Flag rates of ``rows[0]`` that fell below the mean of the rows after it (newest first)."""
-    if len(rows) < DQ_MIN_BASELINE_RUNS + 1:
+    if len(rows) < DQ_MIN_BASELINE_RUNS + 1 or rows[0].events < min_events:
         return []
     latest, earlier = rows[0], rows[1 : DQ_BASELINE_RUNS + 1]
     found = []
@@ -77,8 +81,8 @@ def source_quality_drops(by_source: dict[str, list[DataQualityMetric]]) -> list[
     """Flag quality drops per source, skipping sources whose latest batch is too small to judge."""
     found = []
     for source, rows in sorted(by_source.items()):
-        if rows and rows[0].events >= DQ_SOURCE_MIN_EVENTS:
-            found.extend(quality_drops(rows, f"source {source}"))
+        if rows:
+            found.extend(quality_drops(rows, f"source {source}", DQ_SOURCE_MIN_EVENTS))
     return found
 
 

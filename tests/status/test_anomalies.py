@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from status import build_snapshot
+from status.alerts import metric_alerts, overall_status
 from status.anomalies import (
+    DQ_AGGREGATE_MIN_EVENTS,
     DQ_DROP_ERROR,
     SPIKE_MIN_COUNT,
     SPIKE_TRAILING_WEEKS,
@@ -95,3 +97,33 @@ def test_no_quality_drop_without_enough_history(engine) -> None:
         snap = build_snapshot(session, now=NOW)
     assert snap["anomalies"] == []
     assert snap["data_quality"]["trend"]["geocoding_success_rate"] == pytest.approx(-0.6)
+
+
+@pytest.mark.parametrize(("events", "judged"), [(10, False), (DQ_AGGREGATE_MIN_EVENTS - 1, False), (200, True)])
+def test_whole_run_quality_is_judged_only_on_a_large_enough_batch(engine, events: int, judged: bool) -> None:
+    with Session(engine) as session:
+        for i in range(4):
+            add_metric(session, NOW - timedelta(days=10 - i), geo=0.9, valid=0.9, events=200)
+        # Far below the baseline and below the absolute thresholds: its row says "error".
+        add_metric(session, NOW - timedelta(days=1), geo=0.5, valid=0.5, events=events, status="error")
+        commit(session)
+        snap = build_snapshot(session, now=NOW)
+    drops = [a for a in snap["anomalies"] if a["kind"] == "quality_drop"]
+    quality_alerts = [a for a in snap["alerts"] if a["kind"] in ("quality_drop", "data_quality_status")]
+    if judged:
+        assert {(a["subject"], a["severity"]) for a in drops} == {("aggregate", "error")}
+        assert {a["kind"] for a in quality_alerts} == {"quality_drop", "data_quality_status"}
+        assert snap["status"] == "error"
+    else:
+        assert drops == [] and quality_alerts == []
+        assert snap["status"] == "healthy"
+    assert snap["data_quality"]["latest"]["events"] == events
+
+
+def test_tiny_latest_row_does_not_set_the_status() -> None:
+    row = {"status": "warning", "events": 12, "geocoding_success_rate": 0.6, "validation_pass_rate": 0.7}
+    assert metric_alerts(row) == []
+    assert overall_status(None, None, row, [], True) == "healthy"
+    big = row | {"events": DQ_AGGREGATE_MIN_EVENTS}
+    assert [a["severity"] for a in metric_alerts(big)] == ["warning"]
+    assert overall_status(None, None, big, [], True) == "warning"
