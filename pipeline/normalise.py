@@ -27,6 +27,8 @@ _FULL_ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _APOSTROPHES = re.compile(r"[\u2018\u2019\u201b\u02bc`´]")
 NAME_COLUMNS = (c.STATE, c.LGA, c.COMMUNITY, c.REGION)
+# Counts are stored in 32-bit integer columns (PostgreSQL's int4).
+MAX_COUNT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def _parse_distinct_counts(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    numbers = pd.to_numeric(values, errors="coerce")
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     leftover = values.notna() & numbers.isna()
     derived = pd.Series(False, index=values.index)
     if leftover.any():
@@ -160,8 +162,20 @@ def _parse_distinct_counts(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.
         derived.loc[texts.index] = plain.isna() & vague.notna()
         leftover.loc[texts.index] = ~blank & plain.isna() & vague.isna()
     fractional = numbers.notna() & (numbers % 1 != 0)
-    numbers = numbers.where(~fractional)
-    return numbers.astype("Int64"), derived, leftover | fractional
+    # Beyond the database's integer column (or Int64) the count cannot be stored: a bad cell, not a crash.
+    # Negatives that fit stay, for validate's count_negative error.
+    out_of_range = numbers.notna() & ((numbers > MAX_COUNT) | (numbers < -MAX_COUNT - 1))
+    unusable = fractional | out_of_range
+    numbers = numbers.where(~unusable)
+    return numbers.astype("Int64"), derived, leftover | unusable
+
+
+def _count_detail(value: object) -> str:
+    text = str(value).strip()
+    number = pd.to_numeric(text.replace(",", ""), errors="coerce")
+    if pd.notna(number) and float(number).is_integer():
+        return f"number out of range (at most {MAX_COUNT}): {text[:40]!r}"
+    return f"text in number cell: {text!r}"
 
 
 def _counts(raw: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series, list[pd.DataFrame]]:
@@ -174,7 +188,7 @@ def _counts(raw: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series, list[pd
         if derived.any():
             derived_names = derived_names.where(~derived, derived_names + "," + col)
         if bad.any():
-            details = raw.loc[bad, col].map(lambda v: f"text in number cell: {str(v).strip()!r}")
+            details = raw.loc[bad, col].map(_count_detail)
             issues.append(_issues(raw.loc[bad, c.SOURCE_ROW], NUMBER_FORMAT, col, details))
     return counts, derived_names.str.lstrip(","), issues
 

@@ -52,3 +52,19 @@ def test_dates_with_a_zone_are_read_in_utc(value: object, expected: date) -> Non
 def test_a_zoned_json_date_is_stored(engine) -> None:
     event, _ = _ingest(engine, date="2025-05-04T10:00:00Z")
     assert event.event_date == date(2025, 5, 4)
+
+
+@pytest.mark.parametrize("cell", [10**10, 2**31, "99999999999999999999999", 1e300, -(10**10), "1e300", float("inf")])
+def test_counts_too_large_to_store_are_number_format_issues(cell: object) -> None:
+    events, issues = normalise(_raw({c.STATE: "Kano", "injured": cell, "kidnapped": 2**31 - 1}))
+    assert pd.isna(events.loc[0, "injured"])
+    assert events.loc[0, "kidnapped"] == 2**31 - 1
+    assert str(events["injured"].dtype) == "Int64"
+    assert issues[[c.RULE, c.FIELD]].to_dict("records") == [{c.RULE: "number_format", c.FIELD: "injured"}]
+
+
+@pytest.mark.parametrize("cell", [10**10, "99999999999999999999999", 1e300])
+def test_a_huge_count_is_stored_as_an_issue_on_either_backend(engine, cell: object) -> None:
+    event, issues = _ingest(engine, displaced=cell, kidnapped=2**31 - 1)
+    assert event.displaced is None and event.kidnapped == 2**31 - 1
+    assert [(i.rule, i.field) for i in issues if i.rule == "number_format"] == [("number_format", "displaced")]
