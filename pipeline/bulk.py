@@ -10,9 +10,13 @@ Everything runs inside the caller's transaction and never commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -105,6 +109,46 @@ def insert_chunk(session: Session, table: str, columns: Sequence[str], rows: lis
         cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
     finally:
         cur.close()
+
+
+@dataclass(frozen=True)
+class ChunkSink:
+    """Where ``write_chunk`` sends rows: an open COPY (PostgreSQL) or a table (SQLite)."""
+
+    session: Session
+    table: str
+    columns: tuple[str, ...]
+    copy: Any = None  # psycopg.Copy
+
+
+@contextmanager
+def chunk_sink(session: Session, table: str, columns: Sequence[str]) -> Iterator[ChunkSink]:
+    """Open one bulk write into ``table`` for many chunks (``write_chunk``); finish it on exit.
+
+    On PostgreSQL every chunk goes into one binary COPY fed through psycopg's queued
+    writer: a thread pushes the buffered rows to the server while Python builds the
+    next chunk (1M events: rows + COPY 5.2-7.4 s -> 4.3-5.7 s on 2 cores). An exception
+    inside aborts the COPY. SQLite: one executemany per chunk.
+    """
+    if not is_postgres(session):
+        yield ChunkSink(session, table, tuple(columns))
+        return
+    types = column_types(session, table, columns)
+    dbapi = session.connection().connection.driver_connection
+    with dbapi.cursor() as cur:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+            copy.set_types(types)
+            yield ChunkSink(session, table, tuple(columns), copy)
+
+
+def write_chunk(sink: ChunkSink, rows: list[tuple]) -> None:
+    """Send one chunk of rows to an open ``chunk_sink``."""
+    if sink.copy is None:
+        insert_chunk(sink.session, sink.table, sink.columns, rows)
+        return
+    for row in rows:
+        sink.copy.write_row(row)
 
 
 def begin_update(session: Session, columns: Sequence[str]) -> str:

@@ -162,12 +162,15 @@ def event_rows(events: pd.DataFrame, run_id: int, source_file: str | None, stamp
 
 def _insert_events(session: Session, frame: pd.DataFrame, run_id: int, source_file: str | None, stamp: Any,
                    size: int, tick: bulk.TickFn) -> None:  # fmt: skip
-    """Insert new events chunk by chunk (rows are built per chunk to bound memory)."""
+    """Insert new events chunk by chunk into one bulk write (rows are built per chunk to bound memory)."""
+    if frame.empty:
+        return
     typed = bulk.is_postgres(session)
-    for start in range(0, len(frame), size):
-        rows = event_rows(frame.iloc[start : start + size], run_id, source_file, stamp, typed)
-        bulk.insert_chunk(session, "conflict_events", event_write_columns(), rows)
-        tick(len(rows))
+    with bulk.chunk_sink(session, EVENTS.name, event_write_columns()) as sink:
+        for start in range(0, len(frame), size):
+            rows = event_rows(frame.iloc[start : start + size], run_id, source_file, stamp, typed)
+            bulk.write_chunk(sink, rows)
+            tick(len(rows))
 
 
 def _update_events(session: Session, frame: pd.DataFrame, run_id: int, source_file: str | None, stamp: Any,

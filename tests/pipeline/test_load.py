@@ -90,15 +90,15 @@ def test_load_never_commits(engine):
 
 def test_a_failure_after_some_batches_leaves_nothing(engine, monkeypatch):
     calls = {"n": 0}
-    real = bulk.insert_chunk
+    real = bulk.write_chunk
 
-    def failing(session, table, columns, rows):
+    def failing(sink, rows):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full")
-        real(session, table, columns, rows)
+        real(sink, rows)
 
-    monkeypatch.setattr(bulk, "insert_chunk", failing)
+    monkeypatch.setattr(bulk, "write_chunk", failing)
     frame = events(*({"community": f"Village {i}"} for i in range(10)))
     with pytest.raises(RuntimeError, match="disk full"):
         _load(engine, frame, NO_ISSUES, batch_size=3)

@@ -122,15 +122,15 @@ def test_a_failure_half_way_through_load_writes_nothing(engine, monkeypatch):
     run_pipeline(engine, records[:10], today=TODAY)
     before = _counts(engine)
     calls = {"n": 0}
-    real = bulk.insert_chunk
+    real = bulk.write_chunk
 
-    def fail_on_third(session, table, columns, rows):
+    def fail_on_third(sink, rows):
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError("connection lost")
-        real(session, table, columns, rows)
+        real(sink, rows)
 
-    monkeypatch.setattr(bulk, "insert_chunk", fail_on_third)
+    monkeypatch.setattr(bulk, "write_chunk", fail_on_third)
     with pytest.raises(RunFailed) as caught:
         run_pipeline(engine, records, today=TODAY, batch_size=5)
     assert not caught.value.input_error
