@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import time
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,8 @@ def _naive_utc(stamp: pd.Timestamp) -> pd.Timestamp:
 
 def parse_date(value: object) -> pd.Timestamp | None:
     """Parse one date cell: a date object, ISO text, dd/mm/yyyy and kin, or an Excel serial."""
-    if isinstance(value, bool) or value is None:
+    # A time of day (calamine's value for a time-formatted cell) is no date: pandas would make it today.
+    if isinstance(value, bool | time) or value is None:
         return None
     if isinstance(value, int | float):
         return EXCEL_EPOCH + pd.Timedelta(days=int(value)) if 0 < value < 2_958_466 else None
@@ -150,8 +152,10 @@ def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def _parse_distinct_counts(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    leftover = values.notna() & numbers.isna()
+    # true/false is no count, though pandas reads it as 1/0.
+    boolean = values.map(lambda v: isinstance(v, bool | np.bool_)).astype(bool)
+    numbers = pd.to_numeric(values.where(~boolean), errors="coerce").astype("float64")
+    leftover = values.notna() & numbers.isna() & ~boolean
     derived = pd.Series(False, index=values.index)
     if leftover.any():
         texts = values[leftover].astype(str).str.strip()
@@ -167,10 +171,12 @@ def _parse_distinct_counts(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.
     out_of_range = numbers.notna() & ((numbers > MAX_COUNT) | (numbers < -MAX_COUNT - 1))
     unusable = fractional | out_of_range
     numbers = numbers.where(~unusable)
-    return numbers.astype("Int64"), derived, leftover | unusable
+    return numbers.astype("Int64"), derived, leftover | unusable | boolean
 
 
 def _count_detail(value: object) -> str:
+    if isinstance(value, bool | np.bool_):
+        return f"true/false in number cell: {value}"
     text = str(value).strip()
     number = pd.to_numeric(text.replace(",", ""), errors="coerce")
     if pd.notna(number) and float(number).is_integer():

@@ -68,3 +68,25 @@ def test_a_huge_count_is_stored_as_an_issue_on_either_backend(engine, cell: obje
     event, issues = _ingest(engine, displaced=cell, kidnapped=2**31 - 1)
     assert event.displaced is None and event.kidnapped == 2**31 - 1
     assert [(i.rule, i.field) for i in issues if i.rule == "number_format"] == [("number_format", "displaced")]
+
+
+def test_a_time_of_day_is_a_date_format_issue_not_today() -> None:
+    events, issues = normalise(_raw({c.STATE: "Kano", c.DATE: time(10, 30)}, {c.STATE: "Kano", c.DATE: "2024-05-01"}))
+    assert pd.isna(events.loc[0, c.EVENT_DATE])
+    assert events.loc[1, c.EVENT_DATE].date() == date(2024, 5, 1)
+    assert issues[[c.SOURCE_ROW, c.RULE]].to_dict("records") == [{c.SOURCE_ROW: 2, c.RULE: "date_format"}]
+
+
+@pytest.mark.parametrize("cell", [True, False])
+def test_a_boolean_count_is_a_number_format_issue(cell: bool) -> None:
+    events, issues = normalise(_raw({c.STATE: "Kano", "injured": cell, "kidnapped": 1}))
+    assert pd.isna(events.loc[0, "injured"]) and events.loc[0, "kidnapped"] == 1
+    assert issues[[c.RULE, c.FIELD, c.DETAIL]].to_dict("records") == [
+        {c.RULE: "number_format", c.FIELD: "injured", c.DETAIL: f"true/false in number cell: {cell}"}
+    ]
+
+
+def test_a_json_boolean_count_is_stored_as_an_issue(engine) -> None:
+    event, issues = _ingest(engine, injured=True)
+    assert event.injured is None
+    assert [(i.rule, i.field) for i in issues if i.rule == "number_format"] == [("number_format", "injured")]
