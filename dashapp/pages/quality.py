@@ -19,7 +19,7 @@ from dashapp import figures as fig
 from dashapp.filters_ui import chart_card, csv_download, filter_bar, filter_options, filters_from_inputs, parse_query
 from trends.charts import QUALITY_CHARTS, drilldown, quality_tallies, rates_from, worst_from
 from trends.filters import from_query
-from trends.quality_queries import Drill
+from trends.quality_queries import DRILL_LIMIT, Drill
 
 dash.register_page(__name__, path="/trends/quality", name="Data quality", order=4)
 
@@ -191,8 +191,16 @@ def update_quality_grid(query: str | None, _clicks: list[Any]) -> tuple[list[dic
         drill = drill_from_click(trigger["chart"], click, filters.granularity)
     frame = drilldown(db.engine(), filters, drill)
     frame = frame.assign(event_date=[day.isoformat() if day else "" for day in frame["event_date"]])
-    caption = f"{len(frame):,} record reasons: {drill.label()}"
-    return frame.to_dict("records"), caption
+    return frame.to_dict("records"), drill_caption(len(frame), drill)
+
+
+def drill_caption(count: int, drill: Drill, limit: int = DRILL_LIMIT) -> str:
+    """Say how many record reasons the grid lists, and that only the newest are shown at the cap."""
+    if count < limit:
+        return f"{count:,} record reasons: {drill.label()}"
+    # The query stops at the cap: more records may match, so never claim "all".
+    scope = "" if drill == Drill() else f": {drill.label()}"
+    return f"Record reasons, newest {limit:,} shown (more may match){scope}"
 
 
 @callback(

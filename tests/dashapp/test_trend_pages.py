@@ -10,6 +10,7 @@ from contextvars import copy_context
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
@@ -164,6 +165,19 @@ def test_grid_lists_the_records_behind_a_clicked_point(prepared: list[int]) -> N
     assert "rule = required_fields" in caption
     all_rows, _ = in_callback(quality.update_quality_grid, "", [None])
     assert len(all_rows) == 7
+
+
+def test_drill_caption_says_when_the_cap_cut_the_list(prepared: list[int], monkeypatch) -> None:
+    from trends.quality_queries import DRILL_LIMIT
+
+    assert quality.drill_caption(7, Drill()) == "7 record reasons: all matching records"
+    capped = quality.drill_caption(DRILL_LIMIT, Drill())
+    assert f"newest {DRILL_LIMIT:,} shown" in capped and "all matching" not in capped
+    assert "rule = geo" in quality.drill_caption(DRILL_LIMIT, Drill(rule="geo"))
+    full = pd.DataFrame({"event_id": range(DRILL_LIMIT), "reason": "geo", "event_date": [date(2024, 1, 1)] * DRILL_LIMIT})
+    monkeypatch.setattr(quality, "drilldown", lambda *_args: full)
+    rows, caption = in_callback(quality.update_quality_grid, "", [None])
+    assert len(rows) == DRILL_LIMIT and f"newest {DRILL_LIMIT:,} shown" in caption and "all matching" not in caption
 
 
 def test_quality_charts_render(prepared: list[int]) -> None:
