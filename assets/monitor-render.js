@@ -225,8 +225,9 @@
             h('Div', {className: 'monitor-total'}, [h('Span', {className: 'monitor-figure-value', id: 'monitor-total-events'},
                 fmtInt(totals.events)), ' events']),
             h('Div', {className: 'monitor-total'}, [h('Span', {className: 'monitor-figure-value'}, fmtInt(totals.runs)), ' runs']),
-            h('Div', {className: 'monitor-total'}, [h('Span', {className: 'monitor-figure-value'},
-                fmtInt(totals.validation_failures)), ' validation failures'])
+            // Events with an error-severity issue: the complement of the validation pass rate.
+            h('Div', {className: 'monitor-total'}, [h('Span', {className: 'monitor-figure-value', id: 'monitor-total-failing'},
+                fmtInt(totals.validation_failures)), ' events failing validation'])
         ]);
     }
 

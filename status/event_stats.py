@@ -74,9 +74,11 @@ def source_counts_query() -> Select:
     return select(ConflictEvent.source, func.count()).group_by(ConflictEvent.source)
 
 
-def issues_count_query() -> Select:
-    """Select the number of stored validation failures."""
-    return select(func.count()).select_from(ValidationIssue)
+def failing_events_query() -> Select:
+    """Select the number of events failing validation (an error-severity issue; warnings do not fail)."""
+    # The same rule as the validation pass rate (pipeline.measure), not the count of issue rows:
+    # an event can have several issues, and warnings alone leave it passing.
+    return select(func.count()).select_from(ConflictEvent).where(ConflictEvent.error_count > 0)
 
 
 def recent_dates_lateral(sources: list[str], sample: int) -> Select:
@@ -141,7 +143,7 @@ def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_
         SourceDates(s, n, tuple(sorted(dates.get(s, []), reverse=True)) if s is not None else ())
         for s, n in counts.items()
     )
-    failures = session.scalar(issues_count_query()) or 0
+    failures = session.scalar(failing_events_query()) or 0
     window = week_window(session, today)
     weeks: dict[str, list[int]] = {}
     if window is not None:

@@ -163,6 +163,10 @@ def test_panel_shows_only_the_latest_snapshot(server_factory, open_page, ingest)
     watch.wait_for_state("live")
     watch.wait_for_events(total)
     version = watch.state()["version"]
+    failing = watch.page.evaluate("() => fetch('/api/v1/monitoring/pipeline-status')"
+                                  ".then(r => r.json()).then(s => s.totals.validation_failures)")
+    assert watch.page.inner_text("#monitor-total-failing") == str(failing)
+    assert "events failing validation" in watch.page.inner_text(".monitor-overview")
     feed = "(m) => window.nvcdMonitor.controller.onMessage({data: typeof m === 'string' ? m : JSON.stringify(m)})"
 
     # An older snapshot (a late HTTP answer, a replayed push) never replaces newer figures.

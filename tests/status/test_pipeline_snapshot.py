@@ -26,6 +26,9 @@ def test_snapshot_after_two_real_runs(engine) -> None:
         snap = build_snapshot(session, now=NOW)
         events = session.scalar(select(func.count()).select_from(ConflictEvent))
         issues = session.scalar(select(func.count()).select_from(ValidationIssue))
+        failing = session.scalar(select(func.count()).select_from(ConflictEvent).where(ConflictEvent.error_count > 0))
+        failing_by_issues = session.scalar(
+            select(func.count(func.distinct(ValidationIssue.event_id))).where(ValidationIssue.severity == "error"))
         by_source = select(ConflictEvent.source, func.count()).group_by(ConflictEvent.source)
         sources = {source: n for source, n in session.execute(by_source)}
 
@@ -37,7 +40,8 @@ def test_snapshot_after_two_real_runs(engine) -> None:
     assert last["stages"][0]["items_out"] > 0
     assert [r["id"] for r in snap["recent_runs"]] == [second.run_id, first.run_id]
 
-    assert snap["totals"] == {"events": events, "runs": 2, "validation_failures": issues}
+    assert snap["totals"] == {"events": events, "runs": 2, "validation_failures": failing}
+    assert failing == failing_by_issues and 0 < failing < issues  # generated data has warnings too
     assert {s["source"]: s["events"] for s in snap["sources"]} == {k: v for k, v in sources.items() if k}
     assert all(s["last_ingested_at"] is not None for s in snap["sources"])
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
-from models import ConflictEvent, current_version
+from models import ConflictEvent, ValidationIssue, current_version
 from status import build_snapshot, event_stats
 from tests.status.builders import T0, add_events, add_metric, add_run, commit, every
 
@@ -189,3 +189,18 @@ def test_snapshot_is_json_with_z_timestamps(engine) -> None:
     for run in [snap["current_run"], snap["last_run"], *snap["recent_runs"]]:
         assert run["started_at"].endswith("Z")
     assert snap["sources"][0]["last_event_date"] == "2026-11-20"
+
+
+def test_validation_failures_count_events_with_an_error_not_issue_rows(engine) -> None:
+    with Session(engine) as session:
+        for key, errors, warnings in (("two-errors", 2, 1), ("one-error", 1, 0), ("warned", 0, 2), ("clean", 0, 0)):
+            event_row = ConflictEvent(fingerprint=key, content_hash=key, event_date=date(2026, 11, 1),
+                                      error_count=errors, warning_count=warnings)
+            session.add(event_row)
+            session.flush()
+            for severity in ["error"] * errors + ["warning"] * warnings:
+                session.add(ValidationIssue(event_id=event_row.id, rule="r", severity=severity))
+        commit(session)
+    snap = snapshot(engine)
+    assert snap["totals"]["validation_failures"] == 2  # 6 issue rows, 3 events with issues, 2 failing
+    assert snap["totals"]["events"] == 4
