@@ -108,8 +108,14 @@ def context_tiles(context: pd.DataFrame, filters: TrendFilters, query: str | Non
                      className="trends-stat", **{"data-stat": key}) for label, value, key in tiles] + [
         html.P(f"Grouped by {DIMENSION_LABELS[filters.group_by].lower()}; see Data quality for detail.",
                className="trends-note"),
-        dcc.Link("Data quality for this selection", href=f"/trends/quality?{query}" if query else "/trends/quality"),
+        dcc.Link("Data quality for this selection", href=quality_href(query)),
     ]
+
+
+def quality_href(query: str | None) -> str:
+    """Return the link to the quality page for the same selection, under the app's path prefix."""
+    path = dash.get_relative_path("/trends/quality")
+    return f"{path}?{query}" if query else path
 
 
 @callback(

@@ -116,6 +116,19 @@ def test_quality_context_tiles(prepared: list[int]) -> None:
     assert conflict.update_conflict_places("state=Nowhere")[3][0].children == "No events match these filters."
 
 
+def test_quality_link_keeps_the_app_path_prefix(prepared: list[int], monkeypatch) -> None:
+    from dash import _get_paths, dcc
+
+    def link(query: str) -> str:
+        tiles = conflict.update_conflict_places(query)[3]
+        return next(tile for tile in tiles if isinstance(tile, dcc.Link)).href
+
+    assert link("state=Kano") == "/trends/quality?state=Kano"
+    monkeypatch.setattr(_get_paths, "CONFIG", AttributeDict(requests_pathname_prefix="/nvcd/"))
+    assert link("state=Kano") == "/nvcd/trends/quality?state=Kano"
+    assert link("") == "/nvcd/trends/quality"
+
+
 def test_csv_download_matches_the_chart(prepared: list[int]) -> None:
     trigger = {"chart": "states", "type": ids.CONFLICT_CSV}
     payload = in_callback(conflict.download_conflict_csv, [0, 1, 0, 0], "metric=total_deaths", triggered=trigger)
