@@ -12,7 +12,9 @@ file first (like an export), then measures, in the same process:
 
 - baseline: the generator's own time; and the bare read + COPY of the same file (pandas
   ``read_csv`` as text, then ``COPY`` of the raw rows into an unindexed table);
-- the pipeline: ``run_pipeline`` on the file, with seconds per stage and events/s.
+- the pipeline: ``run_pipeline`` on the file, with seconds per stage and events/s;
+- with ``--before REV``: the pipeline of an earlier commit on the same file, into its own
+  fresh database, in the same run (before/after under the same machine load).
 
 The machine's load average is printed before and after: on a shared machine it matters.
 """
@@ -23,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,7 +135,35 @@ def _baseline_copy(url: str, path: Path) -> dict:
             "rows_per_s": round(len(frame) / total)}  # fmt: skip
 
 
-def scenario_generated(admin_url: str, events: int) -> dict:
+_RUN_AT_REVISION = """
+import json, resource, sys, time
+sys.path.insert(0, ".")
+from models.database import make_engine
+from pipeline.runner import run_pipeline
+engine = make_engine(sys.argv[1], statement_timeout_ms=3_600_000)
+started = time.perf_counter()
+summary = run_pipeline(engine, sys.argv[2])
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": round(seconds, 3), "events": summary.events, "new": summary.events_new,
+                  "events_per_s": round(summary.events / seconds), "stages": summary.stage_seconds,
+                  "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+"""
+
+
+def _run_at_revision(revision: str, url: str, source: Path) -> dict:
+    """Run the pipeline of an earlier commit (``git archive`` into a temporary folder) on ``source``."""
+    tree = Path(tempfile.mkdtemp(prefix="nvcd-bench-rev-"))
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        out = subprocess.run([sys.executable, "-c", _RUN_AT_REVISION, url, str(source)], cwd=tree, check=True,
+                             capture_output=True, text=True)  # fmt: skip
+        return {"revision": revision, **json.loads(out.stdout.strip().splitlines()[-1])}
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+
+
+def scenario_generated(admin_url: str, events: int, before: str | None = None) -> dict:
     """Generate events to a CSV file, then time the bare read+COPY and the pipeline on PostgreSQL."""
     from pipeline.generate import generate_events, write_csv
 
@@ -148,11 +179,16 @@ def scenario_generated(admin_url: str, events: int) -> dict:
     del frame
     with ScratchPostgres(admin_url) as url:
         baseline = _baseline_copy(url, path)
+    previous = None
+    if before:
+        with ScratchPostgres(admin_url) as url:
+            previous = _run_at_revision(before, url, path)
+    with ScratchPostgres(admin_url) as url:
         pipeline = _run(url, path)
     size_mb = round(path.stat().st_size / 1e6, 1)
     path.unlink()
     return {"events": events, "rows": rows, "csv_mb": size_mb, "generate_s": round(generate_s, 3),
-            "write_csv_s": round(write_s, 3), "baseline": baseline, "pipeline": pipeline,
+            "write_csv_s": round(write_s, 3), "baseline": baseline, "before": previous, "pipeline": pipeline,
             "peak_mb": _peak_mb()}  # fmt: skip
 
 
@@ -168,11 +204,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="for the real export")
+    parser.add_argument("--before", metavar="REV", help="also run this commit's pipeline on the generated file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         result = (scenario_real(args.admin_url, args.backend) if args.what == "real"
-                  else scenario_generated(args.admin_url, args.events))  # fmt: skip
+                  else scenario_generated(args.admin_url, args.events, args.before))  # fmt: skip
         print(json.dumps(result))
         return
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, cpus: {os.cpu_count()}")
@@ -182,7 +219,8 @@ def main() -> None:
             result = _child(["real", "--backend", backend, *common])
             print(f"real export on {backend}:", json.dumps(result, indent=1))
     if args.what in ("generated", "all"):
-        result = _child(["generated", "--events", str(args.events), *common])
+        before = ["--before", args.before] if args.before else []
+        result = _child(["generated", "--events", str(args.events), *common, *before])
         print("generated on postgresql:", json.dumps(result, indent=1))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
