@@ -16,6 +16,7 @@ from datetime import time
 import numpy as np
 import pandas as pd
 
+from models import ConflictEvent
 from pipeline import codebook, gazetteer
 from pipeline import columns as c
 
@@ -44,7 +45,13 @@ class Rule:
 
 NUMBER_FORMAT = Rule("number_format", c.WARNING, None, "A count cell holds text that is not a number or a vague amount")
 DATE_FORMAT = Rule("date_format", c.WARNING, c.EVENT_DATE, "The date cell cannot be read as a date")
-RULES: tuple[Rule, ...] = (NUMBER_FORMAT, DATE_FORMAT)
+TEXT_TOO_LONG = Rule("text_too_long", c.WARNING, None, "A text cell is longer than its column holds and was cut")
+RULES: tuple[Rule, ...] = (NUMBER_FORMAT, DATE_FORMAT, TEXT_TOO_LONG)
+
+
+def text_limit(col: str) -> int | None:
+    """Return the most characters the event column ``col`` holds (None: unlimited)."""
+    return getattr(ConflictEvent.__table__.c[col].type, "length", None)
 
 
 def _text(value: object) -> str | None:
@@ -52,7 +59,8 @@ def _text(value: object) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = " ".join(str(value).split())
+    # NUL is no character PostgreSQL text can hold.
+    text = " ".join(str(value).replace("\x00", "").split())
     return text or None
 
 
@@ -75,7 +83,7 @@ def map_distinct(series: pd.Series, func: Callable[[object], object]) -> pd.Seri
 def free_text(series: pd.Series) -> pd.Series:
     """Trim free text (descriptions, URLs) column-wise; these are mostly distinct, so no per-value work."""
     try:
-        stripped = series.astype(object).str.strip()
+        stripped = series.astype(object).str.replace("\x00", "", regex=False).str.strip()
     except AttributeError:  # no strings at all (e.g. a column of numbers)
         stripped = pd.Series(None, index=series.index, dtype=object)
     odd = series.notna() & stripped.isna()  # numbers or dates in a text column
@@ -184,6 +192,23 @@ def _count_detail(value: object) -> str:
     return f"text in number cell: {text!r}"
 
 
+def _clip_texts(out: dict[str, pd.Series], rows: pd.Series) -> list[pd.DataFrame]:
+    """Cut text longer than its column in place (PostgreSQL refuses it); return an issue per cut cell."""
+    issues: list[pd.DataFrame] = []
+    for col in c.TEXT_COLUMNS:
+        limit = text_limit(col)
+        if limit is None:
+            continue
+        values = out[col]
+        long = map_distinct(values, lambda v, limit=limit: len(str(v)) > limit).fillna(False).astype(bool)
+        if not long.any():
+            continue
+        details = values[long].map(lambda v, limit=limit: f"{len(str(v))} characters cut to {limit}: {str(v)[:40]!r}")
+        out[col] = values.where(~long, values[long].map(lambda v, limit=limit: str(v)[:limit].rstrip()))
+        issues.append(_issues(rows[long], TEXT_TOO_LONG, col, details))
+    return issues
+
+
 def _counts(raw: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series, list[pd.DataFrame]]:
     counts: dict[str, pd.Series] = {}
     derived_names = pd.Series("", index=raw.index, dtype=object)
@@ -222,6 +247,7 @@ def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = ()) -> tuple[pd.
     for col in (c.LOCATION_TEXT, c.DESCRIPTION, c.VERIFICATION, c.SOURCE_URL, c.OTHER_SOURCES):
         out[col] = free_text(raw[col])
     counts, derived_fields, issues = _counts(raw)
+    issues += _clip_texts(out, raw[c.SOURCE_ROW])
     out.update(counts)
     out[c.DERIVED_FIELDS] = derived_fields.astype(object).where(derived_fields != "", None)
     out[c.IS_DERIVED] = derived_fields != ""

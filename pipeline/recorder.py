@@ -18,6 +18,12 @@ from models import STAGES, PipelineRun, StageRun, bump_version, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 2_000
+SOURCE_FILE_CHARS: int = PipelineRun.__table__.c.source_file.type.length  # type: ignore[attr-defined]
+
+
+def clip_source_file(name: str | None) -> str | None:
+    """Cut a file name to what ``pipeline_runs.source_file`` holds (PostgreSQL refuses longer)."""
+    return None if name is None else name.replace("\x00", "")[:SOURCE_FILE_CHARS]
 
 
 class RunRecorder:
@@ -26,7 +32,7 @@ class RunRecorder:
     def __init__(self, engine: Engine, trigger: str, source_file: str | None) -> None:
         self.engine = engine
         self.trigger = trigger
-        self.source_file = source_file
+        self.source_file = clip_source_file(source_file)
         self.run_id: int | None = None
         self.current: str | None = None
 

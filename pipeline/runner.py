@@ -30,7 +30,7 @@ from models import utcnow
 from pipeline import columns as c
 from pipeline import dedupe, extract, geocode, load, measure, normalise, validate
 from pipeline.errors import InputError
-from pipeline.recorder import RunRecorder
+from pipeline.recorder import RunRecorder, clip_source_file
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
                  batch_size: int = load.BATCH_SIZE) -> RunSummary:  # fmt: skip
     """Run every stage on ``source`` and record it; raise RunFailed when the run fails."""
     began = time.perf_counter()
-    name = source_name(source, filename)
+    name = clip_source_file(source_name(source, filename))
     recorder = RunRecorder(engine, trigger, name)
     summary = RunSummary(run_id=recorder.start(), status="running", trigger=trigger, source_file=name)
     st = _Stages(recorder, summary, on_progress)

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from models import ConflictEvent, ValidationIssue
+from models import ConflictEvent, PipelineRun, ValidationIssue
 from pipeline import columns as c
 from pipeline.generate import generate_records
-from pipeline.normalise import normalise, parse_date
+from pipeline.normalise import normalise, parse_date, text_limit
 from pipeline.runner import run_pipeline
+from pipeline.validate import RULES_BY_NAME
 
 TODAY = date(2026, 1, 31)
 
@@ -90,3 +91,44 @@ def test_a_json_boolean_count_is_stored_as_an_issue(engine) -> None:
     event, issues = _ingest(engine, injured=True)
     assert event.injured is None
     assert [(i.rule, i.field) for i in issues if i.rule == "number_format"] == [("number_format", "injured")]
+
+
+LIMITED = [col for col in c.TEXT_COLUMNS if text_limit(col)]
+
+
+def test_every_limited_text_column_is_cut_to_the_models_length_with_a_warning() -> None:
+    long_cells = {col: "Z" * (text_limit(col) + 5) for col in LIMITED}
+    events, issues = normalise(_raw({c.STATE: "Kano", **long_cells}))
+    for col in LIMITED:
+        assert len(events.loc[0, col]) <= text_limit(col), col
+    assert sorted(issues[c.FIELD]) == sorted(LIMITED)
+    assert set(issues[c.RULE]) == {"text_too_long"} and set(issues[c.SEVERITY]) == {"warning"}
+    assert "text_too_long" in RULES_BY_NAME
+
+
+def test_text_that_fits_is_left_alone_and_nul_bytes_are_dropped() -> None:
+    events, issues = normalise(_raw({c.STATE: "Ka\x00no", c.COMMUNITY: "x" * text_limit(c.COMMUNITY),
+                                     c.DESCRIPTION: "a\x00b " * 3, c.SOURCE: "Pun\x00ch"}))  # fmt: skip
+    assert events.loc[0, c.STATE] == "Kano" and events.loc[0, c.SOURCE] == "Punch"
+    assert events.loc[0, c.COMMUNITY] == "x" * text_limit(c.COMMUNITY)
+    assert events.loc[0, c.DESCRIPTION] == "ab ab ab"
+    assert issues.empty
+
+
+def test_long_text_and_nul_bytes_are_stored_on_either_backend(engine) -> None:
+    cells = {col: "Q" * (text_limit(col) + 50) for col in (c.LGA, c.COMMUNITY, c.ACTOR1, c.ACTION, c.SOURCE)}
+    event, issues = _ingest(engine, **cells, description="before\x00after", confirmation_level="y\x00" * 200)
+    assert event.lga == "Q" * text_limit(c.LGA) and event.source == "Q" * text_limit(c.SOURCE)
+    assert event.description == "beforeafter" and event.confirmation_level == "y" * text_limit(c.CONFIRMATION_LEVEL)
+    cut = sorted(i.field for i in issues if i.rule == "text_too_long")
+    assert cut == sorted([*cells, c.CONFIRMATION_LEVEL])
+
+
+def test_a_very_long_file_name_is_cut_for_the_run_row(engine, tmp_path) -> None:
+    record = generate_records(1, seed=22, mess=False, end=TODAY)[0]
+    summary = run_pipeline(engine, [record], filename="n" * 700 + ".json", today=TODAY)
+    with Session(engine) as session:
+        run = session.get(PipelineRun, summary.run_id)
+        stored = session.scalars(select(ConflictEvent.source_file)).one()
+    assert run.status == "succeeded" and run.source_file == stored == summary.source_file
+    assert len(run.source_file) == PipelineRun.__table__.c.source_file.type.length
