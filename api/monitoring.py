@@ -90,16 +90,31 @@ def pipeline_status() -> Response:
     return read(work)
 
 
+def default_metric_type(source: str | None, metric_type: str | None) -> str:
+    """Return the row type to read: the one asked for, else source rows for a source, else aggregate rows."""
+    # Mixing types would make `latest` an arbitrary per-source or hourly row.
+    if metric_type:
+        return metric_type
+    return "source" if source is not None else "aggregate"
+
+
 @bp.get("/data-quality")
 # unknown=RAISE: a misspelt parameter is a 422, not silently ignored.
 @bp.input(QualityQuery, location="query", arg_name="query", unknown=RAISE)
 @bp.output(QualityResponse, description="Latest data-quality row and the matching history")
-@bp.doc(summary="Data-quality metrics, latest and history", responses={503: "Database unavailable"})
+@bp.doc(
+    summary="Data-quality metrics, latest and history",
+    description="Without metric_type, `latest` and `history` are the whole-run `aggregate` rows (the "
+                "`source` rows when a source is given), never a mix of row types. Pass metric_type=source "
+                "or hourly for the per-source or per-hour rows; `filters.metric_type` says which type answered.",
+    responses={503: "Database unavailable"},
+)
 def data_quality(query: dict) -> Response:
     """Return the latest row for the source/type and the filtered history, oldest first."""
 
     def work(session: Session) -> Response:
-        keys = {"source": query.get("source"), "metric_type": query.get("metric_type")}
+        source = query.get("source")
+        keys = {"source": source, "metric_type": default_metric_type(source, query.get("metric_type"))}
         latest = session.scalars(quality_query(**keys, limit=1)).first()
         rows = list(session.scalars(
             quality_query(**keys, since=query.get("since"), until=query.get("until"), limit=query["limit"])

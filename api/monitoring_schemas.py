@@ -53,7 +53,10 @@ class QualityQuery(Schema):
         metadata={"description": "Only rows before this datetime, or through the end of this date (UTC)"},
     )
     source = fields.String(validate=Length(min=1, max=128), metadata={"description": "Source name (exact)"})
-    metric_type = fields.String(validate=OneOf(METRIC_TYPES), metadata={"description": "aggregate, source or hourly"})
+    metric_type = fields.String(
+        validate=OneOf(METRIC_TYPES),
+        metadata={"description": "aggregate, source or hourly; default aggregate (source when a source is given)"},
+    )
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
         validate=Range(min=1, max=MAX_LIMIT),

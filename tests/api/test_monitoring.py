@@ -69,10 +69,27 @@ def test_data_quality_latest_and_history_oldest_first(client, engine) -> None:
     assert all(row["metric_type"] == "aggregate" for row in body["history"])
 
 
+def test_data_quality_defaults_to_aggregate_rows(client, engine) -> None:
+    _metrics(engine)  # the newest row of all is an hourly one, then source rows share the aggregate's time
+    body = client.get(QUALITY_URL).json
+    assert body["latest"]["metric_type"] == "aggregate" and body["latest"]["source"] is None
+    assert body["latest"]["geocoding_success_rate"] == pytest.approx(0.9)
+    assert {row["metric_type"] for row in body["history"]} == {"aggregate"} and body["count"] == 5
+    assert body["filters"]["metric_type"] == "aggregate"
+    by_source = client.get(QUALITY_URL, query_string={"source": "Punch"}).json
+    assert by_source["latest"]["source"] == "Punch" and by_source["filters"]["metric_type"] == "source"
+    hourly = client.get(QUALITY_URL, query_string={"metric_type": "hourly"}).json
+    assert hourly["latest"]["metric_type"] == "hourly"
+    spec = client.get("/openapi.json").get_json()["paths"]["/api/v1/monitoring/data-quality"]["get"]
+    assert "aggregate" in spec["description"]
+    described = {p["name"]: p.get("description", "") for p in spec["parameters"]}
+    assert "default aggregate" in described["metric_type"]
+
+
 @pytest.mark.parametrize(
     ("params", "count", "first_day"),
     [
-        ({}, 20, "2026-05-01"),
+        ({}, 5, "2026-05-01"),  # the aggregate rows only
         ({"metric_type": "source", "source": "Punch"}, 5, "2026-05-01"),
         ({"source": "Vanguard", "since": "2026-05-03"}, 3, "2026-05-03"),
         ({"metric_type": "aggregate", "until": "2026-05-02"}, 2, "2026-05-01"),  # through the end of that day
