@@ -188,6 +188,14 @@ def _run_counts(summary: RunSummary) -> dict[str, int]:
     }
 
 
+def _record_failure(recorder: RunRecorder, error: str, **counts: int) -> None:
+    """Mark the run failed; if that write fails too (e.g. SQLite busy), log it and let the run's failure go on."""
+    try:
+        recorder.run_failed(error, **counts)
+    except Exception:  # noqa: BLE001 - the caller raises the run's own failure next
+        log.exception("run %s: could not record the failure", recorder.run_id)
+
+
 def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filename: str | None = None,
                  on_progress: ProgressFn | None = None, today: date | None = None,
                  batch_size: int = load.BATCH_SIZE) -> RunSummary:  # fmt: skip
@@ -207,17 +215,19 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
         summary.issues = len(issues)
         _store(engine, distinct, issues, duplicate_sources, st, summary, batch_size)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised as RunFailed
-        summary.status, summary.error = "failed", " ".join(str(exc).split()) or exc.__class__.__name__
+        bad_input = isinstance(exc, InputError)
+        if not bad_input:  # the details (SQL, parameters, row values) go to the log only: run errors are public
+            log.exception("run %s failed", summary.run_id)
+        reason = " ".join(str(exc).split()) or exc.__class__.__name__
+        summary.status, summary.error = "failed", reason if bad_input else f"internal error (run {summary.run_id})"
         summary.duration_s = round(time.perf_counter() - began, 4)
         nothing = {"events_new": 0, "events_updated": 0, "events_unchanged": 0, "items_out": 0}
-        recorder.run_failed(summary.error, **(_run_counts(summary) | nothing))
+        _record_failure(recorder, summary.error, **(_run_counts(summary) | nothing))
         summary.events_new = summary.events_updated = summary.events_unchanged = 0
-        if not isinstance(exc, InputError):
-            log.exception("run %s failed", summary.run_id)
-        raise RunFailed(summary, isinstance(exc, InputError)) from exc
+        raise RunFailed(summary, bad_input) from exc
     except BaseException as exc:  # Ctrl-C or SystemExit: leave no run "running" forever, then go on exiting
         summary.status, summary.error = "failed", f"interrupted ({exc.__class__.__name__})"
-        recorder.run_failed(summary.error)
+        _record_failure(recorder, summary.error)
         raise
     summary.status = "succeeded"
     summary.duration_s = round(time.perf_counter() - began, 4)

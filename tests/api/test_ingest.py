@@ -120,3 +120,25 @@ def test_endpoints_are_in_the_openapi_spec(client):
     assert "multipart/form-data" in post["requestBody"]["content"]
     assert {"401", "413", "415", "422"} <= set(post["responses"])
     assert post.get("security")
+
+
+def test_an_internal_failure_is_500_without_sql_or_row_values(client, engine, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from pipeline import measure
+
+    def broken(*_args, **_kwargs):
+        raise IntegrityError("INSERT INTO conflict_events (state) VALUES (%(state)s)", {"state": "SECRET-ROW"},
+                             Exception("duplicate key value"))  # fmt: skip
+
+    monkeypatch.setattr(measure, "write_metrics", broken)
+    response = client.post("/api/v1/ingest/batch", json=generate_records(5, seed=9), headers=AUTH)
+    assert response.status_code == 500
+    run_id = response.json["detail"]["run_id"]
+    assert response.json["detail"]["error"] == f"internal error (run {run_id})"
+    assert "SECRET-ROW" not in response.get_data(as_text=True) and "INSERT" not in response.get_data(as_text=True)
+    with Session(engine) as session:
+        run = session.get(PipelineRun, run_id)
+        assert run.status == "failed" and run.error == f"internal error (run {run_id})"
+        assert all("SECRET-ROW" not in (stage.error or "") for stage in run.stages)
+    assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}

@@ -136,7 +136,7 @@ def test_a_failure_half_way_through_load_writes_nothing(engine, monkeypatch):
     assert not caught.value.input_error
     assert _counts(engine) == before
     run = _run(engine, caught.value.summary.run_id)
-    assert run.status == "failed" and "connection lost" in run.error and run.events_new == 0
+    assert run.status == "failed" and run.error == f"internal error (run {run.id})" and run.events_new == 0
     stages = {s.name: s.status for s in _stages(engine, run.id)}
     assert stages["load"] == "failed" and stages["measure"] == "pending" and stages["deduplicate"] == "succeeded"
 
