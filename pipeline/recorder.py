@@ -10,14 +10,17 @@ at a time, and this way a run's final state appears exactly when its data does.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import STAGES, PipelineRun, StageRun, bump_version, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 2_000
+# A run whose row and stages show no change for this long was killed (SIGKILL, OOM, worker timeout).
+STALE_RUN_MINUTES = 30
 SOURCE_FILE_CHARS: int = PipelineRun.__table__.c.source_file.type.length  # type: ignore[attr-defined]
 
 
@@ -48,8 +51,12 @@ class RunRecorder:
             own.commit()
 
     def start(self) -> int:
-        """Create the run (status running) with every stage pending; return its id."""
+        """Create the run (status running) with every stage pending; return its id.
+
+        Runs abandoned by a killed process are closed as failed in the same transaction.
+        """
         with Session(self.engine) as session:
+            fail_abandoned_runs(session, utcnow())
             run = PipelineRun(status="running", trigger=self.trigger, source_file=self.source_file, started_at=utcnow())
             run.stages = [StageRun(name=name, position=i) for i, name in enumerate(STAGES)]
             session.add(run)
@@ -97,3 +104,28 @@ class RunRecorder:
 
         self._commit(None, changes)
         log.warning("run %s failed in %s: %s", self.run_id, self.current, text)
+
+
+def fail_abandoned_runs(session: Session, now: datetime) -> list[int]:
+    """Mark runs still running or pending with no progress for STALE_RUN_MINUTES failed; return their ids."""
+    cutoff = now - timedelta(minutes=STALE_RUN_MINUTES)
+    recent_stage = select(StageRun.id).where(
+        StageRun.run_id == PipelineRun.id, or_(StageRun.started_at >= cutoff, StageRun.finished_at >= cutoff)
+    )
+    stale = select(PipelineRun.id).where(
+        PipelineRun.status.in_(("running", "pending")), PipelineRun.started_at < cutoff, ~recent_stage.exists()
+    )
+    ids = list(session.scalars(stale))
+    if not ids:
+        return ids
+    text = f"abandoned (no progress for {STALE_RUN_MINUTES} min)"
+    session.execute(
+        update(StageRun)
+        .where(StageRun.run_id.in_(ids), StageRun.status == "running")
+        .values(status="failed", finished_at=now, error=text)
+    )
+    session.execute(
+        update(PipelineRun).where(PipelineRun.id.in_(ids)).values(status="failed", finished_at=now, error=text)
+    )
+    log.warning("runs %s abandoned: marked failed", ids)
+    return ids
