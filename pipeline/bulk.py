@@ -24,6 +24,9 @@ from models import ConflictEvent, bump_version
 
 ADVISORY_LOCK_KEY = 0x4E564344  # "NVCD": one loader at a time per PostgreSQL database
 TickFn = Callable[[int], None]
+# Sort memory for the bulk mode's index rebuild (transaction-local; the server default is 64MB,
+# shared with the parallel workers): 1M rows, 3 paired runs, 6.5 s -> 6.2 s.
+REBUILD_WORK_MEM = "256MB"
 
 
 def is_postgres(session: Session) -> bool:
@@ -82,6 +85,15 @@ def drop_indexes(session: Session) -> list[str]:
         session.execute(text(f"ALTER TABLE conflict_events DROP CONSTRAINT {name}"))
         rebuild.append(f"ALTER TABLE conflict_events ADD CONSTRAINT {name} {definition}")
     return rebuild
+
+
+def rebuild_indexes(session: Session, rebuild: Sequence[str]) -> None:
+    """Run the DDL ``drop_indexes`` returned, with more sort memory for this transaction only."""
+    if not rebuild:
+        return
+    session.execute(select(func.set_config("maintenance_work_mem", REBUILD_WORK_MEM, True)))
+    for ddl in rebuild:
+        session.execute(text(ddl))
 
 
 def column_types(session: Session, table: str, columns: Sequence[str]) -> list[int]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, ValidationIssue
@@ -227,8 +227,7 @@ def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id
     bulk_mode = bulk.is_postgres(session) and BULK_REBUILD_AT <= fresh.sum() > len(existing)
     rebuild = bulk.drop_indexes(session) if bulk_mode else []
     _insert_events(session, classified[fresh], run_id, source_file, stamp, batch_size, tick)
-    for ddl in rebuild:
-        session.execute(text(ddl))
+    bulk.rebuild_indexes(session, rebuild)
     _update_events(session, classified[changed], run_id, source_file, stamp, batch_size, tick)
     ids_by_row = pd.Series(written["id"].to_numpy(dtype=np.int64), index=written[c.SOURCE_ROW].to_numpy())
     rows = issue_rows(issues, ids_by_row, run_id, stamp)
