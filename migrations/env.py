@@ -52,7 +52,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         do_run_migrations(connection)
         return
-    engine = make_engine(database_url())
+    engine = make_engine(database_url(), statement_timeout_ms=0)  # a migration may rewrite big tables
     with engine.connect() as connection:
         do_run_migrations(connection)
     engine.dispose()
