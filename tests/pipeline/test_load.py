@@ -80,6 +80,15 @@ def test_a_correction_updates_in_place_and_replaces_issues(engine):
     assert _issues(engine) == [(stored.id, "source_url_format")]
 
 
+def test_non_text_values_in_text_columns_are_stored_as_text(engine):
+    frame = events({"community": 123, "description": None}, {"community": "Sabon Tasha"})
+    _load(engine, frame, issues((1, "lga_known", "warning", "lga", 7)))
+    first, second = _stored(engine)
+    assert first.community == "123" and first.description is None and second.community == "Sabon Tasha"
+    with Session(engine) as session:
+        assert session.scalar(select(ValidationIssue.detail)) == "7"
+
+
 def test_load_never_commits(engine):
     run_id = _run(engine)
     with Session(engine) as session:
