@@ -192,6 +192,11 @@ def _count_detail(value: object) -> str:
     return f"text in number cell: {text!r}"
 
 
+def _longest(values: pd.Series) -> int:
+    lengths = (len(v) if isinstance(v, str) else 0 for v in values.to_numpy())
+    return int(np.fromiter(lengths, dtype=np.int64, count=len(values)).max(initial=0))
+
+
 def _clip_texts(out: dict[str, pd.Series], rows: pd.Series) -> list[pd.DataFrame]:
     """Cut text longer than its column in place (PostgreSQL refuses it); return an issue per cut cell."""
     issues: list[pd.DataFrame] = []
@@ -200,9 +205,9 @@ def _clip_texts(out: dict[str, pd.Series], rows: pd.Series) -> list[pd.DataFrame
         if limit is None:
             continue
         values = out[col]
-        long = map_distinct(values, lambda v, limit=limit: len(str(v)) > limit).fillna(False).astype(bool)
-        if not long.any():
+        if _longest(values) <= limit:  # the usual case, in one cheap pass
             continue
+        long = map_distinct(values, lambda v, limit=limit: len(str(v)) > limit).fillna(False).astype(bool)
         details = values[long].map(lambda v, limit=limit: f"{len(str(v))} characters cut to {limit}: {str(v)[:40]!r}")
         out[col] = values.where(~long, values[long].map(lambda v, limit=limit: str(v)[:limit].rstrip()))
         issues.append(_issues(rows[long], TEXT_TOO_LONG, col, details))

@@ -85,7 +85,7 @@ class RunRecorder:
 
     def run_failed(self, error: str, **counts: int) -> None:
         """Mark the running stage and the run failed (in a fresh transaction)."""
-        text = error[:MAX_ERROR_CHARS]
+        text = error.replace("\x00", "")[:MAX_ERROR_CHARS]  # a reason may quote a cell; PostgreSQL text holds no NUL
         now = utcnow()
 
         def changes(session: Session) -> None:

@@ -86,3 +86,12 @@ def test_a_full_run_after_a_killed_one_leaves_nothing_running(engine) -> None:
     with Session(engine) as session:
         assert sorted(session.scalars(select(PipelineRun.status))) == ["failed", "succeeded"]
         assert session.scalar(select(StageRun.id).where(StageRun.status == "running")) is None
+
+
+def test_a_failure_reason_quoting_a_nul_byte_is_stored(engine) -> None:
+    recorder = RunRecorder(engine, "cli", "odd\x00name.csv")
+    run_id = recorder.start()
+    recorder.run_failed("cannot read cell 'a\x00b'")
+    with Session(engine) as session:
+        run = session.get(PipelineRun, run_id)
+        assert run.status == "failed" and run.error == "cannot read cell 'ab'" and run.source_file == "oddname.csv"
