@@ -132,4 +132,3 @@ def test_a_very_long_file_name_is_cut_for_the_run_row(engine, tmp_path) -> None:
         stored = session.scalars(select(ConflictEvent.source_file)).one()
     assert run.status == "succeeded" and run.source_file == stored == summary.source_file
     assert len(run.source_file) == PipelineRun.__table__.c.source_file.type.length
-
