@@ -100,10 +100,10 @@ def scenario_real(admin_url: str, backend: str) -> dict:
     if not REAL_EXPORT.exists():
         return {"skipped": f"{REAL_EXPORT} not found"}
     if backend == "sqlite":
-        folder = tempfile.mkdtemp(prefix="nvcd-bench-")
-        url = f"sqlite:///{folder}/bench.sqlite3"
-        _alembic_upgrade(url)
-        return {"first": _run(url, REAL_EXPORT), "reimport": _run(url, REAL_EXPORT), "peak_mb": _peak_mb()}
+        with tempfile.TemporaryDirectory(prefix="nvcd-bench-") as folder:
+            url = f"sqlite:///{folder}/bench.sqlite3"
+            _alembic_upgrade(url)
+            return {"first": _run(url, REAL_EXPORT), "reimport": _run(url, REAL_EXPORT), "peak_mb": _peak_mb()}
     with ScratchPostgres(admin_url) as url:
         return {"first": _run(url, REAL_EXPORT), "reimport": _run(url, REAL_EXPORT), "peak_mb": _peak_mb()}
 
@@ -177,16 +177,18 @@ def scenario_generated(admin_url: str, events: int, before: str | None = None) -
     write_s = time.perf_counter() - started
     rows = len(frame)
     del frame
-    with ScratchPostgres(admin_url) as url:
-        baseline = _baseline_copy(url, path)
-    previous = None
-    if before:
-        with ScratchPostgres(admin_url) as url:
-            previous = _run_at_revision(before, url, path)
-    with ScratchPostgres(admin_url) as url:
-        pipeline = _run(url, path)
     size_mb = round(path.stat().st_size / 1e6, 1)
-    path.unlink()
+    try:
+        with ScratchPostgres(admin_url) as url:
+            baseline = _baseline_copy(url, path)
+        previous = None
+        if before:
+            with ScratchPostgres(admin_url) as url:
+                previous = _run_at_revision(before, url, path)
+        with ScratchPostgres(admin_url) as url:
+            pipeline = _run(url, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return {"events": events, "rows": rows, "csv_mb": size_mb, "generate_s": round(generate_s, 3),
             "write_csv_s": round(write_s, 3), "baseline": baseline, "before": previous, "pipeline": pipeline,
             "peak_mb": _peak_mb()}  # fmt: skip
