@@ -93,13 +93,10 @@ def test_input_is_not_mutated():
     pd.testing.assert_frame_equal(frame, before)
 
 
-def test_hashing_is_vectorised_enough():
-    import time
-
+def test_fingerprints_of_many_rows_are_distinct():
+    # Speed is measured in bench/pipeline_bench.py, not asserted here.
     one = events({})
     frame = one.loc[one.index.repeat(200_000)].reset_index(drop=True)
     frame[c.SOURCE_URL] = "https://example.ng/" + pd.Series(range(len(frame))).astype(str)
-    started = time.perf_counter()
     fp = fingerprints(frame)
-    assert time.perf_counter() - started < 3.0
     assert len(set(fp)) == len(frame)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pandas as pd
@@ -105,9 +104,7 @@ def test_csv_round_trip_through_extract(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_million_rows_in_under_ten_seconds():
-    # CPU time, not wall time: the shared CI/dev machine's load must not decide this.
-    started = time.process_time()
+def test_a_million_rows():
+    # Speed is measured in bench/pipeline_bench.py, not asserted here.
     big = generate_events(1_000_000, seed=7)
-    assert time.process_time() - started < 10
     assert len(big) > 1_000_000

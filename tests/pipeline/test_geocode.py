@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pandas as pd
 import pytest
@@ -219,12 +218,10 @@ def test_lga_centroids() -> None:
     assert centroids["state"].nunique() == 37
 
 
-@pytest.mark.slow
-def test_many_rows_few_places_is_fast() -> None:
+def test_many_rows_of_few_places_all_resolve() -> None:
+    # Speed is measured in bench/pipeline_bench.py, not asserted here.
     first = gazetteer.lga_centroids().groupby("state_code").head(1).head(10)
     base = places(*zip(first["state"], first["lga"], [None] * len(first), strict=True))
     big = pd.concat([base] * 50_000, ignore_index=True)
-    started = time.perf_counter()
     out = geocode(big)
-    assert time.perf_counter() - started < 5
     assert (out[c.GEO_PRECISION] == "lga").all()
