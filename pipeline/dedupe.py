@@ -12,10 +12,15 @@ but differ in content are kept as separate events (NVCD sometimes records two
 incidents from one report in the same place and day); the second and later ones
 get the occurrence number, in file order, mixed into their fingerprint.
 
-Hashing is vectorised (``pandas.util.hash_array``, SipHash with fixed keys; two
-keys give the fingerprint 128 bits, the content hash has 64), a few seconds for a
-million rows. The fixed keys and
-the tests that pin known fingerprints keep the values stable across releases.
+Hashing is vectorised: text columns go through ``pandas.util.hash_array`` (SipHash
+with fixed keys), other columns through numpy's hashing of their values, and the
+per-column hashes are combined with a multiply-xor mix (the fingerprint two such
+64-bit halves, the content hash one); a few seconds for a million rows. The fixed keys
+and the tests that pin known fingerprints keep the values stable across releases.
+
+Identity uses the canonical (normalised, geocoded) names, so a change to the
+gazetteer or the alias tables that renames a place changes fingerprints: such a
+release must re-fingerprint stored events (not done yet; the pinning tests flag it).
 """
 
 from __future__ import annotations
