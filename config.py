@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,7 +39,19 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]:
+def _number(env: Mapping[str, str], key: str, default: str, kind: type[int] | type[float]) -> int | float:
+    """Read a number from the environment, or say which variable is wrong."""
+    value = env.get(key, default)
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ConfigError(f"{key} must be a {kind.__name__}, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{key} must not be negative, got {value!r}")
+    return number
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """Build the settings mapping from environment variables."""
     env = os.environ if environ is None else environ
     app_env = env.get("APP_ENV", "production").strip().lower()
@@ -49,18 +62,18 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]
         "SECRET_KEY": env.get("SECRET_KEY", ""),
         "INSTANCE_PATH": str(instance_path),
         "DATABASE_URL": normalise_database_url(database_url) if database_url else sqlite_url(instance_path),
-        "STATEMENT_TIMEOUT_MS": int(env.get("STATEMENT_TIMEOUT_MS", "30000")),
+        "STATEMENT_TIMEOUT_MS": _number(env, "STATEMENT_TIMEOUT_MS", "30000", int),
         "INGEST_TOKEN": env.get("INGEST_TOKEN", ""),
-        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
-        "WS_MAX_CLIENTS": int(env.get("WS_MAX_CLIENTS", "100")),
+        "MAX_CONTENT_LENGTH": _number(env, "MAX_UPLOAD_MB", "50", int) * 1024 * 1024,
+        "WS_MAX_CLIENTS": _number(env, "WS_MAX_CLIENTS", "100", int),
         "WS_ALLOWED_ORIGINS": _split(env.get("WS_ALLOWED_ORIGINS", "")),
         "WS_ACCESS_TOKEN": env.get("WS_ACCESS_TOKEN", ""),
-        "WS_HEARTBEAT_SECONDS": float(env.get("WS_HEARTBEAT_SECONDS", "5")),
-        "WS_PING_SECONDS": float(env.get("WS_PING_SECONDS", "25")),
-        "WS_MAX_MESSAGE_BYTES": int(env.get("WS_MAX_MESSAGE_BYTES", str(64 * 1024))),
-        "WS_SEND_TIMEOUT_SECONDS": float(env.get("WS_SEND_TIMEOUT_SECONDS", "10")),
-        "WS_REBUILD_SECONDS": float(env.get("WS_REBUILD_SECONDS", "30")),
-        "WS_POLL_SECONDS": float(env.get("WS_POLL_SECONDS", "1")),
+        "WS_HEARTBEAT_SECONDS": _number(env, "WS_HEARTBEAT_SECONDS", "5", float),
+        "WS_PING_SECONDS": _number(env, "WS_PING_SECONDS", "25", float),
+        "WS_MAX_MESSAGE_BYTES": _number(env, "WS_MAX_MESSAGE_BYTES", str(64 * 1024), int),
+        "WS_SEND_TIMEOUT_SECONDS": _number(env, "WS_SEND_TIMEOUT_SECONDS", "10", float),
+        "WS_REBUILD_SECONDS": _number(env, "WS_REBUILD_SECONDS", "30", float),
+        "WS_POLL_SECONDS": _number(env, "WS_POLL_SECONDS", "1", float),
         "EMBED_ALLOWED_ORIGINS": _split(env.get("EMBED_ALLOWED_ORIGINS", "")),
     }
 

@@ -49,3 +49,9 @@ def test_overrides_win_over_environment(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("WS_MAX_CLIENTS", "7")
     app = create_app({"APP_ENV": "testing", "WS_MAX_CLIENTS": 3, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert app.config["WS_MAX_CLIENTS"] == 3
+
+
+@pytest.mark.parametrize(("key", "value"), [("WS_MAX_CLIENTS", "many"), ("WS_PING_SECONDS", "5s"), ("MAX_UPLOAD_MB", "-1")])
+def test_bad_numbers_in_the_environment_are_named(key: str, value: str) -> None:
+    with pytest.raises(config.ConfigError, match=key):
+        config.from_environment({key: value})
