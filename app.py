@@ -38,6 +38,7 @@ def register_logging(app: APIFlask) -> None:
     """Send the app's logs to stderr at INFO unless something configured logging."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # /healthz reads the migration scripts
 
 
 def register_api(app: APIFlask) -> None:
