@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import pandas as pd
-from dash import dcc, html
+from dash import Output, State, dcc, html, no_update
 from sqlalchemy import Engine, Select, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, current_version
@@ -43,6 +45,7 @@ DROPDOWNS = {
 # version every few seconds: refresh at most this often (values in the URL always stay listed).
 OPTIONS_MAX_AGE_S = 300.0
 _options_cache: dict[str, tuple[int, float, dict[str, list[str]]]] = {}
+DB_ERROR_ALERT = "The data could not be loaded: the database did not answer. Please retry in a moment."
 
 
 def filter_options(engine: Engine, now: float | None = None) -> dict[str, list[str]]:
@@ -138,3 +141,29 @@ def csv_download(engine: Engine, chart: Chart, key: str, filters: TrendFilters, 
         version = current_version(session)
     text = to_csv(frame, filters, version, today, chart.title)
     return dcc.send_string(text, filename=f"nvcd-{key.replace('_', '-')}-{today.isoformat()}.csv", type="text/csv")
+
+
+def alert_deps(alert_id: str) -> tuple[list[Output], State]:
+    """Return the alert's outputs and its text as state, for a ``db_alert`` callback's own outputs and states."""
+    # Several callbacks of a page write the one alert, hence allow_duplicate (and prevent_initial_call
+    # "initial_duplicate" or True on the callback).
+    outputs = [Output(alert_id, "children", allow_duplicate=True), Output(alert_id, "hidden", allow_duplicate=True)]
+    return outputs, State(alert_id, "children")
+
+
+def db_alert(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., tuple[Any, ...]]]:
+    """Make a callback with ``outputs`` outputs show the retry alert on a database error and keep its figures."""
+    def wrap(update: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+        @functools.wraps(update)
+        def run(*args: Any) -> tuple[Any, ...]:
+            *inputs, shown = args  # the last argument is the alert's current text (State)
+            try:
+                result = update(*inputs)
+            except SQLAlchemyError as exc:  # only the database: bugs must still fail loudly
+                log.warning("%s could not load its data: %s", update.__name__, exc)
+                return (*[no_update] * outputs, DB_ERROR_ALERT, False)
+            values = tuple(result) if outputs > 1 else (result,)
+            # Clear only our own message: an alert about the URL's filters stays until the page reloads.
+            return (*values, *((None, True) if shown == DB_ERROR_ALERT else (no_update, no_update)))
+        return run
+    return wrap

@@ -14,11 +14,22 @@ from dash.exceptions import PreventUpdate
 import db
 from dashapp import ids
 from dashapp.figures import make_map_figure, make_ranking_figure, make_series_figure
-from dashapp.filters_ui import chart_card, csv_download, filter_bar, filter_options, filters_from_inputs, parse_query
+from dashapp.filters_ui import (
+    alert_deps,
+    chart_card,
+    csv_download,
+    db_alert,
+    filter_bar,
+    filter_options,
+    filters_from_inputs,
+    parse_query,
+)
 from trends.charts import CONFLICT_CHARTS, context_from, lgas_from, map_from, place_summary, states_from
 from trends.filters import DIMENSION_LABELS, METRIC_LABELS, TrendFilters, from_query
 
 dash.register_page(__name__, path="/trends/conflict", name="Conflict trends", order=3)
+ALERT_OUTPUTS, ALERT_TEXT = alert_deps(ids.CONFLICT_ALERT)  # database errors show in the page's alert
+
 
 def graph(key: str) -> dict[str, str]:
     """Return the id of one of this page's graphs."""
@@ -65,7 +76,9 @@ def sync_conflict_filters(_values: list[Any]) -> tuple[str, str]:
     return query, f"?{query}" if query else ""
 
 
-@callback(Output(graph("series"), "figure"), Input(ids.CONFLICT_FILTERS, "data"))
+@callback(Output(graph("series"), "figure"), *ALERT_OUTPUTS, Input(ids.CONFLICT_FILTERS, "data"), ALERT_TEXT,
+          prevent_initial_call="initial_duplicate")
+@db_alert(1)
 def update_conflict_series(query: str | None) -> go.Figure:
     """Redraw the over-time chart."""
     filters = from_query(query or "")
@@ -77,8 +90,12 @@ def update_conflict_series(query: str | None) -> go.Figure:
     Output(graph("lgas"), "figure"),
     Output(graph("map"), "figure"),
     Output(ids.CONFLICT_CONTEXT, "children"),
+    *ALERT_OUTPUTS,
     Input(ids.CONFLICT_FILTERS, "data"),
+    ALERT_TEXT,
+    prevent_initial_call="initial_duplicate",
 )
+@db_alert(4)
 def update_conflict_places(query: str | None) -> tuple[go.Figure, go.Figure, go.Figure, list[Any]]:
     """Redraw the state and LGA rankings, the map and the quality context from one per-LGA aggregate."""
     filters = from_query(query or "")
@@ -120,10 +137,13 @@ def quality_href(query: str | None) -> str:
 
 @callback(
     Output(ids.CONFLICT_DOWNLOAD, "data"),
+    *ALERT_OUTPUTS,
     Input({"type": ids.CONFLICT_CSV, "chart": ALL}, "n_clicks"),
     State(ids.CONFLICT_FILTERS, "data"),
+    ALERT_TEXT,
     prevent_initial_call=True,
 )
+@db_alert(1)
 def download_conflict_csv(clicks: list[int | None], query: str | None) -> dict[str, Any]:
     """Send the clicked chart's data as CSV with a citation line."""
     if not isinstance(ctx.triggered_id, dict) or not any(clicks):

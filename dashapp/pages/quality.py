@@ -16,12 +16,22 @@ from dash.exceptions import PreventUpdate
 import db
 from dashapp import ids
 from dashapp import figures as fig
-from dashapp.filters_ui import chart_card, csv_download, filter_bar, filter_options, filters_from_inputs, parse_query
+from dashapp.filters_ui import (
+    alert_deps,
+    chart_card,
+    csv_download,
+    db_alert,
+    filter_bar,
+    filter_options,
+    filters_from_inputs,
+    parse_query,
+)
 from trends.charts import QUALITY_CHARTS, drilldown, quality_tallies, rates_from, worst_from
 from trends.filters import from_query
 from trends.quality_queries import DRILL_LIMIT, Drill
 
 dash.register_page(__name__, path="/trends/quality", name="Data quality", order=4)
+ALERT_OUTPUTS, ALERT_TEXT = alert_deps(ids.QUALITY_ALERT)  # database errors show in the page's alert
 
 # Charts drawn alone from their loader (rates and worst groups share a query: see update_quality_sources).
 FIGURES: dict[str, Callable[[pd.DataFrame], go.Figure]] = {
@@ -103,8 +113,12 @@ def chart_figure(key: str, query: str | None) -> go.Figure:
 @callback(
     Output(graph("rates_source"), "figure"),
     Output(graph("worst_sources"), "figure"),
+    *ALERT_OUTPUTS,
     Input(ids.QUALITY_FILTERS, "data"),
+    ALERT_TEXT,
+    prevent_initial_call="initial_duplicate",
 )
+@db_alert(2)
 def update_quality_sources(query: str | None) -> tuple[go.Figure, go.Figure]:
     """Redraw the rates-by-source and worst-sources charts from one aggregate per month and source."""
     tallies = quality_tallies(db.engine(), from_query(query or ""), "source")
@@ -114,33 +128,45 @@ def update_quality_sources(query: str | None) -> tuple[go.Figure, go.Figure]:
 @callback(
     Output(graph("rates_state"), "figure"),
     Output(graph("worst_states"), "figure"),
+    *ALERT_OUTPUTS,
     Input(ids.QUALITY_FILTERS, "data"),
+    ALERT_TEXT,
+    prevent_initial_call="initial_duplicate",
 )
+@db_alert(2)
 def update_quality_states(query: str | None) -> tuple[go.Figure, go.Figure]:
     """Redraw the rates-by-state and worst-states charts from one aggregate per month and state."""
     tallies = quality_tallies(db.engine(), from_query(query or ""), "state")
     return fig.make_rates_figure(rates_from(tallies)), fig.make_worst_figure(worst_from(tallies))
 
 
-@callback(Output(graph("precision"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+@callback(Output(graph("precision"), "figure"), *ALERT_OUTPUTS, Input(ids.QUALITY_FILTERS, "data"), ALERT_TEXT,
+          prevent_initial_call="initial_duplicate")
+@db_alert(1)
 def update_quality_precision(query: str | None) -> go.Figure:
     """Redraw the precision-mix chart."""
     return chart_figure("precision", query)
 
 
-@callback(Output(graph("failures"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+@callback(Output(graph("failures"), "figure"), *ALERT_OUTPUTS, Input(ids.QUALITY_FILTERS, "data"), ALERT_TEXT,
+          prevent_initial_call="initial_duplicate")
+@db_alert(1)
 def update_quality_failures(query: str | None) -> go.Figure:
     """Redraw the failures-by-rule chart."""
     return chart_figure("failures", query)
 
 
-@callback(Output(graph("completeness"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+@callback(Output(graph("completeness"), "figure"), *ALERT_OUTPUTS, Input(ids.QUALITY_FILTERS, "data"), ALERT_TEXT,
+          prevent_initial_call="initial_duplicate")
+@db_alert(1)
 def update_quality_completeness(query: str | None) -> go.Figure:
     """Redraw the completeness chart."""
     return chart_figure("completeness", query)
 
 
-@callback(Output(graph("runs"), "figure"), Input(ids.QUALITY_FILTERS, "data"))
+@callback(Output(graph("runs"), "figure"), *ALERT_OUTPUTS, Input(ids.QUALITY_FILTERS, "data"), ALERT_TEXT,
+          prevent_initial_call="initial_duplicate")
+@db_alert(1)
 def update_quality_runs(query: str | None) -> go.Figure:
     """Redraw the per-run chart."""
     return chart_figure("runs", query)
@@ -178,9 +204,13 @@ def drill_from_click(key: str, click: Mapping[str, Any] | None, granularity: str
 @callback(
     Output(ids.QUALITY_GRID, "rowData"),
     Output(ids.QUALITY_DRILL, "children"),
+    *ALERT_OUTPUTS,
     Input(ids.QUALITY_FILTERS, "data"),
     Input({"type": ids.QUALITY_GRAPH, "chart": ALL}, "clickData"),
+    ALERT_TEXT,
+    prevent_initial_call="initial_duplicate",
 )
+@db_alert(2)
 def update_quality_grid(query: str | None, _clicks: list[Any]) -> tuple[list[dict[str, Any]], str]:
     """List the records behind the clicked point (or all of them when nothing is clicked)."""
     filters = from_query(query or "")
@@ -205,10 +235,13 @@ def drill_caption(count: int, drill: Drill, limit: int = DRILL_LIMIT) -> str:
 
 @callback(
     Output(ids.QUALITY_DOWNLOAD, "data"),
+    *ALERT_OUTPUTS,
     Input({"type": ids.QUALITY_CSV, "chart": ALL}, "n_clicks"),
     State(ids.QUALITY_FILTERS, "data"),
+    ALERT_TEXT,
     prevent_initial_call=True,
 )
+@db_alert(1)
 def download_quality_csv(clicks: list[int | None], query: str | None) -> dict[str, Any]:
     """Send the clicked chart's data as CSV with a citation line."""
     if not isinstance(ctx.triggered_id, dict) or not any(clicks):

@@ -10,6 +10,7 @@ from contextvars import copy_context
 from datetime import date
 from typing import Any
 
+import dash
 import pandas as pd
 import pytest
 from dash._callback_context import context_value
@@ -66,6 +67,13 @@ def in_callback(fn: Any, *args: Any, triggered: dict | None = None, inputs_list:
     return copy_context().run(run)
 
 
+def drawn(fn: Any, *args: Any, triggered: dict | None = None, inputs_list: list | None = None) -> Any:
+    """Run a trend callback with no alert shown and return its own outputs (without the alert's)."""
+    *values, text, hidden = in_callback(fn, *args, None, triggered=triggered, inputs_list=inputs_list)
+    assert (text, hidden) == (dash.no_update, dash.no_update)
+    return values[0] if len(values) == 1 else tuple(values)
+
+
 def test_layout_controls_come_from_the_url(prepared: list[int]) -> None:
     page = conflict.layout(state=["Kano", "Lagos"], granularity="week", metric="kidnapped")
     assert find(page, {"type": ids.CONFLICT_FILTER, "key": "state"}).value == ["Kano", "Lagos"]
@@ -99,28 +107,28 @@ def test_controls_become_store_and_url(prepared: list[int]) -> None:
 
 
 def test_charts_follow_the_stored_filters(prepared: list[int]) -> None:
-    states, lgas, _, _ = conflict.update_conflict_places("metric=total_deaths")
+    states, lgas, _, _ = drawn(conflict.update_conflict_places, "metric=total_deaths")
     assert list(states.data[0].y) == ["Borno", "Kano", "Lagos"] and list(states.data[0].x) == [15, 5, 1]
     assert list(lgas.data[0].y) == ["Maiduguri, Borno", "Kano Municipal, Kano", "Ikeja, Lagos"]
-    series = conflict.update_conflict_series("state=Kano&group_by=actor")
+    series = drawn(conflict.update_conflict_series, "state=Kano&group_by=actor")
     assert {trace.name: list(trace.y) for trace in series.data} == {"Bandits": [2], "Police": [1]}
-    assert len(conflict.update_conflict_places("")[2].data[0].x) == 3
-    empty = conflict.update_conflict_places("state=Nowhere")
+    assert len(drawn(conflict.update_conflict_places, "")[2].data[0].x) == 3
+    empty = drawn(conflict.update_conflict_places, "state=Nowhere")
     assert all(chart.layout.annotations[0].text == "No events match these filters" for chart in empty[:3])
 
 
 def test_quality_context_tiles(prepared: list[int]) -> None:
-    tiles = conflict.update_conflict_places("state=Kano")[3]
+    tiles = drawn(conflict.update_conflict_places, "state=Kano")[3]
     values = {tile.to_plotly_json()["props"].get("data-stat"): tile.children[0].children for tile in tiles[:4]}
     assert values == {"events": "3", "precise": "67%", "derived": "33%", "failing": "67%"}
-    assert conflict.update_conflict_places("state=Nowhere")[3][0].children == "No events match these filters."
+    assert drawn(conflict.update_conflict_places, "state=Nowhere")[3][0].children == "No events match these filters."
 
 
 def test_quality_link_keeps_the_app_path_prefix(prepared: list[int], monkeypatch) -> None:
     from dash import _get_paths, dcc
 
     def link(query: str) -> str:
-        tiles = conflict.update_conflict_places(query)[3]
+        tiles = drawn(conflict.update_conflict_places, query)[3]
         return next(tile for tile in tiles if isinstance(tile, dcc.Link)).href
 
     assert link("state=Kano") == "/trends/quality?state=Kano"
@@ -131,7 +139,7 @@ def test_quality_link_keeps_the_app_path_prefix(prepared: list[int], monkeypatch
 
 def test_csv_download_matches_the_chart(prepared: list[int]) -> None:
     trigger = {"chart": "states", "type": ids.CONFLICT_CSV}
-    payload = in_callback(conflict.download_conflict_csv, [0, 1, 0, 0], "metric=total_deaths", triggered=trigger)
+    payload = drawn(conflict.download_conflict_csv, [0, 1, 0, 0], "metric=total_deaths", triggered=trigger)
     text = payload["content"] if not payload.get("base64") else base64.b64decode(payload["content"]).decode()
     lines = text.splitlines()
     assert lines[0].startswith("# Source: NVCD Monitor") and "metric=total_deaths" in lines[0]
@@ -169,14 +177,14 @@ def test_grid_lists_the_records_behind_a_clicked_point(prepared: list[int]) -> N
             triggered_inputs=[{"prop_id": json.dumps(graph, separators=(",", ":"), sort_keys=True) + ".clickData",
                                "value": click}],
             inputs_list=inputs, states_list=[]))
-        return quality.update_quality_grid("", [click])
+        return quality.update_quality_grid("", [click], None)
 
-    rows, caption = copy_context().run(run)
+    rows, caption, *_ = copy_context().run(run)
     assert [(row["event_id"], row["reason"], row["event_date"]) for row in rows] == [
         (prepared[3], "required_fields", "2024-02-10"),
     ]
     assert "rule = required_fields" in caption
-    all_rows, _ = in_callback(quality.update_quality_grid, "", [None])
+    all_rows, _ = drawn(quality.update_quality_grid, "", [None])
     assert len(all_rows) == 7
 
 
@@ -189,18 +197,18 @@ def test_drill_caption_says_when_the_cap_cut_the_list(prepared: list[int], monke
     assert "rule = geo" in quality.drill_caption(DRILL_LIMIT, Drill(rule="geo"))
     full = pd.DataFrame({"event_id": range(DRILL_LIMIT), "reason": "geo", "event_date": [date(2024, 1, 1)] * DRILL_LIMIT})
     monkeypatch.setattr(quality, "drilldown", lambda *_args: full)
-    rows, caption = in_callback(quality.update_quality_grid, "", [None])
+    rows, caption = drawn(quality.update_quality_grid, "", [None])
     assert len(rows) == DRILL_LIMIT and f"newest {DRILL_LIMIT:,} shown" in caption and "all matching" not in caption
 
 
 def test_quality_charts_render(prepared: list[int]) -> None:
-    rates, worst = quality.update_quality_sources("")
+    rates, worst = drawn(quality.update_quality_sources, "")
     assert len(rates.data) == 6  # 3 sources x 2 panels
     assert list(worst.data[0].y) == ["Daily Post"]  # the only source with 3 events or more
-    rates, worst = quality.update_quality_states("")
+    rates, worst = drawn(quality.update_quality_states, "")
     assert {trace.name for trace in rates.data} == {"Borno", "Kano", "Lagos"} and list(worst.data[0].y) == ["Kano"]
-    assert len(quality.update_quality_failures("").data) == 3
-    assert list(quality.update_quality_runs("").data[0].y)[-1] == 0.7
+    assert len(drawn(quality.update_quality_failures, "").data) == 3
+    assert list(drawn(quality.update_quality_runs, "").data[0].y)[-1] == 0.7
 
 
 def test_pages_are_served(client, engine: Engine) -> None:
@@ -219,3 +227,99 @@ def test_filter_options_follow_data_changes_at_most_every_few_minutes(engine: En
         session.commit()
     assert "Oyo" not in filters_ui.filter_options(engine, now=1010.0)["state"]  # changed, but listed 10 s ago
     assert "Oyo" in filters_ui.filter_options(engine, now=1000.0 + filters_ui.OPTIONS_MAX_AGE_S)["state"]
+
+
+DOWN_URL = "postgresql+psycopg://nobody@127.0.0.1:9/none"  # nothing listens on port 9
+
+
+@pytest.fixture
+def down_app(tmp_path) -> Any:
+    """Return an app whose database is unreachable, inside one of its requests."""
+    from app import create_app
+
+    down = create_app({"APP_ENV": "testing", "DATABASE_URL": DOWN_URL, "INSTANCE_PATH": str(tmp_path)})
+    with down.test_request_context():
+        yield down
+
+
+def _trend_callbacks() -> list[tuple[Any, tuple[Any, ...], int, dict | None]]:
+    """Return (callback, arguments, outputs of its own, triggering id) for every database-backed trend callback."""
+    csv_conflict = {"chart": "states", "type": ids.CONFLICT_CSV}
+    csv_quality = {"chart": "failures", "type": ids.QUALITY_CSV}
+    return [
+        (conflict.update_conflict_series, ("",), 1, None),
+        (conflict.update_conflict_places, ("state=Kano",), 4, None),
+        (conflict.download_conflict_csv, ([0, 1, 0, 0], ""), 1, csv_conflict),
+        (quality.update_quality_sources, ("",), 2, None),
+        (quality.update_quality_states, ("",), 2, None),
+        (quality.update_quality_precision, ("",), 1, None),
+        (quality.update_quality_failures, ("",), 1, None),
+        (quality.update_quality_completeness, ("",), 1, None),
+        (quality.update_quality_runs, ("",), 1, None),
+        (quality.update_quality_grid, ("", [None]), 2, None),
+        (quality.download_quality_csv, ([1], ""), 1, csv_quality),
+    ]
+
+
+def test_database_down_shows_the_alert_and_keeps_the_charts(down_app: Any, caplog) -> None:
+    for fn, args, own, trigger in _trend_callbacks():
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="dashapp.filters_ui"):
+            result = in_callback(fn, *args, None, triggered=trigger)
+        assert list(result[:own]) == [dash.no_update] * own, fn.__name__
+        text, hidden = result[own:]
+        assert hidden is False and "could not be loaded" in text and "retry" in text, fn.__name__
+        assert text == filters_ui.DB_ERROR_ALERT
+        assert [r.levelname for r in caplog.records] == ["WARNING"] and fn.__name__ in caplog.text
+
+
+def test_alert_clears_on_the_next_successful_update(prepared: list[int]) -> None:
+    *figures, text, hidden = conflict.update_conflict_places("state=Kano", filters_ui.DB_ERROR_ALERT)
+    assert (text, hidden) == (None, True)
+    assert list(figures[0].data[0].y) == ["Kano"]
+    url_error = "Ignored the filters in the address: granularity"
+    assert quality.update_quality_runs("", url_error)[1:] == (dash.no_update, dash.no_update)
+
+
+def test_statement_timeout_shows_the_alert(prepared: list[int], monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def timed_out(*_args: Any) -> None:
+        raise OperationalError("SELECT ...", {}, Exception("canceling statement due to statement timeout"))
+
+    monkeypatch.setattr(quality, "quality_tallies", timed_out)
+    assert quality.update_quality_sources("", None) == (dash.no_update, dash.no_update,
+                                                        filters_ui.DB_ERROR_ALERT, False)
+
+
+def test_bugs_are_not_hidden_behind_the_alert(prepared: list[int], monkeypatch) -> None:
+    def broken(*_args: Any) -> None:
+        raise KeyError("not a database error")
+
+    monkeypatch.setattr(conflict, "place_summary", broken)
+    with pytest.raises(KeyError):
+        conflict.update_conflict_places("", None)
+
+
+def test_dash_answers_with_the_alert_when_the_database_is_down(down_app: Any) -> None:
+    dash_app = down_app.extensions["dash"]
+    client = down_app.test_client()
+    # Dash's routes set its app context variable in the caller's context: run them in a copy so that
+    # later tests (dash.get_app()) see their own app.
+    copy_context().run(client.get, "/_dash-dependencies")  # Dash merges the page callbacks into its map now
+    output = next(key for key in dash_app.callback_map
+                  if '"chart":"series"' in key and f"{ids.CONFLICT_ALERT}.children" in key)
+    graph_id = {"chart": "series", "type": ids.CONFLICT_GRAPH}
+    outputs = [{"id": graph_id, "property": "figure"},
+               {"id": ids.CONFLICT_ALERT, "property": "children"},
+               {"id": ids.CONFLICT_ALERT, "property": "hidden"}]
+    response = copy_context().run(client.post, "/_dash-update-component", json={
+        "output": output, "outputs": outputs,
+        "inputs": [{"id": ids.CONFLICT_FILTERS, "property": "data", "value": "state=Kano"}],
+        "state": [{"id": ids.CONFLICT_ALERT, "property": "children", "value": None}],
+        "changedPropIds": [f"{ids.CONFLICT_FILTERS}.data"],
+    })
+    assert response.status_code == 200
+    props = response.json["response"][ids.CONFLICT_ALERT]
+    assert props == {"children": filters_ui.DB_ERROR_ALERT, "hidden": False}
+    assert json.dumps(graph_id, separators=(",", ":"), sort_keys=True) not in response.json["response"]
