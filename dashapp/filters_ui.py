@@ -16,18 +16,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, current_version
+from trends.charts import Chart
+from trends.csv import to_csv
 from trends.filters import (
     DIMENSION_LABELS,
     GRANULARITIES,
-    METRIC_LABELS,
     LIST_KEYS,
+    METRIC_LABELS,
     FilterError,
     TrendFilters,
     from_controls,
     from_mapping,
 )
-from trends.charts import Chart
-from trends.csv import to_csv
 from trends.sql import actor_rows
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,15 @@ def filter_options(engine: Engine, now: float | None = None) -> dict[str, list[s
         options = {key: [value for value in session.scalars(_options_select(key)) if value] for key in DROPDOWNS}
     _options_cache[str(engine.url)] = (version, now, options)
     return options
+
+
+def page_options(engine: Engine) -> tuple[dict[str, list[str]], str | None]:
+    """Return the dropdown options, or empty ones and the database alert when it does not answer."""
+    try:
+        return filter_options(engine), None
+    except SQLAlchemyError as exc:
+        log.warning("filter options unavailable: %s", exc.__class__.__name__)
+        return {key: [] for key in DROPDOWNS}, DB_ERROR_ALERT
 
 
 def _options_select(key: str) -> Select[Any]:

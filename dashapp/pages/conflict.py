@@ -20,11 +20,18 @@ from dashapp.filters_ui import (
     csv_download,
     db_alert,
     filter_bar,
-    filter_options,
     filters_from_inputs,
+    page_options,
     parse_query,
 )
-from trends.charts import CONFLICT_CHARTS, context_from, lgas_from, map_from, place_summary, states_from
+from trends.charts import (
+    CONFLICT_CHARTS,
+    context_from,
+    lgas_from,
+    map_from,
+    place_summary,
+    states_from,
+)
 from trends.filters import DIMENSION_LABELS, METRIC_LABELS, TrendFilters, from_query
 
 dash.register_page(__name__, path="/trends/conflict", name="Conflict trends", order=3)
@@ -39,7 +46,8 @@ def graph(key: str) -> dict[str, str]:
 def layout(**query: Any) -> html.Div:
     """Render the filter bar from the URL, the quality context and the charts."""
     filters, error = parse_query(query)
-    options = filter_options(db.engine())
+    options, db_error = page_options(db.engine())
+    error = error or db_error
     return html.Div([
         dcc.Location(id=ids.CONFLICT_URL, refresh=False),
         dcc.Store(id=ids.CONFLICT_FILTERS),

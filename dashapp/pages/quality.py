@@ -14,19 +14,25 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 import db
-from dashapp import ids
 from dashapp import figures as fig
+from dashapp import ids
 from dashapp.filters_ui import (
     alert_deps,
     chart_card,
     csv_download,
     db_alert,
     filter_bar,
-    filter_options,
     filters_from_inputs,
+    page_options,
     parse_query,
 )
-from trends.charts import QUALITY_CHARTS, drilldown, quality_tallies, rates_from, worst_from
+from trends.charts import (
+    QUALITY_CHARTS,
+    drilldown,
+    quality_tallies,
+    rates_from,
+    worst_from,
+)
 from trends.filters import from_query
 from trends.quality_queries import DRILL_LIMIT, Drill
 
@@ -61,7 +67,8 @@ def _card(key: str, note: str = "") -> Any:
 def layout(**query: Any) -> html.Div:
     """Render the filter bar from the URL, the quality charts and the drill-down grid."""
     filters, error = parse_query(query)
-    options = filter_options(db.engine())
+    options, db_error = page_options(db.engine())
+    error = error or db_error
     return html.Div([
         dcc.Location(id=ids.QUALITY_URL, refresh=False),
         dcc.Store(id=ids.QUALITY_FILTERS),

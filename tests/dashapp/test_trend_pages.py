@@ -12,6 +12,7 @@ from typing import Any
 
 import dash
 import pandas as pd
+import plotly
 import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
@@ -323,3 +324,9 @@ def test_dash_answers_with_the_alert_when_the_database_is_down(down_app: Any) ->
     props = response.json["response"][ids.CONFLICT_ALERT]
     assert props == {"children": filters_ui.DB_ERROR_ALERT, "hidden": False}
     assert json.dumps(graph_id, separators=(",", ":"), sort_keys=True) not in response.json["response"]
+
+
+@pytest.mark.parametrize("page", ["conflict", "quality"])
+def test_a_page_opened_while_the_database_is_down_renders_with_the_alert(down_app: Any, page: str) -> None:
+    rendered = json.dumps(globals()[page].layout(), cls=plotly.utils.PlotlyJSONEncoder)
+    assert filters_ui.DB_ERROR_ALERT in rendered
