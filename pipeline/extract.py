@@ -99,19 +99,33 @@ def _blank(series: pd.Series) -> np.ndarray:
     return blank[codes]
 
 
+def _all_missing(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Return a mask of rows missing every one of ``columns`` (cells already parsed to NaN)."""
+    rows = np.arange(len(frame))
+    for col in columns:
+        # Nearly every row fills an early column: only the rows still empty are checked further.
+        rows = rows[pd.isna(frame[col].to_numpy()[rows])]
+        if not len(rows):
+            break
+    empty = np.zeros(len(frame), dtype=bool)
+    empty[rows] = True
+    return empty
+
+
 def _finish(frame: pd.DataFrame, rows: pd.Series, what: str, *, parsed_blanks: bool = False) -> Extracted:
     """Add missing columns and source_row, then drop and count template rows.
 
     ``parsed_blanks``: the reader already turned empty cells into NaN (CSV), so skip the scan.
     """
     frame = frame.reindex(columns=list(c.RAW_COLUMNS)).astype(object)
+    content_columns = [col for col in c.RAW_COLUMNS if col not in TEMPLATE_COLUMNS]
     if parsed_blanks:
-        blanks = {col: frame[col].isna().to_numpy() for col in frame.columns}
+        empty = _all_missing(frame, content_columns)
     else:
         blanks = {col: _blank(frame[col]) for col in frame.columns}
         frame = frame.assign(**{col: frame[col].where(~mask, None) for col, mask in blanks.items() if mask.any()})
-    content = [blanks[col] for col in c.RAW_COLUMNS if col not in TEMPLATE_COLUMNS]
-    is_event = pd.Series(~np.logical_and.reduce(content), index=frame.index)
+        empty = np.logical_and.reduce([blanks[col] for col in content_columns])
+    is_event = pd.Series(~empty, index=frame.index)
     events = frame.loc[is_event].assign(**{c.SOURCE_ROW: rows[is_event].astype(int)}).reset_index(drop=True)
     skipped = int((~is_event).sum())
     log.info("extracted %d events from %s, skipped %d template rows", len(events), what, skipped)

@@ -75,22 +75,35 @@ def map_distinct(series: pd.Series, func: Callable[[object], object]) -> pd.Seri
     results = np.empty(len(uniques) + 1, dtype=object)
     results[:-1] = [func(value) for value in uniques]
     results[-1] = None  # code -1 (null) picks the last slot
-    out = results[codes]
-    out[pd.isna(out)] = None
-    return pd.Series(out, index=series.index, dtype=object)
+    results[pd.isna(results)] = None  # on the distinct results, not on every row
+    return pd.Series(results[codes], index=series.index, dtype=object)
+
+
+def _then(func: Callable[[str], object]) -> Callable[[object], object]:
+    """Return ``func`` applied to a cell's trimmed text (None for empty), computed once per distinct text."""
+    memo: dict[str, object] = {}
+
+    def apply(value: object) -> object:
+        text = _text(value)
+        if text is None:
+            return None
+        if text not in memo:
+            memo[text] = func(text)
+        return memo[text]
+
+    return apply
 
 
 def free_text(series: pd.Series) -> pd.Series:
     """Trim free text (descriptions, URLs) column-wise; these are mostly distinct, so no per-value work."""
-    try:
-        stripped = series.astype(object).str.replace("\x00", "", regex=False).str.strip()
-    except AttributeError:  # no strings at all (e.g. a column of numbers)
-        stripped = pd.Series(None, index=series.index, dtype=object)
-    odd = series.notna() & stripped.isna()  # numbers or dates in a text column
-    if odd.any():
-        stripped = stripped.astype(object)
-        stripped[odd] = series[odd].map(_text)
-    return stripped.astype(object).where(stripped.notna() & stripped.ne(""), None)
+    values = series.to_numpy(dtype=object)
+    present = ~pd.isna(values)
+    out = np.full(len(values), None, dtype=object)
+    # One plain-Python pass beats chained .str calls; numbers or dates in a text column go through _text.
+    out[present] = [
+        (value.replace("\x00", "").strip() or None) if type(value) is str else _text(value) for value in values[present]
+    ]  # fmt: skip
+    return pd.Series(out, index=series.index, dtype=object)
 
 
 def _canonical_state(text: object) -> str | None:
@@ -193,8 +206,7 @@ def _count_detail(value: object) -> str:
 
 
 def _longest(values: pd.Series) -> int:
-    lengths = (len(v) if isinstance(v, str) else 0 for v in values.to_numpy())
-    return int(np.fromiter(lengths, dtype=np.int64, count=len(values)).max(initial=0))
+    return max(map(len, [v for v in values.to_numpy() if type(v) is str]), default=0)
 
 
 def _clip_texts(out: dict[str, pd.Series], rows: pd.Series) -> list[pd.DataFrame]:
@@ -216,17 +228,19 @@ def _clip_texts(out: dict[str, pd.Series], rows: pd.Series) -> list[pd.DataFrame
 
 def _counts(raw: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series, list[pd.DataFrame]]:
     counts: dict[str, pd.Series] = {}
-    derived_names = pd.Series("", index=raw.index, dtype=object)
+    derived_names = np.full(len(raw), "", dtype=object)
     issues: list[pd.DataFrame] = []
     for col in c.ALL_COUNT_COLUMNS:
         values, derived, bad = parse_count(raw[col])
         counts[col] = values
         if derived.any():
-            derived_names = derived_names.where(~derived, derived_names + "," + col)
+            # Only the few derived cells are touched, not every row.
+            mask = derived.to_numpy(dtype=bool)
+            derived_names[mask] = [f"{names},{col}" if names else col for names in derived_names[mask]]
         if bad.any():
             details = raw.loc[bad, col].map(_count_detail)
             issues.append(_issues(raw.loc[bad, c.SOURCE_ROW], NUMBER_FORMAT, col, details))
-    return counts, derived_names.str.lstrip(","), issues
+    return counts, pd.Series(derived_names, index=raw.index, dtype=object), issues
 
 
 def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -243,9 +257,9 @@ def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = ()) -> tuple[pd.
     out[c.COMMUNITY] = map_distinct(raw[c.COMMUNITY], _name)
     out[c.REGION] = map_distinct(raw[c.REGION], _region)
     for col in c.ACTORS:
-        out[col] = map_distinct(map_distinct(raw[col], _text), codebook.canonical_actor)
-    out[c.CRISIS_TYPE] = map_distinct(map_distinct(raw[c.CRISIS_TYPE], _text), codebook.canonical_crisis_type)
-    out[c.DATA_SOURCE] = map_distinct(map_distinct(raw[c.DATA_SOURCE], _text), codebook.canonical_data_source)
+        out[col] = map_distinct(raw[col], _then(codebook.canonical_actor))
+    out[c.CRISIS_TYPE] = map_distinct(raw[c.CRISIS_TYPE], _then(codebook.canonical_crisis_type))
+    out[c.DATA_SOURCE] = map_distinct(raw[c.DATA_SOURCE], _then(codebook.canonical_data_source))
     out[c.SOURCE] = codebook.canonical_sources(map_distinct(raw[c.SOURCE], _text), known_sources)
     for col in (c.ACTION, c.CONFIRMATION_LEVEL):
         out[col] = map_distinct(raw[col], _text)
