@@ -277,7 +277,8 @@ def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = ()) -> tuple[pd.
     if bad_date.any():
         details = raw.loc[bad_date, c.DATE].map(lambda v: f"unreadable date: {str(v).strip()!r}")
         issues.append(_issues(raw.loc[bad_date, c.SOURCE_ROW], DATE_FORMAT, c.EVENT_DATE, details))
-    events = pd.DataFrame(out, index=raw.index)[list(c.NORMALISED_COLUMNS)]
+    # The columns are fresh arrays made here: no need to copy them into the frame.
+    events = pd.DataFrame({col: out[col] for col in c.NORMALISED_COLUMNS}, index=raw.index, copy=False)
     issue_frame = pd.concat(issues, ignore_index=True) if issues else empty_issues()
     log.info("normalised %d events, %d cell issues", len(events), len(issue_frame))
     return events, issue_frame
