@@ -264,7 +264,8 @@ def read_file(path: Path | str, data: bytes | None = None, filename: str | None 
             data = Path(path).read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
-    if not data.strip():
+    # isspace stops at the first character (strip would copy the whole file); b"".isspace() is False.
+    if not data or data.isspace():
         raise InputError(f"{name} is empty")
     suffix = Path(name).suffix.lower()
     if suffix not in (*XLSX_SUFFIXES, ".csv", ".json", ".txt", ""):
