@@ -206,7 +206,13 @@ def _count_detail(value: object) -> str:
 
 
 def _longest(values: pd.Series) -> int:
-    return max(map(len, [v for v in values.to_numpy() if type(v) is str]), default=0)
+    cells = values.to_numpy()
+    try:
+        # Cells are text or None here; filter(None) drops None and "" at C speed. Only a pre-check:
+        # _clip_texts measures each cell again before cutting anything.
+        return max(map(len, filter(None, cells)), default=0)
+    except TypeError:  # a number or other odd cell
+        return max(map(len, [v for v in cells if type(v) is str]), default=0)
 
 
 def _clip_texts(out: dict[str, pd.Series], rows: pd.Series) -> list[pd.DataFrame]:
