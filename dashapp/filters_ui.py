@@ -10,11 +10,13 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from dash import Output, State, dcc, html, no_update
+from dash import Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+import db
 from models import ConflictEvent, current_version
 from trends.charts import Chart
 from trends.csv import to_csv
@@ -27,6 +29,7 @@ from trends.filters import (
     TrendFilters,
     from_controls,
     from_mapping,
+    from_query,
 )
 from trends.sql import actor_rows
 
@@ -91,6 +94,20 @@ def filters_from_inputs(inputs: Sequence[Mapping[str, Any]]) -> TrendFilters:
     """Build filters from a pattern-matching callback's inputs list ({"id": {"key"}, "value"})."""
     values = {item["id"]["key"]: item.get("value") for item in inputs}
     return from_controls(values)
+
+
+def synced_filters() -> tuple[str, str]:
+    """Return the filters of the triggering filter bar as stored query and as URL search."""
+    query = filters_from_inputs(ctx.inputs_list[0]).to_query()
+    return query, f"?{query}" if query else ""
+
+
+def clicked_csv(charts: Mapping[str, Chart], clicks: list[int | None], query: str | None) -> dict[str, Any]:
+    """Return the CSV download of the chart whose button was clicked."""
+    if not isinstance(ctx.triggered_id, dict) or not any(clicks):
+        raise PreventUpdate
+    key = ctx.triggered_id["chart"]
+    return csv_download(db.engine(), charts[key], key, from_query(query or ""), date.today())
 
 
 def _date_input(id_type: str, key: str, label: str, value: date | None) -> html.Label:

@@ -13,7 +13,15 @@ import math
 from collections.abc import Mapping
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    clientside_callback,
+    dcc,
+    html,
+)
 from dash_extensions import WebSocket
 
 from dashapp import ids

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import dash
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html
-from dash.exceptions import PreventUpdate
+from dash import ALL, Input, Output, State, callback, dcc, html
 
 import db
 from dashapp import ids
@@ -17,12 +15,12 @@ from dashapp.figures import make_map_figure, make_ranking_figure, make_series_fi
 from dashapp.filters_ui import (
     alert_deps,
     chart_card,
-    csv_download,
+    clicked_csv,
     db_alert,
     filter_bar,
-    filters_from_inputs,
     page_options,
     parse_query,
+    synced_filters,
 )
 from trends.charts import (
     CONFLICT_CHARTS,
@@ -80,8 +78,7 @@ def layout(**query: Any) -> html.Div:
 )
 def sync_conflict_filters(_values: list[Any]) -> tuple[str, str]:
     """Apply the controls: store the filters and write them into the URL."""
-    query = filters_from_inputs(ctx.inputs_list[0]).to_query()
-    return query, f"?{query}" if query else ""
+    return synced_filters()
 
 
 @callback(Output(graph("series"), "figure"), *ALERT_OUTPUTS, Input(ids.CONFLICT_FILTERS, "data"), ALERT_TEXT,
@@ -154,7 +151,4 @@ def quality_href(query: str | None) -> str:
 @db_alert(1)
 def download_conflict_csv(clicks: list[int | None], query: str | None) -> dict[str, Any]:
     """Send the clicked chart's data as CSV with a citation line."""
-    if not isinstance(ctx.triggered_id, dict) or not any(clicks):
-        raise PreventUpdate
-    key = ctx.triggered_id["chart"]
-    return csv_download(db.engine(), CONFLICT_CHARTS[key], key, from_query(query or ""), date.today())
+    return clicked_csv(CONFLICT_CHARTS, clicks, query)

@@ -11,7 +11,6 @@ import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
-from dash.exceptions import PreventUpdate
 
 import db
 from dashapp import figures as fig
@@ -19,12 +18,12 @@ from dashapp import ids
 from dashapp.filters_ui import (
     alert_deps,
     chart_card,
-    csv_download,
+    clicked_csv,
     db_alert,
     filter_bar,
-    filters_from_inputs,
     page_options,
     parse_query,
+    synced_filters,
 )
 from trends.charts import (
     QUALITY_CHARTS,
@@ -108,8 +107,7 @@ def layout(**query: Any) -> html.Div:
 )
 def sync_quality_filters(_values: list[Any]) -> tuple[str, str]:
     """Apply the controls: store the filters and write them into the URL."""
-    query = filters_from_inputs(ctx.inputs_list[0]).to_query()
-    return query, f"?{query}" if query else ""
+    return synced_filters()
 
 
 def chart_figure(key: str, query: str | None) -> go.Figure:
@@ -251,7 +249,4 @@ def drill_caption(count: int, drill: Drill, limit: int = DRILL_LIMIT) -> str:
 @db_alert(1)
 def download_quality_csv(clicks: list[int | None], query: str | None) -> dict[str, Any]:
     """Send the clicked chart's data as CSV with a citation line."""
-    if not isinstance(ctx.triggered_id, dict) or not any(clicks):
-        raise PreventUpdate
-    key = ctx.triggered_id["chart"]
-    return csv_download(db.engine(), QUALITY_CHARTS[key], key, from_query(query or ""), date.today())
+    return clicked_csv(QUALITY_CHARTS, clicks, query)
