@@ -75,6 +75,9 @@ LATITUDE, LONGITUDE = "latitude", "longitude"
 GEO_PRECISION, GEO_METHOD, GEO_CONFIDENCE = "geo_precision", "geo_method", "geo_confidence"
 STATE_CODE, LGA_CODE, WARD_CODE = "state_code", "lga_code", "ward_code"
 ERROR_COUNT, WARNING_COUNT = "error_count", "warning_count"
+# Geocode's note on an event moved to its LGA's state (pipeline.restate); not stored, but
+# reported by the state_corrected rule.
+STATE_CORRECTION = "state_correction"
 
 TEXT_COLUMNS: tuple[str, ...] = (
     STATE, LGA, COMMUNITY, LOCATION_TEXT, REGION, *ACTORS, CRISIS_TYPE, ACTION,

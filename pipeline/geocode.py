@@ -2,8 +2,8 @@
 
 The costly matching (fuzzy LGA names) runs once per distinct (state, lga) and is merged
 back; communities only need dictionary look-ups (ward names, and the village list when
-the LGA is missing), so a million rows with many distinct villages stay fast. The state
-is never changed to another state: an LGA is only looked for inside the event's state.
+the LGA is missing), so a million rows with many distinct villages stay fast. An LGA is
+only looked for inside the event's state, so a misspelling never lands in another state.
 
 Precision: "ward" (community is a ward of the LGA), "lga", "state" or "none".
 Method: "exact", "alias", "fuzzy" (how the LGA, or the state when that is all, matched),
@@ -12,6 +12,10 @@ naming a ward, LGA seat or listed village, via the export's village list or the 
 wards). An LGA column naming a city ("Ibadan") or two LGAs run together leaves candidates
 that the community may choose between. Coordinates are LGA centroids (wards have none) or
 state centroids.
+
+The one exception to "never another state": an LGA of exactly one other state, backed by a
+witness (community, location, description or source URL) with none siding with the stated
+state, moves the event to the LGA's state with a note (``pipeline.restate``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipeline import columns as c
-from pipeline import gazetteer
+from pipeline import gazetteer, restate
 from pipeline.normalise import map_distinct
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,8 @@ class Place:
     # among these candidates when the column narrowed it down ("Ibadan": one of five).
     ask_community: bool = False
     candidates: frozenset[str] = frozenset()
+    # The LGA column names another state's LGA: a witness may move the event there.
+    elsewhere: bool = False
 
 
 NOWHERE = Place(None, None, None, None, None, "none", None, 0.0, None, None)
@@ -92,7 +98,7 @@ def resolve(state: str | None, lga: str | None, villages: VillageIndex | None = 
             ask = not lga or bool(candidates) or not gazetteer.lga_states(lga) or _names_state(lga, found_state)
             return Place(found_state.name, lga, found_state.region, found_state.latitude, found_state.longitude,
                          "state", found_state.method, found_state.confidence, found_state.code, None, ask,
-                         candidates)  # fmt: skip
+                         candidates, not ask)  # fmt: skip
         match = gazetteer.lga_by_code(next(iter(candidates)))
         match = gazetteer.LgaMatch(**{**match.__dict__, "method": "village", "confidence": VILLAGE_CONFIDENCE})
     return Place(found_state.name, match.name, found_state.region, match.latitude, match.longitude, "lga",
@@ -168,7 +174,7 @@ def _by_pair(events: pd.DataFrame, villages: pd.DataFrame | None) -> tuple[pd.Da
     pairs = keys.drop_duplicates()
     found = [resolve(s or None, lg or None) for s, lg in pairs.itertuples(index=False)]
     index: VillageIndex = {}
-    if villages is not None and any(p.ask_community for p in found):
+    if villages is not None and any(p.ask_community or p.elsewhere for p in found):
         # Only now is the village list worth indexing: an LGA column may name a listed village.
         index = village_index(villages)
         found = [resolve(s or None, lg or None, index) if p.ask_community and lg else p
@@ -203,6 +209,38 @@ def _fill_from_communities(places: pd.DataFrame, texts: pd.DataFrame, index: Vil
     return filled
 
 
+def _restate(places: pd.DataFrame, events: pd.DataFrame, index: VillageIndex) -> pd.DataFrame:
+    """Move events whose LGA lies in another state there, where a witness agrees (``pipeline.restate``)."""
+    notes = pd.Series(None, index=places.index, dtype=object)
+    asked = places["elsewhere"].astype(bool)
+    if not asked.any():
+        return places.assign(correction=notes)
+    said = [_col(events, name)[asked] for name in (c.LGA, c.COMMUNITY, c.LOCATION_TEXT, c.DESCRIPTION, c.SOURCE_URL)]
+    rows = pd.concat([places.loc[asked, "state_code"], *said], axis=1).astype(object)
+    rows = rows.where(rows.notna(), None)
+    found = [restate.correction(row, index) for row in rows.itertuples(index=False, name=None)]
+    moved = {i: f for i, f in zip(rows.index, found, strict=True) if f is not None}
+    if not moved:
+        return places.assign(correction=notes)
+    lgas = [gazetteer.lga_by_code(code) for code, _ in moved.values()]
+    states = [gazetteer.state_by_code(lga.state_code) for lga in lgas]
+    where = list(moved)
+    out = places.assign(correction=notes)
+    out.loc[where, "state"] = [s.name for s in states]
+    out.loc[where, "region"] = [s.region for s in states]
+    out.loc[where, "state_code"] = [s.code for s in states]
+    out.loc[where, "lga"] = [lga.name for lga in lgas]
+    out.loc[where, "lga_code"] = [lga.code for lga in lgas]
+    out.loc[where, "latitude"] = [lga.latitude for lga in lgas]
+    out.loc[where, "longitude"] = [lga.longitude for lga in lgas]
+    out.loc[where, "precision"] = "lga"
+    out.loc[where, "method"] = [gazetteer.find_lga(lga.state_code, name).method for lga, name in
+                                zip(lgas, events.loc[where, c.LGA], strict=True)]  # fmt: skip
+    out.loc[where, "confidence"] = restate.CORRECTED_CONFIDENCE
+    out.loc[where, "correction"] = [note for _, note in moved.values()]
+    return out
+
+
 def _wards(places: pd.DataFrame, community: pd.Series) -> pd.Series:
     """Return the ward code where the community is a ward of the event's LGA."""
     has = places["lga_code"].notna() & community.notna()
@@ -230,7 +268,7 @@ def geocode(events: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.Da
     community = _col(events, c.COMMUNITY)
     places, index = _by_pair(events, villages)
     texts = pd.DataFrame({c.COMMUNITY: community, c.LOCATION_TEXT: _col(events, c.LOCATION_TEXT)})
-    places = _fill_from_communities(places, texts, index)
+    places = _restate(_fill_from_communities(places, texts, index), events, index)
     ward = _wards(places, community)
     precision = places["precision"].where(ward.isna(), "ward")
     found = precision != "none"
@@ -248,6 +286,7 @@ def geocode(events: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.Da
             c.STATE_CODE: _text(places["state_code"]),
             c.LGA_CODE: _text(places["lga_code"]),
             c.WARD_CODE: ward,
+            c.STATE_CORRECTION: _text(places["correction"]),
         }
     )
     log.info("geocoded %d events: %s", len(out), precision.value_counts().to_dict())

@@ -36,6 +36,9 @@ DATE_BEFORE_START = Rule(
 )
 STATE_KNOWN = Rule("state_known", E, c.STATE, "The state is not one of Nigeria's 36 states or the FCT")
 LGA_IN_STATE = Rule("lga_in_state", E, c.LGA, "The LGA belongs to another state, not the event's state")
+STATE_CORRECTED = Rule(
+    "state_corrected", W, c.STATE, "The stated state was replaced by the state of the LGA, as another field confirms"
+)
 LGA_KNOWN = Rule("lga_known", W, c.LGA, "The LGA could not be found in the event's state")
 DEATHS_TOTAL = Rule("deaths_total", E, "total_deaths", "Total deaths differ from GSA plus civilian casualties")
 CASUALTIES_TOTAL = Rule(
@@ -50,8 +53,8 @@ DATA_SOURCE_KNOWN = Rule("data_source_known", W, c.DATA_SOURCE, "The data source
 
 RULES: tuple[Rule, ...] = (
     DATE_REQUIRED, STATE_REQUIRED, CRISIS_TYPE_REQUIRED, SOURCE_REQUIRED, DATE_IN_FUTURE, DATE_BEFORE_START,
-    STATE_KNOWN, LGA_IN_STATE, LGA_KNOWN, DEATHS_TOTAL, CASUALTIES_TOTAL, SPLIT_EXCEEDS_COUNT, COUNT_NEGATIVE,
-    SOURCE_URL_FORMAT, CRISIS_TYPE_CODEBOOK, ACTOR_CODEBOOK, DATA_SOURCE_KNOWN, *normalise.RULES,
+    STATE_KNOWN, STATE_CORRECTED, LGA_IN_STATE, LGA_KNOWN, DEATHS_TOTAL, CASUALTIES_TOTAL, SPLIT_EXCEEDS_COUNT,
+    COUNT_NEGATIVE, SOURCE_URL_FORMAT, CRISIS_TYPE_CODEBOOK, ACTOR_CODEBOOK, DATA_SOURCE_KNOWN, *normalise.RULES,
 )  # fmt: skip
 RULES_BY_NAME = {rule.name: rule for rule in RULES}
 
@@ -106,6 +109,8 @@ def _places(events: pd.DataFrame, today: date) -> Iterator[Failure]:
     else:
         code = map_distinct(state, lambda s: getattr(gazetteer.find_state(s), "code", None))
     yield STATE_KNOWN, c.STATE, state.notna() & code.isna(), lambda sub: "unknown state " + _text(sub, c.STATE)
+    moved = _filled(events, c.STATE_CORRECTION)
+    yield STATE_CORRECTED, c.STATE, moved, lambda sub: _text(sub, c.STATE_CORRECTION)
     if c.GEO_PRECISION not in events or c.LGA not in events:
         return
     unresolved = events[c.LGA].notna() & code.notna() & ~events[c.GEO_PRECISION].isin(["lga", "ward"])
@@ -199,5 +204,5 @@ def validate(events: pd.DataFrame, today: date | None = None) -> tuple[pd.DataFr
     frames = [_issue_frame(events, f) for check in CHECKS for f in check(events, today) if f[2].any()]
     issues = pd.concat(frames, ignore_index=True) if frames else normalise.empty_issues()
     log.info("validated %d events: %d issues", len(events), len(issues))
-    counted = count_issues(events, issues)
+    counted = count_issues(events, issues).drop(columns=[c.STATE_CORRECTION], errors="ignore")  # now an issue
     return counted[c.in_event_order(list(counted.columns))], issues

@@ -1,0 +1,95 @@
+"""Restate: place an event in its LGA's state when the stated state is the one thing that disagrees.
+
+An export sometimes names an LGA of another state ("Guma" in Plateau; Guma is in Benue).
+Alone, that is one field against another, and the event keeps its stated state (the
+``lga_in_state`` rule reports it). The state is changed only when the LGA names an LGA of
+exactly one other state, at least one witness agrees with the LGA, and no witness sides
+with the stated state. Witnesses:
+
+- the community or location text is a ward, seat or listed village of that very LGA
+  (its own name repeated proves nothing), or of the stated state (against);
+- the description or source URL names the LGA's state, or the stated state (against).
+
+A moved event keeps a note of what it said (``columns.STATE_CORRECTION``, reported by the
+``state_corrected`` warning) and a confidence of ``CORRECTED_CONFIDENCE``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from pipeline import gazetteer
+
+CORRECTED_CONFIDENCE = 0.7
+# State names that are also words of other names ("Niger Delta", "Niger Republic", "rivers
+# and streams") count only as "<name> State".
+_NEEDS_STATE_WORD = frozenset({"niger", "delta", "rivers"})
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+VillageIndex = dict[tuple[str, str], set[str]]
+
+
+def states_named(text: object) -> frozenset[str]:
+    """Return the codes of the states a text names ("... in Benue State", "gunmen-attack-akwa-ibom-...")."""
+    if not isinstance(text, str):
+        return frozenset()
+    padded = f" {' '.join(_NON_ALNUM.sub(' ', text.casefold()).split())} "
+    return frozenset(code for code, phrase in _state_phrases() if phrase in padded)
+
+
+@cache
+def _state_phrases() -> tuple[tuple[str, str], ...]:
+    phrases = []
+    for state in gazetteer.states():
+        names = (state.name, "FCT", "Abuja") if state.code == "FC" else (state.name,)
+        for name in names:
+            words = gazetteer.canon(name)
+            phrases.append((state.code, f" {words} state " if words in _NEEDS_STATE_WORD else f" {words} "))
+    return tuple(phrases)
+
+
+def _places(state_code: str, text: object, villages: VillageIndex) -> frozenset[str]:
+    """Return the state's LGAs a place name lies in (LGA, ward, seat or listed village)."""
+    if not isinstance(text, str) or not text.strip():
+        return frozenset()
+    listed = villages.get((state_code, gazetteer.key(text)), ())
+    return gazetteer.place_lgas(state_code, text) | frozenset(listed)
+
+
+def witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...], texts: tuple[object, ...],
+              villages: VillageIndex) -> tuple[list[str], bool]:  # fmt: skip
+    """Return the witnesses for the LGA's state, and whether any sides with the stated state."""
+    found, against = [], False
+    for name, place in zip(("community", "location"), places, strict=True):
+        repeats_lga = gazetteer.key(place) == gazetteer.key(lga.name)
+        if not repeats_lga and lga.code in _places(lga.state_code, place, villages):
+            found.append(name)
+        against |= bool(_places(stated, place, villages))
+    for name, text in zip(("description", "source URL"), texts, strict=True):
+        named = states_named(text)
+        if lga.state_code in named:
+            found.append(name)
+        against |= stated in named
+    return found, against
+
+
+def correction(row: tuple[object, ...], villages: VillageIndex) -> tuple[str, str] | None:
+    """Return (LGA code, note) when a row's stated state should yield to its LGA's, else None.
+
+    ``row`` is (stated state code, LGA name, community, location text, description, source URL).
+    """
+    stated, lga_name, community, location, description, url = row
+    homes = gazetteer.lga_states(lga_name)
+    if len(homes) != 1 or homes[0] == stated:
+        return None
+    lga = gazetteer.find_lga(homes[0], lga_name)
+    if lga is None:
+        return None
+    found, against = witnesses(str(stated), lga, (community, location), (description, url), villages)
+    if not found or against:
+        return None
+    state = gazetteer.state_by_code(lga.state_code).name
+    said = gazetteer.state_by_code(str(stated)).name
+    who = found[0] if len(found) == 1 else f"{', '.join(found[:-1])} and {found[-1]}"
+    verb = "says" if len(found) == 1 else "say"
+    return lga.code, f"stated {said}; {lga.name} is an LGA of {state}, as the {who} {verb}"
