@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -33,12 +34,16 @@ auth = HTTPTokenAuth(scheme="Bearer", description="The INGEST_TOKEN of this depl
 FILE_TYPES = (".xlsx", ".xlsm", ".csv")
 # A timed sleep (not sleep(0)) so the event loop polls I/O and short requests can finish.
 YIELD_SECONDS = 0.005
+# How long a request waits for another run's write lock before answering 503 (SQLite's busy
+# timeout is the same), well inside gunicorn's 30 s worker timeout.
+LOCK_WAIT_SECONDS = 10
 ERRORS = {
     401: "Missing or wrong token",
     413: "Body over the upload size limit",
     415: "Unsupported file or content type",
     422: "Content that cannot be ingested (detail says why)",
     500: "The run failed (recorded as failed)",
+    503: "Another run held the database's write lock too long (Retry-After says when to retry)",
 }
 
 
@@ -97,13 +102,15 @@ def _yield_between_stages(stage: str, _done: int, _total: int) -> None:
 
 def _run(source: object, filename: str | None) -> Response:
     try:
-        summary: RunSummary = run_pipeline(
-            db.engine(), source, trigger="api", filename=filename, on_progress=_yield_between_stages  # type: ignore
-        )
+        summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename,  # type: ignore
+                                           on_progress=_yield_between_stages, lock_wait_s=LOCK_WAIT_SECONDS)  # fmt: skip
     except RunFailed as exc:
         detail = {"run_id": exc.summary.run_id, "error": exc.summary.error}
         if exc.input_error:
             return error_response(422, exc.summary.error or "Unreadable input", detail)
+        if exc.busy:
+            retry = {"Retry-After": str(math.ceil(LOCK_WAIT_SECONDS))}
+            return error_response(503, "Another run is writing to the database; retry later", detail, retry)
         return error_response(500, "The pipeline run failed", detail)
     response = jsonify({"run_id": summary.run_id, "status": summary.status, "summary": summary.as_dict()})
     response.status_code = 201

@@ -9,7 +9,9 @@ were, and its run row says ``failed`` with the reason and the failing stage.
 Runs record failures, including unreadable input: a rejected file still leaves a
 failed run (with the one-line reason) for the data team to see on the monitor.
 ``run_pipeline`` then raises ``RunFailed`` carrying the summary; ``input_error`` tells
-a bad file (CLI exit 2, HTTP 422) from a fault of ours.
+a bad file (CLI exit 2, HTTP 422) from a fault of ours, and ``busy`` a run that could not
+get the database's write lock in time because another run was writing (HTTP 503; on
+SQLite the run may not even be recorded, then ``run_id`` is None).
 """
 
 from __future__ import annotations
@@ -24,17 +26,19 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from models import utcnow
 from pipeline import columns as c
-from pipeline import dedupe, extract, geocode, load, measure, normalise, validate
+from pipeline import bulk, dedupe, extract, geocode, load, measure, normalise, validate
 from pipeline.errors import InputError
 from pipeline.recorder import RunRecorder, clip_source_file
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
+BUSY = "another run is writing to the database; try again shortly"
 Source = Path | str | tuple[bytes, str] | list | pd.DataFrame | extract.Extracted
 
 
@@ -68,10 +72,11 @@ class RunSummary:
 class RunFailed(Exception):
     """A run that was recorded as failed; ``summary`` says how far it got."""
 
-    def __init__(self, summary: RunSummary, input_error: bool) -> None:
+    def __init__(self, summary: RunSummary, input_error: bool, busy: bool = False) -> None:
         super().__init__(summary.error or "run failed")
         self.summary = summary
         self.input_error = input_error
+        self.busy = busy
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -157,11 +162,11 @@ def _process(source: Source, filename: str | None, today: date | None, st: _Stag
 
 
 def _store(engine: Engine, distinct: dedupe.Deduplicated, issues: pd.DataFrame, duplicate_sources: pd.Series,
-           st: _Stages, summary: RunSummary, batch_size: int) -> None:  # fmt: skip
+           st: _Stages, summary: RunSummary, batch_size: int, lock_wait_s: float | None) -> None:  # fmt: skip
     """Load and measure in one transaction, committed with the run's final state."""
     recorder = st.recorder
     st.begin("load", len(distinct.events))
-    with Session(engine) as session:
+    with Session(engine, info={bulk.LOCK_WAIT: lock_wait_s}) as session:
         progress = (lambda done, total: st.progress("load", done, total)) if st.progress else None
         result = load.load(session, distinct.events, issues, run_id=recorder.run_id, source_file=summary.source_file,
                            now=utcnow(), batch_size=batch_size, progress=progress)  # fmt: skip
@@ -198,12 +203,23 @@ def _record_failure(recorder: RunRecorder, error: str, **counts: int) -> None:
 
 def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filename: str | None = None,
                  on_progress: ProgressFn | None = None, today: date | None = None,
-                 batch_size: int = load.BATCH_SIZE) -> RunSummary:  # fmt: skip
-    """Run every stage on ``source`` and record it; raise RunFailed when the run fails."""
+                 batch_size: int = load.BATCH_SIZE, lock_wait_s: float | None = None) -> RunSummary:  # fmt: skip
+    """Run every stage on ``source`` and record it; raise RunFailed when the run fails.
+
+    ``lock_wait_s`` bounds the wait for another run's write lock on PostgreSQL (None: until it
+    is free); SQLite waits its busy timeout.
+    """
     began = time.perf_counter()
     name = clip_source_file(source_name(source, filename))
     recorder = RunRecorder(engine, trigger, name)
-    summary = RunSummary(run_id=recorder.start(), status="running", trigger=trigger, source_file=name)
+    summary = RunSummary(run_id=None, status="running", trigger=trigger, source_file=name)
+    try:
+        summary.run_id = recorder.start()
+    except OperationalError as exc:
+        if not bulk.is_lock_wait(exc):
+            raise
+        summary.status, summary.error = "failed", BUSY
+        raise RunFailed(summary, input_error=False, busy=True) from exc
     st = _Stages(recorder, summary, on_progress)
     try:
         with Session(engine) as session:
@@ -213,18 +229,19 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
         summary.precision = {str(p): int(n) for p, n in precision.items()}
         summary.failures_by_rule = {str(k): int(v) for k, v in issues[c.RULE].value_counts().items()}
         summary.issues = len(issues)
-        _store(engine, distinct, issues, duplicate_sources, st, summary, batch_size)
+        _store(engine, distinct, issues, duplicate_sources, st, summary, batch_size, lock_wait_s)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised as RunFailed
-        bad_input = isinstance(exc, InputError)
-        if not bad_input:  # the details (SQL, parameters, row values) go to the log only: run errors are public
+        bad_input, busy = isinstance(exc, InputError), bulk.is_lock_wait(exc)
+        if not (bad_input or busy):  # the details (SQL, parameters, row values) go to the log only
             log.exception("run %s failed", summary.run_id)
         reason = " ".join(str(exc).split()) or exc.__class__.__name__
-        summary.status, summary.error = "failed", reason if bad_input else f"internal error (run {summary.run_id})"
+        summary.status = "failed"
+        summary.error = reason if bad_input else BUSY if busy else f"internal error (run {summary.run_id})"
         summary.duration_s = round(time.perf_counter() - began, 4)
         nothing = {"events_new": 0, "events_updated": 0, "events_unchanged": 0, "items_out": 0}
         _record_failure(recorder, summary.error, **(_run_counts(summary) | nothing))
         summary.events_new = summary.events_updated = summary.events_unchanged = 0
-        raise RunFailed(summary, bad_input) from exc
+        raise RunFailed(summary, bad_input, busy) from exc
     except BaseException as exc:  # Ctrl-C or SystemExit: leave no run "running" forever, then go on exiting
         summary.status, summary.error = "failed", f"interrupted ({exc.__class__.__name__})"
         _record_failure(recorder, summary.error)
