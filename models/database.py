@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_S = 5
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
 
 
 def make_engine(url: str, statement_timeout_ms: int = 30_000, **kwargs: object) -> Engine:
@@ -36,3 +40,21 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@contextmanager
+def lock_timeout(session: Session, seconds: float) -> Iterator[None]:
+    """Bound PostgreSQL lock waits inside the block (this transaction only; restored after)."""
+    before = session.scalar(select(func.current_setting("lock_timeout")))
+    session.execute(select(func.set_config("lock_timeout", f"{int(seconds * 1000)}ms", True)))
+    yield
+    session.execute(select(func.set_config("lock_timeout", before, True)))
+
+
+def is_lock_wait(exc: BaseException) -> bool:
+    """Tell whether a database error means a lock stayed taken longer than the wait allowed.
+
+    PostgreSQL: ``lock_timeout`` ran out; SQLite: the busy timeout did ("database is locked").
+    """
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE or "database is locked" in str(orig)

@@ -11,7 +11,7 @@ Everything runs inside the caller's transaction and never commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +21,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, bump_version
+from models.database import lock_timeout
 
 ADVISORY_LOCK_KEY = 0x4E564344  # "NVCD": one loader at a time per PostgreSQL database
 LOCK_WAIT = "nvcd_lock_wait_s"  # session.info key: how long load may wait for that lock
-LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
 TickFn = Callable[[int], None]
 # Sort memory for the bulk mode's index rebuild (transaction-local; the server default is 64MB,
 # shared with the parallel workers): 1M rows, 3 paired runs, 6.5 s -> 6.2 s.
@@ -40,25 +40,14 @@ def lock_for_load(session: Session) -> None:
     """Serialise loaders until the transaction ends, before anything is read.
 
     ``session.info[LOCK_WAIT]`` (seconds) bounds the wait on PostgreSQL; SQLite waits its
-    busy timeout. Either way a wait that runs out raises an error ``is_lock_wait`` knows.
+    busy timeout. Either way a wait that runs out raises an error ``models.database.is_lock_wait`` knows.
     """
     if not is_postgres(session):
         bump_version(session)  # SQLite: the first write of a transaction takes the database's write lock
         return
     wait = session.info.get(LOCK_WAIT)
-    if wait is None:
+    with lock_timeout(session, wait) if wait is not None else nullcontext():
         session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
-        return
-    before = session.scalar(select(func.current_setting("lock_timeout")))
-    session.execute(select(func.set_config("lock_timeout", f"{int(wait * 1000)}ms", True)))
-    session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
-    session.execute(select(func.set_config("lock_timeout", before, True)))
-
-
-def is_lock_wait(exc: BaseException) -> bool:
-    """Tell whether a database error means a lock stayed taken longer than the wait allowed."""
-    orig = getattr(exc, "orig", None)
-    return getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE or "database is locked" in str(orig)
 
 
 def allocate_ids(session: Session, count: int) -> np.ndarray:

@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from models import utcnow
+from models.database import is_lock_wait
 from pipeline import columns as c
 from pipeline import bulk, dedupe, extract, geocode, load, measure, normalise, validate
 from pipeline.errors import InputError
@@ -216,7 +217,7 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
     try:
         summary.run_id = recorder.start()
     except OperationalError as exc:
-        if not bulk.is_lock_wait(exc):
+        if not is_lock_wait(exc):
             raise
         summary.status, summary.error = "failed", BUSY
         raise RunFailed(summary, input_error=False, busy=True) from exc
@@ -231,7 +232,7 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
         summary.issues = len(issues)
         _store(engine, distinct, issues, duplicate_sources, st, summary, batch_size, lock_wait_s)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised as RunFailed
-        bad_input, busy = isinstance(exc, InputError), bulk.is_lock_wait(exc)
+        bad_input, busy = isinstance(exc, InputError), is_lock_wait(exc)
         if not (bad_input or busy):  # the details (SQL, parameters, row values) go to the log only
             log.exception("run %s failed", summary.run_id)
         reason = " ".join(str(exc).split()) or exc.__class__.__name__
