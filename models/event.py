@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Timestamps
@@ -85,7 +85,8 @@ class ConflictEvent(Timestamps, Base):
     error_count: Mapped[int] = mapped_column(default=0)
     warning_count: Mapped[int] = mapped_column(default=0)
 
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="SET NULL"))
+    # The run that last wrote the event; not a foreign key (migration 0003 says why).
+    run_id: Mapped[int | None]
     source_file: Mapped[str | None] = mapped_column(String(512))
     source_row: Mapped[int | None]
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, String, column, func, lateral, literal, select, true, union_all, values
+from sqlalchemy import Select, String, column, func, lateral, literal, select, text, true, union_all, values
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CompoundSelect
 
@@ -26,6 +26,11 @@ from models import ConflictEvent, PipelineRun, ValidationIssue
 from status.anomalies import WeekWindow, state_days_lateral, state_days_query, week_window, weekly_counts
 
 EVENT_STATS_TTL_S = 300.0
+# Whether another transaction holds conflict_events exclusively (PostgreSQL; a load that dropped its indexes).
+EVENTS_LOCKED = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'conflict_events'::regclass"
+    " AND mode = 'AccessExclusiveLock' AND granted AND pid <> pg_backend_pid())"
+)
 GAP_SAMPLE_DATES = 30  # gaps sampled per source for its usual gap (from the newest 31 distinct dates)
 MAX_UNION_SOURCES = 400  # SQLite allows 500 terms in one compound SELECT
 
@@ -167,6 +172,12 @@ class _Cache:
             return entry[2]
         return None
 
+    def last(self, key: str) -> EventStats | None:
+        """Return the last aggregates computed for a database, however old."""
+        with self._lock:
+            entry = self._entries.get(key)
+        return entry[2] if entry else None
+
     def put(self, key: str, marker: tuple, stats: EventStats) -> None:
         with self._lock:
             self._entries[key] = (marker, time.monotonic(), stats)
@@ -184,10 +195,19 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-def load_event_stats(session: Session, today: date) -> EventStats:
-    """Return the event aggregates, recomputed only when the marker changed or the TTL passed."""
-    marker = (*session.execute(marker_query()).one(), today)
+def load_event_stats(session: Session, today: date, *, running: bool = False) -> EventStats:
+    """Return the event aggregates, recomputed only when the marker changed or the TTL passed.
+
+    While a run is ``running``, a first large load on PostgreSQL may hold the events table
+    exclusively until it commits (``pipeline.bulk.drop_indexes``). Waiting for it would freeze
+    the monitor for the whole load; instead the last aggregates this process computed stand,
+    since nothing else writes events until that load commits.
+    """
     key = session.get_bind().url.render_as_string(hide_password=True)
+    last = _cache.last(key) if running and session.get_bind().dialect.name == "postgresql" else None
+    if last is not None and session.scalar(EVENTS_LOCKED):
+        return last
+    marker = (*session.execute(marker_query()).one(), today)
     stats = _cache.get(key, marker)
     if stats is None:
         stats = compute_event_stats(session, today)

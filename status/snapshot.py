@@ -45,7 +45,7 @@ def build_snapshot(session: Session, *, clients: int = 0, now: datetime | None =
     version = current_version(session)
     runs = _runs(session, now)
     quality, aggregates, by_source_rows, last_ingested = _data_quality(session)
-    event_stats = load_event_stats(session, now.date())
+    event_stats = load_event_stats(session, now.date(), running=runs["current_run"] is not None)
     sources = source_health(event_stats.sources, last_ingested, now.date())
     found = (
         anomaly_rules.quality_drops(aggregates, "aggregate")
