@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import naija_data
 import pandas as pd
@@ -90,7 +90,11 @@ def canon(text: object) -> str:
     """Return a comparison form: ASCII lower-case words, punctuation/dashes as spaces, no suffixes."""
     if text is None or (isinstance(text, float) and text != text):
         return ""
-    folded = str(text)
+    return _canon(str(text))
+
+
+@lru_cache(maxsize=1 << 16)  # place names repeat: every rule asks for the same few thousand
+def _canon(folded: str) -> str:
     if not folded.isascii():
         folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
     folded = folded.casefold()
@@ -167,6 +171,12 @@ def _headquarters() -> dict[str, dict[str, naija_data.LGA]]:
 
 
 @cache
+def _canons(state_code: str) -> tuple[tuple[str, naija_data.LGA], ...]:
+    """Return the state's LGAs with their ``canon`` names (the name rules scan them all, often)."""
+    return tuple((canon(lga.name), lga) for lga in _lga_index()[state_code][0].values())
+
+
+@cache
 def _lga_by_code() -> dict[str, naija_data.LGA]:
     return {lga.code: lga for lga in naija_data.lgas()}
 
@@ -213,23 +223,23 @@ def _as_match(lga: naija_data.LGA, method: str, confidence: float) -> LgaMatch:
     return LgaMatch(lga.code, lga.name, lga.state_code, lga.lat, lga.lon, method, confidence)
 
 
-def _prefix_match(words: str, names: dict[str, naija_data.LGA]) -> naija_data.LGA | None:
+def _prefix_match(words: str, state_code: str) -> naija_data.LGA | None:
     """Match "Ibadan South-East Mapo" to "Ibadan South-East": the LGA's words lead the name."""
-    hits = [lga for lga in names.values() if words.startswith(canon(lga.name) + " ")]
-    hits.sort(key=lambda lga: -len(canon(lga.name)))
-    if len(hits) == 1 or (len(hits) > 1 and len(canon(hits[0].name)) > len(canon(hits[1].name))):
+    hits = sorted(((name, lga) for name, lga in _canons(state_code) if words.startswith(name + " ")),
+                  key=lambda hit: -len(hit[0]))  # fmt: skip
+    if len(hits) == 1 or (len(hits) > 1 and len(hits[0][0]) > len(hits[1][0])):
         # "Mafa Dikwa", "Lafia-Obi": two LGAs named, so neither is the one.
-        return hits[0] if len(_held(words, names)) == 1 else None
+        return hits[0][1] if len(_held(words, state_code)) == 1 else None
     return None
 
 
-def _held(words: str, names: dict[str, naija_data.LGA]) -> list[naija_data.LGA]:
+def _held(words: str, state_code: str) -> list[naija_data.LGA]:
     """Return the LGAs whose whole names a name holds, longest only ("Ijebu North East" over "Ijebu North")."""
     padded = f" {words} "
-    hits = [lga for lga in names.values() if not set(canon(lga.name).split()) <= PART_WORDS
-            and f" {canon(lga.name)} " in padded]  # fmt: skip
-    return [lga for lga in hits if not any(
-        o.code != lga.code and f" {canon(lga.name)} " in f" {canon(o.name)} " for o in hits)]  # fmt: skip
+    hits = [(name, lga) for name, lga in _canons(state_code) if f" {name} " in padded
+            and not set(name.split()) <= PART_WORDS]  # fmt: skip
+    return [lga for name, lga in hits if not any(
+        o.code != lga.code and f" {name} " in f" {other} " for other, o in hits)]  # fmt: skip
 
 
 def _fuzzy_match(k: str, state_code: str) -> tuple[naija_data.LGA, float] | None:
@@ -249,14 +259,14 @@ def _fuzzy_match(k: str, state_code: str) -> tuple[naija_data.LGA, float] | None
     return best_lga, best_score
 
 
-def _word_run_match(words: str, names: dict[str, naija_data.LGA]) -> naija_data.LGA | None:
+def _word_run_match(words: str, state_code: str) -> naija_data.LGA | None:
     """Match "Kaura" to "Kaura Namoda" or "Fatika Giwa" to "Giwa": one LGA's words hold, or are held by, the name."""
     query = words.split()
     if not query or set(query) <= PART_WORDS:
         return None
-    hits = {lga.code: lga for lga in names.values() if f" {words} " in f" {canon(lga.name)} "}
+    hits = {lga.code: lga for name, lga in _canons(state_code) if f" {words} " in f" {name} "}
     if not ROUTE_WORDS & set(query):
-        hits.update((lga.code, lga) for lga in _held(words, names))
+        hits.update((lga.code, lga) for lga in _held(words, state_code))
     return next(iter(hits.values())) if len(hits) == 1 else None
 
 
@@ -287,13 +297,13 @@ def _find_lga(found_state: StateMatch, name: object, k: str) -> LgaMatch | None:
     if town is not None:
         # A town named in the LGA column ("Ondo", "Warri") lies in the LGA it heads.
         return _as_match(town, "alias", HEADQUARTERS_CONFIDENCE)
-    prefix = _prefix_match(canon(name), names)
+    prefix = _prefix_match(canon(name), found_state.code)
     if prefix is not None:
         return _as_match(prefix, "fuzzy", PREFIX_CONFIDENCE)
     fuzzy = _fuzzy_match(k, found_state.code)
     if fuzzy is not None:
         return _as_match(fuzzy[0], "fuzzy", round(fuzzy[1] / 100, 3))
-    run = _word_run_match(canon(name), names)
+    run = _word_run_match(canon(name), found_state.code)
     # "Lekki" is a word of "Ibeju/Lekki" but also a ward of Eti-Osa: then it is no LGA's short name.
     if run is not None and _place_homes().get((found_state.code, k), frozenset()) <= {run.code}:
         return _as_match(run, "fuzzy", WORD_RUN_CONFIDENCE)
@@ -302,8 +312,16 @@ def _find_lga(found_state: StateMatch, name: object, k: str) -> LgaMatch | None:
 
 def lga_states(name: object) -> list[str]:
     """Return the codes of states that have an LGA with exactly this name (or alias)."""
-    k = key(name)
-    return sorted(code for code, (names, aliases) in _lga_index().items() if k and (k in names or k in aliases))
+    return list(_lga_homes().get(key(name), ()))
+
+
+@cache
+def _lga_homes() -> dict[str, tuple[str, ...]]:
+    homes: dict[str, set[str]] = {}
+    for code, (names, aliases) in _lga_index().items():
+        for k in (*names, *aliases):
+            homes.setdefault(k, set()).add(code)
+    return {k: tuple(sorted(codes)) for k, codes in homes.items()}
 
 
 def find_ward(lga_code: str, name: object) -> str | None:
@@ -361,12 +379,12 @@ def lga_candidates(state_code: str, name: object) -> frozenset[str]:
     while words and words[-1] in PART_WORDS:
         words = words[:-1]  # "Warri Central" is a part of the city of Warri
     stem = " ".join(words)
-    parts = {lga.code for lga in names.values() if stem and canon(lga.name).startswith(stem + " ")}
+    parts = {lga.code for name, lga in _canons(state_code) if stem and name.startswith(stem + " ")}
     k = key(name)
     for head, lga in names.items():
         if k.startswith(head) and k[len(head) :] in names:
             parts |= {lga.code, names[k[len(head) :]].code}
-    held = _held(canon(name), names)
+    held = _held(canon(name), state_code)
     return frozenset(parts | ({lga.code for lga in held} if len(held) > 1 else set()))
 
 

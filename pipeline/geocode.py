@@ -179,7 +179,7 @@ def _by_pair(events: pd.DataFrame, villages: pd.DataFrame | None) -> tuple[pd.Da
         index = village_index(villages)
         found = [resolve(s or None, lg or None, index) if p.ask_community and lg else p
                  for (s, lg), p in zip(pairs.itertuples(index=False), found, strict=True)]  # fmt: skip
-    places = pd.DataFrame(found, columns=FIELDS)
+    places = pd.DataFrame([vars(p) for p in found], columns=FIELDS)
     table = pd.concat([pairs.reset_index(drop=True), places.add_prefix("geo_")], axis=1)
     merged = keys.merge(table, on=[c.STATE, c.LGA], how="left").set_axis(events.index)
     return merged[[f"geo_{f}" for f in FIELDS]].set_axis(FIELDS, axis=1), index

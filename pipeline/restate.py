@@ -31,21 +31,27 @@ VillageIndex = dict[tuple[str, str], set[str]]
 
 def states_named(text: object) -> frozenset[str]:
     """Return the codes of the states a text names ("... in Benue State", "gunmen-attack-akwa-ibom-...")."""
-    if not isinstance(text, str):
-        return frozenset()
-    padded = f" {' '.join(_NON_ALNUM.sub(' ', text.casefold()).split())} "
-    return frozenset(code for code, phrase in _state_phrases() if phrase in padded)
+    padded = _words(text)
+    return frozenset(code for code in _state_phrases() if _names(padded, code))
+
+
+def _words(text: object) -> str:
+    """Return a text's lower-case words, space-separated and padded with a space each side."""
+    return f" {' '.join(_NON_ALNUM.sub(' ', text.casefold()).split())} " if isinstance(text, str) else ""
+
+
+def _names(padded: str, state_code: str) -> bool:
+    return any(phrase in padded for phrase in _state_phrases()[state_code])
 
 
 @cache
-def _state_phrases() -> tuple[tuple[str, str], ...]:
-    phrases = []
+def _state_phrases() -> dict[str, tuple[str, ...]]:
+    phrases = {}
     for state in gazetteer.states():
         names = (state.name, "FCT", "Abuja") if state.code == "FC" else (state.name,)
-        for name in names:
-            words = gazetteer.canon(name)
-            phrases.append((state.code, f" {words} state " if words in _NEEDS_STATE_WORD else f" {words} "))
-    return tuple(phrases)
+        words = [gazetteer.canon(name) for name in names]
+        phrases[state.code] = tuple(f" {w} state " if w in _NEEDS_STATE_WORD else f" {w} " for w in words)
+    return phrases
 
 
 def _places(state_code: str, text: object, villages: VillageIndex) -> frozenset[str]:
@@ -66,10 +72,10 @@ def witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...], 
             found.append(name)
         against |= bool(_places(stated, place, villages))
     for name, text in zip(("description", "source URL"), texts, strict=True):
-        named = states_named(text)
-        if lga.state_code in named:
+        padded = _words(text)
+        if _names(padded, lga.state_code):
             found.append(name)
-        against |= stated in named
+        against |= _names(padded, stated)
     return found, against
 
 
