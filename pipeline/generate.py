@@ -8,8 +8,9 @@ actors typical of each crisis type, and casualty sizes (log-normal fits).
 
 Messiness is injected at known rates (``MESS_RATES``), the kinds real exports show:
 trailing spaces, case variants, misspelt LGAs, en-dashes and curly apostrophes,
-vague casualty words ("a few"), text in number cells, empty template rows and
-duplicated rows. The frame holds ``n`` events, then the duplicated rows, then the
+vague casualty words ("a few"), text in number cells, another state's name beside the
+LGA (half the time in the description too, else the description names the LGA's own
+state), empty template rows and duplicated rows. The frame holds ``n`` events, then the duplicated rows, then the
 template rows (so ``len(frame) >= n``), as in a real export.
 """
 
@@ -147,6 +148,19 @@ def _text_mess(rng: np.random.Generator, frame: pd.DataFrame, rates: dict[str, f
     frame.loc[idx, c.DESCRIPTION] = frame.loc[idx, c.DESCRIPTION].astype(object) + " in the residents’ area"
 
 
+def _wrong_state(rng: np.random.Generator, frame: pd.DataFrame, rate: float) -> None:
+    """Name another state beside the LGA (in place); half of these descriptions name it too."""
+    idx = np.flatnonzero(rng.random(len(frame)) < rate)
+    names = np.array(sorted({("FCT" if s.code == "FC" else s.name) for s in gazetteer.states()}), dtype=object)
+    stated = frame.loc[idx, c.STATE].to_numpy(dtype=object)
+    other = names[rng.integers(0, len(names), len(idx))]
+    other = np.where(other == stated, names[(np.searchsorted(names, other) + 1) % len(names)], other)
+    frame.loc[idx, c.STATE] = other
+    told = idx[rng.random(len(idx)) < 0.5]
+    frame.loc[told, c.DESCRIPTION] = [text.replace(f", {old}, ", f", {new}, ") for text, old, new in zip(
+        frame.loc[told, c.DESCRIPTION], stated[np.isin(idx, told)], frame.loc[told, c.STATE], strict=True)]  # fmt: skip
+
+
 def _misspell(name: object, k: int) -> object:
     """Misspell an LGA the way reporters do: a space dropped, or one inner letter doubled or lost."""
     if not isinstance(name, str) or len(name) < 6:
@@ -229,6 +243,7 @@ def generate_events(n: int, seed: int = 0, *, start: date | None = None, end: da
         c.VERIFICATION: np.array(VERIFY, dtype=object)[rng.integers(0, len(VERIFY), n)],
     })  # fmt: skip
     frame[c.DESCRIPTION] = _describe(frame)
+    _wrong_state(rng, frame, rates["wrong_state"])
     frame.loc[rng.random(n) < rates["no_community"], c.COMMUNITY] = None
     frame.loc[rng.random(n) < rates["no_lga"], c.LGA] = None
     _text_mess(rng, frame, rates)

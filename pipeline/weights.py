@@ -66,5 +66,5 @@ SPLIT_SHARE = 0.015  # events that split a count by sex
 MESS_RATES: dict[str, float] = {
     "trailing_space": 0.30, "case_variant": 0.10, "misspelt_lga": 0.02, "dash_apostrophe": 0.01,
     "vague_word": 0.01, "text_in_number": 0.002, "template_row": 0.02, "duplicate_row": 0.002,
-    "no_community": 0.08, "no_lga": 0.012,
+    "no_community": 0.08, "no_lga": 0.012, "wrong_state": 0.01,
 }  # fmt: skip

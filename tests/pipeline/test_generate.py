@@ -108,3 +108,16 @@ def test_a_million_rows():
     # Speed is measured in bench/pipeline_bench.py, not asserted here.
     big = generate_events(1_000_000, seed=7)
     assert len(big) > 1_000_000
+
+
+def test_another_states_name_beside_the_lga_at_its_rate(frame):
+    events = _events(frame).head(N)  # the events, not the duplicated rows after them
+    state, lga = events[c.STATE].str.strip(), events[c.LGA].str.strip()
+    pairs = pd.DataFrame({"state": state, "lga": lga}).dropna()
+    elsewhere = [gazetteer.find_lga(s, g) is None and bool(gazetteer.lga_states(g))
+                 for s, g in pairs.itertuples(index=False)]  # fmt: skip
+    moved = pairs[elsewhere]
+    assert len(moved) / len(events) == pytest.approx(MESS_RATES["wrong_state"], rel=0.3)
+    # Half the descriptions name the stated (wrong) state too; the rest name the LGA's own.
+    told = [f", {s}, " in d for s, d in zip(moved["state"], events.loc[moved.index, c.DESCRIPTION], strict=True)]
+    assert sum(told) / len(told) == pytest.approx(0.5, abs=0.15)
