@@ -45,6 +45,8 @@ LGA_ALIASES: dict[str, dict[str, str]] = {
 # Words that name a part of a city, not a place: "Ibadan North", "Calabar Municipal".
 PART_WORDS = frozenset({"north", "south", "east", "west", "central", "municipal", "metropolitan", "council",
                         "island", "mainland", "town", "city", "metropolis", "urban"})  # fmt: skip
+# An export's village list: (state code, place key) -> codes of the LGAs a village is listed in.
+VillageIndex = dict[tuple[str, str], set[str]]
 ROUTE_WORDS = frozenset({"road", "axis", "highway", "expressway", "junction", "route", "bridge"})
 WORD_RUN_CONFIDENCE = 0.8
 EXACT_CONFIDENCE = 1.0

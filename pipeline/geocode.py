@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 VILLAGE_CONFIDENCE = 0.75
 _SEPARATORS = re.compile(r"\s*(?:/|-|\u2013|,|;|&|\band\b)\s*", re.IGNORECASE)
-VillageIndex = dict[tuple[str, str], set[str]]
+VillageIndex = gazetteer.VillageIndex
 
 
 @dataclass(frozen=True)
@@ -211,33 +211,27 @@ def _fill_from_communities(places: pd.DataFrame, texts: pd.DataFrame, index: Vil
 
 def _restate(places: pd.DataFrame, events: pd.DataFrame, index: VillageIndex) -> pd.DataFrame:
     """Move events whose LGA lies in another state there, where a witness agrees (``pipeline.restate``)."""
-    notes = pd.Series(None, index=places.index, dtype=object)
+    out = places.assign(correction=pd.Series(None, index=places.index, dtype=object))
     asked = places["elsewhere"].astype(bool)
     if not asked.any():
-        return places.assign(correction=notes)
+        return out
     said = [_col(events, name)[asked] for name in (c.LGA, c.COMMUNITY, c.LOCATION_TEXT, c.DESCRIPTION, c.SOURCE_URL)]
     rows = pd.concat([places.loc[asked, "state_code"], *said], axis=1).astype(object)
     rows = rows.where(rows.notna(), None)
     found = [restate.correction(row, index) for row in rows.itertuples(index=False, name=None)]
     moved = {i: f for i, f in zip(rows.index, found, strict=True) if f is not None}
-    if not moved:
-        return places.assign(correction=notes)
-    lgas = [gazetteer.lga_by_code(code) for code, _ in moved.values()]
+    lgas = [lga for lga, _ in moved.values()]
     states = [gazetteer.state_by_code(lga.state_code) for lga in lgas]
-    where = list(moved)
-    out = places.assign(correction=notes)
-    out.loc[where, "state"] = [s.name for s in states]
-    out.loc[where, "region"] = [s.region for s in states]
-    out.loc[where, "state_code"] = [s.code for s in states]
-    out.loc[where, "lga"] = [lga.name for lga in lgas]
-    out.loc[where, "lga_code"] = [lga.code for lga in lgas]
-    out.loc[where, "latitude"] = [lga.latitude for lga in lgas]
-    out.loc[where, "longitude"] = [lga.longitude for lga in lgas]
-    out.loc[where, "precision"] = "lga"
-    out.loc[where, "method"] = [gazetteer.find_lga(lga.state_code, name).method for lga, name in
-                                zip(lgas, events.loc[where, c.LGA], strict=True)]  # fmt: skip
-    out.loc[where, "confidence"] = restate.CORRECTED_CONFIDENCE
-    out.loc[where, "correction"] = [note for _, note in moved.values()]
+    fixes = {
+        "state": [s.name for s in states], "region": [s.region for s in states], "state_code": [s.code for s in states],
+        "lga": [lga.name for lga in lgas], "lga_code": [lga.code for lga in lgas],
+        "latitude": [lga.latitude for lga in lgas], "longitude": [lga.longitude for lga in lgas],
+        "method": [lga.method for lga in lgas], "precision": "lga", "confidence": restate.CORRECTED_CONFIDENCE,
+        "correction": [note for _, note in moved.values()],
+    }  # fmt: skip
+    for name, values in fixes.items():
+        if moved:
+            out.loc[list(moved), name] = values
     return out
 
 

@@ -26,7 +26,6 @@ CORRECTED_CONFIDENCE = 0.7
 # and streams") count only as "<name> State".
 _NEEDS_STATE_WORD = frozenset({"niger", "delta", "rivers"})
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-VillageIndex = dict[tuple[str, str], set[str]]
 
 
 def states_named(text: object) -> frozenset[str]:
@@ -54,7 +53,7 @@ def _state_phrases() -> dict[str, tuple[str, ...]]:
     return phrases
 
 
-def _places(state_code: str, text: object, villages: VillageIndex) -> frozenset[str]:
+def _places(state_code: str, text: object, villages: gazetteer.VillageIndex) -> frozenset[str]:
     """Return the state's LGAs a place name lies in (LGA, ward, seat or listed village)."""
     if not isinstance(text, str) or not text.strip():
         return frozenset()
@@ -63,7 +62,7 @@ def _places(state_code: str, text: object, villages: VillageIndex) -> frozenset[
 
 
 def witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...], texts: tuple[object, ...],
-              villages: VillageIndex) -> tuple[list[str], bool]:  # fmt: skip
+              villages: gazetteer.VillageIndex) -> tuple[list[str], bool]:  # fmt: skip
     """Return the witnesses for the LGA's state, and whether any sides with the stated state."""
     found, against = [], False
     for name, place in zip(("community", "location"), places, strict=True):
@@ -79,8 +78,8 @@ def witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...], 
     return found, against
 
 
-def correction(row: tuple[object, ...], villages: VillageIndex) -> tuple[str, str] | None:
-    """Return (LGA code, note) when a row's stated state should yield to its LGA's, else None.
+def correction(row: tuple[object, ...], villages: gazetteer.VillageIndex) -> tuple[gazetteer.LgaMatch, str] | None:
+    """Return (LGA, note) when a row's stated state should yield to its LGA's, else None.
 
     ``row`` is (stated state code, LGA name, community, location text, description, source URL).
     """
@@ -98,4 +97,4 @@ def correction(row: tuple[object, ...], villages: VillageIndex) -> tuple[str, st
     said = gazetteer.state_by_code(str(stated)).name
     who = found[0] if len(found) == 1 else f"{', '.join(found[:-1])} and {found[-1]}"
     verb = "says" if len(found) == 1 else "say"
-    return lga.code, f"stated {said}; {lga.name} is an LGA of {state}, as the {who} {verb}"
+    return lga, f"stated {said}; {lga.name} is an LGA of {state}, as the {who} {verb}"
