@@ -220,6 +220,8 @@ def _restate(places: pd.DataFrame, events: pd.DataFrame, index: VillageIndex) ->
     rows = rows.where(rows.notna(), None)
     found = [restate.correction(row, index) for row in rows.itertuples(index=False, name=None)]
     moved = {i: f for i, f in zip(rows.index, found, strict=True) if f is not None}
+    if not moved:
+        return out
     lgas = [lga for lga, _ in moved.values()]
     states = [gazetteer.state_by_code(lga.state_code) for lga in lgas]
     fixes = {
@@ -230,8 +232,7 @@ def _restate(places: pd.DataFrame, events: pd.DataFrame, index: VillageIndex) ->
         "correction": [note for _, note in moved.values()],
     }  # fmt: skip
     for name, values in fixes.items():
-        if moved:
-            out.loc[list(moved), name] = values
+        out.loc[list(moved), name] = values
     return out
 
 
