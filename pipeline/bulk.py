@@ -10,7 +10,7 @@ Everything runs inside the caller's transaction and never commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -112,7 +112,7 @@ def column_types(session: Session, table: str, columns: Sequence[str]) -> list[i
     return [oids[name] for name in columns]
 
 
-def insert_chunk(session: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+def insert_chunk(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Insert one chunk of rows with the backend's bulk path."""
     dbapi = session.connection().connection.driver_connection
     names = ", ".join(columns)
@@ -162,7 +162,7 @@ def chunk_sink(session: Session, table: str, columns: Sequence[str]) -> Iterator
             yield ChunkSink(session, table, tuple(columns), copy)
 
 
-def write_chunk(sink: ChunkSink, rows: list[tuple]) -> None:
+def write_chunk(sink: ChunkSink, rows: Iterable[Sequence[Any]]) -> None:
     """Send one chunk of rows to an open ``chunk_sink``."""
     if sink.copy is None:
         insert_chunk(sink.session, sink.table, sink.columns, rows)

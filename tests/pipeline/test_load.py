@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -11,7 +13,7 @@ from models import ConflictEvent, PipelineRun, ValidationIssue, utcnow
 from pipeline import bulk
 from pipeline import load as load_module
 from pipeline.dedupe import deduplicate
-from pipeline.load import load
+from pipeline.load import event_rows, event_write_columns, load
 from tests.pipeline.event_frames import events, issues
 
 
@@ -87,6 +89,17 @@ def test_non_text_values_in_text_columns_are_stored_as_text(engine):
     assert first.community == "123" and first.description is None and second.community == "Sabon Tasha"
     with Session(engine) as session:
         assert session.scalar(select(ValidationIssue.detail)) == "7"
+
+
+def test_event_rows_yield_typed_values_in_write_order():
+    frame = deduplicate(events({"injured": None, "latitude": float("nan")}, {"injured": 2, "community": 7})).events
+    stamp = datetime(2024, 6, 1, 12, tzinfo=UTC)
+    rows = event_rows(frame.assign(id=[7, 8]), 5, "t.csv", stamp, typed=True)
+    first, second = (dict(zip(event_write_columns(), row, strict=True)) for row in rows)
+    assert (first["id"], first["event_date"], first["total_deaths"]) == (7, date(2024, 5, 31), 3)
+    assert first["injured"] is None and first["latitude"] is None and second["injured"] == 2
+    assert first["is_derived"] is False and first["longitude"] == 7.4 and second["community"] == "7"
+    assert (first["run_id"], first["source_file"], first["created_at"]) == (5, "t.csv", stamp)
 
 
 def test_load_never_commits(engine):
