@@ -100,20 +100,22 @@ def finish_row(sums: dict[str, float], filled: dict[str, float]) -> dict[str, ob
     }
 
 
-def _row_from(group: pd.DataFrame, duplicates: int) -> dict[str, object]:
-    sums = {name: float(group[name].sum()) for name in SUM_FIELDS if name in group}
+def _row_from(totals: pd.Series, duplicates: int) -> dict[str, object]:
+    """Turn one group's summed indicators (``indicators`` columns) into a metric row."""
+    sums = {name: float(totals[name]) for name in SUM_FIELDS if name in totals}
     sums["duplicates"] = float(duplicates)
-    filled = {name: float(group[f"filled_{name}"].sum()) for name in KEY_FIELDS}
+    filled = {name: float(totals[f"filled_{name}"]) for name in KEY_FIELDS}
     return finish_row(sums, filled)
 
 
 def measure(events: pd.DataFrame, duplicate_sources: pd.Series) -> list[dict[str, object]]:
     """Compute the aggregate row and one row per source (``metric_type`` and ``source`` set)."""
-    marks = indicators(events)
+    # One grouped sum, not a frame per source; the aggregate adds up the per-source integer sums.
+    per_source = indicators(events).groupby("source", sort=True).sum()
     dup_counts = duplicate_sources.fillna(UNKNOWN_SOURCE).replace("", UNKNOWN_SOURCE).value_counts()
-    rows = [{"metric_type": "aggregate", "source": None, **_row_from(marks, len(duplicate_sources))}]
-    for source, group in marks.groupby("source", sort=True):
-        rows.append({"metric_type": "source", "source": source, **_row_from(group, int(dup_counts.get(source, 0)))})
+    rows = [{"metric_type": "aggregate", "source": None, **_row_from(per_source.sum(), len(duplicate_sources))}]
+    for source, totals in per_source.iterrows():
+        rows.append({"metric_type": "source", "source": source, **_row_from(totals, int(dup_counts.get(source, 0)))})
     return rows
 
 
