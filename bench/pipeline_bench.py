@@ -3,18 +3,23 @@
     .venv/bin/python bench/pipeline_bench.py real                      # real export, SQLite (and re-import)
     .venv/bin/python bench/pipeline_bench.py generated --events 1000000  # PostgreSQL
     .venv/bin/python bench/pipeline_bench.py all --events 1000000
+    .venv/bin/python bench/pipeline_bench.py generated --events 1000000 --before REV --pairs 3
 
 Each scenario runs in its own child process, so its peak memory (ru_maxrss) is its own.
 PostgreSQL: a scratch database is created on --admin-url (default TEST_POSTGRES_URL or
 postgresql://postgres@127.0.0.1:5432/postgres), migrated, and dropped afterwards; SQLite:
 a migrated file in a temporary folder. The generated scenario writes the events to a CSV
-file first (like an export), then measures, in the same process:
+file first (like an export), then measures:
 
-- baseline: the generator's own time; and the bare read + COPY of the same file (pandas
-  ``read_csv`` as text, then ``COPY`` of the raw rows into an unindexed table);
+- baseline, in the same process: the generator's own time; and the bare read + COPY of the
+  same file (pandas ``read_csv`` as text, then ``COPY`` of the raw rows into an unindexed table);
 - the pipeline: ``run_pipeline`` on the file, with seconds per stage and events/s;
 - with ``--before REV``: the pipeline of an earlier commit on the same file, into its own
   fresh database, in the same run (before/after under the same machine load).
+
+Each pipeline run (before and after alike) is a fresh interpreter with its own fresh database,
+so neither inherits the generator's heap and each peak memory is the pipeline's own.
+``--pairs N`` repeats the before/after pair N times, alternating which goes first.
 
 The machine's load average is printed before and after: on a shared machine it matters.
 """
@@ -31,6 +36,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,35 +142,56 @@ def _baseline_copy(url: str, path: Path) -> dict:
             "rows_per_s": round(len(frame) / total)}  # fmt: skip
 
 
-_RUN_AT_REVISION = """
-import json, resource, sys, time
+_RUN_IN_TREE = """
+import json, os, resource, sys, time
 sys.path.insert(0, ".")
 from models.database import make_engine
 from pipeline.runner import run_pipeline
 engine = make_engine(sys.argv[1], statement_timeout_ms=3_600_000)
+load_average = round(os.getloadavg()[0], 2)
 started = time.perf_counter()
 summary = run_pipeline(engine, sys.argv[2])
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": round(seconds, 3), "events": summary.events, "new": summary.events_new,
                   "events_per_s": round(summary.events / seconds), "stages": summary.stage_seconds,
+                  "load_average": load_average,
                   "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 """
 
 
-def _run_at_revision(revision: str, url: str, source: Path) -> dict:
-    """Run the pipeline of an earlier commit (``git archive`` into a temporary folder) on ``source``."""
+def _run_in_tree(tree: Path, url: str, source: Path) -> dict:
+    """Run the pipeline of the code in ``tree`` on ``source``, in a fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", _RUN_IN_TREE, url, str(source)], cwd=tree, check=True,
+                         capture_output=True, text=True)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def _archived(revision: str) -> Iterator[Path]:
+    """Yield a temporary folder holding ``git archive`` of an earlier commit; remove it afterwards."""
     tree = Path(tempfile.mkdtemp(prefix="nvcd-bench-rev-"))
     try:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-        out = subprocess.run([sys.executable, "-c", _RUN_AT_REVISION, url, str(source)], cwd=tree, check=True,
-                             capture_output=True, text=True)  # fmt: skip
-        return {"revision": revision, **json.loads(out.stdout.strip().splitlines()[-1])}
+        yield tree
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 
 
-def scenario_generated(admin_url: str, events: int, before: str | None = None) -> dict:
+def _pipeline_pairs(admin_url: str, path: Path, before: str | None, pairs: int) -> dict[str, list[dict]]:
+    """Run the current pipeline (and ``before``'s) ``pairs`` times, alternating which goes first."""
+    runs: dict[str, list[dict]] = {"before": [], "pipeline": []}
+    with _archived(before) if before else nullcontext(None) as old_tree:
+        for pair in range(pairs):
+            order = [("before", old_tree), ("pipeline", ROOT)]
+            for key, tree in order if pair % 2 == 0 else order[::-1]:
+                if tree is not None:
+                    with ScratchPostgres(admin_url) as url:
+                        runs[key].append(_run_in_tree(tree, url, path))
+    return runs
+
+
+def scenario_generated(admin_url: str, events: int, before: str | None = None, pairs: int = 1) -> dict:
     """Generate events to a CSV file, then time the bare read+COPY and the pipeline on PostgreSQL."""
     from pipeline.generate import generate_events, write_csv
 
@@ -181,17 +209,12 @@ def scenario_generated(admin_url: str, events: int, before: str | None = None) -
     try:
         with ScratchPostgres(admin_url) as url:
             baseline = _baseline_copy(url, path)
-        previous = None
-        if before:
-            with ScratchPostgres(admin_url) as url:
-                previous = _run_at_revision(before, url, path)
-        with ScratchPostgres(admin_url) as url:
-            pipeline = _run(url, path)
+        runs = _pipeline_pairs(admin_url, path, before, pairs)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"events": events, "rows": rows, "csv_mb": size_mb, "generate_s": round(generate_s, 3),
-            "write_csv_s": round(write_s, 3), "baseline": baseline, "before": previous, "pipeline": pipeline,
-            "peak_mb": _peak_mb()}  # fmt: skip
+            "write_csv_s": round(write_s, 3), "baseline": baseline, "before_revision": before, **runs,
+            "peak_mb_generator_and_baseline": _peak_mb()}  # fmt: skip
 
 
 def _child(args: list[str]) -> dict:
@@ -207,11 +230,12 @@ def main() -> None:
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="for the real export")
     parser.add_argument("--before", metavar="REV", help="also run this commit's pipeline on the generated file")
+    parser.add_argument("--pairs", type=int, default=1, help="before/after runs of the generated file, alternating")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         result = (scenario_real(args.admin_url, args.backend) if args.what == "real"
-                  else scenario_generated(args.admin_url, args.events, args.before))  # fmt: skip
+                  else scenario_generated(args.admin_url, args.events, args.before, args.pairs))  # fmt: skip
         print(json.dumps(result))
         return
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, cpus: {os.cpu_count()}")
@@ -222,7 +246,7 @@ def main() -> None:
             print(f"real export on {backend}:", json.dumps(result, indent=1))
     if args.what in ("generated", "all"):
         before = ["--before", args.before] if args.before else []
-        result = _child(["generated", "--events", str(args.events), *common, *before])
+        result = _child(["generated", "--events", str(args.events), "--pairs", str(args.pairs), *common, *before])
         print("generated on postgresql:", json.dumps(result, indent=1))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
