@@ -11,8 +11,8 @@ The backend bulk paths are in ``pipeline.bulk``: PostgreSQL ``COPY ... FROM STDI
 ``executemany``. Ids of new rows are allocated up front (a block of the PostgreSQL
 sequence, or past ``max(id)`` under SQLite's write lock) so issues are written without
 reading rows back. When an event is updated its issues are replaced. A large first
-load on PostgreSQL (``BULK_REBUILD_AT``) drops the secondary indexes, the unique and the
-foreign keys and rebuilds them after ``COPY``, in the same transaction.
+load on PostgreSQL (``BULK_REBUILD_AT``) drops the secondary indexes and the unique
+constraint and rebuilds them after ``COPY``, in the same transaction.
 """
 
 from __future__ import annotations
