@@ -28,18 +28,11 @@ _NEEDS_STATE_WORD = frozenset({"niger", "delta", "rivers"})
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
-def states_named(text: object) -> frozenset[str]:
-    """Return the codes of the states a text names ("... in Benue State", "gunmen-attack-akwa-ibom-...")."""
-    padded = _words(text)
-    return frozenset(code for code in _state_phrases() if _names(padded, code))
-
-
-def _words(text: object) -> str:
-    """Return a text's lower-case words, space-separated and padded with a space each side."""
-    return f" {' '.join(_NON_ALNUM.sub(' ', text.casefold()).split())} " if isinstance(text, str) else ""
-
-
-def _names(padded: str, state_code: str) -> bool:
+def names_state(text: object, state_code: str) -> bool:
+    """Tell whether a text names a state ("... in Benue State", "gunmen-attack-akwa-ibom-...")."""
+    if not isinstance(text, str):
+        return False
+    padded = f" {' '.join(_NON_ALNUM.sub(' ', text.casefold()).split())} "
     return any(phrase in padded for phrase in _state_phrases()[state_code])
 
 
@@ -61,7 +54,7 @@ def _places(state_code: str, text: object, villages: gazetteer.VillageIndex) -> 
     return gazetteer.place_lgas(state_code, text) | frozenset(listed)
 
 
-def witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...], texts: tuple[object, ...],
+def _witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...], texts: tuple[object, ...],
               villages: gazetteer.VillageIndex) -> tuple[list[str], bool]:  # fmt: skip
     """Return the witnesses for the LGA's state, and whether any sides with the stated state."""
     found, against = [], False
@@ -71,10 +64,9 @@ def witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...], 
             found.append(name)
         against |= bool(_places(stated, place, villages))
     for name, text in zip(("description", "source URL"), texts, strict=True):
-        padded = _words(text)
-        if _names(padded, lga.state_code):
+        if names_state(text, lga.state_code):
             found.append(name)
-        against |= _names(padded, stated)
+        against |= names_state(text, stated)
     return found, against
 
 
@@ -90,7 +82,7 @@ def correction(row: tuple[object, ...], villages: gazetteer.VillageIndex) -> tup
     lga = gazetteer.find_lga(homes[0], lga_name)
     if lga is None:
         return None
-    found, against = witnesses(str(stated), lga, (community, location), (description, url), villages)
+    found, against = _witnesses(str(stated), lga, (community, location), (description, url), villages)
     if not found or against:
         return None
     state = gazetteer.state_by_code(lga.state_code).name

@@ -28,8 +28,8 @@ from pipeline.validate import validate
         (None, set()),
     ],
 )
-def test_states_named(text: str | None, expected: set[str]) -> None:
-    assert restate.states_named(text) == expected
+def test_names_state(text: str | None, expected: set[str]) -> None:
+    assert {s.code for s in gazetteer.states() if restate.names_state(text, s.code)} == expected
 
 
 def events(state: str, lga: str, community: str | None = None, description: str | None = None,
