@@ -55,7 +55,7 @@ def _places(state_code: str, text: object, villages: gazetteer.VillageIndex) -> 
 
 
 def _witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...], texts: tuple[object, ...],
-              villages: gazetteer.VillageIndex) -> tuple[list[str], bool]:  # fmt: skip
+               villages: gazetteer.VillageIndex) -> tuple[list[str], bool]:  # fmt: skip
     """Return the witnesses for the LGA's state, and whether any sides with the stated state."""
     found, against = [], False
     for name, place in zip(("community", "location"), places, strict=True):
