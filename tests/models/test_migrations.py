@@ -1,9 +1,10 @@
 """Migrations round-trip on both databases and match the models exactly."""
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from models import Base
 from tests.conftest import alembic_config
@@ -38,3 +39,13 @@ def test_data_quality_metrics_has_the_original_indexes(engine) -> None:
         "ix_data_quality_metrics_metric_type",
         "ix_data_quality_metrics_recent_aggregate",
     } <= names
+
+
+def test_fingerprint_compares_bytes_on_postgresql(engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite compares text byte by byte already")
+    with engine.connect() as conn:
+        collation = conn.scalar(text(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_name = 'conflict_events' AND column_name = 'fingerprint'"))  # fmt: skip
+    assert collation == "C"
