@@ -14,7 +14,7 @@ from functools import cache
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from pipeline import gazetteer
+from pipeline import gazetteer, names
 
 CRISIS_TYPES: tuple[str, ...] = (
     "Armed Robbery", "Banditry", "Civil Unrest", "Communal Clash", "Cult Clashes",
@@ -62,7 +62,7 @@ DATA_SOURCES = ("primary", "secondary")
 
 def category_key(text: object) -> str:
     """Fold a category name: "Farmers(s)" and "farmer" -> "farmer"."""
-    words = re.sub(r"\(s\)", "", gazetteer.canon(text)).split()
+    words = re.sub(r"\(s\)", "", names.canon(text)).split()
     return "".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
 
 
@@ -120,7 +120,7 @@ def vague_amount(text: object) -> int | None:
 
 def canonical_data_source(text: str) -> str:
     """Return "primary" or "secondary" for NVCD's data-source cell ("Seconday " too)."""
-    k = gazetteer.key(text)
+    k = names.key(text)
     for name in DATA_SOURCES:
         if k[:4] == name[:4] or fuzz.ratio(k, name) >= CATEGORY_FUZZY_CUTOFF:
             return name
@@ -129,7 +129,7 @@ def canonical_data_source(text: str) -> str:
 
 def source_key(text: object) -> str:
     """Fold a source name: case, spacing, punctuation and a leading "The" ignored."""
-    k = gazetteer.key(text)
+    k = names.key(text)
     return k[3:] if k.startswith("the") and len(k) > 6 else k
 
 

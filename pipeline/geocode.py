@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipeline import columns as c
-from pipeline import gazetteer, restate
+from pipeline import gazetteer, lga_lookup, names, restate
 from pipeline.normalise import map_distinct
+from pipeline.places import ward_table
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,11 @@ def village_index(villages: pd.DataFrame | None) -> VillageIndex:
     if villages is None or villages.empty:
         return {}
     pairs = villages[["state", "lga"]].drop_duplicates()
-    found = [gazetteer.find_lga(state, lga) for state, lga in pairs.itertuples(index=False)]
+    found = [lga_lookup.find_lga(state, lga) for state, lga in pairs.itertuples(index=False)]
     pairs = pairs.assign(state_code=[getattr(m, "state_code", None) for m in found],
                          lga_code=[getattr(m, "code", None) for m in found])  # fmt: skip
     located = villages.merge(pairs.dropna(), on=["state", "lga"])
-    located = located.assign(key=map_distinct(located["village"], gazetteer.key).to_numpy())
+    located = located.assign(key=map_distinct(located["village"], names.key).to_numpy())
     homes: dict[tuple[str, str], set[str]] = {}
     rows = located[["state_code", "key", "lga_code"]].drop_duplicates().to_numpy(dtype=object)
     for state_code, key, lga_code in rows:
@@ -89,7 +90,7 @@ def resolve(state: str | None, lga: str | None, villages: VillageIndex | None = 
         found_state = gazetteer.state_by_code(homes[0]) if not state and len(homes) == 1 else None
     if found_state is None:
         return NOWHERE
-    match = gazetteer.find_lga(found_state.code, lga) if lga else None
+    match = lga_lookup.find_lga(found_state.code, lga) if lga else None
     if match is None:
         candidates = _candidates(found_state.code, lga, villages) if lga else frozenset()
         if len(candidates) != 1:
@@ -107,7 +108,7 @@ def resolve(state: str | None, lga: str | None, villages: VillageIndex | None = 
 
 def _names_state(lga: str, state: gazetteer.StateMatch) -> bool:
     """Tell whether an LGA column just repeats the state's name ("Ekiti" in Ekiti, not Kwara's Ekiti)."""
-    return gazetteer.key(lga) == gazetteer.key(state.name)
+    return names.key(lga) == names.key(state.name)
 
 
 def _candidates(state_code: str, lga: str, villages: VillageIndex | None) -> frozenset[str]:
@@ -117,22 +118,22 @@ def _candidates(state_code: str, lga: str, villages: VillageIndex | None) -> fro
     listed village of the state named as the LGA ("Umaisha") gives its LGA if it has one
     only; not when the name is another state's LGA, as a namesake here proves nothing.
     """
-    parts = gazetteer.lga_candidates(state_code, lga)
+    parts = lga_lookup.lga_candidates(state_code, lga)
     places: frozenset[str] = frozenset()
     if not gazetteer.lga_states(lga):
-        places = gazetteer.place_lgas(state_code, lga) | _village_homes(state_code, lga, villages)
+        places = lga_lookup.place_lgas(state_code, lga) | _village_homes(state_code, lga, villages)
     if parts:
         return parts & places if len(parts & places) == 1 else parts
     return places if len(places) == 1 else frozenset()
 
 
 def _village_homes(state_code: str, name: str, villages: VillageIndex | None) -> frozenset[str]:
-    return frozenset(villages.get((state_code, gazetteer.key(name)), ())) if villages else frozenset()
+    return frozenset(villages.get((state_code, names.key(name)), ())) if villages else frozenset()
 
 
 def _parts(text: str) -> list[str]:
     """Split "Magumeri-Gubio road" or "Maraba/Alalubosa" into its places, dropping route words."""
-    words = [w for w in _SEPARATORS.sub(" | ", text).split() if w.casefold() not in gazetteer.ROUTE_WORDS]
+    words = [w for w in _SEPARATORS.sub(" | ", text).split() if w.casefold() not in lga_lookup.ROUTE_WORDS]
     return [p.strip() for p in " ".join(words).split("|") if p.strip()]
 
 
@@ -164,7 +165,7 @@ def _homes(state_code: str, text: str, villages: VillageIndex, candidates: froze
     if named is not None:
         homes = frozenset({named})  # an LGA's own name wins over villages that share it
     else:
-        homes = gazetteer.place_lgas(state_code, text) | _village_homes(state_code, text, villages)
+        homes = lga_lookup.place_lgas(state_code, text) | _village_homes(state_code, text, villages)
     return homes & candidates if candidates else homes
 
 
@@ -241,9 +242,9 @@ def _wards(places: pd.DataFrame, community: pd.Series) -> pd.Series:
     has = places["lga_code"].notna() & community.notna()
     wards = pd.Series(None, index=places.index, dtype=object)
     if has.any():
-        ward_key = map_distinct(community[has], gazetteer.key)
+        ward_key = map_distinct(community[has], names.key)
         keys = pd.DataFrame({"lga_code": places.loc[has, "lga_code"], "ward_key": ward_key})
-        found = keys.merge(gazetteer.ward_table(), on=["lga_code", "ward_key"], how="left")["ward_code"]
+        found = keys.merge(ward_table(), on=["lga_code", "ward_key"], how="left")["ward_code"]
         wards.loc[has] = found.to_numpy()
     return wards.where(wards.notna(), None)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from pipeline import gazetteer
+from pipeline import gazetteer, lga_lookup, names
 
 CORRECTED_CONFIDENCE = 0.7
 # State names that are also words of other names ("Niger Delta", "Niger Republic", "rivers
@@ -40,8 +40,8 @@ def names_state(text: object, state_code: str) -> bool:
 def _state_phrases() -> dict[str, tuple[str, ...]]:
     phrases = {}
     for state in gazetteer.states():
-        names = (state.name, "FCT", "Abuja") if state.code == "FC" else (state.name,)
-        words = [gazetteer.canon(name) for name in names]
+        spellings = (state.name, "FCT", "Abuja") if state.code == "FC" else (state.name,)
+        words = [names.canon(name) for name in spellings]
         phrases[state.code] = tuple(f" {w} state " if w in _NEEDS_STATE_WORD else f" {w} " for w in words)
     return phrases
 
@@ -50,8 +50,8 @@ def _places(state_code: str, text: object, villages: gazetteer.VillageIndex) -> 
     """Return the state's LGAs a place name lies in (LGA, ward, seat or listed village)."""
     if not isinstance(text, str) or not text.strip():
         return frozenset()
-    listed = villages.get((state_code, gazetteer.key(text)), ())
-    return gazetteer.place_lgas(state_code, text) | frozenset(listed)
+    listed = villages.get((state_code, names.key(text)), ())
+    return lga_lookup.place_lgas(state_code, text) | frozenset(listed)
 
 
 def _witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...], texts: tuple[object, ...],
@@ -59,7 +59,7 @@ def _witnesses(stated: str, lga: gazetteer.LgaMatch, places: tuple[object, ...],
     """Return the witnesses for the LGA's state, and whether any sides with the stated state."""
     found, against = [], False
     for name, place in zip(("community", "location"), places, strict=True):
-        repeats_lga = gazetteer.key(place) == gazetteer.key(lga.name)
+        repeats_lga = names.key(place) == names.key(lga.name)
         if not repeats_lga and lga.code in _places(lga.state_code, place, villages):
             found.append(name)
         against |= bool(_places(stated, place, villages))
@@ -79,7 +79,7 @@ def correction(row: tuple[object, ...], villages: gazetteer.VillageIndex) -> tup
     homes = gazetteer.lga_states(lga_name)
     if len(homes) != 1 or homes[0] == stated:
         return None
-    lga = gazetteer.find_lga(homes[0], lga_name)
+    lga = lga_lookup.find_lga(homes[0], lga_name)
     if lga is None:
         return None
     found, against = _witnesses(str(stated), lga, (community, location), (description, url), villages)

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline import codebook, columns as c, extract, gazetteer
+from pipeline import codebook, columns as c, extract, gazetteer, lga_lookup
 from pipeline.generate import (
     CRISIS_SHARES,
     MESS_RATES,
@@ -67,7 +67,7 @@ def test_categories_are_in_the_codebook_and_places_in_the_gazetteer():
     assert set(clean[c.CRISIS_TYPE]) <= set(codebook.CRISIS_TYPES)
     assert set(clean[c.ACTOR1]) | set(clean[c.ACTOR2]) <= set(codebook.ACTORS)
     for state, lga in clean[[c.STATE, c.LGA]].dropna().drop_duplicates().itertuples(index=False):
-        assert gazetteer.find_lga(state, lga).method == "exact"
+        assert lga_lookup.find_lga(state, lga).method == "exact"
 
 
 def test_casualty_totals_add_up_without_mess():
@@ -114,7 +114,7 @@ def test_another_states_name_beside_the_lga_at_its_rate(frame):
     events = _events(frame).head(N)  # the events, not the duplicated rows after them
     state, lga = events[c.STATE].str.strip(), events[c.LGA].str.strip()
     pairs = pd.DataFrame({"state": state, "lga": lga}).dropna()
-    elsewhere = [gazetteer.find_lga(s, g) is None and bool(gazetteer.lga_states(g))
+    elsewhere = [lga_lookup.find_lga(s, g) is None and bool(gazetteer.lga_states(g))
                  for s, g in pairs.itertuples(index=False)]  # fmt: skip
     moved = pairs[elsewhere]
     assert len(moved) / len(events) == pytest.approx(MESS_RATES["wrong_state"], rel=0.3)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline import columns as c
-from pipeline import gazetteer
+from pipeline import gazetteer, lga_lookup, names
 from pipeline.geocode import geocode
 
 
@@ -31,7 +31,7 @@ def places(*rows: tuple[str | None, str | None, str | None]) -> pd.DataFrame:
     ],
 )
 def test_canon(text: str | None, expected: str) -> None:
-    assert gazetteer.canon(text) == expected
+    assert names.canon(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_village_list_supplies_missing_lga() -> None:
     ],
 )  # fmt: skip
 def test_lga_candidates(state: str, name: str, expected: set[str]) -> None:
-    found = gazetteer.lga_candidates(gazetteer.find_state(state).code, name)
+    found = lga_lookup.lga_candidates(gazetteer.find_state(state).code, name)
     assert {gazetteer.lga_by_code(code).name for code in found} == expected
 
 
