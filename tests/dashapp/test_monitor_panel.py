@@ -120,9 +120,9 @@ def test_embed_page_is_hidden_from_the_site_navigation(client) -> None:
     assert not pages["/monitor"].get("hide_nav")
 
 
-def test_home_page_links_to_the_monitor(app) -> None:
+def test_home_page_links_to_the_monitor_and_the_trend_pages(app) -> None:
     hrefs = [getattr(c, "href", None) for c in walk(_page_layout(app, "dashapp.pages.home"))]
-    assert "/monitor" in hrefs
+    assert [h for h in hrefs if h] == ["/monitor", "/trends/conflict", "/trends/quality"]
 
 
 def test_every_clientside_callback_exists_in_monitor_js() -> None:
