@@ -143,14 +143,16 @@ def _baseline_copy(url: str, path: Path) -> dict:
 
 
 _RUN_IN_TREE = """
-import json, os, sys, time
+import inspect, json, os, sys, time
 sys.path.insert(0, ".")
 from models.database import make_engine
 from pipeline.runner import run_pipeline
 engine = make_engine(sys.argv[1], statement_timeout_ms=3_600_000)
+# As the CLI's ingest runs it: on every core where the code can (pipeline.shards).
+cores = {"workers": os.cpu_count()} if "workers" in inspect.signature(run_pipeline).parameters else {}
 load_average = round(os.getloadavg()[0], 2)
 started = time.perf_counter()
-summary = run_pipeline(engine, sys.argv[2])
+summary = run_pipeline(engine, sys.argv[2], **cores)
 seconds = time.perf_counter() - started
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent (the generator's heap).
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))

@@ -9,6 +9,7 @@ written (the failed run itself is recorded, as the monitor shows it).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -102,7 +103,7 @@ def ingest(ctx: click.Context, file: Path, progress: bool) -> None:
     engine = _engine(ctx.obj["database_url"])
     bar = StageBar(progress)
     try:
-        summary = run_pipeline(engine, file, trigger="cli", on_progress=bar)
+        summary = run_pipeline(engine, file, trigger="cli", on_progress=bar, workers=os.cpu_count() or 1)
     except RunFailed as exc:
         bar.close()
         click.echo(f"error: {exc.summary.error}", err=True)

@@ -149,11 +149,21 @@ def canonical_sources(values: pd.Series, known: Iterable[str] = ()) -> pd.Series
     ``known`` are names already stored: a batch's spelling of one of them takes the stored
     form, so a small batch cannot start a second spelling of a source.
     """
-    present = values.dropna().astype(str)
-    present = present[present.str.strip() != ""]
-    if present.empty:
-        return values.where(values.isna(), None).astype(object)
-    counts = present.value_counts()
+    return apply_spellings(values, source_spellings(values.value_counts(), known))
+
+
+def apply_spellings(values: pd.Series, spellings: dict[str, str]) -> pd.Series:
+    """Map source names to their display forms (``source_spellings``); None where there is none."""
+    mapped = values.map(spellings)
+    return mapped.astype(object).where(mapped.notna(), None)
+
+
+def source_spellings(counts: pd.Series, known: Iterable[str] = ()) -> dict[str, str]:
+    """Return each source name's display form, from how often a batch spells it (``value_counts``)."""
+    counts = counts[[isinstance(t, str) and t.strip() != "" for t in counts.index]]
+    if counts.empty:
+        return {}
+    counts = counts.groupby(level=0).sum()  # counts of several parts of one batch add up
     keys = {text: source_key(text) for text in counts.index}
     key_counts = pd.Series(counts.values, index=[keys[t] for t in counts.index]).groupby(level=0).sum()
     stored = {source_key(name): name for name in known}
@@ -169,6 +179,4 @@ def canonical_sources(values: pd.Series, known: Iterable[str] = ()) -> pd.Series
     # The display form comes from a spelling of the cluster's most common name, not a typo.
     for text in sorted(counts.index, key=lambda t: (keys[t] != target[keys[t]], *_display_rank(t))):
         display.setdefault(target[keys[text]], source_display(text))
-    mapping = {text: display[target[keys[text]]] for text in counts.index}
-    mapped = values.map(mapping)
-    return mapped.astype(object).where(mapped.notna(), None)
+    return {text: display[target[keys[text]]] for text in counts.index}

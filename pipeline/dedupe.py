@@ -168,20 +168,31 @@ def _with_occurrence(fp: np.ndarray, occurrence: np.ndarray) -> np.ndarray:
     return out
 
 
+def hash_keys(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return every row's identity (two 64-bit halves) and content hash, as uint64 arrays."""
+    f1, f2 = _identity_pair(events)
+    return f1, f2, _content_hash(events)
+
+
+def repeats(f1: np.ndarray, f2: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return which rows (in file order) repeat an earlier one exactly, and the kept rows' occurrence numbers."""
+    keys = pd.DataFrame({"f1": f1, "f2": f2, "h": h})  # the raw 64-bit values compare cheaply
+    exact = keys.duplicated(keep="first").to_numpy()
+    return exact, keys[~exact].groupby(["f1", "f2"], sort=False).cumcount().to_numpy()
+
+
+def keyed(events: pd.DataFrame, keep: np.ndarray, keys: tuple[np.ndarray, ...], occurrence: np.ndarray) -> pd.DataFrame:
+    """Return the kept rows with their fingerprint and content hash (hex is made for these rows only)."""
+    f1, f2, h = (k[keep] for k in keys)
+    return events[keep].assign(**{FINGERPRINT: _with_occurrence(_hex(f1, f2), occurrence), CONTENT_HASH: _hex64(h)})
+
+
 def deduplicate(events: pd.DataFrame) -> Deduplicated:
     """Fingerprint the batch, drop exact duplicates and keep distinct same-identity rows apart."""
     in_order = c.SOURCE_ROW not in events or events[c.SOURCE_ROW].is_monotonic_increasing
     ordered = events if in_order else events.sort_values(c.SOURCE_ROW, kind="stable")  # no copy when in file order
-    f1, f2 = _identity_pair(ordered)
-    h = _content_hash(ordered)
-    # Compare the raw 64-bit values (cheap) and format hex only for the rows kept.
-    keys = pd.DataFrame({"f1": f1, "f2": f2, "h": h})
-    exact = keys.duplicated(keep="first").to_numpy()
-    kept = keys[~exact]
-    occurrence = kept.groupby(["f1", "f2"], sort=False).cumcount().to_numpy()
-    fp = _hex(kept["f1"].to_numpy(), kept["f2"].to_numpy())
-    distinct = ordered[~exact].assign(
-        **{FINGERPRINT: _with_occurrence(fp, occurrence), CONTENT_HASH: _hex64(kept["h"].to_numpy())}
-    )
+    keys = hash_keys(ordered)
+    exact, occurrence = repeats(*keys)
+    distinct = keyed(ordered, ~exact, keys, occurrence)
     dropped = ordered.loc[exact, c.SOURCE_ROW] if c.SOURCE_ROW in ordered else pd.Series(dtype="int64")
     return Deduplicated(events=distinct, duplicates=int(exact.sum()), duplicate_rows=dropped)

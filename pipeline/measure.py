@@ -110,10 +110,22 @@ def _row_from(totals: pd.Series, duplicates: int) -> dict[str, object]:
 
 def measure(events: pd.DataFrame, duplicate_sources: pd.Series) -> list[dict[str, object]]:
     """Compute the aggregate row and one row per source (``metric_type`` and ``source`` set)."""
-    # One grouped sum, not a frame per source; the aggregate adds up the per-source integer sums.
-    per_source = indicators(events).groupby("source", sort=True).sum()
-    dup_counts = duplicate_sources.fillna(UNKNOWN_SOURCE).replace("", UNKNOWN_SOURCE).value_counts()
-    rows = [{"metric_type": "aggregate", "source": None, **_row_from(per_source.sum(), len(duplicate_sources))}]
+    return metric_rows(source_sums(events), duplicate_counts(duplicate_sources))
+
+
+def source_sums(events: pd.DataFrame) -> pd.DataFrame:
+    """Sum the events' indicators per source: one grouped sum (sums of parts of a batch add up)."""
+    return indicators(events).groupby("source", sort=True).sum()
+
+
+def duplicate_counts(duplicate_sources: pd.Series) -> pd.Series:
+    """Count merged duplicate rows per source."""
+    return duplicate_sources.fillna(UNKNOWN_SOURCE).replace("", UNKNOWN_SOURCE).value_counts()
+
+
+def metric_rows(per_source: pd.DataFrame, dup_counts: pd.Series) -> list[dict[str, object]]:
+    """Turn per-source sums into the aggregate row (their total) and one row per source."""
+    rows = [{"metric_type": "aggregate", "source": None, **_row_from(per_source.sum(), int(dup_counts.sum()))}]
     for source, totals in per_source.iterrows():
         rows.append({"metric_type": "source", "source": source, **_row_from(totals, int(dup_counts.get(source, 0)))})
     return rows

@@ -249,10 +249,18 @@ def _counts(raw: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series, list[pd
     return counts, pd.Series(derived_names, index=raw.index, dtype=object), issues
 
 
-def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+def source_texts(raw: pd.DataFrame) -> pd.Series:
+    """Return the raw events' source names, trimmed (what ``codebook.source_spellings`` counts)."""
+    return map_distinct(raw[c.SOURCE], _text)
+
+
+def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = (),
+              spellings: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """Return canonical events (see ``columns.NORMALISED_COLUMNS``) and issues for unreadable cells.
 
-    ``known_sources`` are the source names already stored; their spelling wins.
+    ``known_sources`` are the source names already stored; their spelling wins. ``spellings``
+    (``codebook.source_spellings``), when given, were chosen from the whole batch of which ``raw``
+    is a part.
     """
     raw = raw.reindex(columns=[*c.RAW_COLUMNS, c.SOURCE_ROW])
     out: dict[str, pd.Series] = {}
@@ -266,7 +274,10 @@ def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = ()) -> tuple[pd.
         out[col] = map_distinct(raw[col], _then(codebook.canonical_actor))
     out[c.CRISIS_TYPE] = map_distinct(raw[c.CRISIS_TYPE], _then(codebook.canonical_crisis_type))
     out[c.DATA_SOURCE] = map_distinct(raw[c.DATA_SOURCE], _then(codebook.canonical_data_source))
-    out[c.SOURCE] = codebook.canonical_sources(map_distinct(raw[c.SOURCE], _text), known_sources)
+    sources = source_texts(raw)
+    if spellings is None:
+        spellings = codebook.source_spellings(sources.value_counts(), known_sources)
+    out[c.SOURCE] = codebook.apply_spellings(sources, spellings)
     for col in (c.ACTION, c.CONFIRMATION_LEVEL):
         out[col] = map_distinct(raw[col], _text)
     for col in (c.LOCATION_TEXT, c.DESCRIPTION, c.VERIFICATION, c.SOURCE_URL, c.OTHER_SOURCES):

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from models import utcnow
 from models.database import is_lock_wait
 from pipeline import columns as c
-from pipeline import bulk, dedupe, extract, geocode, load, measure, normalise, validate
+from pipeline import bulk, dedupe, extract, geocode, load, measure, normalise, shards, validate
 from pipeline.errors import InputError
 from pipeline.recorder import RunRecorder, clip_source_file
 
@@ -182,6 +182,26 @@ def _store(engine: Engine, distinct: dedupe.Deduplicated, issues: pd.DataFrame, 
         session.commit()
 
 
+def _sharded(engine: Engine, source: Source, st: _Stages, summary: RunSummary, workers: int, today: date | None,
+             lock_wait_s: float | None) -> bool:  # fmt: skip
+    """Run a large CSV's first load over ``workers`` processes (``pipeline.shards``); False if it was not."""
+    data = shards.suits(engine, Path(source), workers) if isinstance(source, Path | str) else None
+    if data is None:
+        return False
+
+    def finish(session: Session, result: shards.Sharded) -> None:
+        summary.rows_read, summary.rows_skipped = result.rows_read, result.rows_skipped
+        summary.events, summary.duplicates, summary.events_new = result.events, result.duplicates, result.events
+        summary.precision, summary.failures_by_rule = result.precision, result.failures_by_rule
+        summary.issues = result.issues
+        st.recorder.run_finished(session, **_run_counts(summary))
+
+    result = shards.run(engine, data, summary.source_file or "CSV file", workers, (st.begin, st.end),
+                        run_id=st.recorder.run_id, source_file=summary.source_file, today=today,
+                        lock_wait_s=lock_wait_s, finish=finish)  # fmt: skip
+    return result is not None
+
+
 def _run_counts(summary: RunSummary) -> dict[str, int]:
     return {
         "items_in": summary.rows_read,
@@ -204,11 +224,14 @@ def _record_failure(recorder: RunRecorder, error: str, **counts: int) -> None:
 
 def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filename: str | None = None,
                  on_progress: ProgressFn | None = None, today: date | None = None,
-                 batch_size: int = load.BATCH_SIZE, lock_wait_s: float | None = None) -> RunSummary:  # fmt: skip
+                 batch_size: int = load.BATCH_SIZE, lock_wait_s: float | None = None,
+                 workers: int = 1) -> RunSummary:  # fmt: skip
     """Run every stage on ``source`` and record it; raise RunFailed when the run fails.
 
     ``lock_wait_s`` bounds the wait for another run's write lock on PostgreSQL (None: until it
-    is free); SQLite waits its busy timeout.
+    is free); SQLite waits its busy timeout. ``workers`` > 1 lets a large CSV file's first load
+    into PostgreSQL run over that many forked processes (``pipeline.shards``); only for a
+    process that may fork (the CLI), not a web worker.
     """
     began = time.perf_counter()
     name = clip_source_file(source_name(source, filename))
@@ -223,14 +246,15 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
         raise RunFailed(summary, input_error=False, busy=True) from exc
     st = _Stages(recorder, summary, on_progress)
     try:
-        with Session(engine) as session:
-            known_sources = load.stored_sources(session)
-        distinct, issues, duplicate_sources = _process(source, filename, today, st, summary, known_sources)
-        precision = distinct.events[c.GEO_PRECISION].fillna("none").value_counts()
-        summary.precision = {str(p): int(n) for p, n in precision.items()}
-        summary.failures_by_rule = {str(k): int(v) for k, v in issues[c.RULE].value_counts().items()}
-        summary.issues = len(issues)
-        _store(engine, distinct, issues, duplicate_sources, st, summary, batch_size, lock_wait_s)
+        if not _sharded(engine, source, st, summary, workers, today, lock_wait_s):
+            with Session(engine) as session:
+                known_sources = load.stored_sources(session)
+            distinct, issues, duplicate_sources = _process(source, filename, today, st, summary, known_sources)
+            precision = distinct.events[c.GEO_PRECISION].fillna("none").value_counts()
+            summary.precision = {str(p): int(n) for p, n in precision.items()}
+            summary.failures_by_rule = {str(k): int(v) for k, v in issues[c.RULE].value_counts().items()}
+            summary.issues = len(issues)
+            _store(engine, distinct, issues, duplicate_sources, st, summary, batch_size, lock_wait_s)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised as RunFailed
         bad_input, busy = isinstance(exc, InputError), is_lock_wait(exc)
         if not (bad_input or busy):  # the details (SQL, parameters, row values) go to the log only

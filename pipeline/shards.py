@@ -1,0 +1,270 @@
+"""A first large load of a CSV export into PostgreSQL, its stages spread over forked workers.
+
+``run_pipeline(..., workers=N)`` (the CLI passes the machine's cores) comes here for a UTF-8
+CSV file of at least SHARD_AT_BYTES when PostgreSQL's events table is empty. The file is cut at
+row boundaries (a newline after an even number of quote characters) into one byte range per
+worker. Each worker extracts, normalises, geocodes and validates its range and hashes its
+events (``dedupe.hash_keys``); the parent decides the exact duplicates and occurrence numbers
+over the whole file, in file order (``dedupe.repeats``), allocates the ids and opens one binary
+COPY, into which it forwards the rows the workers encode: every write is still one transaction
+under the loader's lock. Source spellings are chosen from the whole file's counts and row
+numbers run on across the ranges, so the stored events, issues and metrics are those of the
+serial path (tests compare them). 1M events on 2 cores: bench/README.md.
+
+A worker that fails (a range it cannot read, say) ends the attempt before anything is
+committed, and the run goes the serial way, which gives the canonical error.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from models import ConflictEvent, utcnow
+from pipeline import bulk, codebook, dedupe, extract, geocode, load, measure, normalise, validate
+from pipeline import columns as c
+
+log = logging.getLogger(__name__)
+
+SHARD_AT_BYTES = 32 << 20  # ~110,000 events: from about where the bulk mode's index rebuild starts
+WORKER_STAGES = ("normalise", "geocode", "validate")  # the workers report each as they finish it
+StageFn = Callable[..., None]
+
+
+class ShardFailed(Exception):
+    """A worker ended before its part was done; the run should go the serial way."""
+
+
+@dataclass
+class Sharded:
+    """What a sharded run did (the runner copies it into its summary)."""
+
+    rows_read: int = 0
+    rows_skipped: int = 0
+    events: int = 0
+    duplicates: int = 0
+    issues: int = 0
+    precision: dict[str, int] = field(default_factory=dict)
+    failures_by_rule: dict[str, int] = field(default_factory=dict)
+
+
+def suits(engine: Engine, path: Path, workers: int) -> bytes | None:
+    """Return the file's bytes when this run may be sharded (PostgreSQL, a large UTF-8 CSV), else None."""
+    if workers < 2 or engine.dialect.name != "postgresql" or path.suffix.lower() != ".csv":
+        return None
+    try:
+        if path.stat().st_size < SHARD_AT_BYTES:
+            return None
+        data = path.read_bytes()
+        data.decode("utf-8")  # a cp1252 file must be decoded as a whole, as the serial path does
+    except (OSError, UnicodeDecodeError):
+        return None
+    return data
+
+
+def cuts(data: bytes, parts: int) -> list[int]:
+    """Return where the header ends, where each part after it ends, and so the parts' bounds.
+
+    A cut follows a newline outside quotes (an even number of quote characters before it; a
+    quoted quote is doubled). A quote inside an unquoted field breaks that reckoning; then a
+    worker's part ends inside a quoted field, which it reports as unreadable.
+    """
+    bounds: list[int] = []
+    quotes = pos = 0
+    for target in [len(data) * i // parts for i in range(parts)]:
+        if target > pos:
+            quotes += data.count(b'"', pos, target)
+            pos = target
+        while (newline := data.find(b"\n", pos)) != -1:
+            quotes += data.count(b'"', pos, newline + 1)
+            pos = newline + 1
+            if quotes % 2 == 0:
+                if not bounds or pos > bounds[-1]:
+                    bounds.append(pos)
+                break
+    return [*bounds, len(data)] if bounds and bounds[-1] < len(data) else bounds
+
+
+def _work(conn: Connection, inherited: list[Connection], data: bytes, header: int, start: int, end: int, name: str,
+          types: list[int], today: date | None) -> None:  # fmt: skip
+    """One worker: its part of the file through the stages, then its kept events as COPY blocks."""
+    for other in inherited:  # the parent's ends: a pipe reads as closed only when every copy is
+        other.close()
+    try:
+        raw = extract.read_csv(data[:header] + data[start:end], name)
+        sources = normalise.source_texts(raw.events).value_counts()
+        conn.send((len(raw.events) + raw.rows_skipped, len(raw.events), sources))
+        offset, spellings = conn.recv()
+        events = raw.events.assign(**{c.SOURCE_ROW: raw.events[c.SOURCE_ROW] + offset})
+        events, norm_issues = normalise.normalise(events, spellings=spellings)
+        conn.send(WORKER_STAGES[0])
+        events = geocode.geocode(events, raw.villages)
+        conn.send(WORKER_STAGES[1])
+        events, val_issues = validate.validate(events, today=today)
+        issues = pd.concat([frame for frame in (norm_issues, val_issues) if not frame.empty] or [norm_issues])
+        events = validate.count_issues(events, issues)
+        conn.send(WORKER_STAGES[2])
+        keys = dedupe.hash_keys(events)
+        conn.send(keys)
+        keep, occurrence, ids, run_id, source_file, stamp = conn.recv()
+        distinct = dedupe.keyed(events, keep, keys, occurrence).assign(id=ids)
+        for block in bulk.binary_rows(types, load.event_rows(distinct, run_id, source_file, stamp, typed=True)):
+            conn.send_bytes(block)
+        conn.send_bytes(b"")
+        kept = issues[issues[c.SOURCE_ROW].isin(distinct[c.SOURCE_ROW])]
+        ids_by_row = pd.Series(ids, index=distinct[c.SOURCE_ROW].to_numpy())
+        conn.send((load.issue_rows(kept, ids_by_row, run_id, stamp), measure.source_sums(distinct),
+                   measure.duplicate_counts(events.loc[~keep, c.SOURCE]),
+                   distinct[c.GEO_PRECISION].fillna("none").value_counts(), kept[c.RULE].value_counts()))  # fmt: skip
+    except Exception:  # noqa: BLE001 - the parent sees the pipe close and goes the serial way
+        log.info("shard %d-%d of %s failed", start, end, name, exc_info=True)
+    finally:
+        conn.close()
+
+
+def _recv(conn: Connection) -> Any:
+    try:
+        return conn.recv()
+    except EOFError as exc:
+        raise ShardFailed("a worker ended early") from exc
+
+
+def _each(conns: list[Connection], expected: object = None) -> list[Any]:
+    """Receive one message from every worker, in order (``expected``: the message they must send)."""
+    got = [_recv(conn) for conn in conns]
+    if expected is not None and any(g != expected for g in got):
+        raise ShardFailed(f"workers out of step: {got!r} instead of {expected!r}")
+    return got
+
+
+def _forward(conns: list[Connection], write: Callable[[bytes], None]) -> None:
+    """Send every worker's COPY blocks on, as they come, until each has sent its empty block."""
+    pending = list(conns)
+    while pending:
+        for conn in wait(pending):
+            try:
+                block = conn.recv_bytes()
+            except EOFError as exc:
+                raise ShardFailed("a worker ended while encoding its events") from exc
+            if block:
+                write(block)
+            else:
+                pending.remove(conn)
+
+
+def run(engine: Engine, data: bytes, name: str, workers: int, stage: tuple[StageFn, StageFn], *, run_id: int,
+        source_file: str | None, today: date | None, lock_wait_s: float | None,
+        finish: Callable[[Session, Sharded], None]) -> Sharded | None:  # fmt: skip
+    """Run extract to measure sharded, and commit; return None (nothing written) to go the serial way.
+
+    ``stage`` is (begin, end) of the runner's stage recording; ``finish(session, result)``
+    records the finished run inside the transaction, before the commit.
+    """
+    begin, end = stage
+    bounds = cuts(data, workers)
+    if len(bounds) < 3:  # a header and fewer than two parts
+        return None
+    header, ranges = bounds[0], list(zip(bounds[:-1], bounds[1:], strict=True))
+    with Session(engine, info={bulk.LOCK_WAIT: lock_wait_s}) as session:
+        bulk.lock_for_load(session)
+        if session.scalar(select(ConflictEvent.id).limit(1)) is not None:
+            return None  # events stored: new, changed and unchanged rows need the serial path's classification
+        types = bulk.column_types(session, load.EVENTS.name, load.event_write_columns())
+        context = multiprocessing.get_context("fork")
+        conns: list[Connection] = []
+        procs = []
+        begin("extract", 0)
+        try:
+            for a, b in ranges:
+                parent, child = context.Pipe()
+                args = (child, [*conns, parent], data, header, a, b, name, types, today)
+                procs.append(context.Process(target=_work, args=args, daemon=True))
+                procs[-1].start()
+                child.close()
+                conns.append(parent)
+            result = _sharded(session, conns, begin, end, run_id=run_id, source_file=source_file)
+        except ShardFailed as exc:
+            log.info("sharded run %s goes the serial way: %s", run_id, exc)
+            session.rollback()
+            return None
+        finally:
+            for conn in conns:
+                conn.close()  # a worker still waiting for the parent stops
+            for proc in procs:
+                proc.join(timeout=10)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+        finish(session, result)
+        session.commit()
+    return result
+
+
+def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: StageFn, *, run_id: int,
+             source_file: str | None) -> Sharded:  # fmt: skip
+    """The parent's side, from the workers' first message to the metrics (the caller commits)."""
+    parsed = _each(conns)
+    result = Sharded(rows_read=sum(p[0] for p in parsed))
+    counts = [p[1] for p in parsed]
+    if not sum(counts):
+        raise ShardFailed("no events")  # the serial path says so in its words
+    result.rows_skipped = result.rows_read - sum(counts)
+    end("extract", sum(counts))
+    spellings = codebook.source_spellings(pd.concat([p[2] for p in parsed]))
+    for conn, offset in zip(conns, np.cumsum([0] + [p[0] for p in parsed[:-1]]), strict=True):
+        conn.send((int(offset), spellings))
+    for name in WORKER_STAGES:
+        begin(name, sum(counts))
+        _each(conns, name)
+        end(name, sum(counts))
+    begin("deduplicate", sum(counts))
+    parts = _each(conns)
+    exact, occurrence = dedupe.repeats(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
+    result.events, result.duplicates = int((~exact).sum()), int(exact.sum())
+    end("deduplicate", result.events)
+    begin("load", result.events, session)
+    ids = bulk.allocate_ids(session, result.events)
+    rebuild = bulk.drop_indexes(session) if result.events >= load.BULK_REBUILD_AT else []
+    stamp = utcnow()
+    first = kept = 0
+    for conn, n in zip(conns, counts, strict=True):
+        keep = ~exact[first : first + n]
+        share = int(keep.sum())
+        conn.send((keep, occurrence[kept : kept + share], ids[kept : kept + share], run_id, source_file, stamp))
+        first, kept = first + n, kept + share
+    with bulk.binary_copy(session, load.EVENTS.name, load.event_write_columns()) as write:
+        _forward(conns, write)
+    done = _each(conns)
+    bulk.rebuild_indexes(session, rebuild)
+    issue_rows = [row for part in done for row in part[0]]
+    step = 2 * load.BATCH_SIZE
+    for start in range(0, len(issue_rows), step):
+        bulk.insert_chunk(session, load.ISSUES.name, load.ISSUE_WRITE_COLUMNS, issue_rows[start : start + step])
+    end("load", result.events, session)
+    begin("measure", result.events, session)
+    sums = pd.concat([part[1] for part in done]).groupby(level=0).sum()
+    rows = measure.metric_rows(sums, pd.concat([part[2] for part in done]).groupby(level=0).sum())
+    written = measure.write_metrics(session, rows, run_id=run_id, at=utcnow())
+    end("measure", written, session)
+    result.issues = len(issue_rows)
+    result.precision = _total([part[3] for part in done])
+    result.failures_by_rule = _total([part[4] for part in done])
+    log.info("sharded run %s: %d events over %d workers", run_id, result.events, len(conns))
+    return result
+
+
+def _total(counts: list[pd.Series]) -> dict[str, int]:
+    """Add up value counts of the workers' parts."""
+    total = pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype="int64")
+    return {str(k): int(v) for k, v in total.sort_values(ascending=False, kind="stable").items()}
