@@ -21,9 +21,18 @@ COUNT_COLUMNS = (
     "displaced",
 )
 SPLIT_COUNT_COLUMNS = ("gsa_casualties", "civilian_casualties", "injured", "kidnapped", "displaced")
-# Hex digests compare byte by byte: PostgreSQL's "C" collation builds and probes their index
-# without the locale (1M events, unique index build 1.4-1.7 s -> 0.6 s; migration 0004).
-HEX_DIGEST = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+def byte_ordered(length: int) -> String:
+    """Return a text type compared byte by byte, as SQLite does (PostgreSQL: the "C" collation).
+
+    "C" sorts without the locale and with abbreviated keys: at 1M events the fingerprint's
+    unique index builds in 0.6 s instead of 1.4-1.7 s (migration 0004), the four name indexes
+    in 4.4-4.7 s instead of 4.9-5.4 s (migration 0005). Codes and canonical names lose nothing.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 # Events the trend drill-down lists: with validation issues (counted by the pipeline) or geocoded imprecisely.
 FLAGGED_EVENTS = "error_count > 0 OR warning_count > 0 OR geo_precision IN ('state', 'none')"
 
@@ -32,19 +41,19 @@ class ConflictEvent(Timestamps, Base):
     __tablename__ = "conflict_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(HEX_DIGEST, unique=True)
+    fingerprint: Mapped[str] = mapped_column(byte_ordered(64), unique=True)
     content_hash: Mapped[str] = mapped_column(String(64))
 
     event_date: Mapped[date | None]
-    state: Mapped[str | None] = mapped_column(String(64))
-    lga: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str | None] = mapped_column(byte_ordered(64))
+    lga: Mapped[str | None] = mapped_column(byte_ordered(128))
     community: Mapped[str | None] = mapped_column(String(256))
     location_text: Mapped[str | None] = mapped_column(Text)
     region: Mapped[str | None] = mapped_column(String(32))
     actor1: Mapped[str | None] = mapped_column(String(128))
     actor2: Mapped[str | None] = mapped_column(String(128))
     actor3: Mapped[str | None] = mapped_column(String(128))
-    crisis_type: Mapped[str | None] = mapped_column(String(64))
+    crisis_type: Mapped[str | None] = mapped_column(byte_ordered(64))
     action: Mapped[str | None] = mapped_column(String(256))
 
     gsa_casualties: Mapped[int | None]
@@ -71,7 +80,7 @@ class ConflictEvent(Timestamps, Base):
     description: Mapped[str | None] = mapped_column(Text)
     verification: Mapped[str | None] = mapped_column(Text)
     confirmation_level: Mapped[str | None] = mapped_column(String(128))
-    source: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(byte_ordered(128))
     source_url: Mapped[str | None] = mapped_column(Text)
     other_sources: Mapped[str | None] = mapped_column(Text)
     data_source: Mapped[str | None] = mapped_column(String(16))  # primary / secondary

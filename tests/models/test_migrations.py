@@ -41,11 +41,11 @@ def test_data_quality_metrics_has_the_original_indexes(engine) -> None:
     } <= names
 
 
-def test_fingerprint_compares_bytes_on_postgresql(engine) -> None:
+def test_fingerprints_and_indexed_names_compare_bytes_on_postgresql(engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite compares text byte by byte already")
     with engine.connect() as conn:
-        collation = conn.scalar(text(
-            "SELECT collation_name FROM information_schema.columns "
-            "WHERE table_name = 'conflict_events' AND column_name = 'fingerprint'"))  # fmt: skip
-    assert collation == "C"
+        collations = dict(conn.execute(text(
+            "SELECT column_name, collation_name FROM information_schema.columns "
+            "WHERE table_name = 'conflict_events' AND collation_name IS NOT NULL")).all())  # fmt: skip
+    assert collations == {name: "C" for name in ("fingerprint", "state", "lga", "crisis_type", "source")}
