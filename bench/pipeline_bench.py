@@ -13,7 +13,8 @@ file first (like an export), then measures:
 
 - baseline, in the same process: the generator's own time; and the bare read + COPY of the
   same file (pandas ``read_csv`` as text, then ``COPY`` of the raw rows into an unindexed table);
-- the pipeline: ``run_pipeline`` on the file, with seconds per stage and events/s;
+- the pipeline: ``run_pipeline`` on the file as the CLI's ingest runs it (over every core where
+  the code can: ``pipeline.shards``), with seconds per stage, events/s and peak memory;
 - with ``--before REV``: the pipeline of an earlier commit on the same file, into its own
   fresh database, in the same run (before/after under the same machine load).
 
@@ -143,7 +144,7 @@ def _baseline_copy(url: str, path: Path) -> dict:
 
 
 _RUN_IN_TREE = """
-import inspect, json, os, sys, time
+import inspect, json, os, resource, sys, time
 sys.path.insert(0, ".")
 from models.database import make_engine
 from pipeline.runner import run_pipeline
@@ -156,9 +157,12 @@ summary = run_pipeline(engine, sys.argv[2], **cores)
 seconds = time.perf_counter() - started
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent (the generator's heap).
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+# The largest forked worker (pipeline.shards), pages shared with this process included.
+worker_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"seconds": round(seconds, 3), "events": summary.events, "new": summary.events_new,
                   "events_per_s": round(summary.events / seconds), "stages": summary.stage_seconds,
-                  "load_average": load_average, "peak_mb": round(peak_kb / 1024, 1)}))
+                  "load_average": load_average, "peak_mb": round(peak_kb / 1024, 1),
+                  "worker_peak_mb": round(worker_kb / 1024, 1)}))
 """
 
 
