@@ -1,7 +1,7 @@
 """A first large load of a CSV export into PostgreSQL, its stages spread over forked workers.
 
-``run_pipeline(..., workers=N)`` (the CLI passes the machine's cores) comes here for a UTF-8
-CSV file of at least SHARD_AT_BYTES when PostgreSQL's events table is empty. The file is cut at
+``run_pipeline(..., workers=N)`` (the CLI passes the machine's cores) comes here for a CSV file
+of at least SHARD_AT_BYTES when PostgreSQL's events table is empty. The file is cut at
 row boundaries (a newline after an even number of quote characters) into one byte range per
 worker. Each worker extracts, normalises, geocodes and validates its range and hashes its
 events (``dedupe.hash_keys``); the parent decides the exact duplicates and occurrence numbers
@@ -11,8 +11,9 @@ under the loader's lock. Source spellings are chosen from the whole file's count
 numbers run on across the ranges, so the stored events, issues and metrics are those of the
 serial path (tests compare them). 1M events on 2 cores: bench/README.md.
 
-A worker that fails (a range it cannot read, say) ends the attempt before anything is
-committed, and the run goes the serial way, which gives the canonical error.
+A worker that fails (a part it cannot read, or one that is not UTF-8, say) ends the attempt
+before anything is committed, and the run goes the serial way, which gives the canonical error
+(or reads the whole file as cp1252).
 """
 
 from __future__ import annotations
@@ -60,15 +61,14 @@ class Sharded:
 
 
 def suits(engine: Engine, path: Path, workers: int) -> bytes | None:
-    """Return the file's bytes when this run may be sharded (PostgreSQL, a large UTF-8 CSV), else None."""
+    """Return the file's bytes when this run may be sharded (PostgreSQL, a large CSV), else None."""
     if workers < 2 or engine.dialect.name != "postgresql" or path.suffix.lower() != ".csv":
         return None
     try:
         if path.stat().st_size < SHARD_AT_BYTES:
             return None
         data = path.read_bytes()
-        data.decode("utf-8")  # a cp1252 file must be decoded as a whole, as the serial path does
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         return None
     return data
 
@@ -102,7 +102,9 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
     for other in inherited:  # the parent's ends: a pipe reads as closed only when every copy is
         other.close()
     try:
-        raw = extract.read_csv(data[:header] + data[start:end], name)
+        part = data[:header] + data[start:end]
+        part.decode("utf-8")  # else the file is not UTF-8 throughout: the serial path reads it as cp1252
+        raw = extract.read_csv(part, name)
         sources = normalise.source_texts(raw.events).value_counts()
         conn.send((len(raw.events) + raw.rows_skipped, len(raw.events), sources))
         offset, spellings = conn.recv()

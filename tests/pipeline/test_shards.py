@@ -124,3 +124,11 @@ def test_a_file_a_worker_cannot_read_fails_as_it_does_serially(postgres, export,
     assert sharded == [None]
     assert failed.value.input_error and failed.value.summary.error == serial.value.summary.error
     assert _snapshot(postgres)["conflict_events"] == []
+
+
+def test_a_cp1252_file_goes_the_serial_way(postgres, export, sharded) -> None:
+    data = export.read_text(encoding="utf-8").encode("cp1252", errors="replace")
+    assert not data.isascii()  # bytes that are not UTF-8: the whole file must be read as cp1252
+    export.write_bytes(data)
+    summary = _ingest(postgres, export, workers=2)
+    assert sharded == [None] and summary.status == "succeeded" and summary.events > 2_900
