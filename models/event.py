@@ -117,5 +117,4 @@ class ConflictEvent(Timestamps, Base):
         Index("ix_conflict_events_crisis_type_date", "crisis_type", "event_date"),
         Index("ix_conflict_events_source_date", "source", "event_date"),
         Index("ix_conflict_events_lga", "state", "lga"),
-        Index("ix_conflict_events_run_id", "run_id"),
     )

@@ -7,7 +7,8 @@ worker. Each worker extracts, normalises, geocodes and validates its range and h
 events (``dedupe.hash_keys``); the parent decides the exact duplicates and occurrence numbers
 over the whole file, in file order (``dedupe.repeats``), allocates the ids and opens one binary
 COPY, into which it forwards the rows the workers encode: every write is still one transaction
-under the loader's lock. Source spellings are chosen from the whole file's counts and row
+under the loader's lock, in the bulk mode (secondary indexes dropped before the workers start,
+rebuilt after COPY). Source spellings are chosen from the whole file's counts and row
 numbers run on across the ranges, so the stored events, issues and metrics are those of the
 serial path (tests compare them). 1M events on 2 cores: bench/README.md.
 
@@ -183,6 +184,7 @@ def run(engine: Engine, data: bytes, name: str, workers: int, stage: tuple[Stage
         if session.scalar(select(ConflictEvent.id).limit(1)) is not None:
             return None  # events stored: new, changed and unchanged rows need the serial path's classification
         types = bulk.column_types(session, load.EVENTS.name, load.event_write_columns())
+        rebuild = bulk.drop_indexes(session)  # the bulk mode, decided now: the workers need not wait for it
         context = multiprocessing.get_context("fork")
         conns: list[Connection] = []
         procs = []
@@ -195,7 +197,7 @@ def run(engine: Engine, data: bytes, name: str, workers: int, stage: tuple[Stage
                 procs[-1].start()
                 child.close()
                 conns.append(parent)
-            result = _sharded(session, conns, begin, end, run_id=run_id, source_file=source_file)
+            result = _sharded(session, conns, begin, end, rebuild, run_id=run_id, source_file=source_file)
         except ShardFailed as exc:
             log.info("sharded run %s goes the serial way: %s", run_id, exc)
             session.rollback()
@@ -213,8 +215,8 @@ def run(engine: Engine, data: bytes, name: str, workers: int, stage: tuple[Stage
     return result
 
 
-def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: StageFn, *, run_id: int,
-             source_file: str | None) -> Sharded:  # fmt: skip
+def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: StageFn, rebuild: list[str], *,
+             run_id: int, source_file: str | None) -> Sharded:  # fmt: skip
     """The parent's side, from the workers' first message to the metrics (the caller commits)."""
     parsed = _each(conns)
     result = Sharded(rows_read=sum(p[0] for p in parsed))
@@ -237,7 +239,6 @@ def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: Sta
     end("deduplicate", result.events)
     begin("load", result.events, session)
     ids = bulk.allocate_ids(session, result.events)
-    rebuild = bulk.drop_indexes(session) if result.events >= load.BULK_REBUILD_AT else []
     stamp = utcnow()
     first = kept = 0
     for conn, n in zip(conns, counts, strict=True):

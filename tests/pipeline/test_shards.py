@@ -83,7 +83,7 @@ def sharded(monkeypatch) -> list[object]:
     return attempts
 
 
-@pytest.mark.parametrize("bulk_at", [load.BULK_REBUILD_AT, 1_000])  # with and without the index rebuild
+@pytest.mark.parametrize("bulk_at", [load.BULK_REBUILD_AT, 1_000])  # the serial path without and with its rebuild
 def test_sharded_first_load_stores_what_the_serial_one_does(postgres, export, monkeypatch, sharded, bulk_at) -> None:
     monkeypatch.setattr(load, "BULK_REBUILD_AT", bulk_at)
     serial = _ingest(postgres, export, workers=1)
