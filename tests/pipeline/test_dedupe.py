@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from pipeline import columns as c
-from pipeline.dedupe import CONTENT_HASH, FINGERPRINT, content_hashes, deduplicate, fingerprints
+from pipeline.dedupe import (
+    _FOLD_F2,
+    CONTENT_HASH,
+    FINGERPRINT,
+    _repeats_by_columns,
+    content_hashes,
+    deduplicate,
+    fingerprints,
+    repeats,
+)
 from tests.pipeline.event_frames import events
 
 
@@ -100,3 +110,27 @@ def test_fingerprints_of_many_rows_are_distinct():
     frame[c.SOURCE_URL] = "https://example.ng/" + pd.Series(range(len(frame))).astype(str)
     fp = fingerprints(frame)
     assert len(set(fp)) == len(frame)
+
+
+def _keys(*rows: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
+    return tuple(np.array(column, dtype=np.uint64) for column in zip(*rows, strict=True))
+
+
+def test_repeats_marks_exact_repeats_and_numbers_same_identity_rows() -> None:
+    rng = np.random.default_rng(5)
+    f1, f2, h = (rng.integers(0, 2**63, 5_000, dtype=np.uint64) for _ in range(3))
+    f1[-300:], f2[-300:], h[-300:-100] = f1[:300], f2[:300], h[:200]  # 200 exact repeats, 100 same identity
+    exact, occurrence = repeats(f1, f2, h)
+    assert exact.sum() == 200 and (occurrence == 1).sum() == 100
+    by_columns = _repeats_by_columns(f1, f2, h)
+    assert (exact == by_columns[0]).all() and (occurrence == by_columns[1]).all()
+
+
+@pytest.mark.parametrize("same_content", [True, False])
+def test_repeats_does_not_trust_keys_that_fold_alike(same_content: bool) -> None:
+    f2a, f2b = 7, 11
+    f1a = 12345
+    fold = int(_FOLD_F2)
+    f1b = f1a ^ (f2a * fold % 2**64) ^ (f2b * fold % 2**64)  # folds as (f1a, f2a) does: another event all the same
+    exact, occurrence = repeats(*_keys((f1a, f2a, 99), (f1b, f2b, 99 if same_content else 98)))
+    assert exact.tolist() == [False, False] and occurrence.tolist() == [0, 0]
