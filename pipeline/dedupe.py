@@ -216,10 +216,17 @@ def _repeats_by_columns(f1: np.ndarray, f2: np.ndarray, h: np.ndarray) -> tuple[
     return exact, keys[~exact].groupby(["f1", "f2"], sort=False).cumcount().to_numpy()
 
 
-def keyed(events: pd.DataFrame, keep: np.ndarray, keys: tuple[np.ndarray, ...], occurrence: np.ndarray) -> pd.DataFrame:
-    """Return the kept rows with their fingerprint and content hash (hex is made for these rows only)."""
-    f1, f2, h = (k[keep] for k in keys)
-    return events[keep].assign(**{FINGERPRINT: _with_occurrence(_hex(f1, f2), occurrence), CONTENT_HASH: _hex64(h)})
+def hex_keys(keys: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``hash_keys`` as text: fingerprints (before occurrence numbers) and content hashes."""
+    f1, f2, h = keys
+    return _hex(f1, f2), _hex64(h)
+
+
+def keyed(events: pd.DataFrame, keep: np.ndarray, hexes: tuple[np.ndarray, np.ndarray],
+          occurrence: np.ndarray) -> pd.DataFrame:  # fmt: skip
+    """Return the kept rows with their fingerprint (occurrence number mixed in) and content hash."""
+    fp, content = (text[keep] for text in hexes)
+    return events[keep].assign(**{FINGERPRINT: _with_occurrence(fp, occurrence), CONTENT_HASH: content})
 
 
 def deduplicate(events: pd.DataFrame) -> Deduplicated:
@@ -228,6 +235,6 @@ def deduplicate(events: pd.DataFrame) -> Deduplicated:
     ordered = events if in_order else events.sort_values(c.SOURCE_ROW, kind="stable")  # no copy when in file order
     keys = hash_keys(ordered)
     exact, occurrence = repeats(*keys)
-    distinct = keyed(ordered, ~exact, keys, occurrence)
+    distinct = keyed(ordered, ~exact, hex_keys(keys), occurrence)
     dropped = ordered.loc[exact, c.SOURCE_ROW] if c.SOURCE_ROW in ordered else pd.Series(dtype="int64")
     return Deduplicated(events=distinct, duplicates=int(exact.sum()), duplicate_rows=dropped)

@@ -120,8 +120,9 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
         conn.send(WORKER_STAGES[2])
         keys = dedupe.hash_keys(events)
         conn.send(keys)
+        hexes = dedupe.hex_keys(keys)  # while the parent decides
         keep, occurrence, ids, run_id, source_file, stamp = conn.recv()
-        distinct = dedupe.keyed(events, keep, keys, occurrence).assign(id=ids)
+        distinct = dedupe.keyed(events, keep, hexes, occurrence).assign(id=ids)
         for block in bulk.binary_rows(types, load.event_rows(distinct, run_id, source_file, stamp, typed=True)):
             conn.send_bytes(block)
         conn.send_bytes(b"")
@@ -224,10 +225,10 @@ def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: Sta
     if not sum(counts):
         raise ShardFailed("no events")  # the serial path says so in its words
     result.rows_skipped = result.rows_read - sum(counts)
-    end("extract", sum(counts))
     spellings = codebook.source_spellings(pd.concat([p[2] for p in parsed]))
     for conn, offset in zip(conns, np.cumsum([0] + [p[0] for p in parsed[:-1]]), strict=True):
-        conn.send((int(offset), spellings))
+        conn.send((int(offset), spellings))  # the workers go on while the stages are recorded
+    end("extract", sum(counts))
     for name in WORKER_STAGES:
         begin(name, sum(counts))
         _each(conns, name)
@@ -236,8 +237,6 @@ def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: Sta
     parts = _each(conns)
     exact, occurrence = dedupe.repeats(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
     result.events, result.duplicates = int((~exact).sum()), int(exact.sum())
-    end("deduplicate", result.events)
-    begin("load", result.events, session)
     ids = bulk.allocate_ids(session, result.events)
     stamp = utcnow()
     first = kept = 0
@@ -246,6 +245,8 @@ def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: Sta
         share = int(keep.sum())
         conn.send((keep, occurrence[kept : kept + share], ids[kept : kept + share], run_id, source_file, stamp))
         first, kept = first + n, kept + share
+    end("deduplicate", result.events)  # recorded while the workers encode
+    begin("load", result.events, session)
     with bulk.binary_copy(session, load.EVENTS.name, load.event_write_columns()) as write:
         _forward(conns, write)
     done = _each(conns)
