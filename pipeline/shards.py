@@ -131,7 +131,7 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
         conn.send((load.issue_rows(kept, ids_by_row, run_id, stamp), measure.source_sums(distinct),
                    measure.duplicate_counts(events.loc[~keep, c.SOURCE]),
                    distinct[c.GEO_PRECISION].fillna("none").value_counts(), kept[c.RULE].value_counts()))  # fmt: skip
-    except Exception:  # noqa: BLE001 - the parent sees the pipe close and goes the serial way
+    except BaseException:  # noqa: BLE001 - Ctrl-C too: the parent sees the pipe close and decides
         log.info("shard %d-%d of %s failed", start, end, name, exc_info=True)
     finally:
         conn.close()
