@@ -189,13 +189,18 @@ def _parse_csv(data: bytes, encoding: str, what: str) -> pd.DataFrame:
         raise InputError(f"{what} is not valid CSV ({' '.join(str(exc).split())})") from exc
 
 
-def read_csv(data: bytes, what: str = "CSV file") -> Extracted:
-    """Read a CSV export with NVCD columns in any order (UTF-8 with or without BOM, or cp1252)."""
+def read_csv(data: bytes, what: str = "CSV file", *, utf8_only: bool = False) -> Extracted:
+    """Read a CSV export with NVCD columns in any order (UTF-8 with or without BOM, or cp1252).
+
+    ``utf8_only``: a part of a larger file (``pipeline.shards``), which is cp1252 only if the whole is.
+    """
     if b"\x00" in data[:4096]:
         raise InputError(f"{what} is binary, not CSV text")
     try:
         frame = _parse_csv(data, "utf-8-sig", what)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        if utf8_only:
+            raise InputError(f"{what} is not UTF-8 text (byte {exc.start})") from exc
         # Excel on Windows saves "CSV" in the ANSI code page.
         try:
             frame = _parse_csv(data, "cp1252", what)

@@ -103,9 +103,8 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
     for other in inherited:  # the parent's ends: a pipe reads as closed only when every copy is
         other.close()
     try:
-        part = data[:header] + data[start:end]
-        part.decode("utf-8")  # else the file is not UTF-8 throughout: the serial path reads it as cp1252
-        raw = extract.read_csv(part, name)
+        # A part that is not UTF-8 ends the attempt: the serial path reads the whole file as cp1252.
+        raw = extract.read_csv(data[:header] + data[start:end], name, utf8_only=True)
         sources = normalise.source_texts(raw.events).value_counts()
         conn.send((len(raw.events) + raw.rows_skipped, len(raw.events), sources))
         offset, spellings = conn.recv()
