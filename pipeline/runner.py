@@ -189,17 +189,11 @@ def _sharded(engine: Engine, source: Source, st: _Stages, summary: RunSummary, w
     if data is None:
         return False
 
-    def finish(session: Session, result: shards.Sharded) -> None:
-        summary.rows_read, summary.rows_skipped = result.rows_read, result.rows_skipped
-        summary.events, summary.duplicates, summary.events_new = result.events, result.duplicates, result.events
-        summary.precision, summary.failures_by_rule = result.precision, result.failures_by_rule
-        summary.issues = result.issues
+    def finish(session: Session) -> None:
         st.recorder.run_finished(session, **_run_counts(summary))
 
-    result = shards.run(engine, data, summary.source_file or "CSV file", workers, (st.begin, st.end),
-                        run_id=st.recorder.run_id, source_file=summary.source_file, today=today,
-                        lock_wait_s=lock_wait_s, finish=finish)  # fmt: skip
-    return result is not None
+    return shards.run(engine, data, workers, (st.begin, st.end), summary, today=today, lock_wait_s=lock_wait_s,
+                      finish=finish)  # fmt: skip
 
 
 def _run_counts(summary: RunSummary) -> dict[str, int]:

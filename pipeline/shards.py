@@ -22,11 +22,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +36,9 @@ from models import ConflictEvent, utcnow
 from pipeline import bulk, codebook, dedupe, extract, geocode, load, measure, normalise, validate
 from pipeline import columns as c
 
+if TYPE_CHECKING:
+    from pipeline.runner import RunSummary
+
 log = logging.getLogger(__name__)
 
 SHARD_AT_BYTES = 32 << 20  # ~110,000 events: from about where the bulk mode's index rebuild starts
@@ -46,19 +48,6 @@ StageFn = Callable[..., None]
 
 class ShardFailed(Exception):
     """A worker ended before its part was done; the run should go the serial way."""
-
-
-@dataclass
-class Sharded:
-    """What a sharded run did (the runner copies it into its summary)."""
-
-    rows_read: int = 0
-    rows_skipped: int = 0
-    events: int = 0
-    duplicates: int = 0
-    issues: int = 0
-    precision: dict[str, int] = field(default_factory=dict)
-    failures_by_rule: dict[str, int] = field(default_factory=dict)
 
 
 def suits(engine: Engine, path: Path, workers: int) -> bytes | None:
@@ -166,23 +155,23 @@ def _forward(conns: list[Connection], write: Callable[[bytes], None]) -> None:
                 pending.remove(conn)
 
 
-def run(engine: Engine, data: bytes, name: str, workers: int, stage: tuple[StageFn, StageFn], *, run_id: int,
-        source_file: str | None, today: date | None, lock_wait_s: float | None,
-        finish: Callable[[Session, Sharded], None]) -> Sharded | None:  # fmt: skip
-    """Run extract to measure sharded, and commit; return None (nothing written) to go the serial way.
+def run(engine: Engine, data: bytes, workers: int, stage: tuple[StageFn, StageFn], summary: RunSummary, *,
+        today: date | None, lock_wait_s: float | None, finish: Callable[[Session], None]) -> bool:  # fmt: skip
+    """Run extract to measure sharded, fill ``summary`` and commit; False (nothing written): go the serial way.
 
-    ``stage`` is (begin, end) of the runner's stage recording; ``finish(session, result)``
-    records the finished run inside the transaction, before the commit.
+    ``stage`` is (begin, end) of the runner's stage recording; ``finish(session)`` records the
+    finished run inside the transaction, before the commit.
     """
     begin, end = stage
+    run_id = summary.run_id
     bounds = cuts(data, workers)
     if len(bounds) < 3:  # a header and fewer than two parts
-        return None
+        return False
     header, ranges = bounds[0], list(zip(bounds[:-1], bounds[1:], strict=True))
     with Session(engine, info={bulk.LOCK_WAIT: lock_wait_s}) as session:
         bulk.lock_for_load(session)
         if session.scalar(select(ConflictEvent.id).limit(1)) is not None:
-            return None  # events stored: new, changed and unchanged rows need the serial path's classification
+            return False  # events stored: new, changed and unchanged rows need the serial path's classification
         types = bulk.column_types(session, load.EVENTS.name, load.event_write_columns())
         rebuild = bulk.drop_indexes(session)  # the bulk mode, decided now: the workers need not wait for it
         context = multiprocessing.get_context("fork")
@@ -192,16 +181,16 @@ def run(engine: Engine, data: bytes, name: str, workers: int, stage: tuple[Stage
         try:
             for a, b in ranges:
                 parent, child = context.Pipe()
-                args = (child, [*conns, parent], data, header, a, b, name, types, today)
+                args = (child, [*conns, parent], data, header, a, b, summary.source_file or "CSV file", types, today)
                 procs.append(context.Process(target=_work, args=args, daemon=True))
                 procs[-1].start()
                 child.close()
                 conns.append(parent)
-            result = _sharded(session, conns, begin, end, rebuild, run_id=run_id, source_file=source_file)
+            _sharded(session, conns, begin, end, rebuild, summary)
         except ShardFailed as exc:
             log.info("sharded run %s goes the serial way: %s", run_id, exc)
             session.rollback()
-            return None
+            return False
         finally:
             for conn in conns:
                 conn.close()  # a worker still waiting for the parent stops
@@ -210,20 +199,21 @@ def run(engine: Engine, data: bytes, name: str, workers: int, stage: tuple[Stage
                 if proc.is_alive():
                     proc.kill()
                     proc.join()
-        finish(session, result)
+        finish(session)
         session.commit()
-    return result
+    return True
 
 
-def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: StageFn, rebuild: list[str], *,
-             run_id: int, source_file: str | None) -> Sharded:  # fmt: skip
+def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: StageFn, rebuild: list[str],
+             summary: RunSummary) -> None:  # fmt: skip
     """The parent's side, from the workers' first message to the metrics (the caller commits)."""
+    run_id = summary.run_id
     parsed = _each(conns)
-    result = Sharded(rows_read=sum(p[0] for p in parsed))
     counts = [p[1] for p in parsed]
     if not sum(counts):
         raise ShardFailed("no events")  # the serial path says so in its words
-    result.rows_skipped = result.rows_read - sum(counts)
+    summary.rows_read = sum(p[0] for p in parsed)
+    summary.rows_skipped = summary.rows_read - sum(counts)
     spellings = codebook.source_spellings(pd.concat([p[2] for p in parsed]))
     for conn, offset in zip(conns, np.cumsum([0] + [p[0] for p in parsed[:-1]]), strict=True):
         conn.send((int(offset), spellings))  # the workers go on while the stages are recorded
@@ -235,17 +225,18 @@ def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: Sta
     begin("deduplicate", sum(counts))
     parts = _each(conns)
     exact, occurrence = dedupe.repeats(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
-    result.events, result.duplicates = int((~exact).sum()), int(exact.sum())
-    ids = bulk.allocate_ids(session, result.events)
+    summary.events = summary.events_new = int((~exact).sum())
+    summary.duplicates = int(exact.sum())
+    ids = bulk.allocate_ids(session, summary.events)
     stamp = utcnow()
     first = kept = 0
     for conn, n in zip(conns, counts, strict=True):
         keep = ~exact[first : first + n]
         share = int(keep.sum())
-        conn.send((keep, occurrence[kept : kept + share], ids[kept : kept + share], run_id, source_file, stamp))
+        conn.send((keep, occurrence[kept : kept + share], ids[kept : kept + share], run_id, summary.source_file, stamp))
         first, kept = first + n, kept + share
-    end("deduplicate", result.events)  # recorded while the workers encode
-    begin("load", result.events, session)
+    end("deduplicate", summary.events)  # recorded while the workers encode
+    begin("load", summary.events, session)
     with bulk.binary_copy(session, load.EVENTS.name, load.event_write_columns()) as write:
         _forward(conns, write)
     done = _each(conns)
@@ -254,17 +245,16 @@ def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: Sta
     step = 2 * load.BATCH_SIZE
     for start in range(0, len(issue_rows), step):
         bulk.insert_chunk(session, load.ISSUES.name, load.ISSUE_WRITE_COLUMNS, issue_rows[start : start + step])
-    end("load", result.events, session)
-    begin("measure", result.events, session)
+    end("load", summary.events, session)
+    begin("measure", summary.events, session)
     sums = pd.concat([part[1] for part in done]).groupby(level=0).sum()
     rows = measure.metric_rows(sums, pd.concat([part[2] for part in done]).groupby(level=0).sum())
     written = measure.write_metrics(session, rows, run_id=run_id, at=utcnow())
     end("measure", written, session)
-    result.issues = len(issue_rows)
-    result.precision = _total([part[3] for part in done])
-    result.failures_by_rule = _total([part[4] for part in done])
-    log.info("sharded run %s: %d events over %d workers", run_id, result.events, len(conns))
-    return result
+    summary.issues = len(issue_rows)
+    summary.precision = _total([part[3] for part in done])
+    summary.failures_by_rule = _total([part[4] for part in done])
+    log.info("sharded run %s: %d events over %d workers", run_id, summary.events, len(conns))
 
 
 def _total(counts: list[pd.Series]) -> dict[str, int]:
