@@ -154,12 +154,19 @@ def chunk_sink(session: Session, table: str, columns: Sequence[str]) -> Iterator
         yield ChunkSink(session, table, tuple(columns))
         return
     types = column_types(session, table, columns)
+    with _queued_copy(session, table, columns) as copy:
+        copy.set_types(types)
+        yield ChunkSink(session, table, tuple(columns), copy)
+
+
+@contextmanager
+def _queued_copy(session: Session, table: str, columns: Sequence[str]) -> Iterator[Any]:
+    """Open a binary ``COPY ... FROM STDIN`` whose data a psycopg writer thread sends on."""
     dbapi = session.connection().connection.driver_connection
     with dbapi.cursor() as cur:
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-            copy.set_types(types)
-            yield ChunkSink(session, table, tuple(columns), copy)
+            yield copy
 
 
 def write_chunk(sink: ChunkSink, rows: Iterable[Sequence[Any]]) -> None:
@@ -195,13 +202,10 @@ def binary_rows(types: Sequence[int], rows: Iterable[Sequence[Any]]) -> Iterator
 @contextmanager
 def binary_copy(session: Session, table: str, columns: Sequence[str]) -> Iterator[Callable[[bytes], None]]:
     """Open a binary COPY into ``table`` (PostgreSQL) and yield a writer for ``binary_rows`` blocks."""
-    dbapi = session.connection().connection.driver_connection
-    with dbapi.cursor() as cur:
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-            copy.write(BINARY_HEADER)
-            yield copy.write
-            copy.write(BINARY_TRAILER)
+    with _queued_copy(session, table, columns) as copy:
+        copy.write(BINARY_HEADER)
+        yield copy.write
+        copy.write(BINARY_TRAILER)
 
 
 def begin_update(session: Session, columns: Sequence[str]) -> str:

@@ -149,9 +149,7 @@ def _process(source: Source, filename: str | None, today: date | None, st: _Stag
     events = geocode.geocode(events, villages)
     st.end("geocode", len(events))
     st.begin("validate", len(events))
-    events, val_issues = validate.validate(events, today=today)
-    issues = pd.concat([frame for frame in (norm_issues, val_issues) if not frame.empty] or [norm_issues])
-    events = validate.count_issues(events, issues)  # normalise's warnings count too
+    events, issues = validate.validate_counting(events, norm_issues, today=today)  # normalise's warnings count too
     st.end("validate", len(events))
     st.begin("deduplicate", len(events))
     distinct = dedupe.deduplicate(events)

@@ -218,3 +218,11 @@ def validate(events: pd.DataFrame, today: date | None = None) -> tuple[pd.DataFr
     log.info("validated %d events: %d issues", len(events), len(issues))
     counted = count_issues(events, issues).drop(columns=[c.STATE_CORRECTION], errors="ignore")  # now an issue
     return counted[c.in_event_order(list(counted.columns))], issues
+
+
+def validate_counting(events: pd.DataFrame, earlier: pd.DataFrame,
+                      today: date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Validate, then return events whose counts include ``earlier`` issues (normalise's), and all the issues."""
+    events, found = validate(events, today=today)
+    issues = pd.concat([frame for frame in (earlier, found) if not frame.empty] or [earlier])
+    return count_issues(events, issues), issues
