@@ -4,10 +4,13 @@
 refused (401). The run is synchronous; under gevent the request yields to the worker's
 other greenlets between stages, so they stall at most one stage (real export, measured:
 longest /healthz wait 0.64 s, the extract stage, instead of the whole 1.4 s run).
-Rejections before the pipeline starts (auth, size, type, unparseable JSON) touch
-nothing. Content the pipeline cannot read (corrupt workbook, wrong columns, bad
-records) answers 422 with the reason and leaves events, issues and metrics as they
-were; the failed run is recorded (the monitor shows it) and its id is in the detail.
+Rejections before the pipeline starts (auth, size, type, unparseable JSON, a body that
+is not a list of objects or ``{"records": [objects]}``) touch nothing and record no run.
+Content the pipeline cannot read (corrupt workbook, wrong columns, bad records) answers
+422 with the reason, a workbook over the limits (``pipeline.limits``) 413, and both leave
+events, issues and metrics as they were; the failed run is recorded (the monitor shows it,
+with a reason that quotes nothing of the content) and its id is in the detail. Only parsed
+records or an upload's bytes reach the pipeline: nothing from a request is ever a path.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from flask import Response, current_app, jsonify, request
 import db
 from api.errors import error_response
 from pipeline import columns as c
-from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.limits import Limits
+from pipeline.runner import RunFailed, RunSummary, Source, run_pipeline
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint("ingest", __name__, url_prefix="/api/v1/ingest", tag="Ingest")
@@ -39,7 +43,7 @@ YIELD_SECONDS = 0.005
 LOCK_WAIT_SECONDS = 10
 ERRORS = {
     401: "Missing or wrong token",
-    413: "Body over the upload size limit",
+    413: "Body over the upload size limit, or a workbook over the unpacking limits",
     415: "Unsupported file or content type",
     422: "Content that cannot be ingested (detail says why)",
     500: "The run failed (recorded as failed)",
@@ -57,6 +61,8 @@ def _verify(token: str) -> str | None:
 
 class FileIn(Schema):
     file = fields.File(required=True, metadata={"description": f"An NVCD export ({', '.join(FILE_TYPES)})"})
+    sheet = fields.String(metadata={"description": "The workbook's events sheet, when several visible sheets "
+                                                   "have NVCD event headers (hidden sheets are never read)"})  # fmt: skip
 
 
 class BatchIn(Schema):
@@ -100,14 +106,15 @@ def _yield_between_stages(stage: str, _done: int, _total: int) -> None:
         sleep(YIELD_SECONDS)
 
 
-def _run(source: object, filename: str | None) -> Response:
+def _run(source: Source, filename: str | None, sheet: str | None = None) -> Response:
     try:
-        summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename,  # type: ignore
-                                           on_progress=_yield_between_stages, lock_wait_s=LOCK_WAIT_SECONDS)  # fmt: skip
+        summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename,
+                                           on_progress=_yield_between_stages, lock_wait_s=LOCK_WAIT_SECONDS,
+                                           limits=Limits.from_settings(current_app.config), sheet=sheet)  # fmt: skip
     except RunFailed as exc:
         detail = {"run_id": exc.summary.run_id, "error": exc.summary.error}
         if exc.input_error:
-            return error_response(422, exc.summary.error or "Unreadable input", detail)
+            return error_response(413 if exc.too_large else 422, exc.message(), detail)
         if exc.busy:
             retry = {"Retry-After": str(math.ceil(LOCK_WAIT_SECONDS))}
             return error_response(503, "Another run is writing to the database; retry later", detail, retry)
@@ -132,7 +139,8 @@ def ingest_file(files_data: object = None) -> Response:
     suffix = Path(upload.filename).suffix.lower()
     if suffix not in FILE_TYPES:
         return error_response(415, f"Unsupported file type {suffix or '(none)'!r}", {"allowed": list(FILE_TYPES)})
-    return _run((upload.read(), Path(upload.filename).name), None)
+    sheet = request.form.get("sheet") or None
+    return _run((upload.read(), Path(upload.filename).name), None, sheet)
 
 
 @bp.post("/batch")
@@ -149,4 +157,16 @@ def ingest_batch(json_data: object = None) -> Response:
             keys = {"keys": sorted(payload)[:20]}
             return error_response(422, "Expected a list of records or an object with 'records'", keys)
         payload = payload["records"]
+    # Only the documented shape reaches the pipeline; checked before any run is recorded.
+    if not isinstance(payload, list):
+        return error_response(422, "The records must be a list of objects", {"got": _json_type(payload)})
+    odd = next((i for i, record in enumerate(payload, start=1) if not isinstance(record, dict)), None)
+    if odd is not None:
+        return error_response(422, f"Record {odd} must be an object", {"record": odd, "got": _json_type(payload[odd - 1])})
     return _run(payload, "batch")
+
+
+def _json_type(value: object) -> str:
+    """Name a JSON value's type as JSON does (never its content)."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)

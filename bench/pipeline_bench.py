@@ -144,7 +144,7 @@ def _baseline_copy(url: str, path: Path) -> dict:
 
 
 _RUN_IN_TREE = """
-import inspect, json, os, resource, sys, time
+import inspect, json, os, pathlib, resource, sys, time
 sys.path.insert(0, ".")
 from models.database import make_engine
 from pipeline.runner import run_pipeline
@@ -153,7 +153,7 @@ engine = make_engine(sys.argv[1], statement_timeout_ms=3_600_000)
 cores = {"workers": os.cpu_count()} if "workers" in inspect.signature(run_pipeline).parameters else {}
 load_average = round(os.getloadavg()[0], 2)
 started = time.perf_counter()
-summary = run_pipeline(engine, sys.argv[2], **cores)
+summary = run_pipeline(engine, pathlib.Path(sys.argv[2]), **cores)  # a str is no path to the pipeline
 seconds = time.perf_counter() - started
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent (the generator's heap).
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))

@@ -27,6 +27,7 @@ from models import STAGES, ConflictEvent
 from models.database import make_engine
 from pipeline import replay as replay_mode
 from pipeline.generate import generate_records, generate_events, write_csv
+from pipeline.limits import Limits
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
 
 EXIT_INPUT = 2
@@ -97,16 +98,19 @@ def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
+@click.option("--sheet", default=None, help="The workbook's events sheet, when several visible sheets have event headers.")
 @click.pass_context
-def ingest(ctx: click.Context, file: Path, progress: bool) -> None:
+def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None) -> None:
     """Import FILE (.xlsx, .csv or .json) and print a summary."""
     engine = _engine(ctx.obj["database_url"])
+    limits = Limits.from_settings(config.from_environment())
     bar = StageBar(progress)
     try:
-        summary = run_pipeline(engine, file, trigger="cli", on_progress=bar, workers=os.cpu_count() or 1)
+        summary = run_pipeline(engine, file, trigger="cli", on_progress=bar, workers=os.cpu_count() or 1,
+                               limits=limits, sheet=sheet)  # fmt: skip
     except RunFailed as exc:
         bar.close()
-        click.echo(f"error: {exc.summary.error}", err=True)
+        click.echo(f"error: {exc.message()}", err=True)
         ctx.exit(EXIT_INPUT if exc.input_error else EXIT_FAILED)
     finally:
         engine.dispose()

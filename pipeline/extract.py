@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineError, CalamineWorkbook
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 from rapidfuzz import fuzz, process
 
 from pipeline import columns as c
 from pipeline.errors import InputError
+from pipeline.limits import Limits, check_workbook
 
 log = logging.getLogger(__name__)
 
@@ -148,36 +149,78 @@ def _find_header(rows: list[list[Any]]) -> tuple[int, dict[int, str]] | None:
     return None
 
 
-def _read_villages(book: CalamineWorkbook) -> pd.DataFrame | None:
-    """Return (state, lga, village) from a sheet whose header names all three, if any."""
-    for name in book.sheet_names:
-        head = book.get_sheet_by_name(name).to_python(nrows=1)
-        keys = [header_key(h) for h in (head[0] if head else [])]
-        if all(k in keys for k in VILLAGE_COLUMNS):
-            rows = book.get_sheet_by_name(name).to_python()
-            frame = pd.DataFrame(rows[1:], columns=keys, dtype=object)[list(VILLAGE_COLUMNS)]
-            frame = frame.astype("string").apply(lambda s: s.str.strip()).replace("", pd.NA).dropna().astype(object)
-            log.info("read %d villages from sheet %r", len(frame), name)
-            return frame.reset_index(drop=True)
-    return None
+def _villages(sheet: CalamineSheet) -> pd.DataFrame:
+    """Return (state, lga, village) from a sheet whose header names all three."""
+    rows = sheet.to_python()
+    keys = [header_key(h) for h in rows[0]]
+    frame = pd.DataFrame(rows[1:], columns=keys, dtype=object)[list(VILLAGE_COLUMNS)]
+    frame = frame.astype("string").apply(lambda s: s.str.strip()).replace("", pd.NA).dropna().astype(object)
+    log.info("read %d villages from sheet %r", len(frame), sheet.name)
+    return frame.reset_index(drop=True)
 
 
-def read_xlsx(data: bytes, what: str = "workbook") -> Extracted:
-    """Read the events sheet (found by its header) and any Villages sheet of an XLSX file."""
+def visible_sheets(book: CalamineWorkbook) -> list[str]:
+    """Return the names of the workbook's visible worksheets (hidden and very hidden ones are never read)."""
+    return [m.name for m in book.sheets_metadata
+            if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]  # fmt: skip
+
+
+def _named_sheet(book: CalamineWorkbook, sheet: str, visible: list[str], what: str) -> list[str]:
+    if sheet in visible:
+        return [sheet]
+    if sheet in book.sheet_names:
+        raise InputError(f"{what}: the chosen sheet is hidden; hidden sheets are never read as events",
+                         quoted=f"sheet {sheet!r}")  # fmt: skip
+    raise InputError(f"{what} has no visible sheet of the chosen name",
+                     quoted=f"sheet {sheet!r}; visible sheets: {', '.join(map(repr, visible))}")  # fmt: skip
+
+
+Found = tuple[CalamineSheet, int, dict[int, str], CalamineSheet | None]
+
+
+def _events_sheet(book: CalamineWorkbook, what: str, sheet: str | None) -> Found:
+    """Find the one visible sheet with event headers (or the chosen one), and a Villages sheet."""
+    visible = visible_sheets(book)
+    names = visible if sheet is None else _named_sheet(book, sheet, visible, what)
+    found: list[tuple[CalamineSheet, int, dict[int, str]]] = []
+    villages = None
+    for name in dict.fromkeys([*names, *visible]):  # the chosen sheet first, then the others for villages
+        data = book.get_sheet_by_name(name)
+        head = data.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS)
+        header = _find_header(head) if name in names else None
+        if header is not None:
+            found.append((data, *header))
+        elif villages is None and head and all(k in [header_key(h) for h in head[0]] for k in VILLAGE_COLUMNS):
+            villages = data
+    if not found:
+        raise InputError(f"{what} has no visible sheet with NVCD event headers (needs at least Date and State "
+                         "columns; hidden sheets are never read)")  # fmt: skip
+    if len(found) > 1:
+        names = ", ".join(repr(data.name) for data, *_ in found)
+        raise InputError(f"{what} has {len(found)} visible sheets with NVCD event headers; choose one "
+                         "(CLI --sheet, form field 'sheet')", quoted=f"sheets: {names}")  # fmt: skip
+    return (*found[0], villages)
+
+
+def read_xlsx(data: bytes, what: str = "workbook", limits: Limits = Limits(), sheet: str | None = None) -> Extracted:
+    """Read the events sheet (the one visible sheet with event headers, or ``sheet``) and any Villages sheet.
+
+    The workbook is checked against ``limits`` first (``pipeline.limits``), before calamine unpacks it.
+    """
+    check_workbook(data, limits, what)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        for name in book.sheet_names:
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            found = _find_header(rows)
-            if found is not None:
-                header_at, mapping = found
-                frame = _frame_from_rows(rows, header_at, mapping)
-                numbers = pd.Series(range(header_at + 2, header_at + 2 + len(frame)))
-                extracted = _finish(frame, numbers, f"{what} sheet {name!r}")
-                return Extracted(extracted.events, extracted.rows_skipped, _read_villages(book))
+        events, header_at, mapping, village_sheet = _events_sheet(book, what, sheet)
+        rows = events.to_python(skip_empty_area=False)
+        frame = _frame_from_rows(rows, header_at, mapping)
+        rows = None  # the frame holds the cells now
+        numbers = pd.Series(range(header_at + 2, header_at + 2 + len(frame)))
+        extracted = _finish(frame, numbers, f"{what} sheet {events.name!r}")
+        villages = _villages(village_sheet) if village_sheet is not None else None
     except CalamineError as exc:
-        raise InputError(f"{what} is not a readable XLSX workbook ({exc.__class__.__name__}: {exc})") from exc
-    raise InputError(f"{what} has no sheet with NVCD event headers (needs at least Date and State columns)")
+        # calamine's text may quote the workbook's XML: only its kind is stored.
+        raise InputError(f"{what} is not a readable XLSX workbook ({exc.__class__.__name__})", quoted=str(exc)) from exc
+    return Extracted(extracted.events, extracted.rows_skipped, villages)
 
 
 def _parse_csv(data: bytes, encoding: str, what: str) -> pd.DataFrame:
@@ -186,7 +229,25 @@ def _parse_csv(data: bytes, encoding: str, what: str) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, na_values=[""],
                            skipinitialspace=True, encoding=encoding)  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{what} is not valid CSV ({' '.join(str(exc).split())})") from exc
+        # pandas' text says where the CSV breaks; keep only the line number, which quotes nothing.
+        line = re.search(r"\bline (\d+)", str(exc))
+        where = f" (near line {line.group(1)})" if line else ""
+        raise InputError(f"{what} is not valid CSV{where}", quoted=str(exc)) from exc
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """Name the encoding of UTF-16/UTF-32 text (by its BOM, or the NUL bytes of ASCII in it), else None."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                      (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):  # fmt: skip
+        if data.startswith(bom):
+            return name
+    head = data[:4096]
+    # ASCII text in UTF-16 without a BOM: every other byte is NUL.
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
+        return "UTF-16"
+    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4 and head[1::2].count(0) == 0:
+        return "UTF-16"
+    return None
 
 
 def read_csv(data: bytes, what: str = "CSV file", *, utf8_only: bool = False) -> Extracted:
@@ -194,6 +255,9 @@ def read_csv(data: bytes, what: str = "CSV file", *, utf8_only: bool = False) ->
 
     ``utf8_only``: a part of a larger file (``pipeline.shards``), which is cp1252 only if the whole is.
     """
+    wide = wide_encoding(data)
+    if wide:
+        raise InputError(f"{what} is {wide} text; save it as CSV UTF-8 (Excel: Save As, 'CSV UTF-8 (Comma delimited)')")
     if b"\x00" in data[:4096]:
         raise InputError(f"{what} is binary, not CSV text")
     try:
@@ -209,14 +273,16 @@ def read_csv(data: bytes, what: str = "CSV file", *, utf8_only: bool = False) ->
     mapping = map_headers(list(frame.columns))
     if not _is_events_header(mapping):
         shown = ", ".join(str(h) for h in list(frame.columns)[:8])
-        raise InputError(f"{what} does not have NVCD columns (needs at least date and state; found: {shown})")
+        raise InputError(f"{what} does not have NVCD columns (needs at least date and state; found "
+                         f"{len(frame.columns)} columns)", quoted=f"found: {shown}")  # fmt: skip
     frame = frame.iloc[:, list(mapping)].set_axis(list(mapping.values()), axis=1)
     return _finish(frame, pd.Series(range(2, len(frame) + 2)), what, parsed_blanks=True)
 
 
 def _check_value(i: int, key: str, value: object) -> None:
     if value is not None and not isinstance(value, str | int | float | bool):
-        raise InputError(f"record {i}, field {key!r}: expected a string or number, got {type(value).__name__}")
+        raise InputError(f"record {i}, field {match_header(key)!r}: expected a string or number, "
+                         f"got {type(value).__name__}")  # fmt: skip
 
 
 def read_records(records: object) -> Extracted:
@@ -238,7 +304,8 @@ def read_records(records: object) -> Extracted:
                 _check_value(i, key, value)
                 row[name] = value
         if not row:
-            raise InputError(f"record {i} has no known fields (got: {', '.join(map(str, record)) or 'nothing'})")
+            raise InputError(f"record {i} has no known fields (see pipeline/columns.py)",
+                             quoted=f"got: {', '.join(map(str, record)) or 'nothing'}")  # fmt: skip
         rows.append(row)
     frame = pd.DataFrame(rows, dtype=object)
     return _finish(frame, pd.Series(range(1, len(frame) + 1)), "batch")
@@ -246,10 +313,15 @@ def read_records(records: object) -> Extracted:
 
 def read_json(data: bytes, what: str = "JSON file") -> Extracted:
     """Read a JSON file holding a batch (a list, or an object with ``records``)."""
+    wide = wide_encoding(data)
+    if wide:
+        raise InputError(f"{what} is {wide} text; save it as UTF-8")
     try:
         payload = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{what} is not valid JSON ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} is not UTF-8 text (byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno})") from exc
     return read_records(payload)
 
 
@@ -261,14 +333,8 @@ def _sniff(data: bytes) -> str:
     return ".csv"
 
 
-def read_file(path: Path | str, data: bytes | None = None, filename: str | None = None) -> Extracted:
-    """Read an export by extension (or content when the extension says nothing)."""
-    name = filename or Path(path).name
-    if data is None:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+def read_bytes(data: bytes, name: str, limits: Limits = Limits(), sheet: str | None = None) -> Extracted:
+    """Read an export's bytes by its name's extension (or by content when the extension says nothing)."""
     # isspace stops at the first character (strip would copy the whole file); b"".isspace() is False.
     if not data or data.isspace():
         raise InputError(f"{name} is empty")
@@ -277,7 +343,27 @@ def read_file(path: Path | str, data: bytes | None = None, filename: str | None 
         raise InputError(f"{name}: unsupported file type {suffix!r} (use .xlsx, .csv or .json)")
     kind = suffix if suffix in (*XLSX_SUFFIXES, ".csv", ".json") else _sniff(data)
     if kind in XLSX_SUFFIXES:
-        return read_xlsx(data, name)
+        return read_xlsx(data, name, limits, sheet)
+    if sheet is not None:
+        raise InputError(f"{name}: a sheet can only be chosen in an XLSX workbook")
     if kind == ".json":
         return read_json(data, name)
     return read_csv(data, name)
+
+
+def read_path(path: Path) -> bytes:
+    """Return a local file's bytes (the CLI's ``Path`` only: nothing that came over HTTP is ever a path)."""
+    if not isinstance(path, Path):
+        raise TypeError(f"read_path takes a pathlib.Path, not {type(path).__name__}")
+    try:
+        # A FIFO or a device would block or never end: only regular files are read.
+        if not path.is_file():
+            raise InputError(f"cannot read {path.name}: not a regular file")
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path.name}: {exc.strerror or exc.__class__.__name__}") from exc
+
+
+def read_file(path: Path, limits: Limits = Limits(), sheet: str | None = None, filename: str | None = None) -> Extracted:
+    """Read a local export file (a ``Path``; the run records only its name, never the folder)."""
+    return read_bytes(read_path(path), filename or path.name, limits, sheet)

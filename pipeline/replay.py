@@ -53,9 +53,9 @@ def generated_batches(batch_size: int, seed: int | None = None) -> Iterator[extr
         yield extract.read_records(frame.where(frame.notna(), None).to_dict("records"))
 
 
-def file_batches(path: Path | str, batch_size: int) -> Iterator[extract.Extracted]:
+def file_batches(path: Path, batch_size: int) -> Iterator[extract.Extracted]:
     """Yield a file's events in slices of ``batch_size`` (once through the file)."""
-    whole = extract.read_file(path)
+    whole = extract.read_file(Path(path))
     for start in range(0, len(whole.events), batch_size):
         part = whole.events.iloc[start : start + batch_size].reset_index(drop=True)
         yield extract.Extracted(events=part, rows_skipped=0, villages=whole.villages)

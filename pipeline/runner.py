@@ -7,7 +7,14 @@ committed after ``measure``: a run that fails anywhere leaves those tables as th
 were, and its run row says ``failed`` with the reason and the failing stage.
 
 Runs record failures, including unreadable input: a rejected file still leaves a
-failed run (with the one-line reason) for the data team to see on the monitor.
+failed run (with the one-line reason) for the data team to see on the monitor. That reason
+is public: it names the input's file name (never a folder) and quotes nothing of its
+content; what an ``InputError`` quotes (headers found, sheet names) goes to ``RunFailed.quoted``
+for whoever sent the input.
+
+A source is a local file as a ``Path`` (the CLI only), an upload as ``Upload`` (bytes and its
+file name), parsed records, a raw frame or an ``Extracted``. Anything else, a ``str`` above
+all, is refused as a bad batch: a value that came over HTTP never reaches code that opens a path.
 ``run_pipeline`` then raises ``RunFailed`` carrying the summary; ``input_error`` tells
 a bad file (CLI exit 2, HTTP 422) from a fault of ours, and ``busy`` a run that could not
 get the database's write lock in time because another run was writing (HTTP 503; on
@@ -33,14 +40,16 @@ from models import utcnow
 from models.database import is_lock_wait
 from pipeline import columns as c
 from pipeline import bulk, dedupe, extract, geocode, load, measure, normalise, shards, validate
-from pipeline.errors import InputError
+from pipeline.errors import InputError, LimitExceeded
+from pipeline.limits import Limits
 from pipeline.recorder import RunRecorder, clip_source_file
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
 BUSY = "another run is writing to the database; try again shortly"
-Source = Path | str | tuple[bytes, str] | list | pd.DataFrame | extract.Extracted
+Upload = tuple[bytes, str]  # an uploaded file's bytes and its name (no folder)
+Source = Path | Upload | list[dict[str, object]] | pd.DataFrame | extract.Extracted
 
 
 @dataclass
@@ -73,11 +82,18 @@ class RunSummary:
 class RunFailed(Exception):
     """A run that was recorded as failed; ``summary`` says how far it got."""
 
-    def __init__(self, summary: RunSummary, input_error: bool, busy: bool = False) -> None:
+    def __init__(self, summary: RunSummary, input_error: bool, busy: bool = False, quoted: str | None = None,
+                 too_large: bool = False) -> None:  # fmt: skip
         super().__init__(summary.error or "run failed")
         self.summary = summary
         self.input_error = input_error
         self.busy = busy
+        self.quoted = quoted  # what the input error quoted of the input: for its sender, never stored
+        self.too_large = too_large
+
+    def message(self) -> str:
+        """Return the reason with what it quoted of the input, for whoever sent that input."""
+        return f"{self.summary.error}: {self.quoted}" if self.quoted else self.summary.error or "run failed"
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -89,26 +105,35 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 def source_name(source: Source, filename: str | None) -> str | None:
     """Return the name a run records for its input."""
     if filename:
-        return filename
-    if isinstance(source, Path | str):
-        return Path(source).name
-    if isinstance(source, tuple):
-        return source[1]
+        return Path(filename).name
+    if isinstance(source, Path):
+        return source.name
+    if _is_upload(source):
+        return Path(source[1]).name  # type: ignore[index]
     return None
 
 
-def read_source(source: Source, filename: str | None = None) -> extract.Extracted:
-    """Extract raw events from a path, (bytes, filename), records, a raw frame or an Extracted."""
+def _is_upload(source: object) -> bool:
+    return (isinstance(source, tuple) and len(source) == 2 and isinstance(source[0], bytes)
+            and isinstance(source[1], str))  # fmt: skip
+
+
+def read_source(source: Source, filename: str | None = None, limits: Limits = Limits(),
+                sheet: str | None = None) -> extract.Extracted:  # fmt: skip
+    """Extract raw events from a Path, an Upload, records, a raw frame or an Extracted; refuse anything else."""
     if isinstance(source, extract.Extracted):
         return source
-    if isinstance(source, Path | str):
-        return extract.read_file(source, filename=filename)
-    if isinstance(source, tuple):
-        data, name = source
-        return extract.read_file(name, data=data, filename=filename or name)
+    if isinstance(source, Path):
+        return extract.read_file(source, limits, sheet, filename=filename)
+    if _is_upload(source):
+        data, name = source  # type: ignore[misc]
+        return extract.read_bytes(data, Path(filename or name).name, limits, sheet)
     if isinstance(source, pd.DataFrame):
         return extract.read_records(_records(source))
-    return extract.read_records(source)
+    if isinstance(source, list):
+        return extract.read_records(source)
+    # A str is never taken for a path here: only the CLI's Path objects are files.
+    raise InputError(f"a batch must be a list of records, got {type(source).__name__}")
 
 
 class _Stages:
@@ -132,10 +157,11 @@ class _Stages:
 
 
 def _process(source: Source, filename: str | None, today: date | None, st: _Stages, summary: RunSummary,
-             known_sources: list[str]) -> tuple[dedupe.Deduplicated, pd.DataFrame, pd.Series]:  # fmt: skip
+             known_sources: list[str], reading: tuple[Limits, str | None],
+             ) -> tuple[dedupe.Deduplicated, pd.DataFrame, pd.Series]:  # fmt: skip
     """Run the in-memory stages, extract to deduplicate; return events, issues, duplicates' sources."""
     st.begin("extract", 0)
-    raw = read_source(source, filename)
+    raw = read_source(source, filename, *reading)
     summary.rows_read = len(raw.events) + raw.rows_skipped
     summary.rows_skipped = raw.rows_skipped
     if raw.events.empty:
@@ -183,7 +209,7 @@ def _store(engine: Engine, distinct: dedupe.Deduplicated, issues: pd.DataFrame, 
 def _sharded(engine: Engine, source: Source, st: _Stages, summary: RunSummary, workers: int, today: date | None,
              lock_wait_s: float | None) -> bool:  # fmt: skip
     """Run a large CSV's first load over ``workers`` processes (``pipeline.shards``); False if it was not."""
-    data = shards.suits(engine, Path(source), workers) if isinstance(source, Path | str) else None
+    data = shards.suits(engine, source, workers) if isinstance(source, Path) else None
     if data is None:
         return False
 
@@ -217,8 +243,11 @@ def _record_failure(recorder: RunRecorder, error: str, **counts: int) -> None:
 def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filename: str | None = None,
                  on_progress: ProgressFn | None = None, today: date | None = None,
                  batch_size: int = load.BATCH_SIZE, lock_wait_s: float | None = None,
-                 workers: int = 1) -> RunSummary:  # fmt: skip
+                 workers: int = 1, limits: Limits = Limits(), sheet: str | None = None) -> RunSummary:  # fmt: skip
     """Run every stage on ``source`` and record it; raise RunFailed when the run fails.
+
+    ``limits`` bound what a workbook may unpack to (``pipeline.limits``); ``sheet`` names the
+    workbook's events sheet when several visible sheets have event headers.
 
     ``lock_wait_s`` bounds the wait for another run's write lock on PostgreSQL (None: until it
     is free); SQLite waits its busy timeout. ``workers`` > 1 lets a large CSV file's first load
@@ -238,10 +267,11 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
         raise RunFailed(summary, input_error=False, busy=True) from exc
     st = _Stages(recorder, summary, on_progress)
     try:
-        if not _sharded(engine, source, st, summary, workers, today, lock_wait_s):
+        if sheet is not None or not _sharded(engine, source, st, summary, workers, today, lock_wait_s):
             with Session(engine) as session:
                 known_sources = load.stored_sources(session)
-            distinct, issues, duplicate_sources = _process(source, filename, today, st, summary, known_sources)
+            distinct, issues, duplicate_sources = _process(source, filename, today, st, summary, known_sources,
+                                                           (limits, sheet))  # fmt: skip
             precision = distinct.events[c.GEO_PRECISION].fillna("none").value_counts()
             summary.precision = {str(p): int(n) for p, n in precision.items()}
             summary.failures_by_rule = {str(k): int(v) for k, v in issues[c.RULE].value_counts().items()}
@@ -258,7 +288,8 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
         nothing = {"events_new": 0, "events_updated": 0, "events_unchanged": 0, "items_out": 0}
         _record_failure(recorder, summary.error, **(_run_counts(summary) | nothing))
         summary.events_new = summary.events_updated = summary.events_unchanged = 0
-        raise RunFailed(summary, bad_input, busy) from exc
+        quoted = exc.quoted if isinstance(exc, InputError) else None
+        raise RunFailed(summary, bad_input, busy, quoted, isinstance(exc, LimitExceeded)) from exc
     except BaseException as exc:  # Ctrl-C or SystemExit: leave no run "running" forever, then go on exiting
         summary.status, summary.error = "failed", f"interrupted ({exc.__class__.__name__})"
         _record_failure(recorder, summary.error)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -105,11 +107,96 @@ def test_malformed_batches_are_422(client, engine):
     assert client.post("/api/v1/ingest/batch", json={"rows": []}, headers=AUTH).status_code == 422
     not_records = client.post("/api/v1/ingest/batch", json=[1, 2], headers=AUTH)
     assert not_records.status_code == 422
-    assert "record 1" in not_records.json["message"]
-    failed_run = not_records.json["detail"]["run_id"]
+    assert not_records.json == {"status": 422, "message": "Record 1 must be an object",
+                                "detail": {"record": 1, "got": "number"}}  # fmt: skip
+    assert _runs(engine) == []  # a wrong shape is refused before any run
+    unknown = client.post("/api/v1/ingest/batch", json=[{"state": "Kano"}, {"colour": "red"}], headers=AUTH)
+    assert unknown.status_code == 422
+    assert "record 2 has no known fields" in unknown.json["message"]
     with Session(engine) as session:
-        run = session.get(PipelineRun, failed_run)
-        assert run.status == "failed" and "record 1" in run.error
+        run = session.get(PipelineRun, unknown.json["detail"]["run_id"])
+        assert run.status == "failed" and "record 2" in run.error
+    assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
+
+
+def _runs(engine: Engine) -> list[tuple[str, str | None]]:
+    with Session(engine) as session:
+        return [(run.status, run.error) for run in session.scalars(select(PipelineRun).order_by(PipelineRun.id))]
+
+
+def _nvcd_file(tmp_path) -> str:
+    """Write an NVCD-shaped CSV on the server's disk; return its path as text."""
+    path = tmp_path / "elsewhere" / "host-export.csv"
+    path.parent.mkdir()
+    path.write_bytes(_csv_bytes(5, seed=4))
+    return str(path)
+
+
+@pytest.mark.timeout(20)  # a FIFO opened for reading would block until then
+@pytest.mark.parametrize(
+    ("body", "got"),
+    [
+        ({"records": "/etc/passwd"}, "string"),
+        ("/etc/passwd", "string"),
+        ({"records": "NVCD_FILE"}, "string"),
+        ("NVCD_FILE", "string"),
+        ({"records": "FIFO"}, "string"),
+        ({"records": 5}, "number"),
+        (7, "number"),
+        (True, "boolean"),
+        ({"records": {"path": "/etc/passwd"}}, "object"),
+        ({"records": None}, "null"),
+    ],
+)
+def test_a_batch_that_is_not_a_list_of_objects_is_422_and_reads_nothing(client, engine, tmp_path, body, got):
+    """Issue #11.1: a string in the batch never becomes a path on the server; no run is recorded."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    swap = {"NVCD_FILE": _nvcd_file(tmp_path), "FIFO": str(fifo)}
+    if isinstance(body, dict) and isinstance(body.get("records"), str):
+        body = {"records": swap.get(body["records"], body["records"])}
+    elif isinstance(body, str):
+        body = swap.get(body, body)
+    response = client.post("/api/v1/ingest/batch", data=json.dumps(body), headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 422, response.json
+    assert response.json == {"status": 422, "message": "The records must be a list of objects", "detail": {"got": got}}
+    assert _runs(engine) == []
+    assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
+    status = client.get("/api/v1/monitoring/pipeline-status").get_data(as_text=True)
+    assert "root:" not in status and "passwd" not in status and str(tmp_path) not in status
+
+
+@pytest.mark.parametrize("source", ["/etc/passwd", "NVCD_FILE", {"records": "/etc/passwd"}, 3])
+def test_the_runner_takes_no_str_for_a_path(engine, tmp_path, source):
+    """Whatever calls the runner, a str (or any other odd value) is a bad batch, never a file to open."""
+    from pipeline.runner import RunFailed, run_pipeline
+
+    source = _nvcd_file(tmp_path) if source == "NVCD_FILE" else source
+    with pytest.raises(RunFailed) as failed:
+        run_pipeline(engine, source, trigger="api")
+    assert failed.value.input_error
+    error = failed.value.summary.error
+    assert error.startswith("a batch must be a list of records, got ")
+    assert "root:" not in error and "/" not in error
+    assert _runs(engine) == [("failed", error)]
+    assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
+
+
+def test_a_stored_run_error_quotes_no_content_and_the_sender_still_sees_it(client, engine):
+    """The 422 tells the sender what was found; the run, public on the monitor, keeps only the reason."""
+    secret = b"root:x:0:0:root:/root:/bin/bash,daemon:x:1:1\nnobody,1\n"
+    upload = _upload(client, secret, "shadow.csv")
+    assert upload.status_code == 422
+    assert "root:x:0:0" in upload.json["message"]  # the sender's own headers, for the sender
+    batch = client.post("/api/v1/ingest/batch", json=[{"root:x:0:0:root": "/root:/bin/bash"}], headers=AUTH)
+    assert batch.status_code == 422 and "root:x:0:0" in batch.json["message"]
+    for response in (upload, batch):
+        assert "root:" not in response.json["detail"]["error"]
+    runs = _runs(engine)
+    assert [status for status, _ in runs] == ["failed", "failed"]
+    assert all("root:" not in error and "/bin/bash" not in error for _, error in runs)
+    status = client.get("/api/v1/monitoring/pipeline-status").get_data(as_text=True)
+    assert "root:" not in status and "/bin/bash" not in status
     assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
 
 

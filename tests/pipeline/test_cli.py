@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -74,3 +75,26 @@ def test_replay_command_runs_batches(invoke, engine):
     assert "replayed 2 runs" in result.output
     with Session(engine) as session:
         assert set(session.scalars(select(PipelineRun.trigger))) == {"replay"}
+
+
+@pytest.mark.timeout(20)  # reading a FIFO would block until then
+def test_a_fifo_or_folder_exits_2_without_reading(invoke, engine, tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for path, why in ((fifo, "not a regular file"), (tmp_path, "not a regular file")):
+        result = invoke("ingest", str(path), "--no-progress")
+        assert result.exit_code == 2 and why in result.output
+    assert _events(engine) == 0
+
+
+def test_a_run_error_names_the_file_never_its_folder(invoke, engine, tmp_path):
+    folder = tmp_path / "private-folder"
+    folder.mkdir()
+    path = folder / "wrong.csv"
+    path.write_bytes(b"secret-header,other\n1,2\n")
+    result = invoke("ingest", str(path), "--no-progress")
+    assert result.exit_code == 2 and "secret-header" in result.output  # the sender sees what was found
+    with Session(engine) as session:
+        run = session.scalars(select(PipelineRun)).one()
+    assert run.source_file == "wrong.csv" and run.error.startswith("wrong.csv does not have NVCD columns")
+    assert "private-folder" not in run.error and "secret-header" not in run.error

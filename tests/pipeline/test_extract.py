@@ -12,7 +12,7 @@ import pytest
 
 from pipeline import columns as c
 from pipeline.errors import InputError
-from pipeline.extract import match_header, read_file, read_records
+from pipeline.extract import match_header, read_bytes, read_file, read_records
 
 # Headers as NVCD's export spells them (trailing space, "Communiity", "# GSA Casualties").
 NVCD_HEADER = ["Date ", "Month", "Year", "Country", "Communiity", "LGA", "State", "Region", "Actor 1",
@@ -63,7 +63,7 @@ def test_xlsx_events_sheet_found_by_header_and_template_rows_skipped() -> None:
     home = ("Home", [["NVCD export"], [], NVCD_HEADER, ROW, TEMPLATE, TEMPLATE, ROW])
     village_rows = [["State", "Lga", "District", "posatal", "Village"], ["Kaduna State", "Birnin Gwari", "X", 1, "Kwaga"]]
     villages = ("Villages", village_rows)
-    extracted = read_file("export.xlsx", data=workbook(pivot, home, villages))
+    extracted = read_bytes(workbook(pivot, home, villages), "export.xlsx")
     events = extracted.events
     assert len(events) == 2
     assert extracted.rows_skipped == 2
@@ -81,7 +81,7 @@ def test_csv_any_column_order_and_cp1252() -> None:
     text = "State,LGA,Communiity,Date,Sources,Crisis Type\n"
     text += "Benue,Guma,Yelwata,2024-06-14,Vanguard,Farmer - Herder Conflict\n"
     text += "Plateau,Jos North,Angwan Rogo’s,14/06/2024,Punch,Communal Clash\n,,,,,\n"
-    extracted = read_file("export.csv", data=text.encode("cp1252"))
+    extracted = read_bytes(text.encode("cp1252"), "export.csv")
     assert len(extracted.events) == 2
     assert extracted.rows_skipped == 1
     assert extracted.events.loc[1, c.COMMUNITY] == "Angwan Rogo’s"
@@ -90,14 +90,14 @@ def test_csv_any_column_order_and_cp1252() -> None:
 
 def test_csv_utf8_with_bom() -> None:
     text = "\ufeffdate,state,lga,community,crisis_type\n2024-01-02,Kano,Ungogo,Rangaza,Kidnapping\n"
-    extracted = read_file("batch.csv", data=text.encode("utf-8"))
+    extracted = read_bytes(text.encode("utf-8"), "batch.csv")
     assert extracted.events.loc[0, c.DATE] == "2024-01-02"
     assert extracted.events.loc[0, c.LGA] == "Ungogo"
 
 
 def test_json_file_and_records() -> None:
     records = [{"date": "2024-02-03", "state": "Borno", "lga": "Konduga", "total_deaths": 4}, {"state": "Yobe"}]
-    extracted = read_file("batch.json", data=json.dumps({"records": records}).encode())
+    extracted = read_bytes(json.dumps({"records": records}).encode(), "batch.json")
     assert len(extracted.events) == 2
     assert extracted.events.loc[0, "total_deaths"] == 4
     assert list(extracted.events[c.SOURCE_ROW]) == [1, 2]
@@ -126,15 +126,15 @@ def test_real_path_is_read(tmp_path: Path) -> None:
 )
 def test_unreadable_input_gives_one_line_input_error(filename: str, data: bytes, message: str) -> None:
     with pytest.raises(InputError) as err:
-        read_file(filename, data=data)
+        read_bytes(data, filename)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
 
 
 def test_xlsx_without_events_sheet() -> None:
     data = workbook(("Sheet1", [["Region", "State"], ["North West", "Kaduna"]]))
-    with pytest.raises(InputError, match="no sheet with NVCD event headers"):
-        read_file("export.xlsx", data=data)
+    with pytest.raises(InputError, match="no visible sheet with NVCD event headers"):
+        read_bytes(data, "export.xlsx")
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_xlsx_without_events_sheet() -> None:
         ({"state": "Kano"}, "must be a list"),
         ([], "no records"),
         (["Kano"], "record 1 must be an object"),
-        ([{"state": "Kano"}, {"colour": "red"}], "record 2 has no known fields (got: colour)"),
+        ([{"state": "Kano"}, {"colour": "red"}], "record 2 has no known fields"),
         ([{"state": ["Kano"]}], "record 1, field 'state': expected a string or number, got list"),
     ],
 )
@@ -151,6 +151,13 @@ def test_bad_batches(records: object, message: str) -> None:
     with pytest.raises(InputError) as err:
         read_records(records)
     assert message in str(err.value)
+
+
+def test_a_batch_error_quotes_its_keys_apart_from_the_stored_reason() -> None:
+    with pytest.raises(InputError) as err:
+        read_records([{"state": "Kano"}, {"colour": "red"}])
+    assert "colour" not in str(err.value)
+    assert err.value.quoted == "got: colour"
 
 
 def test_missing_file_is_input_error(tmp_path: Path) -> None:
