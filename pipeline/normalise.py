@@ -23,8 +23,12 @@ from pipeline import columns as c
 log = logging.getLogger(__name__)
 
 DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%B %d, %Y")
-# Excel stores dates as days since 1899-12-30; a bare number in a date cell is one of those.
+# Excel stores dates as days since 1899-12-30; a bare number in a date cell is one of those, read
+# only from 2000-01-01 to 2099-12-31 (any other number has no safe reading: the date stays empty).
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+SERIAL_FIRST, SERIAL_LAST = 36_526, 73_050
+# dd/mm/yyyy whose day and month are both 12 or less (and differ) could be either: NVCD writes day first.
+_DAY_MONTH = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _FULL_ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _APOSTROPHES = re.compile(r"[\u2018\u2019\u201b\u02bc`´]")
@@ -45,13 +49,18 @@ class Rule:
 
 NUMBER_FORMAT = Rule("number_format", c.WARNING, None, "A count cell holds text that is not a number or a vague amount")
 DATE_FORMAT = Rule("date_format", c.WARNING, c.EVENT_DATE, "The date cell cannot be read as a date")
-TEXT_TOO_LONG = Rule("text_too_long", c.WARNING, None, "A text cell is longer than its column holds and was cut")
-RULES: tuple[Rule, ...] = (NUMBER_FORMAT, DATE_FORMAT, TEXT_TOO_LONG)
+DATE_AMBIGUOUS = Rule("date_ambiguous", c.WARNING, c.EVENT_DATE,
+                      "A dd/mm/yyyy date whose day and month could swap; read day first, as NVCD writes dates")
+DATE_SERIAL = Rule("date_serial", c.WARNING, c.EVENT_DATE,
+                   "A number in the date cell, read as an Excel serial day (2000-2099 only)")
+TEXT_TOO_LONG = Rule("text_too_long", c.WARNING, None,
+                     "A text cell is longer than its column holds (free text: columns.FREE_TEXT_LIMITS) and was cut")
+RULES: tuple[Rule, ...] = (NUMBER_FORMAT, DATE_FORMAT, DATE_AMBIGUOUS, DATE_SERIAL, TEXT_TOO_LONG)
 
 
 def text_limit(col: str) -> int | None:
-    """Return the most characters the event column ``col`` holds (None: unlimited)."""
-    return getattr(ConflictEvent.__table__.c[col].type, "length", None)
+    """Return the most characters stored of the event column ``col``: its width, or its free-text limit."""
+    return getattr(ConflictEvent.__table__.c[col].type, "length", None) or c.FREE_TEXT_LIMITS.get(col)
 
 
 def _text(value: object) -> str | None:
@@ -135,7 +144,7 @@ def parse_date(value: object) -> pd.Timestamp | None:
     if isinstance(value, bool | time) or value is None:
         return None
     if isinstance(value, int | float):
-        return EXCEL_EPOCH + pd.Timedelta(days=int(value)) if 0 < value < 2_958_466 else None
+        return EXCEL_EPOCH + pd.Timedelta(days=int(value)) if SERIAL_FIRST <= value < SERIAL_LAST + 1 else None
     if hasattr(value, "isoformat"):
         try:
             return _naive_utc(pd.Timestamp(value.isoformat()))
@@ -150,6 +159,48 @@ def parse_date(value: object) -> pd.Timestamp | None:
         except (ValueError, OverflowError):
             continue
     return None
+
+
+def _number(value: int | float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def date_note(value: object) -> tuple[Rule, str] | None:
+    """Return the warning for a date cell read by a guess (an ambiguous day/month, a serial number), else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        stamp = parse_date(value)
+        return None if stamp is None else (DATE_SERIAL, f"the number {_number(value)} read as Excel day {int(value)}: "
+                                                        f"{stamp.day} {stamp:%B %Y}")  # fmt: skip
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    found = _DAY_MONTH.match(text)
+    if not found:
+        return None
+    day, month, year = (int(part) for part in found.groups())
+    if day == month or day > 12 or month > 12 or parse_date(text) is None:
+        return None
+    chosen, other = pd.Timestamp(year, month, day), pd.Timestamp(year, day, month)
+    return (DATE_AMBIGUOUS, f"{text!r} read day first as {chosen.day} {chosen:%B %Y}; "
+                            f"month first it would be {other.day} {other:%B %Y}")  # fmt: skip
+
+
+def _date_issues(values: pd.Series, rows: pd.Series) -> list[pd.DataFrame]:
+    """Return a warning issue per date cell read by a guess (computed once per distinct cell)."""
+    notes = map_distinct(values, date_note)
+    found = notes.notna()
+    if not found.any():
+        return []
+    noted = notes[found]
+    rules = noted.map(lambda note: note[0].name)
+    return [_issues(rows[found][rules == rule.name], rule, c.EVENT_DATE, noted[rules == rule.name].map(lambda n: n[1]))
+            for rule in (DATE_AMBIGUOUS, DATE_SERIAL) if (rules == rule.name).any()]  # fmt: skip
+
+
+def _unreadable_date(value: object) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"the number {_number(value)} is no date (as an Excel serial day it would have to be 2000-2099)"
+    return f"unreadable date: {str(value).strip()!r}"
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
@@ -292,8 +343,9 @@ def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = (),
     out[c.SOURCE_ROW] = rows.astype("int64") if rows.notna().all() else numbered
     bad_date = raw[c.DATE].notna() & event_date.isna()
     if bad_date.any():
-        details = raw.loc[bad_date, c.DATE].map(lambda v: f"unreadable date: {str(v).strip()!r}")
+        details = raw.loc[bad_date, c.DATE].map(_unreadable_date)
         issues.append(_issues(raw.loc[bad_date, c.SOURCE_ROW], DATE_FORMAT, c.EVENT_DATE, details))
+    issues += _date_issues(raw[c.DATE], raw[c.SOURCE_ROW])
     # The columns are fresh arrays made here: no need to copy them into the frame.
     events = pd.DataFrame({col: out[col] for col in c.NORMALISED_COLUMNS}, index=raw.index, copy=False)
     issue_frame = pd.concat(issues, ignore_index=True) if issues else empty_issues()

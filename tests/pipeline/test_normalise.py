@@ -154,3 +154,55 @@ def test_empty_frame() -> None:
     events, issues = normalise(raw())
     assert events.empty and issues.empty
     assert list(events.columns) == list(c.NORMALISED_COLUMNS)
+
+
+def _dated(*cells: object) -> pd.DataFrame:
+    frame = pd.DataFrame({c.DATE: list(cells), c.STATE: "Kano"}, dtype=object).reindex(columns=list(c.RAW_COLUMNS))
+    return frame.astype(object).assign(**{c.SOURCE_ROW: range(2, len(cells) + 2)})
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected", "rule", "detail"),
+    [
+        ("03/04/2024", date(2024, 4, 3), "date_ambiguous",
+         "'03/04/2024' read day first as 3 April 2024; month first it would be 4 March 2024"),
+        ("1.2.2023", date(2023, 2, 1), "date_ambiguous",
+         "'1.2.2023' read day first as 1 February 2023; month first it would be 2 January 2023"),
+        (45000, date(2023, 3, 15), "date_serial", "the number 45000 read as Excel day 45000: 15 March 2023"),
+        (45000.0, date(2023, 3, 15), "date_serial", "the number 45000 read as Excel day 45000: 15 March 2023"),
+        # No safe reading: the date stays empty (validate's date_required error follows).
+        (12, None, "date_format", "the number 12 is no date (as an Excel serial day it would have to be 2000-2099)"),
+        (20240304, None, "date_format",
+         "the number 20240304 is no date (as an Excel serial day it would have to be 2000-2099)"),
+    ],
+)  # fmt: skip
+def test_a_guessed_date_is_a_warning_stating_the_reading(cell, expected, rule, detail) -> None:
+    """Issue #11.4: an ambiguous day/month or a serial number is read, and the reading said."""
+    events, issues = normalise(_dated(cell))
+    got = events.loc[0, c.EVENT_DATE]
+    assert (None if pd.isna(got) else got.date()) == expected
+    assert issues[[c.SOURCE_ROW, c.RULE, c.SEVERITY, c.FIELD, c.DETAIL]].to_dict("records") == [
+        {c.SOURCE_ROW: 2, c.RULE: rule, c.SEVERITY: c.WARNING, c.FIELD: c.EVENT_DATE, c.DETAIL: detail}
+    ]
+
+
+@pytest.mark.parametrize(
+    "cell", ["13/04/2024", "04/04/2024", "2024-03-04", "2024-03-04T10:00:00Z", "3 April 2024", "April 3, 2024",
+             "03 Apr 2024", date(2024, 3, 4), pd.Timestamp("2024-03-04 10:30")],
+)  # fmt: skip
+def test_unambiguous_dates_stay_silent(cell) -> None:
+    events, issues = normalise(_dated(cell, cell))
+    assert events[c.EVENT_DATE].notna().all()
+    assert issues.empty
+
+
+def test_free_text_has_a_documented_maximum() -> None:
+    """Issue #11.12: a huge description is cut to its limit with the text_too_long warning."""
+    huge = "word " * 2_000_000  # 10 MB
+    frame = _dated("2024-03-04").assign(**{c.DESCRIPTION: huge, c.SOURCE_URL: "https://x.example/" + "a" * 5000})
+    events, issues = normalise(frame)
+    assert len(events.loc[0, c.DESCRIPTION]) <= c.FREE_TEXT_LIMITS[c.DESCRIPTION] == 20_000
+    assert len(events.loc[0, c.SOURCE_URL]) == c.FREE_TEXT_LIMITS[c.SOURCE_URL]
+    cut = issues.set_index(c.FIELD)
+    assert set(cut.index) == {c.DESCRIPTION, c.SOURCE_URL} and set(cut[c.RULE]) == {"text_too_long"}
+    assert cut.loc[c.DESCRIPTION, c.DETAIL].startswith(f"{len(huge.strip())} characters cut to 20000: 'word word")
