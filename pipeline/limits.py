@@ -138,9 +138,13 @@ def sheet_parts(book: zipfile.ZipFile, what: str) -> set[str]:
 
 
 def _scan_member(book: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, total: int, what: str,
-                 sheets: set[str]) -> int:  # fmt: skip
-    """Inflate one member counting its real bytes; return the running total of inflated bytes."""
-    extent = _SheetExtent() if info.filename in sheets else None
+                 measure: bool) -> int:  # fmt: skip
+    """Inflate one member counting its real bytes; return the running total of inflated bytes.
+
+    ``measure``: the member is a sheet, whose extent is checked too (the slower part: done once
+    the whole workbook is known to inflate within the limit).
+    """
+    extent = _SheetExtent() if measure else None
     with book.open(info) as stream:
         while chunk := stream.read(CHUNK):
             total += len(chunk)
@@ -149,6 +153,11 @@ def _scan_member(book: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, t
                                        "(MAX_XLSX_INFLATED_MB)")  # fmt: skip
             if extent is not None:
                 extent.feed(chunk)
+        # zipfile stops at the declared size; calamine's reader may inflate the whole stream, so a
+        # stream that goes on past its declared size is refused (zipfile's own decompressor tells).
+        decompressor = getattr(stream, "_decompressor", None)
+        if info.compress_type == zipfile.ZIP_DEFLATED and decompressor is not None and not decompressor.eof:
+            raise InputError(f"{what} is not a readable XLSX workbook (a part is longer than it declares)")
     if extent is not None:
         rows, cells = extent.bound()
         if rows > limits.sheet_rows:
@@ -165,9 +174,13 @@ def check_workbook(data: bytes, limits: Limits, what: str = "workbook") -> None:
             members = book.infolist()
             if len(members) > limits.xlsx_members:
                 raise _too_large(what, f"it has over {limits.xlsx_members:,} parts (MAX_XLSX_MEMBERS)")
-            sheets, total = sheet_parts(book, what), 0
+            total = 0
             for info in members:
-                total = _scan_member(book, info, limits, total, what, sheets)
+                total = _scan_member(book, info, limits, total, what, measure=False)
+            sheets = sheet_parts(book, what)
+            for info in members:
+                if info.filename in sheets:
+                    _scan_member(book, info, limits, 0, what, measure=True)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
         # zipfile's texts name members and offsets, never content; still, only the kind is kept.
         raise InputError(f"{what} is not a readable XLSX workbook ({exc.__class__.__name__})") from exc
