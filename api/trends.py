@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 bp = APIBlueprint("trends", __name__, url_prefix="/api/v1", tag="Trends")
 
 MAX_LIMIT = 1000
+# Past these an offset (a signed 64-bit integer in SQL) or a cursor (compared with event ids, INTEGER
+# columns: 32-bit on PostgreSQL) cannot be bound: it was a 500. No event id is larger.
+MAX_OFFSET = 2**63 - 1
+MAX_CURSOR = 2**31 - 1
 FORMATS = ("json", "csv")
 
 
@@ -55,8 +59,9 @@ class FilterQuery(Schema):
 class EventsQuery(FilterQuery):
     limit = fields.Integer(load_default=100, validate=Range(min=1, max=MAX_LIMIT),
                            metadata={"description": f"Events per page (1..{MAX_LIMIT})"})
-    offset = fields.Integer(load_default=0, validate=Range(min=0), metadata={"description": "Events to skip"})
-    cursor = fields.Integer(validate=Range(min=0),
+    offset = fields.Integer(load_default=0, validate=Range(min=0, max=MAX_OFFSET),
+                            metadata={"description": "Events to skip"})
+    cursor = fields.Integer(validate=Range(min=0, max=MAX_CURSOR),
                             metadata={"description": "Return events with id above this (next_cursor of the last page)"})
 
     @validates_schema
