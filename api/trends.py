@@ -19,7 +19,7 @@ from api.errors import error_response
 from models import current_version
 from trends import queries
 from trends.csv import to_csv
-from trends.data import fetch
+from trends.data import QueryRefused, QueryTimeout, TooManyRows, fetch
 from trends.filters import DIMENSIONS, GRANULARITIES, LIST_KEYS, MAX_VALUES, METRICS, FilterError, TrendFilters
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 2**63 - 1
 MAX_CURSOR = 2**31 - 1
 FORMATS = ("json", "csv")
+# What a client can change to make a refused query smaller (named in the 422/503 detail).
+NARROWING = ("granularity", "group_by", "start", "end", *LIST_KEYS)
+RETRY_AFTER_S = 5
 
 
 def _list(description: str) -> fields.List:
@@ -90,6 +93,16 @@ def filters_from(args: dict[str, Any]) -> TrendFilters:
         raise  # abort always raises; this keeps the type checker content
 
 
+def refused(exc: QueryRefused) -> Response:
+    """Answer a query the server would not finish: 422 over the row cap, 503 past the statement timeout."""
+    if isinstance(exc, TooManyRows):
+        return error_response(422, str(exc), {"max_rows": exc.max_rows, "narrow": list(NARROWING)})
+    timeout_ms = exc.timeout_ms if isinstance(exc, QueryTimeout) else None
+    # A timeout may come from load as well as breadth: retrying later can succeed, hence 503.
+    return error_response(503, str(exc), {"timeout_ms": timeout_ms, "narrow": list(NARROWING)},
+                          headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     frame = frame.astype(object).where(frame.notna(), None)
     rows = frame.to_dict("records")
@@ -114,13 +127,16 @@ def _csv(frame: pd.DataFrame, filters: TrendFilters, name: str) -> Response:
 @bp.doc(summary="Events matching the trend filters, paged",
         description="Page with limit and offset, or keyset with cursor (pass next_cursor back; "
                     "CSV answers carry it in the X-Next-Cursor header).",
-        responses={200: "A page of events (JSON or CSV)", 422: "Bad parameters", 503: "Database unavailable"})
+        responses={200: "A page of events (JSON or CSV)", 422: "Bad parameters",
+                   503: "Database unavailable, or the query took too long"})
 def list_events(args: dict[str, Any]) -> Response:
     """Return one page of events matching the filters."""
     filters = filters_from(args)
     limit, offset, cursor = args["limit"], args["offset"], args.get("cursor")
     try:
         frame = fetch(db.engine(), queries.events_select(filters, limit, offset, cursor), keep_types=True)
+    except QueryRefused as exc:
+        return refused(exc)
     except SQLAlchemyError as exc:
         log.warning("events query failed: %s", exc.__class__.__name__)
         return error_response(503, "Database unavailable")
@@ -144,14 +160,19 @@ def list_events(args: dict[str, Any]) -> Response:
 @bp.get("/trends")
 @bp.input(TrendsQuery, location="query", arg_name="args", unknown=RAISE)
 @bp.doc(summary="A metric per time bucket, optionally per dimension value",
-        description="Aggregated in the database; an event counts under each of its actors when grouped by actor.",
-        responses={200: "Trend rows (JSON or CSV)", 422: "Bad parameters", 503: "Database unavailable"})
+        description="Aggregated in the database; an event counts under each of its actors when grouped by actor. "
+                    "An answer of more than MAX_RESPONSE_ROWS rows (default 50,000) is refused with a 422 "
+                    "that says how to narrow the query; one running past STATEMENT_TIMEOUT_MS with a 503.",
+        responses={200: "Trend rows (JSON or CSV)", 422: "Bad parameters, or too many rows: narrow the query",
+                   503: "Database unavailable, or the query took too long"})
 def trends(args: dict[str, Any]) -> Response:
     """Return the metric over time for the filters."""
     filters = filters_from(args)
     group_by = args.get("group_by")
     try:
-        frame = fetch(db.engine(), queries.series_select(filters, group_by, filters.metric))
+        frame = fetch(db.engine(), queries.series_select(filters, group_by, filters.metric), capped=True)
+    except QueryRefused as exc:
+        return refused(exc)
     except SQLAlchemyError as exc:
         log.warning("trends query failed: %s", exc.__class__.__name__)
         return error_response(503, "Database unavailable")
