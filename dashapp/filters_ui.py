@@ -20,6 +20,7 @@ import db
 from models import ConflictEvent, current_version
 from trends.charts import Chart
 from trends.csv import to_csv
+from trends.data import NARROW_HINT, QueryRefused
 from trends.filters import (
     DIMENSION_LABELS,
     GRANULARITIES,
@@ -177,19 +178,30 @@ def alert_deps(alert_id: str) -> tuple[list[Output], State]:
     return outputs, State(alert_id, "children")
 
 
+def is_own_alert(text: object) -> bool:
+    """Tell whether the alert shows a message of ``db_alert`` (a database error or a refused query)."""
+    return text == DB_ERROR_ALERT or (isinstance(text, str) and NARROW_HINT in text)
+
+
 def db_alert(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., tuple[Any, ...]]]:
-    """Make a callback with ``outputs`` outputs show the retry alert on a database error and keep its figures."""
+    """Make a callback with ``outputs`` outputs show the retry alert on a database error and keep its figures.
+
+    A query refused for its size or time shows its own message, which says how to narrow the filters.
+    """
     def wrap(update: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
         @functools.wraps(update)
         def run(*args: Any) -> tuple[Any, ...]:
             *inputs, shown = args  # the last argument is the alert's current text (State)
             try:
                 result = update(*inputs)
+            except QueryRefused as exc:
+                log.info("%s refused its query: %s", update.__name__, exc.__class__.__name__)
+                return (*[no_update] * outputs, str(exc), False)
             except SQLAlchemyError as exc:  # only the database: bugs must still fail loudly
                 log.warning("%s could not load its data: %s", update.__name__, exc)
                 return (*[no_update] * outputs, DB_ERROR_ALERT, False)
             values = tuple(result) if outputs > 1 else (result,)
             # Clear only our own message: an alert about the URL's filters stays until the page reloads.
-            return (*values, *((None, True) if shown == DB_ERROR_ALERT else (no_update, no_update)))
+            return (*values, *((None, True) if is_own_alert(shown) else (no_update, no_update)))
         return run
     return wrap
