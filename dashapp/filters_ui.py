@@ -50,6 +50,7 @@ DROPDOWNS = {
 OPTIONS_MAX_AGE_S = 300.0
 _options_cache: dict[str, tuple[int, float, dict[str, list[str]]]] = {}
 DB_ERROR_ALERT = "The data could not be loaded: the database did not answer. Please retry in a moment."
+FILTERS_ALERT = "These filters cannot be used:"
 
 
 def filter_options(engine: Engine, now: float | None = None) -> dict[str, list[str]]:
@@ -105,9 +106,10 @@ def synced_filters() -> tuple[str, str]:
 
 def clicked_csv(charts: Mapping[str, Chart], clicks: list[int | None], query: str | None) -> dict[str, Any]:
     """Return the CSV download of the chart whose button was clicked."""
-    if not isinstance(ctx.triggered_id, dict) or not any(clicks):
+    key = ctx.triggered_id.get("chart") if isinstance(ctx.triggered_id, dict) else None
+    # Only a forged request names no chart of the page, or sends clicks that are not a list.
+    if not isinstance(key, str) or key not in charts or not isinstance(clicks, list) or not any(clicks):
         raise PreventUpdate
-    key = ctx.triggered_id["chart"]
     return csv_download(db.engine(), charts[key], key, from_query(query or ""), date.today())
 
 
@@ -179,8 +181,8 @@ def alert_deps(alert_id: str) -> tuple[list[Output], State]:
 
 
 def is_own_alert(text: object) -> bool:
-    """Tell whether the alert shows a message of ``db_alert`` (a database error or a refused query)."""
-    return text == DB_ERROR_ALERT or (isinstance(text, str) and NARROW_HINT in text)
+    """Tell whether the alert shows a message of ``db_alert`` (a database error, a refused query or filters)."""
+    return text == DB_ERROR_ALERT or (isinstance(text, str) and (NARROW_HINT in text or text.startswith(FILTERS_ALERT)))
 
 
 def db_alert(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., tuple[Any, ...]]]:
@@ -197,6 +199,9 @@ def db_alert(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., tuple
             except QueryRefused as exc:
                 log.info("%s refused its query: %s", update.__name__, exc.__class__.__name__)
                 return (*[no_update] * outputs, str(exc), False)
+            except FilterError as exc:  # the stored filters are the server's own: only a forged request gets here
+                log.info("%s refused its filters: %s", update.__name__, exc)
+                return (*[no_update] * outputs, f"{FILTERS_ALERT} {exc}", False)
             except SQLAlchemyError as exc:  # only the database: bugs must still fail loudly
                 log.warning("%s could not load its data: %s", update.__name__, exc)
                 return (*[no_update] * outputs, DB_ERROR_ALERT, False)

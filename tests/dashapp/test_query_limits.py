@@ -59,3 +59,12 @@ def test_the_alert_clears_when_the_selection_fits(prepared: None) -> None:
     figure, cleared, hidden = in_callback(conflict.update_conflict_series, "state=Borno&group_by=state", text)
     assert (cleared, hidden) == (None, True) and [trace.name for trace in figure.data] == ["Borno"]
     assert in_callback(quality.update_quality_completeness, "", text)[1:] == (None, True)
+
+
+@pytest.mark.parametrize("stored", [5, ["state=Kano"], {"state": "Kano"}, "start=99999-01-01", "granularity=year"])
+def test_forged_stored_filters_show_an_alert(prepared: None, stored: Any) -> None:
+    from dashapp.pages import conflict
+
+    figure, text, hidden = in_callback(conflict.update_conflict_series, stored, None)
+    assert figure is dash.no_update and hidden is False and text.startswith(filters_ui.FILTERS_ALERT)
+    assert filters_ui.is_own_alert(text)
