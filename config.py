@@ -63,6 +63,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
         "INSTANCE_PATH": str(instance_path),
         "DATABASE_URL": normalise_database_url(database_url) if database_url else sqlite_url(instance_path),
         "STATEMENT_TIMEOUT_MS": _number(env, "STATEMENT_TIMEOUT_MS", "30000", int),
+        "MAX_RESPONSE_ROWS": _number(env, "MAX_RESPONSE_ROWS", "50000", int),
         "INGEST_TOKEN": env.get("INGEST_TOKEN", ""),
         "MAX_CONTENT_LENGTH": _number(env, "MAX_UPLOAD_MB", "50", int) * 1024 * 1024,
         "MAX_XLSX_INFLATED_MB": _number(env, "MAX_XLSX_INFLATED_MB", "256", int),

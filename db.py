@@ -11,7 +11,9 @@ from models.database import make_engine
 def init_app(app: Flask) -> None:
     """Create the app's engine from its configuration."""
     app.extensions["engine"] = make_engine(
-        app.config["DATABASE_URL"], statement_timeout_ms=app.config["STATEMENT_TIMEOUT_MS"]
+        app.config["DATABASE_URL"],
+        statement_timeout_ms=app.config["STATEMENT_TIMEOUT_MS"],
+        max_rows=app.config.get("MAX_RESPONSE_ROWS"),
     )
 
 

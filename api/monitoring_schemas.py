@@ -37,10 +37,15 @@ class IsoInstant(fields.String):
         if not ISO_INSTANT.match(text):
             raise ValidationError("Not an ISO-8601 date or datetime (e.g. 2026-05-31 or 2026-05-31T12:00:00Z).")
         try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return self._instant(datetime.fromisoformat(text.replace("Z", "+00:00")), bare_date=len(text) == 10)
         except ValueError as exc:
             raise ValidationError(f"Not a valid date or time: {exc}.") from exc
-        if len(text) == 10:
+        except OverflowError:
+            # 9999-12-31 through its end, or 0001-01-01T00:00+14:00 in UTC, is outside datetime's range.
+            raise ValidationError("Date or time out of range (years 0001 to 9999, in UTC).") from None
+
+    def _instant(self, parsed: datetime, bare_date: bool) -> datetime:
+        if bare_date:
             parsed = datetime.combine(parsed.date(), time(), tzinfo=UTC)
             return parsed + timedelta(days=1) if self.end_of_day else parsed
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

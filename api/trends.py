@@ -19,14 +19,21 @@ from api.errors import error_response
 from models import current_version
 from trends import queries
 from trends.csv import to_csv
-from trends.data import fetch
+from trends.data import QueryRefused, QueryTimeout, TooManyRows, fetch
 from trends.filters import DIMENSIONS, GRANULARITIES, LIST_KEYS, MAX_VALUES, METRICS, FilterError, TrendFilters
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint("trends", __name__, url_prefix="/api/v1", tag="Trends")
 
 MAX_LIMIT = 1000
+# Past these an offset (a signed 64-bit integer in SQL) or a cursor (compared with event ids, INTEGER
+# columns: 32-bit on PostgreSQL) cannot be bound: it was a 500. No event id is larger.
+MAX_OFFSET = 2**63 - 1
+MAX_CURSOR = 2**31 - 1
 FORMATS = ("json", "csv")
+# What a client can change to make a refused query smaller (named in the 422/503 detail).
+NARROWING = ("granularity", "group_by", "start", "end", *LIST_KEYS)
+RETRY_AFTER_S = 5
 
 
 def _list(description: str) -> fields.List:
@@ -55,8 +62,9 @@ class FilterQuery(Schema):
 class EventsQuery(FilterQuery):
     limit = fields.Integer(load_default=100, validate=Range(min=1, max=MAX_LIMIT),
                            metadata={"description": f"Events per page (1..{MAX_LIMIT})"})
-    offset = fields.Integer(load_default=0, validate=Range(min=0), metadata={"description": "Events to skip"})
-    cursor = fields.Integer(validate=Range(min=0),
+    offset = fields.Integer(load_default=0, validate=Range(min=0, max=MAX_OFFSET),
+                            metadata={"description": "Events to skip"})
+    cursor = fields.Integer(validate=Range(min=0, max=MAX_CURSOR),
                             metadata={"description": "Return events with id above this (next_cursor of the last page)"})
 
     @validates_schema
@@ -85,6 +93,16 @@ def filters_from(args: dict[str, Any]) -> TrendFilters:
         raise  # abort always raises; this keeps the type checker content
 
 
+def refused(exc: QueryRefused) -> Response:
+    """Answer a query the server would not finish: 422 over the row cap, 503 past the statement timeout."""
+    if isinstance(exc, TooManyRows):
+        return error_response(422, str(exc), {"max_rows": exc.max_rows, "narrow": list(NARROWING)})
+    timeout_ms = exc.timeout_ms if isinstance(exc, QueryTimeout) else None
+    # A timeout may come from load as well as breadth: retrying later can succeed, hence 503.
+    return error_response(503, str(exc), {"timeout_ms": timeout_ms, "narrow": list(NARROWING)},
+                          headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     frame = frame.astype(object).where(frame.notna(), None)
     rows = frame.to_dict("records")
@@ -109,13 +127,16 @@ def _csv(frame: pd.DataFrame, filters: TrendFilters, name: str) -> Response:
 @bp.doc(summary="Events matching the trend filters, paged",
         description="Page with limit and offset, or keyset with cursor (pass next_cursor back; "
                     "CSV answers carry it in the X-Next-Cursor header).",
-        responses={200: "A page of events (JSON or CSV)", 422: "Bad parameters", 503: "Database unavailable"})
+        responses={200: "A page of events (JSON or CSV)", 422: "Bad parameters",
+                   503: "Database unavailable, or the query took too long"})
 def list_events(args: dict[str, Any]) -> Response:
     """Return one page of events matching the filters."""
     filters = filters_from(args)
     limit, offset, cursor = args["limit"], args["offset"], args.get("cursor")
     try:
         frame = fetch(db.engine(), queries.events_select(filters, limit, offset, cursor), keep_types=True)
+    except QueryRefused as exc:
+        return refused(exc)
     except SQLAlchemyError as exc:
         log.warning("events query failed: %s", exc.__class__.__name__)
         return error_response(503, "Database unavailable")
@@ -139,14 +160,19 @@ def list_events(args: dict[str, Any]) -> Response:
 @bp.get("/trends")
 @bp.input(TrendsQuery, location="query", arg_name="args", unknown=RAISE)
 @bp.doc(summary="A metric per time bucket, optionally per dimension value",
-        description="Aggregated in the database; an event counts under each of its actors when grouped by actor.",
-        responses={200: "Trend rows (JSON or CSV)", 422: "Bad parameters", 503: "Database unavailable"})
+        description="Aggregated in the database; an event counts under each of its actors when grouped by actor. "
+                    "An answer of more than MAX_RESPONSE_ROWS rows (default 50,000) is refused with a 422 "
+                    "that says how to narrow the query; one running past STATEMENT_TIMEOUT_MS with a 503.",
+        responses={200: "Trend rows (JSON or CSV)", 422: "Bad parameters, or too many rows: narrow the query",
+                   503: "Database unavailable, or the query took too long"})
 def trends(args: dict[str, Any]) -> Response:
     """Return the metric over time for the filters."""
     filters = filters_from(args)
     group_by = args.get("group_by")
     try:
-        frame = fetch(db.engine(), queries.series_select(filters, group_by, filters.metric))
+        frame = fetch(db.engine(), queries.series_select(filters, group_by, filters.metric), capped=True)
+    except QueryRefused as exc:
+        return refused(exc)
     except SQLAlchemyError as exc:
         log.warning("trends query failed: %s", exc.__class__.__name__)
         return error_response(503, "Database unavailable")

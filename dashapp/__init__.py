@@ -7,6 +7,7 @@ from dash import Dash, dcc, html
 from flask import Flask
 
 from config import PROJECT_ROOT
+from dashapp import callback_guard
 from dashapp.security import register_security_headers
 
 
@@ -25,6 +26,7 @@ def init_dash(server: Flask) -> Dash:
     app.layout = layout
     server.extensions["dash"] = app
     register_security_headers(server, app.config.routes_pathname_prefix)
+    callback_guard.init_app(server, app)
     return app
 
 

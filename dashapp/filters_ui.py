@@ -20,6 +20,7 @@ import db
 from models import ConflictEvent, current_version
 from trends.charts import Chart
 from trends.csv import to_csv
+from trends.data import NARROW_HINT, QueryRefused
 from trends.filters import (
     DIMENSION_LABELS,
     GRANULARITIES,
@@ -49,6 +50,7 @@ DROPDOWNS = {
 OPTIONS_MAX_AGE_S = 300.0
 _options_cache: dict[str, tuple[int, float, dict[str, list[str]]]] = {}
 DB_ERROR_ALERT = "The data could not be loaded: the database did not answer. Please retry in a moment."
+FILTERS_ALERT = "These filters cannot be used:"
 
 
 def filter_options(engine: Engine, now: float | None = None) -> dict[str, list[str]]:
@@ -104,9 +106,10 @@ def synced_filters() -> tuple[str, str]:
 
 def clicked_csv(charts: Mapping[str, Chart], clicks: list[int | None], query: str | None) -> dict[str, Any]:
     """Return the CSV download of the chart whose button was clicked."""
-    if not isinstance(ctx.triggered_id, dict) or not any(clicks):
+    key = ctx.triggered_id.get("chart") if isinstance(ctx.triggered_id, dict) else None
+    # Only a forged request names no chart of the page, or sends clicks that are not a list.
+    if not isinstance(key, str) or key not in charts or not isinstance(clicks, list) or not any(clicks):
         raise PreventUpdate
-    key = ctx.triggered_id["chart"]
     return csv_download(db.engine(), charts[key], key, from_query(query or ""), date.today())
 
 
@@ -177,19 +180,33 @@ def alert_deps(alert_id: str) -> tuple[list[Output], State]:
     return outputs, State(alert_id, "children")
 
 
+def is_own_alert(text: object) -> bool:
+    """Tell whether the alert shows a message of ``db_alert`` (a database error, a refused query or filters)."""
+    return text == DB_ERROR_ALERT or (isinstance(text, str) and (NARROW_HINT in text or text.startswith(FILTERS_ALERT)))
+
+
 def db_alert(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., tuple[Any, ...]]]:
-    """Make a callback with ``outputs`` outputs show the retry alert on a database error and keep its figures."""
+    """Make a callback with ``outputs`` outputs show the retry alert on a database error and keep its figures.
+
+    A query refused for its size or time shows its own message, which says how to narrow the filters.
+    """
     def wrap(update: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
         @functools.wraps(update)
         def run(*args: Any) -> tuple[Any, ...]:
             *inputs, shown = args  # the last argument is the alert's current text (State)
             try:
                 result = update(*inputs)
+            except QueryRefused as exc:
+                log.info("%s refused its query: %s", update.__name__, exc.__class__.__name__)
+                return (*[no_update] * outputs, str(exc), False)
+            except FilterError as exc:  # the stored filters are the server's own: only a forged request gets here
+                log.info("%s refused its filters: %s", update.__name__, exc)
+                return (*[no_update] * outputs, f"{FILTERS_ALERT} {exc}", False)
             except SQLAlchemyError as exc:  # only the database: bugs must still fail loudly
                 log.warning("%s could not load its data: %s", update.__name__, exc)
                 return (*[no_update] * outputs, DB_ERROR_ALERT, False)
             values = tuple(result) if outputs > 1 else (result,)
             # Clear only our own message: an alert about the URL's filters stays until the page reloads.
-            return (*values, *((None, True) if shown == DB_ERROR_ALERT else (no_update, no_update)))
+            return (*values, *((None, True) if is_own_alert(shown) else (no_update, no_update)))
         return run
     return wrap

@@ -13,22 +13,36 @@ from sqlalchemy.orm import Session
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_S = 5
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout that ran out
+# Execution options the engine carries for readers that bound their own work (trends.data.fetch):
+# the statement timeout (SQLite has none of its own) and the most rows one response may hold.
+STATEMENT_TIMEOUT_OPTION = "nvcd_statement_timeout_ms"
+MAX_ROWS_OPTION = "nvcd_max_rows"
 
 
-def make_engine(url: str, statement_timeout_ms: int = 30_000, **kwargs: object) -> Engine:
-    """Create an engine with the dialect's safety settings applied."""
+def make_engine(
+    url: str, statement_timeout_ms: int = 30_000, max_rows: int | None = None, **kwargs: object
+) -> Engine:
+    """Create an engine with the dialect's safety settings applied.
+
+    ``max_rows`` (and the timeout, for SQLite) travel as execution options for the trend readers.
+    """
     parsed = make_url(url)
+    options: dict[str, object] = {STATEMENT_TIMEOUT_OPTION: statement_timeout_ms, MAX_ROWS_OPTION: max_rows}
+    options.update(kwargs.pop("execution_options", None) or {})  # type: ignore[call-overload]
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               execution_options=options, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    options = f"-c statement_timeout={statement_timeout_ms}"
+    pg_options = f"-c statement_timeout={statement_timeout_ms}"
     return create_engine(
         url,
         pool_pre_ping=True,
-        connect_args={"options": options, "connect_timeout": PG_CONNECT_TIMEOUT_S},
+        connect_args={"options": pg_options, "connect_timeout": PG_CONNECT_TIMEOUT_S},
+        execution_options=options,
         **kwargs,
     )
 
@@ -58,3 +72,12 @@ def is_lock_wait(exc: BaseException) -> bool:
     """
     orig = getattr(exc, "orig", None)
     return getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE or "database is locked" in str(orig)
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """Tell whether a database error means a statement ran past its timeout and was stopped.
+
+    PostgreSQL: ``statement_timeout`` cancelled it; SQLite: a progress handler interrupted it.
+    """
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == QUERY_CANCELED or str(orig) == "interrupted"

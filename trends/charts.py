@@ -1,6 +1,8 @@
 """Loaders for every trend chart: run its aggregate query, shape the result into what the chart shows.
 
-A loader's frame is exactly what its chart plots and what its CSV download holds.
+A loader's frame is exactly what its chart plots and what its CSV download holds. Loaders whose
+query has no LIMIT of its own are capped (``trends.data.fetch``): too broad a selection raises
+``TooManyRows`` instead of building a chart nobody can read.
 """
 
 from __future__ import annotations
@@ -55,13 +57,13 @@ def _dates(frame: pd.DataFrame, column: str = "bucket") -> pd.DataFrame:
 
 def conflict_series(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """Metric over time per value of the chosen dimension (top groups, rest as Other)."""
-    frame = _dates(fetch(engine, q.series_select(filters, filters.group_by)))
+    frame = _dates(fetch(engine, q.series_select(filters, filters.group_by), capped=True))
     return top_groups(frame, ["value"])
 
 
 def place_summary(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """Events, the chosen metric, positions and quality tallies per (state, LGA): one scan for four charts."""
-    return fetch(engine, q.place_select(filters))
+    return fetch(engine, q.place_select(filters), capped=True)
 
 
 def rank(frame: pd.DataFrame, limit: int = RANK_LIMIT) -> pd.DataFrame:
@@ -140,7 +142,7 @@ def quality_tallies(engine: Engine, filters: TrendFilters, dimension: str) -> pd
 
     One scan feeds both the rates-over-time chart (dated rows) and the worst-groups chart (all rows).
     """
-    return fetch(engine, qq.rates_select(filters, dimension, undated=True))
+    return fetch(engine, qq.rates_select(filters, dimension, undated=True), capped=True)
 
 
 def rates_from(tallies: pd.DataFrame) -> pd.DataFrame:
@@ -169,7 +171,7 @@ def rates_by_state(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
 
 def precision_mix(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """Events per geocoding precision per time bucket, with each level's share of the bucket."""
-    frame = _dates(fetch(engine, qq.precision_mix_select(filters)))
+    frame = _dates(fetch(engine, qq.precision_mix_select(filters), capped=True))
     if frame.empty:
         return frame.assign(share=pd.Series(dtype=float))
     return frame.assign(share=frame["events"] / frame.groupby("bucket")["events"].transform("sum"))
@@ -177,7 +179,7 @@ def precision_mix(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
 
 def failures_by_rule(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     """Events failing each validation rule per time bucket."""
-    return _dates(fetch(engine, qq.failures_select(filters)))
+    return _dates(fetch(engine, qq.failures_select(filters), capped=True))
 
 
 def completeness(engine: Engine, filters: TrendFilters) -> pd.DataFrame:

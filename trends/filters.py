@@ -170,6 +170,8 @@ def from_mapping(query: Mapping[str, object]) -> TrendFilters:
 
 def from_query(search: str) -> TrendFilters:
     """Build filters from a URL query string (with or without the leading '?')."""
+    if not isinstance(search, str):  # a forged Dash request can store anything
+        raise FilterError("filters", f"not a query string: {type(search).__name__}")
     parsed = parse_qs(search.lstrip("?"), keep_blank_values=False)
     return from_mapping(parsed)
 

@@ -127,6 +127,10 @@ def test_data_quality_filters(client, engine, params, count, first_day) -> None:
         ({"limit": "ten"}, "limit"),
         ({"since": "2026-05-03", "until": "2026-05-02"}, "since"),
         ({"colour": "red"}, "colour"),
+        # Past datetime's range once made a UTC instant (was a 500).
+        ({"until": "9999-12-31"}, "until"),
+        ({"since": "0001-01-01T00:00:00+14:00"}, "since"),
+        ({"limit": str(2**64)}, "limit"),
     ],
 )
 def test_data_quality_rejects_bad_parameters_with_422_json(client, params, field) -> None:

@@ -93,6 +93,10 @@ def test_trends_totals_weekly_and_csv(client, event_ids: list[int]) -> None:
         ("/api/v1/events?offset=-1", "offset"),
         ("/api/v1/events?cursor=-5", "cursor"),
         ("/api/v1/events?cursor=3&offset=2", "cursor"),
+        # Past the databases' signed 64-bit integers (was a 500).
+        (f"/api/v1/events?offset={2**63}", "offset"),
+        (f"/api/v1/events?cursor={2**31}", "cursor"),
+        (f"/api/v1/events?cursor={10**40}", "cursor"),
         ("/api/v1/events?start=2024-02-30", "start"),
         ("/api/v1/events?" + "&".join(f"state=S{n}" for n in range(101)), "state"),
         ("/api/v1/trends?state=", "state"),
@@ -107,6 +111,13 @@ def test_bad_parameters_are_422_json(client, path: str, field: str) -> None:
     body = response.get_json()
     assert body["status"] == 422 and body["message"]
     assert field in body["detail"]["query"]
+
+
+@pytest.mark.parametrize(("param", "largest"), [("offset", 2**63 - 1), ("cursor", 2**31 - 1)])
+def test_largest_offset_and_cursor_answer_an_empty_page(client, event_ids: list[int], param: str, largest: int) -> None:
+    response = client.get(f"/api/v1/events?{param}={largest}")
+    assert response.status_code == 200
+    assert response.get_json()["items"] == []
 
 
 def test_documented_in_openapi(client) -> None:

@@ -80,3 +80,9 @@ def test_ordinary_punctuation_in_values_is_kept() -> None:
     filters = from_query("state=Akwa+Ibom&actor=Boko+Haram+%28JAS%29%2C+faction&source=A%3DB")
     assert filters.states == ("Akwa Ibom",) and filters.actors == ("Boko Haram (JAS), faction",)
     assert filters.sources == ("A=B",)
+
+
+@pytest.mark.parametrize("search", [5, None, ["state=Kano"], {"state": "Kano"}])
+def test_from_query_refuses_what_is_not_a_query_string(search: object) -> None:
+    with pytest.raises(FilterError, match="not a query string"):
+        from_query(search)  # type: ignore[arg-type]
