@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from apiflask import APIFlask
+from dash import Dash
 
 import config
 import db
@@ -30,7 +31,8 @@ def create_app(overrides: Mapping[str, object] | None = None) -> APIFlask:
     register_logging(app)
     db.init_app(app)
     register_api(app)
-    register_dash(app)
+    dash_app = register_dash(app)
+    register_security(app, dash_app)
     return app
 
 
@@ -53,8 +55,15 @@ def register_api(app: APIFlask) -> None:
     ws.init_app(app)
 
 
-def register_dash(app: APIFlask) -> None:
+def register_dash(app: APIFlask) -> Dash:
     """Mount the Dash UI on the same server."""
     from dashapp import init_dash
 
-    init_dash(app)
+    return init_dash(app)
+
+
+def register_security(app: APIFlask, dash_app: Dash) -> None:
+    """Send the security headers on every response, trust the configured proxies."""
+    from api import security
+
+    security.init_app(app, dash_app)
