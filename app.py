@@ -22,7 +22,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> APIFlask:
         title="NVCD Monitor API",
         version="1",
         spec_path="/openapi.json",
-        docs_path="/api/docs",
+        docs_path=None,  # api/docs.py serves the docs from a pinned package
         instance_path=str(settings["INSTANCE_PATH"]),
     )
     app.config.update(AUTO_200_RESPONSE=False)
@@ -45,9 +45,10 @@ def register_logging(app: APIFlask) -> None:
 
 def register_api(app: APIFlask) -> None:
     """Attach the JSON error shape and the API blueprints."""
-    from api import errors, health, ingest, monitoring, trends, ws
+    from api import docs, errors, health, ingest, monitoring, trends, ws
 
     errors.init_app(app)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(monitoring.bp)
     app.register_blueprint(trends.bp)

@@ -134,3 +134,24 @@ def test_public_url_must_be_http_or_https() -> None:
 
     with pytest.raises(ConfigError, match="PUBLIC_URL"):
         from_environment({"PUBLIC_URL": "javascript:alert(1)"})
+
+
+# -- the docs page ------------------------------------------------------------------------------
+def test_docs_reference_only_same_origin_assets_that_answer(client) -> None:
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert len(urls) >= 4 and all(url.startswith("/api/docs/") for url in urls), urls
+    assert "<script>" not in html  # no inline script to allow
+    for url in urls:
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.data) > 100, url
+        assert "Content-Security-Policy" in asset.headers
+
+
+def test_docs_serve_nothing_else_from_the_package(client) -> None:
+    for name in ("index.html", "swagger-ui.js.map", "../__init__.py", "oauth2-redirect.html"):
+        response = client.get(f"/api/docs/swagger-ui/{name}")
+        assert response.status_code == 404
+        assert response.get_json()["status"] == 404
