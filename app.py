@@ -45,9 +45,10 @@ def register_logging(app: APIFlask) -> None:
 
 def register_api(app: APIFlask) -> None:
     """Attach the JSON error shape and the API blueprints."""
-    from api import docs, errors, health, ingest, monitoring, trends, ws
+    from api import access, docs, errors, health, ingest, monitoring, trends, ws
 
     errors.init_app(app)
+    app.register_blueprint(access.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(monitoring.bp)
