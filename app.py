@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from apiflask import APIFlask
+from dash import Dash
 
 import config
 import db
@@ -21,7 +22,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> APIFlask:
         title="NVCD Monitor API",
         version="1",
         spec_path="/openapi.json",
-        docs_path="/api/docs",
+        docs_path=None,  # api/docs.py serves the docs from a pinned package
         instance_path=str(settings["INSTANCE_PATH"]),
     )
     app.config.update(AUTO_200_RESPONSE=False)
@@ -30,7 +31,8 @@ def create_app(overrides: Mapping[str, object] | None = None) -> APIFlask:
     register_logging(app)
     db.init_app(app)
     register_api(app)
-    register_dash(app)
+    dash_app = register_dash(app)
+    register_security(app, dash_app)
     return app
 
 
@@ -43,9 +45,11 @@ def register_logging(app: APIFlask) -> None:
 
 def register_api(app: APIFlask) -> None:
     """Attach the JSON error shape and the API blueprints."""
-    from api import errors, health, ingest, monitoring, trends, ws
+    from api import access, docs, errors, health, ingest, monitoring, trends, ws
 
     errors.init_app(app)
+    app.register_blueprint(access.bp)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(monitoring.bp)
     app.register_blueprint(trends.bp)
@@ -53,8 +57,15 @@ def register_api(app: APIFlask) -> None:
     ws.init_app(app)
 
 
-def register_dash(app: APIFlask) -> None:
+def register_dash(app: APIFlask) -> Dash:
     """Mount the Dash UI on the same server."""
     from dashapp import init_dash
 
-    init_dash(app)
+    return init_dash(app)
+
+
+def register_security(app: APIFlask, dash_app: Dash) -> None:
+    """Send the security headers on every response, trust the configured proxies."""
+    from api import security
+
+    security.init_app(app, dash_app)

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 DEVELOPMENT_ENVS = {"development", "testing"}
+# Railway's health checker sends this Host; it must pass TRUSTED_HOSTS for /healthz.
+RAILWAY_HEALTHCHECK_HOST = "healthcheck.railway.app"
 
 
 class ConfigError(RuntimeError):
@@ -51,6 +53,24 @@ def _number(env: Mapping[str, str], key: str, default: str, kind: type[int] | ty
     return number
 
 
+def trusted_hosts(env: Mapping[str, str]) -> list[str] | None:
+    """Return the Host names the app answers (None: any), Railway's health-check host included."""
+    hosts = _split(env.get("TRUSTED_HOSTS", env.get("RAILWAY_PUBLIC_DOMAIN", "")))
+    if not hosts:
+        return None
+    return hosts if RAILWAY_HEALTHCHECK_HOST in hosts else [*hosts, RAILWAY_HEALTHCHECK_HOST]
+
+
+def public_url(env: Mapping[str, str]) -> str:
+    """Return the site's public base URL (OpenAPI `servers`), or "" to leave it out."""
+    url = env.get("PUBLIC_URL", "").strip().rstrip("/")
+    if not url and env.get("RAILWAY_PUBLIC_DOMAIN", "").strip():
+        url = f"https://{env['RAILWAY_PUBLIC_DOMAIN'].strip()}"
+    if url and urlsplit(url).scheme not in {"http", "https"}:
+        raise ConfigError(f"PUBLIC_URL must start with http:// or https://, got {url!r}")
+    return url
+
+
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """Build the settings mapping from environment variables."""
     env = os.environ if environ is None else environ
@@ -80,6 +100,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
         "WS_REBUILD_SECONDS": _number(env, "WS_REBUILD_SECONDS", "30", float),
         "WS_POLL_SECONDS": _number(env, "WS_POLL_SECONDS", "1", float),
         "EMBED_ALLOWED_ORIGINS": _split(env.get("EMBED_ALLOWED_ORIGINS", "")),
+        "TRUSTED_HOSTS": trusted_hosts(env),
+        "PUBLIC_URL": public_url(env),
+        # Railway runs one proxy in front of the app; elsewhere trust no X-Forwarded-* by default.
+        "PROXY_FIX_HOPS": _number(env, "PROXY_FIX_HOPS", "1" if env.get("RAILWAY_ENVIRONMENT") else "0", int),
+        "HSTS_SECONDS": _number(env, "HSTS_SECONDS", "31536000", int),
     }
 
 

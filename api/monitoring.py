@@ -1,5 +1,8 @@
 """Monitoring endpoints: the pipeline-status snapshot (HTTP fallback of the WebSocket) and
-the data-quality history. Both read through ``status``; the database being down is a 503."""
+the data-quality history. Both read through ``status``; the database being down is a 503.
+
+With WS_ACCESS_TOKEN set the snapshot needs the token, as over the WebSocket (api/access.py);
+the data-quality history stays public, like the trend pages that chart the same rates."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import db
+from api.access import ACCEPTED, token_ok
 from api.errors import error_response
 from api.monitoring_schemas import QualityQuery, QualityResponse, Snapshot
 from models import current_version
@@ -75,10 +79,14 @@ def _with_etag(response: Response, version: int) -> Response:
 @bp.doc(
     summary="Pipeline status snapshot",
     description="ETag is the data version; send it back in If-None-Match to get 304 while nothing changed.",
-    responses={304: "Not modified since the ETag sent", 503: "Database unavailable"},
+    responses={304: "Not modified since the ETag sent", 401: "WS_ACCESS_TOKEN is set and no valid token was sent",
+               503: "Database unavailable"},
 )
 def pipeline_status() -> Response:
     """Return the snapshot, or 304 when the client already has this version."""
+    if not token_ok(current_app.config["WS_ACCESS_TOKEN"]):  # the same gate as the WebSocket's
+        return error_response(401, "Access token required: sign in at /sign-in", {"accepted": ACCEPTED},
+                              headers={"WWW-Authenticate": "Bearer", "Cache-Control": CACHE_CONTROL})
 
     def work(session: Session) -> Response:
         version = current_version(session)

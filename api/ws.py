@@ -1,28 +1,31 @@
 """The live pipeline-status WebSocket (flask-sock): admission before the upgrade, then pushes.
 
 Admission runs as a before_request hook, i.e. before flask-sock upgrades the
-connection, so refusals are ordinary JSON errors: 403 for a foreign Origin, 401
-without the access token, 503 + Retry-After when this process is at its socket
-cap. After the upgrade the process's publisher (api/broadcaster.py, api/fanout.py)
+connection, so refusals are ordinary JSON errors: 400 for a malformed handshake
+(no valid Sec-WebSocket-Key, several token subprotocols), 426 for a version other
+than 13, 403 for a foreign Origin, 401 without the access token (api/access.py),
+503 + Retry-After when this process is at its socket cap. A Host outside
+TRUSTED_HOSTS is refused with 400 by Flask before any of this. After the upgrade the process's publisher (api/broadcaster.py, api/fanout.py)
 writes to the socket directly; the handler sends the first snapshot, finishes
 what a slow client could not take, pings, and closes with 1001 on shutdown.
 """
 
 from __future__ import annotations
 
-import hmac
+import base64
 import logging
 import socket
 import time
-from urllib.parse import urlsplit
 
 from apiflask import APIBlueprint, APIFlask
 from flask import Response, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import Server
+from wsproto import ConnectionType, WSConnection
 from wsproto.events import CloseConnection
-from wsproto.utilities import LocalProtocolError
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
+from api.access import ACCEPTED, TOKEN_SUBPROTOCOL_PREFIX, origin_key, token_ok, token_subprotocols
 from api.broadcaster import Broadcaster
 from api.errors import error_response
 from api.fanout import CapacityError, Fanout, ReaderSocket, Subscription
@@ -33,8 +36,7 @@ log = logging.getLogger(__name__)
 
 ROUTES = ("/api/v1/ws/monitoring/pipeline-status", "/ws/monitoring/pipeline-status")
 SUBPROTOCOL = "nvcd.v1"
-TOKEN_SUBPROTOCOL_PREFIX = "token."
-TOKEN_COOKIE = "nvcd_ws_token"
+WEBSOCKET_VERSION = "13"  # RFC 6455; anything else is answered 426 with this version
 RETRY_AFTER_SECONDS = 30
 CLOSE_GOING_AWAY = 1001
 CLOSE_PING_TIMEOUT = 1011
@@ -72,34 +74,59 @@ def broadcaster(app: APIFlask | None = None) -> Broadcaster:
 
 
 # -- admission (before the upgrade) -----------------------------------------
-def origin_allowed(origin: str | None, host: str, allowed: list[str]) -> bool:
-    """Return True when a browser Origin may open the socket (no Origin: not a browser)."""
+def origin_allowed(origin: str | None, own_origin: str, allowed: list[str]) -> bool:
+    """Return True when a browser Origin may open the socket (no Origin: not a browser).
+
+    Origins compare by scheme, host and port: http://site is not https://site.
+    """
     if origin is None:
         return True
+    key = origin_key(origin)
+    if key is None:
+        return False  # "null" (sandboxed frames, files) or not an origin at all
     if allowed:
-        return "*" in allowed or origin.rstrip("/").lower() in {a.rstrip("/").lower() for a in allowed}
-    return urlsplit(origin).netloc.lower() == host.lower()
+        return "*" in allowed or key in {origin_key(entry) for entry in allowed}
+    return key == origin_key(own_origin)
 
 
-def presented_tokens() -> list[str]:
-    """Return the access tokens the request carries (header, subprotocol, cookie; never the query)."""
-    tokens = []
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        tokens.append(value.strip())
-    for proto in request.headers.get("Sec-WebSocket-Protocol", "").split(","):
-        if proto.strip().startswith(TOKEN_SUBPROTOCOL_PREFIX):
-            tokens.append(proto.strip()[len(TOKEN_SUBPROTOCOL_PREFIX):])
-    if request.cookies.get(TOKEN_COOKIE):
-        tokens.append(request.cookies[TOKEN_COOKIE])
-    return tokens
+def handshake_refusal() -> Response | None:
+    """Answer a malformed WebSocket handshake with a 4xx before the server library would 500 on it."""
+    version = request.headers.get("Sec-WebSocket-Version", "")
+    if version.strip() != WEBSOCKET_VERSION:
+        log.info("refusing a WebSocket handshake with version %r", version[:20])
+        return error_response(426, "Unsupported WebSocket version", {"supported": [WEBSOCKET_VERSION]},
+                              headers={"Sec-WebSocket-Version": WEBSOCKET_VERSION})
+    key = request.headers.get("Sec-WebSocket-Key", "")
+    try:
+        valid_key = len(base64.b64decode(key, validate=True)) == 16
+    except ValueError:
+        valid_key = False
+    if not valid_key:
+        log.info("refusing a WebSocket handshake without a valid Sec-WebSocket-Key")
+        return error_response(400, "Invalid WebSocket handshake",
+                              {"reason": "Sec-WebSocket-Key must be 16 bytes in base64"})
+    if len(token_subprotocols()) > 1:
+        return error_response(400, "At most one token subprotocol",
+                              {"reason": f"offer one {TOKEN_SUBPROTOCOL_PREFIX}<token> subprotocol, not several"})
+    problem = wsproto_problem()
+    if problem is not None:
+        log.info("refusing a WebSocket handshake: %s", problem)
+        return error_response(400, "Invalid WebSocket handshake", {"reason": problem})
+    return None
 
 
-def token_ok(expected: str) -> bool:
-    """Return True when no token is configured or one presented token matches it."""
-    if not expected:
-        return True
-    return any(hmac.compare_digest(t.encode(), expected.encode()) for t in presented_tokens())
+def wsproto_problem() -> str | None:
+    """Parse the handshake as simple-websocket will (wsproto); return its complaint, if any."""
+    lines = [f"{'-'.join(p.capitalize() for p in key[5:].split('_'))}: {value}"
+             for key, value in request.environ.items() if key.startswith("HTTP_")]
+    probe = WSConnection(ConnectionType.SERVER)
+    try:
+        probe.receive_data(("GET / HTTP/1.1\r\n" + "".join(f"{line}\r\n" for line in lines) + "\r\n").encode())
+        for _event in probe.events():
+            pass
+    except (RemoteProtocolError, UnicodeEncodeError) as exc:
+        return str(exc) or exc.__class__.__name__
+    return None
 
 
 @bp.before_request
@@ -108,12 +135,14 @@ def admit() -> Response | None:
     if request.url_rule is None or not request.url_rule.websocket:
         return None
     cfg = current_app.config
-    if not origin_allowed(request.headers.get("Origin"), request.host, cfg["WS_ALLOWED_ORIGINS"]):
+    refusal = handshake_refusal()
+    if refusal is not None:
+        return refusal
+    if not origin_allowed(request.headers.get("Origin"), request.host_url, cfg["WS_ALLOWED_ORIGINS"]):
         return error_response(403, "Origin not allowed", {"origin": request.headers.get("Origin")})
     if not token_ok(cfg["WS_ACCESS_TOKEN"]):
         return error_response(401, "Access token required",
-                              {"accepted": ["Authorization: Bearer", f"subprotocol {TOKEN_SUBPROTOCOL_PREFIX}<token>",
-                                            f"cookie {TOKEN_COOKIE}"]})
+                              {"accepted": [*ACCEPTED, f"subprotocol {TOKEN_SUBPROTOCOL_PREFIX}<token>"]})
     try:
         g.ws_subscription = broadcaster().fanout.reserve()
     except CapacityError as exc:

@@ -1,4 +1,9 @@
-"""Who may frame our pages: `frame-ancestors` on every response, wider only for the embed page."""
+"""Who may frame our pages: `frame-ancestors 'self'` everywhere, wider only for the embed page.
+
+The site-wide policy (api/security.py) says `frame-ancestors 'self'`; on the
+embed page this replaces that directive with the configured partner origins and
+drops X-Frame-Options (SAMEORIGIN would forbid the partners' frames).
+"""
 
 from __future__ import annotations
 
@@ -39,17 +44,24 @@ def is_embed_path(path: str, prefix: str = "") -> bool:
     return any(path == (prefix.rstrip("/") + embed) for embed in EMBED_PATHS)
 
 
+def with_frame_ancestors(policy: str | None, directive: str) -> str:
+    """Return ``policy`` with its frame-ancestors directive replaced (or added) by ``directive``."""
+    kept = [part.strip() for part in (policy or "").split(";")
+            if part.strip() and part.split()[0] != "frame-ancestors"]
+    return "; ".join([*kept, directive])
+
+
 def register_security_headers(server: Flask, routes_prefix: str = "/") -> None:
-    """Send `frame-ancestors 'self'` everywhere and the configured origins on embed pages."""
+    """Let the configured origins frame the embed pages; every other page keeps `'self'`."""
     embed_policy = frame_ancestors(server.config.get("EMBED_ALLOWED_ORIGINS") or ())
     default_policy = frame_ancestors()
 
     @server.after_request
-    def _add_frame_ancestors(response: Response) -> Response:
-        policy = embed_policy if is_embed_path(request.path, routes_prefix) else default_policy
+    def _set_frame_ancestors(response: Response) -> Response:
         existing = response.headers.get("Content-Security-Policy")
-        if existing is None:
-            response.headers["Content-Security-Policy"] = policy
-        elif "frame-ancestors" not in existing:
-            response.headers["Content-Security-Policy"] = f"{existing.rstrip('; ')}; {policy}"
+        if is_embed_path(request.path, routes_prefix):
+            response.headers["Content-Security-Policy"] = with_frame_ancestors(existing, embed_policy)
+            response.headers.pop("X-Frame-Options", None)
+        elif existing is None or "frame-ancestors" not in existing:
+            response.headers["Content-Security-Policy"] = with_frame_ancestors(existing, default_policy)
         return response

@@ -58,17 +58,23 @@ def test_one_compressed_frame_decodes_on_its_own_for_every_client() -> None:
     assert len(deflate(text, 9)) < len(text)
 
 
-@pytest.mark.parametrize(("origin", "host", "allowed", "ok"), [
-    (None, "monitor.example", [], True),
-    ("https://monitor.example", "monitor.example", [], True),
-    ("https://evil.example", "monitor.example", [], False),
-    ("null", "monitor.example", [], False),
-    ("https://partner.example", "monitor.example", ["https://partner.example/"], True),
-    ("https://monitor.example", "monitor.example", ["https://partner.example"], False),
-    ("https://anything.example", "monitor.example", ["*"], True),
+@pytest.mark.parametrize(("origin", "own", "allowed", "ok"), [
+    (None, "https://monitor.example/", [], True),
+    ("https://monitor.example", "https://monitor.example/", [], True),
+    ("https://Monitor.example:443", "https://monitor.example/", [], True),
+    ("http://monitor.example", "https://monitor.example/", [], False),  # the scheme counts
+    ("https://monitor.example", "http://monitor.example/", [], False),
+    ("https://monitor.example:8443", "https://monitor.example/", [], False),  # so does the port
+    ("https://evil.example", "https://monitor.example/", [], False),
+    ("https://monitor.example.evil.example", "https://monitor.example/", [], False),
+    ("null", "https://monitor.example/", [], False),
+    ("https://partner.example", "https://monitor.example/", ["https://partner.example/"], True),
+    ("http://partner.example", "https://monitor.example/", ["https://partner.example"], False),
+    ("https://monitor.example", "https://monitor.example/", ["https://partner.example"], False),
+    ("https://anything.example", "https://monitor.example/", ["*"], True),
 ])
-def test_origin_rule(origin: str | None, host: str, allowed: list[str], ok: bool) -> None:
-    assert origin_allowed(origin, host, allowed) is ok
+def test_origin_rule(origin: str | None, own: str, allowed: list[str], ok: bool) -> None:
+    assert origin_allowed(origin, own, allowed) is ok
 
 
 @pytest.mark.parametrize(("headers", "ok"), [
@@ -115,6 +121,46 @@ def test_cap_zero_refuses_every_upgrade_and_http_keeps_answering(client) -> None
         assert response.headers["Retry-After"] == "30"
         assert response.get_json()["detail"]["retry_after_s"] == 30
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(("change", "status", "message"), [
+    ({"Sec-WebSocket-Key": None}, 400, "Invalid WebSocket handshake"),
+    ({"Sec-WebSocket-Key": "not base64!"}, 400, "Invalid WebSocket handshake"),
+    ({"Sec-WebSocket-Key": "c2hvcnQ="}, 400, "Invalid WebSocket handshake"),  # 5 bytes, not 16
+    ({"Sec-WebSocket-Version": "8"}, 426, "Unsupported WebSocket version"),
+    ({"Sec-WebSocket-Version": None}, 426, "Unsupported WebSocket version"),
+    ({"Sec-WebSocket-Protocol": "nvcd.v1, token.a, token.b"}, 400, "At most one token subprotocol"),
+])
+def test_malformed_handshakes_get_a_4xx_and_reserve_nothing(app, client, change: dict, status: int,
+                                                             message: str, caplog) -> None:
+    headers = {key: value for key, value in {**UPGRADE, **change}.items() if value is not None}
+    response = client.get(ROUTES[0], headers=headers)
+    assert response.status_code == status
+    body = response.get_json()
+    assert set(body) == {"status", "message", "detail"} and body["message"] == message
+    if status == 426:
+        assert response.headers["Sec-WebSocket-Version"] == "13"
+    assert app.extensions["broadcaster"].client_count() == 0
+    assert not [r for r in caplog.records if r.levelno > 30]  # at most a warning
+
+
+@pytest.mark.parametrize("app_overrides", [{"WS_ACCESS_TOKEN": "s3cret"}])
+def test_two_token_subprotocols_are_refused_even_when_one_is_right(client) -> None:
+    response = client.get(ROUTES[0], headers={**UPGRADE, "Sec-WebSocket-Protocol": "nvcd.v1, token.guess, token.s3cret"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("origin", ["https://localhost", "http://localhost:8080", "null"])
+def test_same_host_with_another_scheme_or_port_is_a_foreign_origin(client, origin: str) -> None:
+    response = client.get(ROUTES[0], headers={**UPGRADE, "Origin": origin})  # the test client is http://localhost
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("app_overrides", [{"TRUSTED_HOSTS": ["monitor.example"]}])
+def test_a_host_outside_trusted_hosts_is_refused_before_the_upgrade(app, client) -> None:
+    response = client.get(ROUTES[0], headers={**UPGRADE, "Host": "evil.example", "Origin": "http://evil.example"})
+    assert response.status_code == 400 and response.get_json()["status"] == 400
+    assert app.extensions["broadcaster"].client_count() == 0
 
 
 # -- behaviour under gunicorn ---------------------------------------------------------
@@ -189,6 +235,29 @@ def test_oversized_client_message_closes_with_1009(live: LiveServer) -> None:
             while True:
                 ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def length(answer: bytes) -> int:
+    """Return the Content-Length of an HTTP answer's head."""
+    lines = answer.partition(b"\r\n\r\n")[0].split(b"\r\n")
+    return next(int(line.split(b":")[1]) for line in lines if line.lower().startswith(b"content-length:"))
+
+
+@pytest.mark.parametrize(("headers", "status"), [
+    ({"Sec-WebSocket-Version": "13"}, 400),  # no Sec-WebSocket-Key
+    ({"Sec-WebSocket-Version": "8", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}, 426),
+])
+def test_live_server_answers_a_malformed_handshake_with_a_4xx(live: LiveServer, headers: dict, status: int) -> None:
+    with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
+        sock.sendall((f"GET {ROUTES[0]} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\n" + "".join(f"{k}: {v}\r\n" for k, v in {**headers, **AUTH}.items())
+                      + "\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < length(answer):
+            answer += sock.recv(4096)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status}".encode())
+    assert json.loads(body)["status"] == status
 
 
 def test_live_server_refuses_a_client_without_the_token(live: LiveServer) -> None:

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from dashapp.security import clean_origins, frame_ancestors, is_embed_path
+from dashapp.security import clean_origins, frame_ancestors, is_embed_path, with_frame_ancestors
 
 PARTNER = "https://partner.example.org"
+
+
+def directive(policy: str, name: str) -> str:
+    """Return one directive of a CSP header, e.g. "frame-ancestors 'self'"."""
+    found = [part.strip() for part in policy.split(";") if part.split()[0] == name]
+    assert len(found) == 1, policy
+    return found[0]
 
 
 @pytest.fixture
@@ -16,13 +23,18 @@ def app_overrides() -> dict[str, object]:
 
 @pytest.mark.parametrize("path", ["/embed/monitor", "/embed/monitor/"])
 def test_embed_page_may_be_framed_by_configured_origins(client, path: str) -> None:
-    policy = client.get(path).headers["Content-Security-Policy"]
-    assert policy == f"frame-ancestors 'self' {PARTNER} http://127.0.0.1:8123"
+    response = client.get(path)
+    policy = response.headers["Content-Security-Policy"]
+    assert directive(policy, "frame-ancestors") == f"frame-ancestors 'self' {PARTNER} http://127.0.0.1:8123"
+    assert directive(policy, "script-src").startswith("script-src 'self' 'sha256-")  # the strict policy stays
+    assert "X-Frame-Options" not in response.headers  # SAMEORIGIN would forbid the partner's frame
 
 
 @pytest.mark.parametrize("path", ["/", "/monitor", "/healthz", "/api/v1/monitoring/pipeline-status"])
 def test_other_pages_may_be_framed_only_by_the_site_itself(client, path: str) -> None:
-    assert client.get(path).headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    response = client.get(path)
+    assert directive(response.headers["Content-Security-Policy"], "frame-ancestors") == "frame-ancestors 'self'"
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
 
 
 def test_embed_defaults_to_self_without_configuration(tmp_path) -> None:
@@ -30,7 +42,8 @@ def test_embed_defaults_to_self_without_configuration(tmp_path) -> None:
 
     app = create_app({"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
                       "INSTANCE_PATH": str(tmp_path), "EMBED_ALLOWED_ORIGINS": []})
-    assert app.test_client().get("/embed/monitor").headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    policy = app.test_client().get("/embed/monitor").headers["Content-Security-Policy"]
+    assert directive(policy, "frame-ancestors") == "frame-ancestors 'self'"
 
 
 @pytest.mark.parametrize(
@@ -60,3 +73,9 @@ def test_embed_path_matching_respects_prefix() -> None:
     assert is_embed_path("/dash/embed/monitor", "/dash/")
     assert not is_embed_path("/embed/monitor/extra")
     assert not is_embed_path("/monitor")
+
+
+def test_with_frame_ancestors_replaces_only_that_directive() -> None:
+    assert with_frame_ancestors("default-src 'self'; frame-ancestors 'self'", "frame-ancestors 'self' https://a.example") \
+        == "default-src 'self'; frame-ancestors 'self' https://a.example"
+    assert with_frame_ancestors(None, "frame-ancestors 'self'") == "frame-ancestors 'self'"

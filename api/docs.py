@@ -1,0 +1,50 @@
+"""The API documentation page, served with Swagger UI from a pinned package (works offline, under the CSP)."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+from flask import Response, abort, current_app, render_template_string, send_from_directory, url_for
+from swagger_ui_bundle import swagger_ui_path
+
+DOCS_PATH = "/api/docs"
+# The files of the swagger-ui-bundle package the page loads; nothing else there is served.
+ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
+                    "favicon-32x32.png", "favicon-16x16.png"})
+
+bp = APIBlueprint("docs", __name__, enable_openapi=False, static_folder="static",
+                  static_url_path=f"{DOCS_PATH}/static")
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <title>{{ title }} {{ version }} - Swagger UI</title>
+  <link rel="stylesheet" href="{{ url_for('docs.asset', filename='swagger-ui.css') }}">
+  <link rel="icon" type="image/png" href="{{ url_for('docs.asset', filename='favicon-32x32.png') }}">
+  <style>html { box-sizing: border-box; overflow-y: scroll; } *, *:before, *:after { box-sizing: inherit; }
+  body { margin: 0; background: #fafafa; }</style>
+</head>
+<body>
+  <div id="swagger-ui" data-spec-url="{{ spec_url }}"></div>
+  <script src="{{ url_for('docs.asset', filename='swagger-ui-bundle.js') }}"></script>
+  <script src="{{ url_for('docs.asset', filename='swagger-ui-standalone-preset.js') }}"></script>
+  <script src="{{ url_for('docs.static', filename='docs.js') }}"></script>
+</body>
+</html>
+"""
+
+
+@bp.get(DOCS_PATH)
+def page() -> str:
+    """Render the Swagger UI page for /openapi.json."""
+    app = current_app
+    return render_template_string(PAGE, title=app.title, version=app.version,  # type: ignore[attr-defined]
+                                  spec_url=url_for("openapi.spec"))
+
+
+@bp.get(f"{DOCS_PATH}/swagger-ui/<filename>")
+def asset(filename: str) -> Response:
+    """Serve one of Swagger UI's files from the installed package."""
+    if filename not in ASSETS:
+        abort(404)
+    return send_from_directory(swagger_ui_path, filename)
