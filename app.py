@@ -43,7 +43,7 @@ def register_logging(app: APIFlask) -> None:
 
 def register_api(app: APIFlask) -> None:
     """Attach the JSON error shape and the API blueprints."""
-    from api import errors, health, ingest, monitoring, trends, ws
+    from api import bodylimit, errors, health, ingest, monitoring, trends, ws
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
@@ -51,6 +51,7 @@ def register_api(app: APIFlask) -> None:
     app.register_blueprint(trends.bp)
     app.register_blueprint(ingest.bp)
     ws.init_app(app)
+    bodylimit.init_app(app)
 
 
 def register_dash(app: APIFlask) -> None:

@@ -65,6 +65,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
         "STATEMENT_TIMEOUT_MS": _number(env, "STATEMENT_TIMEOUT_MS", "30000", int),
         "INGEST_TOKEN": env.get("INGEST_TOKEN", ""),
         "MAX_CONTENT_LENGTH": _number(env, "MAX_UPLOAD_MB", "50", int) * 1024 * 1024,
+        "BODY_TIMEOUT_SECONDS": _number(env, "BODY_TIMEOUT_SECONDS", "20", float),
+        "BODY_MIN_RATE": _number(env, "BODY_MIN_RATE", "65536", int),
         "WS_MAX_CLIENTS": _number(env, "WS_MAX_CLIENTS", "100", int),
         "WS_ALLOWED_ORIGINS": _split(env.get("WS_ALLOWED_ORIGINS", "")),
         "WS_ACCESS_TOKEN": env.get("WS_ACCESS_TOKEN", ""),

@@ -18,6 +18,11 @@ its thread is a greenlet of this worker); the app also starts it lazily on the
 first socket, guarded by pid, for `flask run` and tests. On SIGTERM the worker
 only flips `worker.alive`; a watcher tells the broadcaster to stop so every
 handler sends close 1001 at once instead of hanging until graceful_timeout.
+
+Slow clients: gunicorn's gevent worker reads each request's headers, and drains a body the
+app left unread, within `keepalive` seconds (so keep it above 0); a body the app reads is
+bounded by the app's own deadline (api/bodylimit.py, BODY_TIMEOUT_SECONDS), which needs
+this worker class.
 """
 
 import os
