@@ -67,7 +67,7 @@ def test_a_trickling_body_raises_408_at_the_deadline(pair) -> None:
     sender.kill()
     stream.stream.close()
     assert isinstance(reader.exception, BodyTimeout)
-    assert 0.4 < elapsed < 1.0
+    assert 0.4 < elapsed < 2.0
     with pytest.raises(BodyTimeout):  # late for good: the next read fails at once
         _in_greenlet(stream.read, 1).get()
 

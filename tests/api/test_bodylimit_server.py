@@ -141,6 +141,27 @@ def test_slow_bodies_are_cut_off_and_the_worker_keeps_serving(server: LiveServer
     assert prober.sockets and set(prober.sockets) == {"pipeline_status_update"}, prober.sockets
 
 
+def test_a_slow_chunked_body_is_cut_off_too(server: LiveServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=BODY_TIMEOUT + 3) as sock:
+        sock.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        started, received = time.monotonic(), b""
+        try:
+            while time.monotonic() - started < BODY_TIMEOUT + 3:
+                sock.sendall(b"1\r\n \r\n")
+                sock.settimeout(TRICKLE_SECONDS)
+                try:
+                    if not (data := sock.recv(65536)):
+                        break
+                    received += data
+                except TimeoutError:
+                    pass
+        except OSError:  # reset after the server closed: the answer was read already
+            pass
+        assert received.startswith(b"HTTP/1.1 408"), received[:200]
+        assert time.monotonic() - started < BODY_TIMEOUT + 2
+
+
 def _batch(padding: int = 0) -> bytes:
     records = [{k: v for k, v in r.items() if v == v} for r in generate_records(5, seed=11)]  # no NaN in JSON
     return json.dumps({"records": records}).encode()[:-1] + b" " * padding + b"}"
