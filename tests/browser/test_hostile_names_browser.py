@@ -1,4 +1,4 @@
-"""Names that look like HTML show as text in the charts of a real Chromium: no link, no markup."""
+"""Names that look like HTML show as text in the charts and the monitor panel of a real Chromium: no link, no markup."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from dashapp import ids
 from dashapp.figures import plot_text
-from models import ConflictEvent, ValidationIssue, bump_version
+from models import ConflictEvent, DataQualityMetric, ValidationIssue, bump_version
 from tests.browser.test_trends_browser import TRACES, dom_id, wait_for_bars
 from tests.trends.conftest import insert_events
 
@@ -33,6 +33,7 @@ def insert_hostile_events(engine: Engine) -> None:
     insert_events(engine)
     with Session(engine) as session:
         session.execute(update(ConflictEvent).where(ConflictEvent.source == "Punch").values(source=LINK))
+        session.execute(update(DataQualityMetric).where(DataQualityMetric.source == "Punch").values(source=LINK))
         session.execute(update(ConflictEvent).where(ConflictEvent.crisis_type == "Banditry").values(crisis_type=LINK))
         session.execute(update(ConflictEvent).where(ConflictEvent.state == "Kano").values(state=BOLD))
         session.execute(update(ValidationIssue).where(ValidationIssue.rule == "required_fields").values(rule=LINK))
@@ -87,6 +88,13 @@ def test_hostile_names_render_as_text(chromium, server_factory, engine: Engine) 
         assert LINK in texts(page, FAILURES, ".legendtext")
         for graph in (RATES, FAILURES):
             no_markup_from_data(page, graph)
+
+        # The monitor panel draws the snapshot in the browser: the source shows as text there too.
+        page.goto(f"{server.url}/monitor")
+        page.wait_for_function("(name) => (document.getElementById('monitor-body') || {}).textContent"
+                               "?.includes(name)", arg=LINK, timeout=15000)
+        assert page.locator("#monitor-body a[href*='evil.example'], #monitor-body b").count() == 0
+        assert page.evaluate(ATTRIBUTES_NAMING, "evil.example") == []
         assert errors == []
     finally:
         context.close()
