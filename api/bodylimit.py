@@ -12,7 +12,10 @@ The deadline is a ``gevent.Timeout``, which interrupts a read however the server
 into recv() calls; it needs the gevent worker (gunicorn.conf.py). Elsewhere (``flask run``,
 the test client) a body is read as before. The exception is raised inside gunicorn's own
 body reader, which then marks the connection as not reusable: gunicorn closes it after the
-408 instead of waiting for the rest of the body (tests/api/test_bodylimit_server.py).
+408 instead of waiting for the rest of the body. gunicorn drops an app's ``Connection``
+header, so its ``pre_request`` hook hands this module the request (``remember_request``)
+and a late body calls the request's ``force_close()``: the 408 then says
+``Connection: close``. tests/api/test_bodylimit_server.py holds gunicorn to both.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import gevent
+from gevent.local import local
 from werkzeug.exceptions import RequestTimeout
 from werkzeug.wrappers import Response
 
@@ -32,6 +36,7 @@ log = logging.getLogger(__name__)
 STEP = 64 * 1024  # largest single read, so bytes received earn their time as they arrive
 MESSAGE = "The request body did not arrive in time; send it faster, or a smaller one"
 
+_connection = local()  # per greenlet, i.e. per gunicorn connection: the request being served
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -78,6 +83,7 @@ class DeadlineInput:
             with gevent.Timeout(remaining, BodyTimeout()):
                 data = method(size)
         except BodyTimeout:
+            _close_connection(self.stream)
             log.warning("request body not complete after %.1f s (%d bytes read); answering 408",
                         self.deadline.clock() - self.deadline.start, self.deadline.received)
             raise
@@ -110,6 +116,18 @@ class DeadlineInput:
         """Yield lines until the body ends."""
         while line := self.readline():
             yield line
+
+
+def remember_request(req: Any) -> None:
+    """Keep gunicorn's request for this connection (called from its pre_request hook)."""
+    _connection.request = req
+
+
+def _close_connection(stream: Any) -> None:
+    # Only the request whose body this is: its response then says "Connection: close".
+    req = getattr(_connection, "request", None)
+    if req is not None and getattr(req, "body", None) is stream:
+        req.force_close()
 
 
 def _has_body(environ: dict[str, Any]) -> bool:

@@ -125,13 +125,13 @@ def test_slow_bodies_are_cut_off_and_the_worker_keeps_serving(server: LiveServer
     assert not open_left, f"{len(open_left)} slow connections still open"
 
     readers = [t for t in tricklers if t.path == "/_dash-update-component"]
-    # Closed right after the 408 (gunicorn drops the app's Connection header, so the 408 says
-    # keep-alive), not after gunicorn's keepalive drain: under KEEPALIVE even for the last few,
-    # which waited for one of the 50 connections before their deadline started.
+    # Closed right after the 408, not after gunicorn's keepalive drain: under KEEPALIVE even for
+    # the last few, which waited for one of the 50 connections before their deadline started.
     assert max(t.closed_after for t in readers) < min(BODY_TIMEOUT + 2.5, KEEPALIVE)  # type: ignore[type-var]
     for trickler in readers:
         head, _, body = trickler.received.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 408"), trickler.received[:200]
+        assert b"\r\nConnection: close" in head
         message = json.loads(body.split(b"\r\n")[1] if b"chunked" in head else body)
         assert message["status"] == 408 and "did not arrive in time" in message["message"]
     for trickler in tricklers[ATTACKERS // 2:]:
@@ -159,6 +159,7 @@ def test_a_slow_chunked_body_is_cut_off_too(server: LiveServer) -> None:
         except OSError:  # reset after the server closed: the answer was read already
             pass
         assert received.startswith(b"HTTP/1.1 408"), received[:200]
+        assert b"\r\nConnection: close" in received.partition(b"\r\n\r\n")[0]
         assert time.monotonic() - started < BODY_TIMEOUT + 2
 
 
