@@ -18,6 +18,11 @@ its thread is a greenlet of this worker); the app also starts it lazily on the
 first socket, guarded by pid, for `flask run` and tests. On SIGTERM the worker
 only flips `worker.alive`; a watcher tells the broadcaster to stop so every
 handler sends close 1001 at once instead of hanging until graceful_timeout.
+
+Slow clients: gunicorn's gevent worker reads each request's headers, and drains a body the
+app left unread, within `keepalive` seconds (so keep it above 0); a body the app reads is
+bounded by the app's own deadline (api/bodylimit.py, BODY_TIMEOUT_SECONDS), which needs
+this worker class; pre_request lets that deadline close the connection after its 408.
 """
 
 import os
@@ -62,6 +67,14 @@ def post_worker_init(worker) -> None:
 
     broadcaster(worker.wsgi).ensure_started()
     threading.Thread(target=_watch_for_exit, args=(worker,), name="ws-shutdown", daemon=True).start()
+
+
+def pre_request(worker, req) -> None:
+    """Log the request (gunicorn's default) and let the body deadline close its connection."""
+    from api.bodylimit import remember_request
+
+    worker.log.debug("%s %s", req.method, req.path)
+    remember_request(req)
 
 
 def worker_int(worker) -> None:

@@ -17,7 +17,7 @@ def test_series_has_one_line_per_group_with_values() -> None:
     fig = f.make_series_figure(df, "Deaths")
     assert [trace.name for trace in fig.data] == ["Kano", "Lagos"]
     assert list(fig.data[0].y) == [3, 4]
-    assert list(fig.data[1].customdata) == ["Lagos"]
+    assert [list(point) for point in fig.data[1].customdata] == [["Lagos", "Lagos"]]  # raw for clicks, label
     assert fig.layout.yaxis.title.text == "Deaths"
 
 
@@ -112,3 +112,66 @@ def test_figures_pass_plotly_validation(name: str) -> None:
     # The builders skip plotly's validation for speed; a validating rebuild catches any invalid property.
     builder, df = FRAMES[name]
     go.Figure(builder(df).to_plotly_json())
+
+
+HOSTILE = '<a href="https://evil.example">click</a> <b>bold</b> %{x} & co'
+SHOWN = '&lt;a href="https://evil.example"&gt;click&lt;/a&gt; &lt;b&gt;bold&lt;/b&gt; %&#123;x} &amp; co'
+HOSTILE_FRAMES = {
+    "series": (f.make_series_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": [HOSTILE], "value": [3]})),
+    "ranking": (f.make_ranking_figure, pd.DataFrame({"grp": [HOSTILE], "value": [3]})),
+    "map": (f.make_map_figure, pd.DataFrame({"state": [HOSTILE], "lga": [HOSTILE], "latitude": [12.0],
+                                             "longitude": [8.5], "events": [4], "value": [9]})),
+    "rates": (f.make_rates_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": [HOSTILE],
+                                                 "geocoded_rate": [1.0], "valid_rate": [0.5]})),
+    "precision": (f.make_precision_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "precision": [HOSTILE],
+                                                         "events": [1], "share": [1.0]})),
+    "failures": (f.make_failures_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "rule": [HOSTILE],
+                                                       "severity": ["error"], "events": [2]})),
+    "completeness": (f.make_completeness_figure, pd.DataFrame({"field": [HOSTILE], "filled": [3], "events": [4],
+                                                               "share": [0.75]})),
+    "worst": (f.make_worst_figure, pd.DataFrame({"grp": [HOSTILE], "valid_rate": [0.5], "precise_rate": [1.0]})),
+    "runs": (f.make_runs_figure, pd.DataFrame({"run_id": [1], "timestamp": T(["2024-04-01"]), "grp": [HOSTILE],
+                                               "geocoding_success_rate": [0.7], "validation_pass_rate": [0.8]})),
+    "empty": (lambda _df: f.empty_figure(HOSTILE), pd.DataFrame()),
+}
+
+
+def _shown_strings(node: object, key: str = "") -> list[str]:
+    """Every string of a figure's JSON that Plotly may render (customdata only through its hovertemplate)."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        template = str(node.get("hovertemplate", ""))
+        found = [s for k, v in node.items() if k != "customdata" for s in _shown_strings(v, k)]
+        for point in node.get("customdata", []) if "%{customdata" in template else []:
+            values = point if isinstance(point, (list, tuple)) else [point]
+            found += [str(v) for i, v in enumerate(values) if f"customdata[{i}]" in template or
+                      "%{customdata}" in template]
+        return found
+    if isinstance(node, (list, tuple)):
+        return [s for item in node for s in _shown_strings(item, key)]
+    if hasattr(node, "tolist"):
+        return _shown_strings(node.tolist(), key)
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_FRAMES))
+def test_data_strings_reach_figures_escaped(name: str) -> None:
+    builder, df = HOSTILE_FRAMES[name]
+    figure = builder(df).to_plotly_json()
+    shown = _shown_strings(figure)
+    assert not [s for s in shown if "<a" in s or "<b>" in s or "%{x} &" in s], shown
+    assert any(SHOWN in s for s in shown), shown  # the name is there, as text
+
+
+def test_plot_text_escapes_tags_entities_and_template_fields() -> None:
+    assert f.plot_text(HOSTILE) == SHOWN
+    assert f.plot_text("Daily Post") == "Daily Post"
+    assert f.plot_text(3) == "3"
+    assert f.plot_labels(["<i>", "a&b"]) == ["&lt;i&gt;", "a&amp;b"]
+
+
+def test_clicks_still_get_the_raw_value() -> None:
+    _, df = HOSTILE_FRAMES["failures"]
+    point = f.make_failures_figure(df).data[0].customdata[0]
+    assert list(point) == [HOSTILE, SHOWN]
