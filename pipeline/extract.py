@@ -295,6 +295,7 @@ def read_path(path: Path) -> bytes:
         raise InputError(f"cannot read {path.name}: {exc.strerror or exc.__class__.__name__}") from exc
 
 
-def read_file(path: Path, limits: Limits = Limits(), sheet: str | None = None, filename: str | None = None) -> Extracted:
+def read_file(path: Path, limits: Limits = Limits(), sheet: str | None = None,
+              filename: str | None = None) -> Extracted:  # fmt: skip
     """Read a local export file (a ``Path``; the run records only its name, never the folder)."""
     return read_bytes(read_path(path), filename or path.name, limits, sheet)
