@@ -61,8 +61,8 @@ def _verify(token: str) -> str | None:
 
 class FileIn(Schema):
     file = fields.File(required=True, metadata={"description": f"An NVCD export ({', '.join(FILE_TYPES)})"})
-    sheet = fields.String(metadata={"description": "The workbook's events sheet, when several visible sheets "
-                                                   "have NVCD event headers (hidden sheets are never read)"})  # fmt: skip
+    sheet = fields.String(metadata={"description": "The workbook's events sheet, when several visible sheets have "
+                                                   "NVCD event headers (hidden sheets are never read)"})  # fmt: skip
 
 
 class BatchIn(Schema):
@@ -162,7 +162,8 @@ def ingest_batch(json_data: object = None) -> Response:
         return error_response(422, "The records must be a list of objects", {"got": _json_type(payload)})
     odd = next((i for i, record in enumerate(payload, start=1) if not isinstance(record, dict)), None)
     if odd is not None:
-        return error_response(422, f"Record {odd} must be an object", {"record": odd, "got": _json_type(payload[odd - 1])})
+        got = {"record": odd, "got": _json_type(payload[odd - 1])}
+        return error_response(422, f"Record {odd} must be an object", got)
     return _run(payload, "batch")
 
 

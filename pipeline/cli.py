@@ -98,7 +98,8 @@ def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
-@click.option("--sheet", default=None, help="The workbook's events sheet, when several visible sheets have event headers.")
+@click.option("--sheet", default=None,
+              help="The workbook's events sheet, when several visible sheets have event headers.")  # fmt: skip
 @click.pass_context
 def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None) -> None:
     """Import FILE (.xlsx, .csv or .json) and print a summary."""

@@ -1,5 +1,9 @@
 """Extract: read an NVCD export (XLSX, CSV or JSON batch) into raw canonical columns.
 
+Workbooks are read by ``pipeline.workbook`` (limits first, visible sheets only). Only the CLI
+hands in a local file, as a ``Path`` (``read_file``); uploads and batches arrive as bytes or
+parsed records, never as a path.
+
 Headers are matched by meaning, not by exact text: case, spacing, punctuation and the
 export's own misspellings ("Communiity") are folded, so any column order works. Empty
 template rows (only pre-filled month/year/country/region, formula totals or a stray date)
@@ -18,12 +22,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 from rapidfuzz import fuzz, process
 
 from pipeline import columns as c
 from pipeline.errors import InputError
-from pipeline.limits import Limits, check_workbook
+from pipeline.limits import Limits
 
 log = logging.getLogger(__name__)
 
@@ -149,80 +152,6 @@ def _find_header(rows: list[list[Any]]) -> tuple[int, dict[int, str]] | None:
     return None
 
 
-def _villages(sheet: CalamineSheet) -> pd.DataFrame:
-    """Return (state, lga, village) from a sheet whose header names all three."""
-    rows = sheet.to_python()
-    keys = [header_key(h) for h in rows[0]]
-    frame = pd.DataFrame(rows[1:], columns=keys, dtype=object)[list(VILLAGE_COLUMNS)]
-    frame = frame.astype("string").apply(lambda s: s.str.strip()).replace("", pd.NA).dropna().astype(object)
-    log.info("read %d villages from sheet %r", len(frame), sheet.name)
-    return frame.reset_index(drop=True)
-
-
-def visible_sheets(book: CalamineWorkbook) -> list[str]:
-    """Return the names of the workbook's visible worksheets (hidden and very hidden ones are never read)."""
-    return [m.name for m in book.sheets_metadata
-            if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]  # fmt: skip
-
-
-def _named_sheet(book: CalamineWorkbook, sheet: str, visible: list[str], what: str) -> list[str]:
-    if sheet in visible:
-        return [sheet]
-    if sheet in book.sheet_names:
-        raise InputError(f"{what}: the chosen sheet is hidden; hidden sheets are never read as events",
-                         quoted=f"sheet {sheet!r}")  # fmt: skip
-    raise InputError(f"{what} has no visible sheet of the chosen name",
-                     quoted=f"sheet {sheet!r}; visible sheets: {', '.join(map(repr, visible))}")  # fmt: skip
-
-
-Found = tuple[CalamineSheet, int, dict[int, str], CalamineSheet | None]
-
-
-def _events_sheet(book: CalamineWorkbook, what: str, sheet: str | None) -> Found:
-    """Find the one visible sheet with event headers (or the chosen one), and a Villages sheet."""
-    visible = visible_sheets(book)
-    names = visible if sheet is None else _named_sheet(book, sheet, visible, what)
-    found: list[tuple[CalamineSheet, int, dict[int, str]]] = []
-    villages = None
-    for name in dict.fromkeys([*names, *visible]):  # the chosen sheet first, then the others for villages
-        data = book.get_sheet_by_name(name)
-        head = data.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS)
-        header = _find_header(head) if name in names else None
-        if header is not None:
-            found.append((data, *header))
-        elif villages is None and head and all(k in [header_key(h) for h in head[0]] for k in VILLAGE_COLUMNS):
-            villages = data
-    if not found:
-        raise InputError(f"{what} has no visible sheet with NVCD event headers (needs at least Date and State "
-                         "columns; hidden sheets are never read)")  # fmt: skip
-    if len(found) > 1:
-        names = ", ".join(repr(data.name) for data, *_ in found)
-        raise InputError(f"{what} has {len(found)} visible sheets with NVCD event headers; choose one "
-                         "(CLI --sheet, form field 'sheet')", quoted=f"sheets: {names}")  # fmt: skip
-    return (*found[0], villages)
-
-
-def read_xlsx(data: bytes, what: str = "workbook", limits: Limits = Limits(), sheet: str | None = None) -> Extracted:
-    """Read the events sheet (the one visible sheet with event headers, or ``sheet``) and any Villages sheet.
-
-    The workbook is checked against ``limits`` first (``pipeline.limits``), before calamine unpacks it.
-    """
-    check_workbook(data, limits, what)
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        events, header_at, mapping, village_sheet = _events_sheet(book, what, sheet)
-        rows = events.to_python(skip_empty_area=False)
-        frame = _frame_from_rows(rows, header_at, mapping)
-        rows = None  # the frame holds the cells now
-        numbers = pd.Series(range(header_at + 2, header_at + 2 + len(frame)))
-        extracted = _finish(frame, numbers, f"{what} sheet {events.name!r}")
-        villages = _villages(village_sheet) if village_sheet is not None else None
-    except CalamineError as exc:
-        # calamine's text may quote the workbook's XML: only its kind is stored.
-        raise InputError(f"{what} is not a readable XLSX workbook ({exc.__class__.__name__})", quoted=str(exc)) from exc
-    return Extracted(extracted.events, extracted.rows_skipped, villages)
-
-
 def _parse_csv(data: bytes, encoding: str, what: str) -> pd.DataFrame:
     try:
         # skipinitialspace turns space-only cells into empty ones, which na_values makes NaN.
@@ -343,6 +272,8 @@ def read_bytes(data: bytes, name: str, limits: Limits = Limits(), sheet: str | N
         raise InputError(f"{name}: unsupported file type {suffix!r} (use .xlsx, .csv or .json)")
     kind = suffix if suffix in (*XLSX_SUFFIXES, ".csv", ".json") else _sniff(data)
     if kind in XLSX_SUFFIXES:
+        from pipeline.workbook import read_xlsx  # builds on this module's header matching
+
         return read_xlsx(data, name, limits, sheet)
     if sheet is not None:
         raise InputError(f"{name}: a sheet can only be chosen in an XLSX workbook")
@@ -364,6 +295,7 @@ def read_path(path: Path) -> bytes:
         raise InputError(f"cannot read {path.name}: {exc.strerror or exc.__class__.__name__}") from exc
 
 
-def read_file(path: Path, limits: Limits = Limits(), sheet: str | None = None, filename: str | None = None) -> Extracted:
+def read_file(path: Path, limits: Limits = Limits(), sheet: str | None = None,
+              filename: str | None = None) -> Extracted:  # fmt: skip
     """Read a local export file (a ``Path``; the run records only its name, never the folder)."""
     return read_bytes(read_path(path), filename or path.name, limits, sheet)

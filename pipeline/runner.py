@@ -10,15 +10,15 @@ Runs record failures, including unreadable input: a rejected file still leaves a
 failed run (with the one-line reason) for the data team to see on the monitor. That reason
 is public: it names the input's file name (never a folder) and quotes nothing of its
 content; what an ``InputError`` quotes (headers found, sheet names) goes to ``RunFailed.quoted``
-for whoever sent the input.
+for whoever sent the input. ``run_pipeline`` then raises ``RunFailed`` carrying the summary;
+``input_error`` tells a bad file (CLI exit 2, HTTP 422; ``too_large``: one over the limits of
+``pipeline.limits``, HTTP 413) from a fault of ours, and ``busy`` a run that could not
+get the database's write lock in time because another run was writing (HTTP 503; on
+SQLite the run may not even be recorded, then ``run_id`` is None).
 
 A source is a local file as a ``Path`` (the CLI only), an upload as ``Upload`` (bytes and its
 file name), parsed records, a raw frame or an ``Extracted``. Anything else, a ``str`` above
 all, is refused as a bad batch: a value that came over HTTP never reaches code that opens a path.
-``run_pipeline`` then raises ``RunFailed`` carrying the summary; ``input_error`` tells
-a bad file (CLI exit 2, HTTP 422) from a fault of ours, and ``busy`` a run that could not
-get the database's write lock in time because another run was writing (HTTP 503; on
-SQLite the run may not even be recorded, then ``run_id`` is None).
 """
 
 from __future__ import annotations

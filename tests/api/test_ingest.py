@@ -157,7 +157,8 @@ def test_a_batch_that_is_not_a_list_of_objects_is_422_and_reads_nothing(client, 
         body = {"records": swap.get(body["records"], body["records"])}
     elif isinstance(body, str):
         body = swap.get(body, body)
-    response = client.post("/api/v1/ingest/batch", data=json.dumps(body), headers={**AUTH, "Content-Type": "application/json"})
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = client.post("/api/v1/ingest/batch", data=json.dumps(body), headers=headers)
     assert response.status_code == 422, response.json
     assert response.json == {"status": 422, "message": "The records must be a list of objects", "detail": {"got": got}}
     assert _runs(engine) == []

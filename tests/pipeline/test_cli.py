@@ -98,3 +98,18 @@ def test_a_run_error_names_the_file_never_its_folder(invoke, engine, tmp_path):
         run = session.scalars(select(PipelineRun)).one()
     assert run.source_file == "wrong.csv" and run.error.startswith("wrong.csv does not have NVCD columns")
     assert "private-folder" not in run.error and "secret-header" not in run.error
+
+
+def test_two_events_sheets_need_the_sheet_option(invoke, engine, tmp_path):
+    from tests.pipeline import hostile_files as h
+
+    path = tmp_path / "two.xlsx"
+    path.write_bytes(h.workbook(("Old", [h.HEADER, h.row(community="A")], "visible"),
+                                ("Home", [h.HEADER, h.row(community="B"), h.row(day=2, community="B")], "visible")))
+    refused = invoke("ingest", str(path), "--no-progress")
+    assert refused.exit_code == 2
+    assert refused.output.strip() == ("error: two.xlsx has 2 visible sheets with NVCD event headers; choose one "
+                                      "(CLI --sheet, form field 'sheet'): sheets: 'Old', 'Home'")
+    chosen = invoke("ingest", str(path), "--no-progress", "--sheet", "Home")
+    assert chosen.exit_code == 0, chosen.output
+    assert _events(engine) == 2
