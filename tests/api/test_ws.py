@@ -19,7 +19,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from api.wire import Encoded, deflate, frame, negotiate_deflate
-from api.ws import ROUTES, origin_allowed, token_ok
+from api.access import token_ok
+from api.handshake import origin_allowed
+from api.ws import ROUTES
 from tests.servers import LiveServer
 from tests.status.builders import add_events, add_run, commit
 
