@@ -158,6 +158,14 @@ def test_same_host_with_another_scheme_or_port_is_a_foreign_origin(client, origi
     assert response.status_code == 403
 
 
+# With the cap at 0, a request that passes the Origin check ends at the cap's 503 (the test client cannot upgrade).
+@pytest.mark.parametrize("app_overrides", [{"PROXY_FIX_HOPS": 1, "WS_MAX_CLIENTS": 0}])
+@pytest.mark.parametrize(("origin", "status"), [("https://localhost", 503), ("http://localhost", 403)])
+def test_behind_the_proxy_the_page_origin_is_https(client, origin: str, status: int) -> None:
+    response = client.get(ROUTES[0], headers={**UPGRADE, "Origin": origin, "X-Forwarded-Proto": "https"})
+    assert response.status_code == status
+
+
 @pytest.mark.parametrize("app_overrides", [{"TRUSTED_HOSTS": ["monitor.example"]}])
 def test_a_host_outside_trusted_hosts_is_refused_before_the_upgrade(app, client) -> None:
     response = client.get(ROUTES[0], headers={**UPGRADE, "Host": "evil.example", "Origin": "http://evil.example"})
