@@ -19,6 +19,7 @@ document.addEventListener('securitypolicyviolation', e => window.__csp.push(
   e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + (e.sourceFile || '') + ':' + e.lineNumber));"""
 PLOTTED = """() => { const plots = document.querySelectorAll('.js-plotly-plot');
   return plots.length > 0 && Array.from(plots).some(p => p._fullData && p._fullData.some(t => (t.x || []).length)); }"""
+TO_IMAGE = "() => window.Plotly.toImage(document.querySelector('.js-plotly-plot'), {format: 'png'})"
 PAGES = [
     ("/monitor?" + urlencode(FAST), "() => document.querySelector('#monitor-status.monitor-state-live')", "csp-monitor"),
     ("/embed/monitor?" + urlencode(FAST), "() => document.querySelector('#monitor-status.monitor-state-live')",
@@ -49,6 +50,8 @@ def test_every_page_renders_under_the_policy_with_no_violation(chromium, server_
             response = page.goto(server.url + path)
             assert response is not None and "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
             page.wait_for_function(ready, timeout=15000)
+            if ready == PLOTTED:  # the modebar's "download as PNG" draws through a data: image
+                assert page.evaluate(TO_IMAGE).startswith("data:image/png;base64,")
             page.wait_for_timeout(500)  # late scripts (hover layers, workers) get their chance to be refused
             screenshot(page, name)
             assert page.evaluate("() => window.__csp") == [], path
