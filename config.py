@@ -12,6 +12,7 @@ DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 DEVELOPMENT_ENVS = {"development", "testing"}
 # Railway's health checker sends this Host; it must pass TRUSTED_HOSTS for /healthz.
 RAILWAY_HEALTHCHECK_HOST = "healthcheck.railway.app"
+RAILWAY_MARKERS = ("RAILWAY_ENVIRONMENT_ID", "RAILWAY_ENVIRONMENT_NAME", "RAILWAY_ENVIRONMENT")
 
 
 class ConfigError(RuntimeError):
@@ -61,6 +62,11 @@ def trusted_hosts(env: Mapping[str, str]) -> list[str] | None:
     return hosts if RAILWAY_HEALTHCHECK_HOST in hosts else [*hosts, RAILWAY_HEALTHCHECK_HOST]
 
 
+def on_railway(env: Mapping[str, str]) -> bool:
+    """Tell whether Railway runs us (it sets these in every deployment)."""
+    return any(env.get(name) for name in RAILWAY_MARKERS)
+
+
 def public_url(env: Mapping[str, str]) -> str:
     """Return the site's public base URL (OpenAPI `servers`), or "" to leave it out."""
     url = env.get("PUBLIC_URL", "").strip().rstrip("/")
@@ -105,7 +111,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
         "TRUSTED_HOSTS": trusted_hosts(env),
         "PUBLIC_URL": public_url(env),
         # Railway runs one proxy in front of the app; elsewhere trust no X-Forwarded-* by default.
-        "PROXY_FIX_HOPS": _number(env, "PROXY_FIX_HOPS", "1" if env.get("RAILWAY_ENVIRONMENT") else "0", int),
+        "PROXY_FIX_HOPS": _number(env, "PROXY_FIX_HOPS", "1" if on_railway(env) else "0", int),
         "HSTS_SECONDS": _number(env, "HSTS_SECONDS", "31536000", int),
     }
 

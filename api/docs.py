@@ -1,13 +1,17 @@
-"""The API documentation page, served with Swagger UI from a pinned package (works offline, under the CSP)."""
+"""The API documentation page, with Swagger UI served from a pinned package (works offline, under the CSP)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import flask_swagger_ui
 from apiflask import APIBlueprint
 from flask import Response, abort, current_app, render_template_string, send_from_directory, url_for
-from swagger_ui_bundle import swagger_ui_path
 
 DOCS_PATH = "/api/docs"
-# The files of the swagger-ui-bundle package the page loads; nothing else there is served.
+# Swagger UI's dist files as flask-swagger-ui ships them (its version is Swagger UI's: 5.x reads
+# OpenAPI 3.1). Only the files the page loads are served; its blueprint and template are not used.
+DIST = Path(flask_swagger_ui.__file__).parent / "dist"
 ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
                     "favicon-32x32.png", "favicon-16x16.png"})
 
@@ -47,4 +51,4 @@ def asset(filename: str) -> Response:
     """Serve one of Swagger UI's files from the installed package."""
     if filename not in ASSETS:
         abort(404)
-    return send_from_directory(swagger_ui_path, filename)
+    return send_from_directory(DIST, filename)

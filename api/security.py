@@ -64,16 +64,18 @@ def init_app(app: APIFlask, dash_app: Dash) -> None:
         referrer_policy="strict-origin-when-cross-origin",
         session_cookie_secure=app.config["APP_ENV"] == "production",
     )
-    app.before_request(lambda: follow_dash_scripts(app, dash_app))
+
+    @app.before_request
+    def _follow_dash_scripts() -> None:
+        follow_dash_scripts(app.extensions["talisman"], dash_app)
 
 
-def follow_dash_scripts(app: APIFlask, dash_app: Dash) -> None:
+def follow_dash_scripts(talisman: Talisman, dash_app: Dash) -> None:
     """Keep the policy's script hashes equal to Dash's inline scripts.
 
     Dash Pages adds an inline callback (the page title) during its first request's
     setup, which runs in before_request hooks registered ahead of this one.
     """
-    talisman: Talisman = app.extensions["talisman"]
     hashes = dash_script_hashes(dash_app)
     if talisman.content_security_policy["script-src"][1:] != hashes:
         talisman.content_security_policy = content_security_policy(hashes)

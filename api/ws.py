@@ -4,15 +4,15 @@ Admission runs as a before_request hook, i.e. before flask-sock upgrades the
 connection, so refusals are ordinary JSON errors: 400 for a malformed handshake
 (no valid Sec-WebSocket-Key, several token subprotocols), 426 for a version other
 than 13, 403 for a foreign Origin, 401 without the access token (api/access.py),
-503 + Retry-After when this process is at its socket cap. A Host outside
-TRUSTED_HOSTS is refused with 400 by Flask before any of this. After the upgrade the process's publisher (api/broadcaster.py, api/fanout.py)
-writes to the socket directly; the handler sends the first snapshot, finishes
+503 + Retry-After when this process is at its socket cap (api/handshake.py has
+the handshake rules). A Host outside TRUSTED_HOSTS is refused with 400 by Flask
+before any of this. After the upgrade the process's publisher (api/broadcaster.py,
+api/fanout.py) writes to the socket directly; the handler sends the first snapshot, finishes
 what a slow client could not take, pings, and closes with 1001 on shutdown.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import socket
 import time
@@ -21,14 +21,14 @@ from apiflask import APIBlueprint, APIFlask
 from flask import Response, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import Server
-from wsproto import ConnectionType, WSConnection
 from wsproto.events import CloseConnection
-from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+from wsproto.utilities import LocalProtocolError
 
-from api.access import ACCEPTED, TOKEN_SUBPROTOCOL_PREFIX, origin_key, token_ok, token_subprotocols
+from api.access import ACCEPTED, TOKEN_SUBPROTOCOL_PREFIX, token_ok
 from api.broadcaster import Broadcaster
 from api.errors import error_response
 from api.fanout import CapacityError, Fanout, ReaderSocket, Subscription
+from api.handshake import handshake_refusal, origin_allowed
 from api.wire import PING_FRAME, SendTimeout, negotiate_deflate
 from status.snapshot import build_snapshot
 
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 ROUTES = ("/api/v1/ws/monitoring/pipeline-status", "/ws/monitoring/pipeline-status")
 SUBPROTOCOL = "nvcd.v1"
-WEBSOCKET_VERSION = "13"  # RFC 6455; anything else is answered 426 with this version
 RETRY_AFTER_SECONDS = 30
 CLOSE_GOING_AWAY = 1001
 CLOSE_PING_TIMEOUT = 1011
@@ -74,61 +73,6 @@ def broadcaster(app: APIFlask | None = None) -> Broadcaster:
 
 
 # -- admission (before the upgrade) -----------------------------------------
-def origin_allowed(origin: str | None, own_origin: str, allowed: list[str]) -> bool:
-    """Return True when a browser Origin may open the socket (no Origin: not a browser).
-
-    Origins compare by scheme, host and port: http://site is not https://site.
-    """
-    if origin is None:
-        return True
-    key = origin_key(origin)
-    if key is None:
-        return False  # "null" (sandboxed frames, files) or not an origin at all
-    if allowed:
-        return "*" in allowed or key in {origin_key(entry) for entry in allowed}
-    return key == origin_key(own_origin)
-
-
-def handshake_refusal() -> Response | None:
-    """Answer a malformed WebSocket handshake with a 4xx before the server library would 500 on it."""
-    version = request.headers.get("Sec-WebSocket-Version", "")
-    if version.strip() != WEBSOCKET_VERSION:
-        log.info("refusing a WebSocket handshake with version %r", version[:20])
-        return error_response(426, "Unsupported WebSocket version", {"supported": [WEBSOCKET_VERSION]},
-                              headers={"Sec-WebSocket-Version": WEBSOCKET_VERSION})
-    key = request.headers.get("Sec-WebSocket-Key", "")
-    try:
-        valid_key = len(base64.b64decode(key, validate=True)) == 16
-    except ValueError:
-        valid_key = False
-    if not valid_key:
-        log.info("refusing a WebSocket handshake without a valid Sec-WebSocket-Key")
-        return error_response(400, "Invalid WebSocket handshake",
-                              {"reason": "Sec-WebSocket-Key must be 16 bytes in base64"})
-    if len(token_subprotocols()) > 1:
-        return error_response(400, "At most one token subprotocol",
-                              {"reason": f"offer one {TOKEN_SUBPROTOCOL_PREFIX}<token> subprotocol, not several"})
-    problem = wsproto_problem()
-    if problem is not None:
-        log.info("refusing a WebSocket handshake: %s", problem)
-        return error_response(400, "Invalid WebSocket handshake", {"reason": problem})
-    return None
-
-
-def wsproto_problem() -> str | None:
-    """Parse the handshake as simple-websocket will (wsproto); return its complaint, if any."""
-    lines = [f"{'-'.join(p.capitalize() for p in key[5:].split('_'))}: {value}"
-             for key, value in request.environ.items() if key.startswith("HTTP_")]
-    probe = WSConnection(ConnectionType.SERVER)
-    try:
-        probe.receive_data(("GET / HTTP/1.1\r\n" + "".join(f"{line}\r\n" for line in lines) + "\r\n").encode())
-        for _event in probe.events():
-            pass
-    except (RemoteProtocolError, UnicodeEncodeError) as exc:
-        return str(exc) or exc.__class__.__name__
-    return None
-
-
 @bp.before_request
 def admit() -> Response | None:
     """Refuse the upgrade with a JSON error, or reserve a client slot for it."""

@@ -116,6 +116,12 @@ def test_sign_in_without_a_configured_token_sets_nothing(client) -> None:
     assert response.status_code == 404 and "Set-Cookie" not in response.headers
 
 
+@pytest.mark.parametrize("app_overrides", [GATED])
+def test_the_form_escapes_what_the_url_says(client) -> None:
+    html = client.get('/sign-in?next=/monitor"><script>alert(1)</script>').get_data(as_text=True)
+    assert "<script>" not in html and "&#34;&gt;&lt;script&gt;" in html
+
+
 @pytest.mark.parametrize(("target", "kept"), [
     ("/monitor", "/monitor"), ("/embed/monitor?tick_ms=500", "/embed/monitor?tick_ms=500"),
     (None, "/monitor"), ("https://evil.example/", "/monitor"), ("//evil.example/", "/monitor"),

@@ -119,7 +119,7 @@ def test_trusted_hosts_and_railway_health_check_are_served(client) -> None:
 @pytest.mark.parametrize(("env", "hosts", "public", "hops"), [
     ({}, None, "", 0),
     ({"TRUSTED_HOSTS": "a.example, b.example"}, ["a.example", "b.example", RAILWAY_HEALTHCHECK_HOST], "", 0),
-    ({"RAILWAY_PUBLIC_DOMAIN": "nvcd.up.railway.app", "RAILWAY_ENVIRONMENT": "production"},
+    ({"RAILWAY_PUBLIC_DOMAIN": "nvcd.up.railway.app", "RAILWAY_ENVIRONMENT_NAME": "production"},
      ["nvcd.up.railway.app", RAILWAY_HEALTHCHECK_HOST], "https://nvcd.up.railway.app", 1),
     ({"RAILWAY_ENVIRONMENT": "production", "PROXY_FIX_HOPS": "2", "PUBLIC_URL": "https://x.example/"}, None,
      "https://x.example", 2),

@@ -19,7 +19,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from api.wire import Encoded, deflate, frame, negotiate_deflate
-from api.ws import ROUTES, origin_allowed, token_ok
+from api.access import token_ok
+from api.handshake import origin_allowed
+from api.ws import ROUTES
 from tests.servers import LiveServer
 from tests.status.builders import add_events, add_run, commit
 
@@ -154,6 +156,14 @@ def test_two_token_subprotocols_are_refused_even_when_one_is_right(client) -> No
 def test_same_host_with_another_scheme_or_port_is_a_foreign_origin(client, origin: str) -> None:
     response = client.get(ROUTES[0], headers={**UPGRADE, "Origin": origin})  # the test client is http://localhost
     assert response.status_code == 403
+
+
+# With the cap at 0, a request that passes the Origin check ends at the cap's 503 (the test client cannot upgrade).
+@pytest.mark.parametrize("app_overrides", [{"PROXY_FIX_HOPS": 1, "WS_MAX_CLIENTS": 0}])
+@pytest.mark.parametrize(("origin", "status"), [("https://localhost", 503), ("http://localhost", 403)])
+def test_behind_the_proxy_the_page_origin_is_https(client, origin: str, status: int) -> None:
+    response = client.get(ROUTES[0], headers={**UPGRADE, "Origin": origin, "X-Forwarded-Proto": "https"})
+    assert response.status_code == status
 
 
 @pytest.mark.parametrize("app_overrides", [{"TRUSTED_HOSTS": ["monitor.example"]}])
