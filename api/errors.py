@@ -55,6 +55,16 @@ def init_app(app: APIFlask) -> None:
             headers["Allow"] = ", ".join(allowed_methods(app, request.path))
         return error_response(error.code or 500, error.description or error.name, headers=headers)
 
+    @app.after_request
+    def _options_allow(response: Response) -> Response:
+        # Flask's automatic OPTIONS answer would also advertise the catch-all's methods.
+        if request.method == "OPTIONS" and request.path.startswith("/api/") and "Allow" in response.headers:
+            allowed = allowed_methods(app, request.path)
+            if allowed:
+                extra = ["HEAD"] if "GET" in allowed else []
+                response.headers["Allow"] = ", ".join([*allowed, *extra, "OPTIONS"])
+        return response
+
     @app.route("/api/<path:_path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     @app.doc(hide=True)
     def _no_such_endpoint(_path: str) -> Response:

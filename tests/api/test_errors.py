@@ -26,6 +26,15 @@ def test_a_405_names_the_allowed_methods(client, method: str, path: str, allowed
     assert response.mimetype == "application/json"
 
 
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/api/v1/events", {"GET", "HEAD", "OPTIONS"}),
+    ("/api/v1/ingest/batch", {"POST", "OPTIONS"}),
+])
+def test_options_lists_only_the_endpoint_methods(client, path: str, allowed: set[str]) -> None:
+    response = client.options(path)
+    assert set(response.headers["Allow"].split(", ")) == allowed
+
+
 def test_wrong_method_on_an_api_path_is_405_not_404(client) -> None:
     response = client.get("/api/v1/ingest/file")
     assert response.status_code == 405
