@@ -5,7 +5,7 @@ Every error answer must also be the house JSON error shape (``api.errors.error_r
 Runs in-process (WSGI) on the session's throwaway databases (SQLite and PostgreSQL), over the prepared
 events, with a fixed seed (hypothesis ``derandomize``) so CI is deterministic. Every operation is called
 without a token and with the app's INGEST_TOKEN, so the authenticated ingest paths are exercised too.
-``FUZZ_EXAMPLES`` sets the examples per operation and mode (default 20); ``FUZZ_SEED=random`` draws
+``FUZZ_EXAMPLES`` sets the examples per operation and mode (default 40); ``FUZZ_SEED=random`` draws
 fresh examples on every run instead of the fixed ones.
 
 schemathesis' own pytest integration (``schemathesis.pytest.from_fixture``) fails on pytest 9
@@ -27,7 +27,7 @@ from schemathesis.checks import not_a_server_error
 
 from tests.trends.conftest import insert_events
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 RANDOM = os.environ.get("FUZZ_SEED", "") == "random"
 TOKEN = "fuzz-token"
 
