@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
@@ -28,8 +29,10 @@ class IsoInstant(fields.String):
     the next day, so ``until=2026-05-31`` includes all of 31 May. Naive times are UTC.
     """
 
-    def __init__(self, *, end_of_day: bool = False, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
+        # The pattern documents the accepted forms in the OpenAPI spec (clients and the fuzzer read it).
+        kwargs["metadata"] = {"pattern": ISO_INSTANT.pattern, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
         self.end_of_day = end_of_day
 
     def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> datetime:

@@ -36,8 +36,13 @@ NARROWING = ("granularity", "group_by", "start", "end", *LIST_KEYS)
 RETRY_AFTER_S = 5
 
 
+# Documents what TrendFilters rejects (control characters), so clients and the fuzzer know.
+NO_CONTROL_CHARS = "^[^\\x00-\\x1f\\x7f-\\x9f]+$"
+
+
 def _list(description: str) -> fields.List:
-    return fields.List(fields.String(validate=Length(min=1, max=256)), validate=Length(min=1, max=MAX_VALUES),
+    value = fields.String(validate=Length(min=1, max=256), metadata={"pattern": NO_CONTROL_CHARS})
+    return fields.List(value, validate=Length(min=1, max=MAX_VALUES),
                        metadata={"description": f"{description}; repeat the parameter for several "
                                                 f"(at most {MAX_VALUES})"})
 
