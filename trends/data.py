@@ -9,8 +9,9 @@ options (``models.database.make_engine``); a refused query raises a ``QueryRefus
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +28,10 @@ NARROW_HINT = ("Narrow the query: a coarser granularity (week or month), no or a
                "a shorter start..end range, or filters such as state, region, lga, crisis_type, actor or source.")
 # SQLite calls the handler every this many virtual-machine instructions (well under a millisecond).
 PROGRESS_STEPS = 10_000
+# Under gevent a long SQLite statement pauses this often, for this long (a timed sleep, not
+# sleep(0), so the loop polls sockets too): about 5 % of its time.
+YIELD_EVERY_S = 0.02
+PAUSE_S = 0.001
 
 
 class QueryRefused(Exception):
@@ -103,10 +108,38 @@ def sqlite_deadline(conn: Connection, timeout_ms: int | None) -> Iterator[None]:
         yield
         return
     raw: Any = conn.connection.dbapi_connection
-    deadline = time.monotonic() + timeout_ms / 1000
-    # A non-zero return makes SQLite stop the statement with "interrupted" (an OperationalError).
-    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+    raw.set_progress_handler(_progress(time.monotonic() + timeout_ms / 1000, _cooperative_pause()), PROGRESS_STEPS)
     try:
         yield
     finally:
         raw.set_progress_handler(None, PROGRESS_STEPS)
+
+
+def _progress(deadline: float, pause: Callable[[float], object] | None) -> Callable[[], int]:
+    """Return SQLite's progress handler: stop the statement past ``deadline``, and let others run meanwhile.
+
+    SQLite works inside this process and never waits on a socket, so under gevent a long
+    statement would hold the whole worker (health checks, WebSocket pushes) until it ends;
+    the handler hands the loop a turn every ``YIELD_EVERY_S``, as RelStorage's gevent driver does.
+    """
+    last = time.monotonic()
+
+    def handler() -> int:
+        nonlocal last
+        now = time.monotonic()
+        if pause is not None and now - last >= YIELD_EVERY_S:
+            pause(PAUSE_S)
+            last = time.monotonic()
+        # A non-zero return makes SQLite stop the statement with "interrupted" (an OperationalError).
+        return int(now > deadline)
+
+    return handler
+
+
+def _cooperative_pause() -> Callable[[float], object] | None:
+    """Return gevent's sleep when this process runs under gevent's patched sockets, else None."""
+    if "gevent" not in sys.modules:
+        return None
+    from gevent import monkey, sleep
+
+    return sleep if monkey.is_module_patched("socket") else None
