@@ -1,9 +1,10 @@
 """Hostile broad trend queries against a real server: what they cost it and its health check.
 
     .venv/bin/python bench/broad_query_bench.py --events 1000000 --before c2bb6a5
+    .venv/bin/python bench/broad_query_bench.py --backend sqlite --events 1000000 --before c2bb6a5
     .venv/bin/python bench/broad_query_bench.py --url postgresql://.../db --before c2bb6a5
 
-A PostgreSQL database of N generated events (through the real pipeline, as in
+A PostgreSQL (or, with ``--backend sqlite``, a SQLite) database of N generated events (through the real pipeline, as in
 ``trends_bench.py``) is served by gunicorn (``gunicorn.conf.py``, gevent, one worker,
 127.0.0.1) of this tree and, with ``--before REV``, of that commit, one after the other on
 the same database. For each server, ``--clients`` concurrent requests of the broadest trend
@@ -102,12 +103,19 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=250_000)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--before", metavar="REV", help="also serve this commit's tree on the same database")
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--url", help="an existing database instead of a scratch one")
     parser.add_argument("--admin-url", default=os.environ.get("TEST_POSTGRES_URL",
                                                               "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
-    url, drop = (normalise_database_url(args.url), lambda: None) if args.url else scratch_database(args.admin_url)
+    if args.url:
+        url, drop = normalise_database_url(args.url), lambda: None
+    elif args.backend == "sqlite":
+        folder = tempfile.TemporaryDirectory(prefix="nvcd-broad-")
+        url, drop = f"sqlite:///{folder.name}/bench.sqlite3", folder.cleanup
+    else:
+        url, drop = scratch_database(args.admin_url)
     before = None
     try:
         if not args.url:
