@@ -35,6 +35,7 @@ from trends import quality_queries as qq  # noqa: E402
 from trends import queries as q  # noqa: E402
 from trends.data import prepare  # noqa: E402
 from trends.filters import TrendFilters  # noqa: E402
+from trends.options import clear_options_cache, filter_options  # noqa: E402
 
 # Callback key -> the Select(s) it runs, for the bare-SQL baseline. Callbacks that draw several
 # charts from one aggregate: places (state and LGA rankings, map, quality context), by_source
@@ -156,13 +157,11 @@ def measure(url: str, repeat: int) -> None:
     }
     with app.test_request_context():
         redraw = callbacks()
-        from dashapp import filters_ui
-
         began = time.perf_counter()
-        filters_ui._options_cache.clear()  # the first page layout after a data change lists filter values anew
-        filters_ui.filter_options(engine)
+        clear_options_cache()  # the first page layout after a data change lists filter values anew
+        filter_options(engine)
         cold = (time.perf_counter() - began) * 1000
-        warm = median_ms(lambda: filters_ui.filter_options(engine), repeat)
+        warm = median_ms(lambda: filter_options(engine), repeat)
         print(f"page layout, filter options: {cold:.0f} ms after a data change, {warm:.1f} ms cached")
         for name, filters in cases.items():
             query = filters.to_query()

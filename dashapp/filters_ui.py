@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -12,12 +11,12 @@ from typing import Any
 import pandas as pd
 from dash import Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import db
-from models import ConflictEvent, current_version
+from models import current_version
 from trends.charts import Chart
 from trends.csv import to_csv
 from trends.data import NARROW_HINT, QueryRefused
@@ -32,11 +31,11 @@ from trends.filters import (
     from_mapping,
     from_query,
 )
-from trends.sql import actor_rows
+from trends.options import filter_options
 
 log = logging.getLogger(__name__)
 
-# URL key -> (label, placeholder) for the multi-select dropdowns, in display order.
+# URL key -> label of the multi-select dropdowns, in display order (their values: trends.options).
 DROPDOWNS = {
     "region": "Regions",
     "state": "States",
@@ -45,25 +44,8 @@ DROPDOWNS = {
     "actor": "Actors",
     "source": "Sources",
 }
-# Listing the distinct values costs ~1 s on a million events, and a live replay changes the data
-# version every few seconds: refresh at most this often (values in the URL always stay listed).
-OPTIONS_MAX_AGE_S = 300.0
-_options_cache: dict[str, tuple[int, float, dict[str, list[str]]]] = {}
 DB_ERROR_ALERT = "The data could not be loaded: the database did not answer. Please retry in a moment."
 FILTERS_ALERT = "These filters cannot be used:"
-
-
-def filter_options(engine: Engine, now: float | None = None) -> dict[str, list[str]]:
-    """Return the distinct values each dropdown offers, refreshed after a data change at most every 5 min."""
-    now = time.monotonic() if now is None else now
-    with Session(engine) as session:
-        version = current_version(session)
-        cached = _options_cache.get(str(engine.url))
-        if cached and (cached[0] == version or now - cached[1] < OPTIONS_MAX_AGE_S):
-            return cached[2]
-        options = {key: [value for value in session.scalars(_options_select(key)) if value] for key in DROPDOWNS}
-    _options_cache[str(engine.url)] = (version, now, options)
-    return options
 
 
 def page_options(engine: Engine) -> tuple[dict[str, list[str]], str | None]:
@@ -73,14 +55,6 @@ def page_options(engine: Engine) -> tuple[dict[str, list[str]], str | None]:
     except SQLAlchemyError as exc:
         log.warning("filter options unavailable: %s", exc.__class__.__name__)
         return {key: [] for key in DROPDOWNS}, DB_ERROR_ALERT
-
-
-def _options_select(key: str) -> Select[Any]:
-    if key == "actor":
-        rows = actor_rows(TrendFilters())
-        return select(rows.c.grp).distinct().order_by(rows.c.grp)
-    column = getattr(ConflictEvent, key)
-    return select(column).distinct().where(column.is_not(None), column != "").order_by(column)
 
 
 def parse_query(query: Mapping[str, Any]) -> tuple[TrendFilters, str | None]:

@@ -17,10 +17,8 @@ import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from dashapp import filters_ui, ids
-from models import ConflictEvent, bump_version
 from tests.trends.conftest import insert_events
 from trends.quality_queries import Drill
 
@@ -216,18 +214,6 @@ def test_pages_are_served(client, engine: Engine) -> None:
     insert_events(engine)
     for path in ("/trends/conflict?state=Kano&granularity=week", "/trends/quality"):
         assert client.get(path).status_code == 200
-
-
-def test_filter_options_follow_data_changes_at_most_every_few_minutes(engine: Engine) -> None:
-    filters_ui._options_cache.clear()
-    insert_events(engine)
-    assert filters_ui.filter_options(engine, now=1000.0)["state"] == ["Borno", "Kano", "Lagos"]
-    with Session(engine) as session:
-        session.add(ConflictEvent(fingerprint="new", content_hash="h", state="Oyo", geo_precision="none"))
-        bump_version(session)
-        session.commit()
-    assert "Oyo" not in filters_ui.filter_options(engine, now=1010.0)["state"]  # changed, but listed 10 s ago
-    assert "Oyo" in filters_ui.filter_options(engine, now=1000.0 + filters_ui.OPTIONS_MAX_AGE_S)["state"]
 
 
 DOWN_URL = "postgresql+psycopg://nobody@127.0.0.1:9/none"  # nothing listens on port 9
