@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from dash import Output, State, ctx, dcc, html, no_update
+from dash import State, ctx, dcc, html, no_update, set_props
 from dash.exceptions import PreventUpdate
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -146,12 +146,9 @@ def csv_download(engine: Engine, chart: Chart, key: str, filters: TrendFilters, 
     return dcc.send_string(text, filename=f"nvcd-{key.replace('_', '-')}-{today.isoformat()}.csv", type="text/csv")
 
 
-def alert_deps(alert_id: str) -> tuple[list[Output], State]:
-    """Return the alert's outputs and its text as state, for a ``db_alert`` callback's own outputs and states."""
-    # Several callbacks of a page write the one alert, hence allow_duplicate (and prevent_initial_call
-    # "initial_duplicate" or True on the callback).
-    outputs = [Output(alert_id, "children", allow_duplicate=True), Output(alert_id, "hidden", allow_duplicate=True)]
-    return outputs, State(alert_id, "children")
+def alert_state(alert_id: str) -> State:
+    """Return the alert's shown text, the last state of every ``db_alert`` callback of its page."""
+    return State(alert_id, "children")
 
 
 def is_own_alert(text: object) -> bool:
@@ -159,28 +156,38 @@ def is_own_alert(text: object) -> bool:
     return text == DB_ERROR_ALERT or (isinstance(text, str) and (NARROW_HINT in text or text.startswith(FILTERS_ALERT)))
 
 
-def db_alert(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., tuple[Any, ...]]]:
-    """Make a callback with ``outputs`` outputs show the retry alert on a database error and keep its figures.
+def show_alert(alert_id: str, text: str | None) -> None:
+    """Show ``text`` in the page's alert (``None``: hide it), beside the callback's own outputs."""
+    set_props(alert_id, {"children": text, "hidden": text is None})
 
-    A query refused for its size or time shows its own message, which says how to narrow the filters.
+
+def db_alert(alert_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Make a callback show the retry alert ``alert_id`` on a database error and keep its figures.
+
+    The callback's last argument must be the alert's text (``alert_state``). A query refused for its
+    size or time shows its own message, which says how to narrow the filters.
     """
-    def wrap(update: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+    def wrap(update: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(update)
-        def run(*args: Any) -> tuple[Any, ...]:
-            *inputs, shown = args  # the last argument is the alert's current text (State)
+        def run(*args: Any) -> Any:
+            *inputs, shown = args
             try:
                 result = update(*inputs)
             except QueryRefused as exc:
                 log.info("%s refused its query: %s", update.__name__, exc.__class__.__name__)
-                return (*[no_update] * outputs, str(exc), False)
+                message = str(exc)
             except FilterError as exc:  # the stored filters are the server's own: only a forged request gets here
                 log.info("%s refused its filters: %s", update.__name__, exc)
-                return (*[no_update] * outputs, f"{FILTERS_ALERT} {exc}", False)
+                message = f"{FILTERS_ALERT} {exc}"
             except SQLAlchemyError as exc:  # only the database: bugs must still fail loudly
                 log.warning("%s could not load its data: %s", update.__name__, exc)
-                return (*[no_update] * outputs, DB_ERROR_ALERT, False)
-            values = tuple(result) if outputs > 1 else (result,)
-            # Clear only our own message: an alert about the URL's filters stays until the page reloads.
-            return (*values, *((None, True) if is_own_alert(shown) else (no_update, no_update)))
+                message = DB_ERROR_ALERT
+            else:
+                # Clear only our own message: an alert about the URL's filters stays until the page reloads.
+                if is_own_alert(shown):
+                    show_alert(alert_id, None)
+                return result
+            show_alert(alert_id, message)
+            return no_update  # every output of the callback keeps what it shows
         return run
     return wrap
