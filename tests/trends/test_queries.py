@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine, Select, literal, select
 
 from trends import charts
-from trends import quality_queries as qq
 from trends import queries as q
 from trends.data import fetch
 from trends.filters import TrendFilters
