@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import partial
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import dash
