@@ -95,8 +95,8 @@ def _quality(s: Setting) -> TestResponse:
 def _run_fails(s: Setting, **how: bool) -> None:
     """Make the next ingest run fail the way ``how`` says (busy, input_error, too_large)."""
     def failing(*_args: Any, **_kwargs: Any) -> None:
-        summary = SimpleNamespace(run_id=1, error="it failed")
-        raise ingest.RunFailed(summary, input_error=how.pop("input_error", False), **how)  # type: ignore[arg-type]
+        summary: Any = SimpleNamespace(run_id=1, error="it failed")  # what the view reads of a RunSummary
+        raise ingest.RunFailed(summary, input_error=how.pop("input_error", False), **how)
 
     s.monkeypatch.setattr(ingest, "run_pipeline", failing)
 
