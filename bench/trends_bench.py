@@ -35,6 +35,7 @@ from trends import quality_queries as qq  # noqa: E402
 from trends import queries as q  # noqa: E402
 from trends.data import prepare  # noqa: E402
 from trends.filters import TrendFilters  # noqa: E402
+from trends.options import clear_options_cache, filter_options  # noqa: E402
 
 # Callback key -> the Select(s) it runs, for the bare-SQL baseline. Callbacks that draw several
 # charts from one aggregate: places (state and LGA rankings, map, quality context), by_source
@@ -114,29 +115,39 @@ def bare_sql(engine: Engine, statements: list[Any]) -> None:
 
 
 def callbacks() -> dict[str, Callable[[str], object]]:
-    """Return callback key -> the page callback (pages import after the app exists)."""
+    """Return callback key -> the page callback, called as Dash calls it (pages import after the app exists)."""
     from dashapp.pages import conflict, quality
 
+    grid = quality.update_quality_grid
     return {
-        "series": conflict.update_conflict_series, "places": conflict.update_conflict_places,
-        "by_source": quality.update_quality_sources, "by_state": quality.update_quality_states,
-        "precision": quality.update_quality_precision, "failures": quality.update_quality_failures,
-        "completeness": quality.update_quality_completeness, "runs": quality.update_quality_runs,
-        "grid": lambda query: _grid(quality, query),
+        "series": dash_call(conflict.update_conflict_series), "places": dash_call(conflict.update_conflict_places),
+        "by_source": dash_call(quality.UPDATES["sources"]), "by_state": dash_call(quality.UPDATES["states"]),
+        "precision": dash_call(quality.UPDATES["precision"]), "failures": dash_call(quality.UPDATES["failures"]),
+        "completeness": dash_call(quality.UPDATES["completeness"]), "runs": dash_call(quality.UPDATES["runs"]),
+        "grid": lambda query: dash_call(grid)(query, []),
     }
 
-def _grid(quality: Any, query: str) -> object:
+
+def dash_call(update: Callable[..., object]) -> Callable[..., object]:
+    """Return ``update`` called in a callback context like Dash's, the filters store triggering, no alert shown."""
     from contextvars import copy_context
 
     from dash._callback_context import context_value
     from dash._utils import AttributeDict
 
-    def run() -> object:
-        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "quality-filters.data"}],
-                                        inputs_list=[[], []], states_list=[]))
-        return quality.update_quality_grid(query, [])
+    def call(*inputs: object) -> object:
+        def run() -> object:
+            context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "quality-filters.data"}],
+                                            inputs_list=[[], []], states_list=[], updated_props=updated))
+            return update(*inputs, None)  # the last state: the page's alert text, none shown
 
-    return copy_context().run(run)
+        updated: dict[str, object] = {}
+        result = copy_context().run(run)
+        if updated:  # the callback showed an alert instead of its charts: nothing was measured
+            raise RuntimeError(f"{update.__name__} set {updated}")
+        return result
+
+    return call
 
 
 def measure(url: str, repeat: int) -> None:
@@ -156,13 +167,11 @@ def measure(url: str, repeat: int) -> None:
     }
     with app.test_request_context():
         redraw = callbacks()
-        from dashapp import filters_ui
-
         began = time.perf_counter()
-        filters_ui._options_cache.clear()  # the first page layout after a data change lists filter values anew
-        filters_ui.filter_options(engine)
+        clear_options_cache()  # the first page layout after a data change lists filter values anew
+        filter_options(engine)
         cold = (time.perf_counter() - began) * 1000
-        warm = median_ms(lambda: filters_ui.filter_options(engine), repeat)
+        warm = median_ms(lambda: filter_options(engine), repeat)
         print(f"page layout, filter options: {cold:.0f} ms after a data change, {warm:.1f} ms cached")
         for name, filters in cases.items():
             query = filters.to_query()

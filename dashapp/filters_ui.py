@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import pandas as pd
-from dash import Output, State, ctx, dcc, html, no_update
+from dash import State, ctx, dcc, html, no_update, set_props
 from dash.exceptions import PreventUpdate
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import db
-from models import ConflictEvent, current_version
+from models import current_version
 from trends.charts import Chart
 from trends.csv import to_csv
 from trends.data import NARROW_HINT, QueryRefused
@@ -32,11 +31,11 @@ from trends.filters import (
     from_mapping,
     from_query,
 )
-from trends.sql import actor_rows
+from trends.options import filter_options
 
 log = logging.getLogger(__name__)
 
-# URL key -> (label, placeholder) for the multi-select dropdowns, in display order.
+# URL key -> label of the multi-select dropdowns, in display order (their values: trends.options).
 DROPDOWNS = {
     "region": "Regions",
     "state": "States",
@@ -45,25 +44,8 @@ DROPDOWNS = {
     "actor": "Actors",
     "source": "Sources",
 }
-# Listing the distinct values costs ~1 s on a million events, and a live replay changes the data
-# version every few seconds: refresh at most this often (values in the URL always stay listed).
-OPTIONS_MAX_AGE_S = 300.0
-_options_cache: dict[str, tuple[int, float, dict[str, list[str]]]] = {}
 DB_ERROR_ALERT = "The data could not be loaded: the database did not answer. Please retry in a moment."
 FILTERS_ALERT = "These filters cannot be used:"
-
-
-def filter_options(engine: Engine, now: float | None = None) -> dict[str, list[str]]:
-    """Return the distinct values each dropdown offers, refreshed after a data change at most every 5 min."""
-    now = time.monotonic() if now is None else now
-    with Session(engine) as session:
-        version = current_version(session)
-        cached = _options_cache.get(str(engine.url))
-        if cached and (cached[0] == version or now - cached[1] < OPTIONS_MAX_AGE_S):
-            return cached[2]
-        options = {key: [value for value in session.scalars(_options_select(key)) if value] for key in DROPDOWNS}
-    _options_cache[str(engine.url)] = (version, now, options)
-    return options
 
 
 def page_options(engine: Engine) -> tuple[dict[str, list[str]], str | None]:
@@ -73,14 +55,6 @@ def page_options(engine: Engine) -> tuple[dict[str, list[str]], str | None]:
     except SQLAlchemyError as exc:
         log.warning("filter options unavailable: %s", exc.__class__.__name__)
         return {key: [] for key in DROPDOWNS}, DB_ERROR_ALERT
-
-
-def _options_select(key: str) -> Select[Any]:
-    if key == "actor":
-        rows = actor_rows(TrendFilters())
-        return select(rows.c.grp).distinct().order_by(rows.c.grp)
-    column = getattr(ConflictEvent, key)
-    return select(column).distinct().where(column.is_not(None), column != "").order_by(column)
 
 
 def parse_query(query: Mapping[str, Any]) -> tuple[TrendFilters, str | None]:
@@ -172,12 +146,9 @@ def csv_download(engine: Engine, chart: Chart, key: str, filters: TrendFilters, 
     return dcc.send_string(text, filename=f"nvcd-{key.replace('_', '-')}-{today.isoformat()}.csv", type="text/csv")
 
 
-def alert_deps(alert_id: str) -> tuple[list[Output], State]:
-    """Return the alert's outputs and its text as state, for a ``db_alert`` callback's own outputs and states."""
-    # Several callbacks of a page write the one alert, hence allow_duplicate (and prevent_initial_call
-    # "initial_duplicate" or True on the callback).
-    outputs = [Output(alert_id, "children", allow_duplicate=True), Output(alert_id, "hidden", allow_duplicate=True)]
-    return outputs, State(alert_id, "children")
+def alert_state(alert_id: str) -> State:
+    """Return the alert's shown text, the last state of every ``db_alert`` callback of its page."""
+    return State(alert_id, "children")
 
 
 def is_own_alert(text: object) -> bool:
@@ -185,28 +156,38 @@ def is_own_alert(text: object) -> bool:
     return text == DB_ERROR_ALERT or (isinstance(text, str) and (NARROW_HINT in text or text.startswith(FILTERS_ALERT)))
 
 
-def db_alert(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., tuple[Any, ...]]]:
-    """Make a callback with ``outputs`` outputs show the retry alert on a database error and keep its figures.
+def show_alert(alert_id: str, text: str | None) -> None:
+    """Show ``text`` in the page's alert (``None``: hide it), beside the callback's own outputs."""
+    set_props(alert_id, {"children": text, "hidden": text is None})
 
-    A query refused for its size or time shows its own message, which says how to narrow the filters.
+
+def db_alert(alert_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Make a callback show the retry alert ``alert_id`` on a database error and keep its figures.
+
+    The callback's last argument must be the alert's text (``alert_state``). A query refused for its
+    size or time shows its own message, which says how to narrow the filters.
     """
-    def wrap(update: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+    def wrap(update: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(update)
-        def run(*args: Any) -> tuple[Any, ...]:
-            *inputs, shown = args  # the last argument is the alert's current text (State)
+        def run(*args: Any) -> Any:
+            *inputs, shown = args
             try:
                 result = update(*inputs)
             except QueryRefused as exc:
                 log.info("%s refused its query: %s", update.__name__, exc.__class__.__name__)
-                return (*[no_update] * outputs, str(exc), False)
+                message = str(exc)
             except FilterError as exc:  # the stored filters are the server's own: only a forged request gets here
                 log.info("%s refused its filters: %s", update.__name__, exc)
-                return (*[no_update] * outputs, f"{FILTERS_ALERT} {exc}", False)
+                message = f"{FILTERS_ALERT} {exc}"
             except SQLAlchemyError as exc:  # only the database: bugs must still fail loudly
                 log.warning("%s could not load its data: %s", update.__name__, exc)
-                return (*[no_update] * outputs, DB_ERROR_ALERT, False)
-            values = tuple(result) if outputs > 1 else (result,)
-            # Clear only our own message: an alert about the URL's filters stays until the page reloads.
-            return (*values, *((None, True) if is_own_alert(shown) else (no_update, no_update)))
+                message = DB_ERROR_ALERT
+            else:
+                # Clear only our own message: an alert about the URL's filters stays until the page reloads.
+                if is_own_alert(shown):
+                    show_alert(alert_id, None)
+                return result
+            show_alert(alert_id, message)
+            return no_update  # every output of the callback keeps what it shows
         return run
     return wrap

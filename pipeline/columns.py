@@ -113,9 +113,8 @@ RULE, SEVERITY, FIELD, DETAIL = "rule", "severity", "field", "detail"
 ISSUE_COLUMNS: tuple[str, ...] = (SOURCE_ROW, RULE, SEVERITY, FIELD, DETAIL)
 ERROR, WARNING = "error", "warning"
 
-# Geocoding precision levels and methods.
+# Geocoding precision levels.
 PRECISIONS = ("ward", "lga", "state", "none")
-GEO_METHODS = ("exact", "alias", "fuzzy", "village")
 
 # Header spellings seen in NVCD exports, matched after pipeline.extract.header_key()
 # (case, spacing and punctuation folded); each field's canonical name matches too.

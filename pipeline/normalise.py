@@ -32,7 +32,6 @@ _DAY_MONTH = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _FULL_ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _APOSTROPHES = re.compile(r"[\u2018\u2019\u201b\u02bc`´]")
-NAME_COLUMNS = (c.STATE, c.LGA, c.COMMUNITY, c.REGION)
 # Counts are stored in 32-bit integer columns (PostgreSQL's int4).
 MAX_COUNT = 2**31 - 1
 

@@ -2,7 +2,7 @@
 
 Rules run column-wise over the whole frame (one boolean mask per rule), so validation
 costs a few vector operations per rule whatever the batch size. ``RULES`` lists every
-rule the pipeline applies, normalise's cell rules included, for the UI.
+rule the pipeline applies, normalise's cell rules included.
 """
 
 from __future__ import annotations

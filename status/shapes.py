@@ -1,4 +1,4 @@
-"""Turn model rows into the JSON-ready dicts of the snapshot contract (see snapshot.md)."""
+"""Turn model rows into the JSON-ready dicts of the pipeline-status snapshot (its shape: ``api.monitoring_schemas``)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Build the pipeline-status snapshot: one function, a fixed number of queries.
 
 The HTTP fallback and the WebSocket broadcaster both serve what ``build_snapshot``
-returns; its shape is the contract in the project notes (JSON-ready, times as ISO-8601
-UTC ending in "Z", durations in seconds). The number of queries does not depend on how
-many runs, sources, events or viewers there are: every list is a grouped or limited query.
+returns; its shape is ``api.monitoring_schemas.Snapshot``, published in /openapi.json and
+checked against what is served (JSON-ready, times as ISO-8601 UTC ending in "Z", durations
+in seconds). The number of queries does not depend on how many runs, sources, events or
+viewers there are: every list is a grouped or limited query.
 """
 
 from __future__ import annotations

@@ -120,11 +120,6 @@ def event_map(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
     return map_from(place_summary(engine, filters))
 
 
-def quality_context(engine: Engine, filters: TrendFilters) -> pd.DataFrame:
-    """Shares of the selection geocoded to LGA or better, derived from vague words, failing validation."""
-    return context_from(place_summary(engine, filters))
-
-
 def with_gazetteer_centroids(frame: pd.DataFrame) -> pd.DataFrame:
     """Replace mean event positions with the gazetteer's LGA centroids where it knows the LGA."""
     if frame.empty:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from urllib.parse import parse_qs, urlencode
 
@@ -128,10 +128,6 @@ class TrendFilters:
         data["start"] = self.start.isoformat() if self.start else None
         data["end"] = self.end.isoformat() if self.end else None
         return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
-
-    def with_changes(self, **changes: object) -> TrendFilters:
-        """Return a copy with some fields replaced (validated again)."""
-        return replace(self, **changes)
 
 
 def parse_date(key: str, value: str) -> date:

@@ -13,7 +13,6 @@ from trends.filters import TrendFilters
 from trends.queries import PRECISE_LEVELS, by_bucket
 from trends.sql import E, count_if, dimension_column, per_bucket, where
 
-QUALITY_DIMENSIONS = ("source", "state")
 # Fields whose fill rate is "completeness"; each is a conflict_events column.
 COMPLETENESS_FIELDS = (
     "event_date", "state", "lga", "community", "actor1", "crisis_type", "action",

@@ -1,4 +1,4 @@
-"""Select builders for the conflict trends: series, rankings, map points, quality context, events.
+"""Select builders for the conflict trends: series, places (rankings, map, quality context), events.
 
 Every function returns a SQLAlchemy ``Select`` that aggregates in the database and
 runs unchanged on PostgreSQL and SQLite; ``trends.data.fetch`` executes them.
@@ -65,21 +65,6 @@ def by_bucket(
         return per_bucket(daily, filters.granularity, ("grp",), tuple(a.name for a in aggregates))
     period = bucket(E.event_date, filters.granularity).label("bucket")
     return select(period, group, *aggregates).where(*conds).group_by(period, group).order_by(period, group)
-
-
-def ranking_select(filters: TrendFilters, dimension: str, metric: str | None = None, limit: int = 15) -> Select[Any]:
-    """Return (grp, value) rows: the top ``limit`` values of ``dimension`` by ``metric``."""
-    metric = metric or filters.metric
-    if dimension == "actor":
-        rows = actor_rows(filters, *count_columns())
-        value = metric_column(metric, rows).label("value")
-        return select(rows.c.grp, value).group_by(rows.c.grp).order_by(value.desc(), rows.c.grp).limit(limit)
-    group = dimension_column(dimension).label("grp")
-    value = metric_column(metric).label("value")
-    return (
-        select(group, value).where(where(filters), group.is_not(None))
-        .group_by(group).order_by(value.desc(), group).limit(limit)
-    )
 
 
 def place_select(filters: TrendFilters, metric: str | None = None) -> Select[Any]:

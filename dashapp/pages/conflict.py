@@ -13,7 +13,7 @@ import db
 from dashapp import ids
 from dashapp.figures import make_map_figure, make_ranking_figure, make_series_figure
 from dashapp.filters_ui import (
-    alert_deps,
+    alert_state,
     chart_card,
     clicked_csv,
     db_alert,
@@ -33,7 +33,7 @@ from trends.charts import (
 from trends.filters import DIMENSION_LABELS, METRIC_LABELS, TrendFilters, from_query
 
 dash.register_page(__name__, path="/trends/conflict", name="Conflict trends", order=3)
-ALERT_OUTPUTS, ALERT_TEXT = alert_deps(ids.CONFLICT_ALERT)  # database errors show in the page's alert
+ALERT_TEXT = alert_state(ids.CONFLICT_ALERT)  # database errors show in the page's alert (db_alert)
 
 
 def graph(key: str) -> dict[str, str]:
@@ -81,9 +81,8 @@ def sync_conflict_filters(_values: list[Any]) -> tuple[str, str]:
     return synced_filters()
 
 
-@callback(Output(graph("series"), "figure"), *ALERT_OUTPUTS, Input(ids.CONFLICT_FILTERS, "data"), ALERT_TEXT,
-          prevent_initial_call="initial_duplicate")
-@db_alert(1)
+@callback(Output(graph("series"), "figure"), Input(ids.CONFLICT_FILTERS, "data"), ALERT_TEXT)
+@db_alert(ids.CONFLICT_ALERT)
 def update_conflict_series(query: str | None) -> go.Figure:
     """Redraw the over-time chart."""
     filters = from_query(query or "")
@@ -95,12 +94,10 @@ def update_conflict_series(query: str | None) -> go.Figure:
     Output(graph("lgas"), "figure"),
     Output(graph("map"), "figure"),
     Output(ids.CONFLICT_CONTEXT, "children"),
-    *ALERT_OUTPUTS,
     Input(ids.CONFLICT_FILTERS, "data"),
     ALERT_TEXT,
-    prevent_initial_call="initial_duplicate",
 )
-@db_alert(4)
+@db_alert(ids.CONFLICT_ALERT)
 def update_conflict_places(query: str | None) -> tuple[go.Figure, go.Figure, go.Figure, list[Any]]:
     """Redraw the state and LGA rankings, the map and the quality context from one per-LGA aggregate."""
     filters = from_query(query or "")
@@ -142,13 +139,12 @@ def quality_href(query: str | None) -> str:
 
 @callback(
     Output(ids.CONFLICT_DOWNLOAD, "data"),
-    *ALERT_OUTPUTS,
     Input({"type": ids.CONFLICT_CSV, "chart": ALL}, "n_clicks"),
     State(ids.CONFLICT_FILTERS, "data"),
     ALERT_TEXT,
     prevent_initial_call=True,
 )
-@db_alert(1)
+@db_alert(ids.CONFLICT_ALERT)
 def download_conflict_csv(clicks: list[int | None], query: str | None) -> dict[str, Any]:
     """Send the clicked chart's data as CSV with a citation line."""
     return clicked_csv(CONFLICT_CHARTS, clicks, query)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import dash
@@ -16,7 +17,7 @@ import db
 from dashapp import figures as fig
 from dashapp import ids
 from dashapp.filters_ui import (
-    alert_deps,
+    alert_state,
     chart_card,
     clicked_csv,
     db_alert,
@@ -32,19 +33,12 @@ from trends.charts import (
     rates_from,
     worst_from,
 )
-from trends.filters import from_query
+from trends.filters import TrendFilters, from_query
 from trends.quality_queries import DRILL_LIMIT, Drill
 
 dash.register_page(__name__, path="/trends/quality", name="Data quality", order=4)
-ALERT_OUTPUTS, ALERT_TEXT = alert_deps(ids.QUALITY_ALERT)  # database errors show in the page's alert
+ALERT_TEXT = alert_state(ids.QUALITY_ALERT)  # database errors show in the page's alert (db_alert)
 
-# Charts drawn alone from their loader (rates and worst groups share a query: see update_quality_sources).
-FIGURES: dict[str, Callable[[pd.DataFrame], go.Figure]] = {
-    "precision": fig.make_precision_figure,
-    "failures": fig.make_failures_figure,
-    "completeness": fig.make_completeness_figure,
-    "runs": fig.make_runs_figure,
-}
 # Chart key -> what its customdata means when a point is clicked.
 DRILL_MEANING = {
     "rates_source": "source", "rates_state": "state", "precision": "precision", "failures": "rule",
@@ -110,71 +104,41 @@ def sync_quality_filters(_values: list[Any]) -> tuple[str, str]:
     return synced_filters()
 
 
-def chart_figure(key: str, query: str | None) -> go.Figure:
-    """Load chart ``key`` for the stored filters and build its figure."""
-    return FIGURES[key](QUALITY_CHARTS[key].load(db.engine(), from_query(query or "")))
-
-
-@callback(
-    Output(graph("rates_source"), "figure"),
-    Output(graph("worst_sources"), "figure"),
-    *ALERT_OUTPUTS,
-    Input(ids.QUALITY_FILTERS, "data"),
-    ALERT_TEXT,
-    prevent_initial_call="initial_duplicate",
-)
-@db_alert(2)
-def update_quality_sources(query: str | None) -> tuple[go.Figure, go.Figure]:
-    """Redraw the rates-by-source and worst-sources charts from one aggregate per month and source."""
-    tallies = quality_tallies(db.engine(), from_query(query or ""), "source")
+def tally_figures(dimension: str, filters: TrendFilters) -> tuple[go.Figure, go.Figure]:
+    """Draw the rates-by-``dimension`` and worst-groups charts from one aggregate per month and group."""
+    tallies = quality_tallies(db.engine(), filters, dimension)
     return fig.make_rates_figure(rates_from(tallies)), fig.make_worst_figure(worst_from(tallies))
 
 
-@callback(
-    Output(graph("rates_state"), "figure"),
-    Output(graph("worst_states"), "figure"),
-    *ALERT_OUTPUTS,
-    Input(ids.QUALITY_FILTERS, "data"),
-    ALERT_TEXT,
-    prevent_initial_call="initial_duplicate",
-)
-@db_alert(2)
-def update_quality_states(query: str | None) -> tuple[go.Figure, go.Figure]:
-    """Redraw the rates-by-state and worst-states charts from one aggregate per month and state."""
-    tallies = quality_tallies(db.engine(), from_query(query or ""), "state")
-    return fig.make_rates_figure(rates_from(tallies)), fig.make_worst_figure(worst_from(tallies))
+def chart_figure(key: str, make: Callable[[pd.DataFrame], go.Figure], filters: TrendFilters) -> go.Figure:
+    """Load chart ``key`` for the filters and build its figure with ``make``."""
+    return make(QUALITY_CHARTS[key].load(db.engine(), filters))
 
 
-@callback(Output(graph("precision"), "figure"), *ALERT_OUTPUTS, Input(ids.QUALITY_FILTERS, "data"), ALERT_TEXT,
-          prevent_initial_call="initial_duplicate")
-@db_alert(1)
-def update_quality_precision(query: str | None) -> go.Figure:
-    """Redraw the precision-mix chart."""
-    return chart_figure("precision", query)
+# Callback name (update_quality_<name>) -> the graphs it redraws when the filters change and how it
+# draws them (one figure per graph). The rates and worst groups of a dimension share one aggregate.
+REDRAWS: dict[str, tuple[tuple[str, ...], Callable[[TrendFilters], Any]]] = {
+    "sources": (("rates_source", "worst_sources"), partial(tally_figures, "source")),
+    "states": (("rates_state", "worst_states"), partial(tally_figures, "state")),
+    "precision": (("precision",), partial(chart_figure, "precision", fig.make_precision_figure)),
+    "failures": (("failures",), partial(chart_figure, "failures", fig.make_failures_figure)),
+    "completeness": (("completeness",), partial(chart_figure, "completeness", fig.make_completeness_figure)),
+    "runs": (("runs",), partial(chart_figure, "runs", fig.make_runs_figure)),
+}
 
 
-@callback(Output(graph("failures"), "figure"), *ALERT_OUTPUTS, Input(ids.QUALITY_FILTERS, "data"), ALERT_TEXT,
-          prevent_initial_call="initial_duplicate")
-@db_alert(1)
-def update_quality_failures(query: str | None) -> go.Figure:
-    """Redraw the failures-by-rule chart."""
-    return chart_figure("failures", query)
+def redraw_callback(name: str, graphs: tuple[str, ...], draw: Callable[[TrendFilters], Any]) -> Callable[..., Any]:
+    """Register the callback that redraws ``graphs`` with ``draw`` for the stored filters, and return it."""
+    def update(query: str | None) -> Any:
+        return draw(from_query(query or ""))
+
+    update.__name__ = update.__qualname__ = f"update_quality_{name}"  # what the logs name
+    update.__doc__ = f"Redraw the {', '.join(graphs)} chart{'s' if len(graphs) > 1 else ''}."
+    outputs = [Output(graph(key), "figure") for key in graphs]
+    return callback(*outputs, Input(ids.QUALITY_FILTERS, "data"), ALERT_TEXT)(db_alert(ids.QUALITY_ALERT)(update))
 
 
-@callback(Output(graph("completeness"), "figure"), *ALERT_OUTPUTS, Input(ids.QUALITY_FILTERS, "data"), ALERT_TEXT,
-          prevent_initial_call="initial_duplicate")
-@db_alert(1)
-def update_quality_completeness(query: str | None) -> go.Figure:
-    """Redraw the completeness chart."""
-    return chart_figure("completeness", query)
-
-
-@callback(Output(graph("runs"), "figure"), *ALERT_OUTPUTS, Input(ids.QUALITY_FILTERS, "data"), ALERT_TEXT,
-          prevent_initial_call="initial_duplicate")
-@db_alert(1)
-def update_quality_runs(query: str | None) -> go.Figure:
-    """Redraw the per-run chart."""
-    return chart_figure("runs", query)
+UPDATES = {name: redraw_callback(name, graphs, draw) for name, (graphs, draw) in REDRAWS.items()}
 
 
 def period_end(start: date, granularity: str) -> date:
@@ -209,13 +173,11 @@ def drill_from_click(key: str, click: Mapping[str, Any] | None, granularity: str
 @callback(
     Output(ids.QUALITY_GRID, "rowData"),
     Output(ids.QUALITY_DRILL, "children"),
-    *ALERT_OUTPUTS,
     Input(ids.QUALITY_FILTERS, "data"),
     Input({"type": ids.QUALITY_GRAPH, "chart": ALL}, "clickData"),
     ALERT_TEXT,
-    prevent_initial_call="initial_duplicate",
 )
-@db_alert(2)
+@db_alert(ids.QUALITY_ALERT)
 def update_quality_grid(query: str | None, _clicks: list[Any]) -> tuple[list[dict[str, Any]], str]:
     """List the records behind the clicked point (or all of them when nothing is clicked)."""
     filters = from_query(query or "")
@@ -240,13 +202,12 @@ def drill_caption(count: int, drill: Drill, limit: int = DRILL_LIMIT) -> str:
 
 @callback(
     Output(ids.QUALITY_DOWNLOAD, "data"),
-    *ALERT_OUTPUTS,
     Input({"type": ids.QUALITY_CSV, "chart": ALL}, "n_clicks"),
     State(ids.QUALITY_FILTERS, "data"),
     ALERT_TEXT,
     prevent_initial_call=True,
 )
-@db_alert(1)
+@db_alert(ids.QUALITY_ALERT)
 def download_quality_csv(clicks: list[int | None], query: str | None) -> dict[str, Any]:
     """Send the clicked chart's data as CSV with a citation line."""
     return clicked_csv(QUALITY_CHARTS, clicks, query)

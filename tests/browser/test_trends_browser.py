@@ -132,3 +132,29 @@ def test_quality_page_drills_into_the_grid(chromium, server_factory, engine: Eng
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_too_broad_selection_shows_the_alert_until_it_is_narrowed(chromium, server_factory, engine: Engine) -> None:
+    from trends.data import NARROW_HINT
+
+    insert_events(engine)
+    server = server_factory(MAX_RESPONSE_ROWS="2")
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+        page.goto(f"{server.url}/trends/conflict?group_by=state")
+        alert = page.locator(f"#{ids.CONFLICT_ALERT}")
+        alert.wait_for(state="visible", timeout=15000)  # set beside the charts' outputs (dash.set_props)
+        assert "more than 2 rows" in alert.inner_text() and NARROW_HINT in alert.inner_text()
+        # From the last two events' first day on, every chart fits: the alert goes and the charts are drawn.
+        page.fill(f"[id='{START}']", "2024-03-16")
+        page.press(f"[id='{START}']", "Enter")
+        alert.wait_for(state="hidden", timeout=15000)
+        wait_for_bars(page, STATES, 1)
+        assert traces(page, STATES)[0]["y"] == ["Borno"]
+        assert errors == []
+    finally:
+        context.close()

@@ -9,7 +9,7 @@ import dash
 import pytest
 
 from dashapp import filters_ui
-from tests.dashapp.test_trend_pages import _page_modules, _trend_callbacks, in_callback  # noqa: F401 - fixture
+from tests.dashapp.test_trend_pages import _page_modules, _trend_callbacks, with_alert  # noqa: F401 - fixture
 from trends.data import NARROW_HINT
 
 CAP = 2
@@ -36,16 +36,17 @@ def prepared(engine: Any, app: Any) -> Any:
 
 def test_too_broad_a_selection_shows_how_to_narrow_and_keeps_the_charts(prepared: None, caplog) -> None:
     seen = set()
-    for fn, args, own, trigger in _trend_callbacks():
+    for fn, args, trigger in _trend_callbacks():
         if fn.__name__ not in CAPPED:
             continue
         seen.add(fn.__name__)
         args = tuple("" if arg == "state=Kano" else arg for arg in args)  # all events: over the cap
         caplog.clear()
         with caplog.at_level(logging.INFO):
-            result = in_callback(fn, *args, None, triggered=trigger)
-        assert list(result[:own]) == [dash.no_update] * own, fn.__name__
-        text, hidden = result[own:]
+            result, alert = with_alert(fn, *args, None, triggered=trigger)
+        assert result is dash.no_update, fn.__name__  # every chart of the callback keeps what it shows
+        assert alert is not None, fn.__name__
+        text, hidden = alert["children"], alert["hidden"]
         assert hidden is False and f"more than {CAP} rows" in text and NARROW_HINT in text, fn.__name__
         assert all(record.levelno < logging.WARNING for record in caplog.records), fn.__name__
     assert seen == CAPPED
@@ -54,17 +55,21 @@ def test_too_broad_a_selection_shows_how_to_narrow_and_keeps_the_charts(prepared
 def test_the_alert_clears_when_the_selection_fits(prepared: None) -> None:
     from dashapp.pages import conflict, quality
 
-    *_, text, _ = in_callback(conflict.update_conflict_series, "granularity=day&group_by=state", None)
+    figure, alert = with_alert(conflict.update_conflict_series, "granularity=day&group_by=state", None)
+    assert figure is dash.no_update and alert is not None and alert["hidden"] is False
+    text = alert["children"]
     assert filters_ui.is_own_alert(text)
-    figure, cleared, hidden = in_callback(conflict.update_conflict_series, "state=Borno&group_by=state", text)
-    assert (cleared, hidden) == (None, True) and [trace.name for trace in figure.data] == ["Borno"]
-    assert in_callback(quality.update_quality_completeness, "", text)[1:] == (None, True)
+    figure, alert = with_alert(conflict.update_conflict_series, "state=Borno&group_by=state", text)
+    assert alert == {"children": None, "hidden": True} and [trace.name for trace in figure.data] == ["Borno"]
+    assert with_alert(quality.UPDATES["completeness"], "", text)[1] == {"children": None, "hidden": True}
 
 
 @pytest.mark.parametrize("stored", [5, ["state=Kano"], {"state": "Kano"}, "start=99999-01-01", "granularity=year"])
 def test_forged_stored_filters_show_an_alert(prepared: None, stored: Any) -> None:
     from dashapp.pages import conflict
 
-    figure, text, hidden = in_callback(conflict.update_conflict_series, stored, None)
+    figure, alert = with_alert(conflict.update_conflict_series, stored, None)
+    assert alert is not None
+    text, hidden = alert["children"], alert["hidden"]
     assert figure is dash.no_update and hidden is False and text.startswith(filters_ui.FILTERS_ALERT)
     assert filters_ui.is_own_alert(text)

@@ -17,10 +17,8 @@ import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from dashapp import filters_ui, ids
-from models import ConflictEvent, bump_version
 from tests.trends.conftest import insert_events
 from trends.quality_queries import Drill
 
@@ -58,21 +56,35 @@ def find(component: Any, wanted: object) -> Any:
     return None
 
 
+ALERTS = (ids.CONFLICT_ALERT, ids.QUALITY_ALERT)
+
+
 def in_callback(fn: Any, *args: Any, triggered: dict | None = None, inputs_list: list | None = None) -> Any:
-    """Run a callback function with a callback context like Dash's."""
+    """Run a callback function with a callback context like Dash's and return its result."""
+    return with_alert(fn, *args, triggered=triggered, inputs_list=inputs_list)[0]
+
+
+def with_alert(fn: Any, *args: Any, triggered: dict | None = None,
+               inputs_list: list | None = None) -> tuple[Any, dict[str, Any] | None]:
+    """Run a callback function like ``in_callback``; return its result and what it set on the page's alert."""
+    updated: dict[str, Any] = {}
+
     def run() -> Any:
         prop = f"{json.dumps(triggered, separators=(',', ':'), sort_keys=True)}.n_clicks" if triggered else "x.y"
         context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop, "value": 1}],
-                                        inputs_list=inputs_list or [], states_list=[]))
+                                        inputs_list=inputs_list or [], states_list=[], updated_props=updated))
         return fn(*args)
-    return copy_context().run(run)
+
+    result = copy_context().run(run)
+    assert set(updated) <= set(ALERTS) and len(updated) <= 1, updated  # nothing but the page's own alert
+    return result, next(iter(updated.values()), None)
 
 
 def drawn(fn: Any, *args: Any, triggered: dict | None = None, inputs_list: list | None = None) -> Any:
-    """Run a trend callback with no alert shown and return its own outputs (without the alert's)."""
-    *values, text, hidden = in_callback(fn, *args, None, triggered=triggered, inputs_list=inputs_list)
-    assert (text, hidden) == (dash.no_update, dash.no_update)
-    return values[0] if len(values) == 1 else tuple(values)
+    """Run a trend callback with no alert shown and return its outputs; the alert must stay as it is."""
+    result, alert = with_alert(fn, *args, None, triggered=triggered, inputs_list=inputs_list)
+    assert alert is None
+    return result
 
 
 def test_layout_controls_come_from_the_url(prepared: list[int]) -> None:
@@ -177,10 +189,10 @@ def test_grid_lists_the_records_behind_a_clicked_point(prepared: list[int]) -> N
         context_value.set(AttributeDict(
             triggered_inputs=[{"prop_id": json.dumps(graph, separators=(",", ":"), sort_keys=True) + ".clickData",
                                "value": click}],
-            inputs_list=inputs, states_list=[]))
+            inputs_list=inputs, states_list=[], updated_props={}))
         return quality.update_quality_grid("", [click], None)
 
-    rows, caption, *_ = copy_context().run(run)
+    rows, caption = copy_context().run(run)
     assert [(row["event_id"], row["reason"], row["event_date"]) for row in rows] == [
         (prepared[3], "required_fields", "2024-02-10"),
     ]
@@ -203,31 +215,19 @@ def test_drill_caption_says_when_the_cap_cut_the_list(prepared: list[int], monke
 
 
 def test_quality_charts_render(prepared: list[int]) -> None:
-    rates, worst = drawn(quality.update_quality_sources, "")
+    rates, worst = drawn(quality.UPDATES["sources"], "")
     assert len(rates.data) == 6  # 3 sources x 2 panels
     assert list(worst.data[0].y) == ["Daily Post"]  # the only source with 3 events or more
-    rates, worst = drawn(quality.update_quality_states, "")
+    rates, worst = drawn(quality.UPDATES["states"], "")
     assert {trace.name for trace in rates.data} == {"Borno", "Kano", "Lagos"} and list(worst.data[0].y) == ["Kano"]
-    assert len(drawn(quality.update_quality_failures, "").data) == 3
-    assert list(drawn(quality.update_quality_runs, "").data[0].y)[-1] == 0.7
+    assert len(drawn(quality.UPDATES["failures"], "").data) == 3
+    assert list(drawn(quality.UPDATES["runs"], "").data[0].y)[-1] == 0.7
 
 
 def test_pages_are_served(client, engine: Engine) -> None:
     insert_events(engine)
     for path in ("/trends/conflict?state=Kano&granularity=week", "/trends/quality"):
         assert client.get(path).status_code == 200
-
-
-def test_filter_options_follow_data_changes_at_most_every_few_minutes(engine: Engine) -> None:
-    filters_ui._options_cache.clear()
-    insert_events(engine)
-    assert filters_ui.filter_options(engine, now=1000.0)["state"] == ["Borno", "Kano", "Lagos"]
-    with Session(engine) as session:
-        session.add(ConflictEvent(fingerprint="new", content_hash="h", state="Oyo", geo_precision="none"))
-        bump_version(session)
-        session.commit()
-    assert "Oyo" not in filters_ui.filter_options(engine, now=1010.0)["state"]  # changed, but listed 10 s ago
-    assert "Oyo" in filters_ui.filter_options(engine, now=1000.0 + filters_ui.OPTIONS_MAX_AGE_S)["state"]
 
 
 DOWN_URL = "postgresql+psycopg://nobody@127.0.0.1:9/none"  # nothing listens on port 9
@@ -243,43 +243,49 @@ def down_app(tmp_path) -> Any:
         yield down
 
 
-def _trend_callbacks() -> list[tuple[Any, tuple[Any, ...], int, dict | None]]:
-    """Return (callback, arguments, outputs of its own, triggering id) for every database-backed trend callback."""
+def _trend_callbacks() -> list[tuple[Any, tuple[Any, ...], dict | None]]:
+    """Return (callback, arguments, triggering id) for every database-backed trend callback."""
     csv_conflict = {"chart": "states", "type": ids.CONFLICT_CSV}
     csv_quality = {"chart": "failures", "type": ids.QUALITY_CSV}
     return [
-        (conflict.update_conflict_series, ("",), 1, None),
-        (conflict.update_conflict_places, ("state=Kano",), 4, None),
-        (conflict.download_conflict_csv, ([0, 1, 0, 0], ""), 1, csv_conflict),
-        (quality.update_quality_sources, ("",), 2, None),
-        (quality.update_quality_states, ("",), 2, None),
-        (quality.update_quality_precision, ("",), 1, None),
-        (quality.update_quality_failures, ("",), 1, None),
-        (quality.update_quality_completeness, ("",), 1, None),
-        (quality.update_quality_runs, ("",), 1, None),
-        (quality.update_quality_grid, ("", [None]), 2, None),
-        (quality.download_quality_csv, ([1], ""), 1, csv_quality),
+        (conflict.update_conflict_series, ("",), None),
+        (conflict.update_conflict_places, ("state=Kano",), None),
+        (conflict.download_conflict_csv, ([0, 1, 0, 0], ""), csv_conflict),
+        *((update, ("",), None) for update in quality.UPDATES.values()),
+        (quality.update_quality_grid, ("", [None]), None),
+        (quality.download_quality_csv, ([1], ""), csv_quality),
+    ]
+
+
+def test_every_quality_chart_has_one_redraw(app: Any) -> None:
+    redrawn = [key for graphs, _draw in quality.REDRAWS.values() for key in graphs]
+    assert sorted(redrawn) == sorted(quality.QUALITY_CHARTS) and len(set(redrawn)) == len(redrawn)
+    assert [update.__name__ for update in quality.UPDATES.values()] == [
+        "update_quality_sources", "update_quality_states", "update_quality_precision", "update_quality_failures",
+        "update_quality_completeness", "update_quality_runs",
     ]
 
 
 def test_database_down_shows_the_alert_and_keeps_the_charts(down_app: Any, caplog) -> None:
-    for fn, args, own, trigger in _trend_callbacks():
+    for fn, args, trigger in _trend_callbacks():
         caplog.clear()
         with caplog.at_level("WARNING", logger="dashapp.filters_ui"):
-            result = in_callback(fn, *args, None, triggered=trigger)
-        assert list(result[:own]) == [dash.no_update] * own, fn.__name__
-        text, hidden = result[own:]
+            result, alert = with_alert(fn, *args, None, triggered=trigger)
+        assert result is dash.no_update, fn.__name__  # every chart of the callback keeps what it shows
+        assert alert is not None and set(alert) == {"children", "hidden"}, fn.__name__
+        text, hidden = alert["children"], alert["hidden"]
         assert hidden is False and "could not be loaded" in text and "retry" in text, fn.__name__
         assert text == filters_ui.DB_ERROR_ALERT
         assert [r.levelname for r in caplog.records] == ["WARNING"] and fn.__name__ in caplog.text
 
 
 def test_alert_clears_on_the_next_successful_update(prepared: list[int]) -> None:
-    *figures, text, hidden = conflict.update_conflict_places("state=Kano", filters_ui.DB_ERROR_ALERT)
-    assert (text, hidden) == (None, True)
+    figures, alert = with_alert(conflict.update_conflict_places, "state=Kano", filters_ui.DB_ERROR_ALERT)
+    assert alert == {"children": None, "hidden": True}
     assert list(figures[0].data[0].y) == ["Kano"]
     url_error = "Ignored the filters in the address: granularity"
-    assert quality.update_quality_runs("", url_error)[1:] == (dash.no_update, dash.no_update)
+    runs, alert = with_alert(quality.UPDATES["runs"], "", url_error)
+    assert alert is None and list(runs.data[0].y)[-1] == 0.7  # the URL's alert stays
 
 
 def test_statement_timeout_shows_the_alert(prepared: list[int], monkeypatch) -> None:
@@ -289,8 +295,8 @@ def test_statement_timeout_shows_the_alert(prepared: list[int], monkeypatch) -> 
         raise OperationalError("SELECT ...", {}, Exception("canceling statement due to statement timeout"))
 
     monkeypatch.setattr(quality, "quality_tallies", timed_out)
-    assert quality.update_quality_sources("", None) == (dash.no_update, dash.no_update,
-                                                        filters_ui.DB_ERROR_ALERT, False)
+    assert with_alert(quality.UPDATES["sources"], "", None) == (
+        dash.no_update, {"children": filters_ui.DB_ERROR_ALERT, "hidden": False})
 
 
 def test_bugs_are_not_hidden_behind_the_alert(prepared: list[int], monkeypatch) -> None:
@@ -308,12 +314,10 @@ def test_dash_answers_with_the_alert_when_the_database_is_down(down_app: Any) ->
     # Dash's routes set its app context variable in the caller's context: run them in a copy so that
     # later tests (dash.get_app()) see their own app.
     copy_context().run(client.get, "/_dash-dependencies")  # Dash merges the page callbacks into its map now
-    output = next(key for key in dash_app.callback_map
-                  if '"chart":"series"' in key and f"{ids.CONFLICT_ALERT}.children" in key)
     graph_id = {"chart": "series", "type": ids.CONFLICT_GRAPH}
-    outputs = [{"id": graph_id, "property": "figure"},
-               {"id": ids.CONFLICT_ALERT, "property": "children"},
-               {"id": ids.CONFLICT_ALERT, "property": "hidden"}]
+    output = json.dumps(graph_id, separators=(",", ":"), sort_keys=True) + ".figure"
+    assert output in dash_app.callback_map
+    outputs = {"id": graph_id, "property": "figure"}
     response = copy_context().run(client.post, "/_dash-update-component", json={
         "output": output, "outputs": outputs,
         "inputs": [{"id": ids.CONFLICT_FILTERS, "property": "data", "value": "state=Kano"}],
@@ -321,9 +325,9 @@ def test_dash_answers_with_the_alert_when_the_database_is_down(down_app: Any) ->
         "changedPropIds": [f"{ids.CONFLICT_FILTERS}.data"],
     })
     assert response.status_code == 200
-    props = response.json["response"][ids.CONFLICT_ALERT]
-    assert props == {"children": filters_ui.DB_ERROR_ALERT, "hidden": False}
-    assert json.dumps(graph_id, separators=(",", ":"), sort_keys=True) not in response.json["response"]
+    # The alert is set beside the callback's outputs (dash.set_props), the chart is left as it is.
+    assert response.json["sideUpdate"] == {ids.CONFLICT_ALERT: {"children": filters_ui.DB_ERROR_ALERT, "hidden": False}}
+    assert response.json["response"] == {}
 
 
 @pytest.mark.parametrize("page", ["conflict", "quality"])

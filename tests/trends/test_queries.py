@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, literal, select
+from sqlalchemy import Engine, Select, literal, select
 
 from trends import charts
-from trends import quality_queries as qq
 from trends import queries as q
 from trends.data import fetch
 from trends.filters import TrendFilters
-from trends.sql import bucket
+from trends.sql import actor_rows, bucket, count_columns, dimension_column, metric_column, where
 
 pytestmark = pytest.mark.usefixtures("trend_data")
 D = date
@@ -20,6 +20,29 @@ D = date
 
 def rows(engine: Engine, stmt: object) -> list[tuple]:
     return [tuple(row) for row in fetch(engine, stmt).itertuples(index=False, name=None)]  # type: ignore[arg-type]
+
+
+def ranking_select(filters: TrendFilters, dimension: str, metric: str | None = None, limit: int = 15) -> Select[Any]:
+    """Return (grp, value) rows: the top ``limit`` values of ``dimension`` by ``metric``, one query of its own.
+
+    The reference the pages' rankings (derived from the per-LGA place summary) are checked against.
+    """
+    metric = metric or filters.metric
+    if dimension == "actor":
+        actors = actor_rows(filters, *count_columns())
+        value = metric_column(metric, actors).label("value")
+        return select(actors.c.grp, value).group_by(actors.c.grp).order_by(value.desc(), actors.c.grp).limit(limit)
+    group = dimension_column(dimension).label("grp")
+    value = metric_column(metric).label("value")
+    return (
+        select(group, value).where(where(filters), group.is_not(None))
+        .group_by(group).order_by(value.desc(), group).limit(limit)
+    )
+
+
+def quality_context(engine: Engine, filters: TrendFilters) -> Any:
+    """Return the conflict page's quality context for ``filters``, as its callback derives it."""
+    return charts.context_from(charts.place_summary(engine, filters))
 
 
 @pytest.mark.parametrize(
@@ -79,11 +102,11 @@ def test_filters_and_metrics(engine: Engine, filters: TrendFilters, metric: str,
 
 
 def test_rankings(engine: Engine) -> None:
-    assert rows(engine, q.ranking_select(TrendFilters(), "state")) == [("Kano", 3), ("Borno", 2), ("Lagos", 2)]
-    assert rows(engine, q.ranking_select(TrendFilters(), "lga", "total_deaths")) == [
+    assert rows(engine, ranking_select(TrendFilters(), "state")) == [("Kano", 3), ("Borno", 2), ("Lagos", 2)]
+    assert rows(engine, ranking_select(TrendFilters(), "lga", "total_deaths")) == [
         ("Maiduguri, Borno", 15), ("Kano Municipal, Kano", 5), ("Ikeja, Lagos", 1),
     ]
-    assert rows(engine, q.ranking_select(TrendFilters(), "actor", limit=4)) == [
+    assert rows(engine, ranking_select(TrendFilters(), "actor", limit=4)) == [
         ("Bandits", 3), ("Boko Haram", 2), ("Cultists", 2), ("Police", 2),
     ]
 
@@ -113,22 +136,22 @@ def test_place_summary_counts_every_event_once(engine: Engine) -> None:
 
 def test_quality_context_of_a_selection(engine: Engine) -> None:
     def tallies(filters: TrendFilters) -> tuple:
-        row = charts.quality_context(engine, filters).iloc[0]
+        row = quality_context(engine, filters).iloc[0]
         return tuple(int(row[name]) for name in ("events", "precise", "derived", "failing"))
 
     assert tallies(TrendFilters()) == (7, 4, 2, 3)
     assert tallies(TrendFilters(states=("Lagos",))) == (2, 0, 0, 1)
-    shares = charts.quality_context(engine, TrendFilters(states=("Kano",))).iloc[0]
+    shares = quality_context(engine, TrendFilters(states=("Kano",))).iloc[0]
     assert shares["precise_share"] == pytest.approx(2 / 3)
     assert shares["failing_share"] == pytest.approx(2 / 3)
-    assert charts.quality_context(engine, TrendFilters(states=("Nowhere",)))["events"].iloc[0] == 0
+    assert quality_context(engine, TrendFilters(states=("Nowhere",)))["events"].iloc[0] == 0
 
 
 def test_rankings_from_the_place_summary_match_the_ranking_queries(engine: Engine) -> None:
     for metric in ("events", "total_deaths", "kidnapped"):
         filters = TrendFilters(metric=metric)
         for dimension, loader in (("state", charts.state_ranking), ("lga", charts.lga_ranking)):
-            expected = rows(engine, q.ranking_select(filters, dimension))
+            expected = rows(engine, ranking_select(filters, dimension))
             assert list(loader(engine, filters).itertuples(index=False, name=None)) == expected
 
 

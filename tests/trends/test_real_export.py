@@ -43,7 +43,7 @@ def test_real_export_totals_agree_and_every_chart_builds(loaded: Engine) -> None
     for granularity in ("day", "week", "month"):
         series = fetch(loaded, q.series_select(TrendFilters(granularity=granularity)))
         assert series["value"].sum() == dated
-    context = charts.quality_context(loaded, TrendFilters()).iloc[0]
+    context = charts.context_from(charts.place_summary(loaded, TrendFilters())).iloc[0]
     assert context["events"] == events
     assert 0 <= context["precise_share"] <= 1 and 0 <= context["failing_share"] <= 1
     by_actor = fetch(loaded, q.series_select(TrendFilters(), "actor"))["value"].sum()

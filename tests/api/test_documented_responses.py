@@ -1,0 +1,210 @@
+"""Every response that /openapi.json documents with a schema, provoked for real and checked against that schema.
+
+The views answer with ``jsonify`` (byte for byte what clients and the ETag/304 of the pipeline status
+rely on), so APIFlask's schemas only document: this module keeps them true. Each documented
+(method, path, status) with a JSON schema has a case below that provokes it; the answer must carry
+that status and validate against the published schema (schemathesis' response validation, the schema
+as clients read it), and a success body must carry every property its schema documents. A response
+documented later without a case here fails ``test_every_documented_response_has_a_case``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from schemathesis.core.transport import Response as CheckedResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from api import ingest
+from pipeline.generate import generate_events, generate_records
+from tests.status.builders import add_events, add_metric, add_run, commit, every
+
+AUTH = {"Authorization": "Bearer test-token"}
+DOWN_URL = "postgresql+psycopg://nobody@127.0.0.1:9/none"  # nothing listens on port 9
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+STATUS = "/api/v1/monitoring/pipeline-status"
+QUALITY = "/api/v1/monitoring/data-quality"
+FILE = "/api/v1/ingest/file"
+BATCH = "/api/v1/ingest/batch"
+
+
+@dataclass
+class Setting:
+    """What a case may use: the app on the test database, its client, one on a database that is down."""
+
+    app: Flask
+    client: FlaskClient
+    down: FlaskClient
+    engine: Engine
+    monkeypatch: pytest.MonkeyPatch
+
+
+def _upload(client: FlaskClient, data: bytes, name: str, headers: dict[str, str] | None = None) -> TestResponse:
+    return client.post(FILE, data={"file": (io.BytesIO(data), name)}, headers=AUTH if headers is None else headers,
+                       content_type="multipart/form-data")
+
+
+def _csv(n: int = 20) -> bytes:
+    return generate_events(n, seed=5).to_csv(index=False).encode()
+
+
+def _monitored(s: Setting) -> None:
+    """Store runs with stages, quality rows and events, so every list of the snapshot has items."""
+    with Session(s.engine) as session:
+        run = add_run(session, "succeeded", T0)
+        add_run(session, "running", T0 + timedelta(hours=2), stage_status={"extract": "running"})
+        for day in range(5):
+            add_metric(session, T0 + timedelta(days=day), run_id=run.id, geo=0.9 - day / 10)
+            add_metric(session, T0 + timedelta(days=day), metric_type="source", source="Punch", run_id=run.id)
+        add_events(session, [(d, "Punch", "Lagos") for d in every(1, 40, date(2026, 5, 1))])
+        commit(session)
+
+
+def _status(s: Setting) -> TestResponse:
+    _monitored(s)
+    response = s.client.get(STATUS)
+    body = response.get_json()
+    assert body["anomalies"] and body["alerts"] and body["sources"] and body["data_quality"]["by_source"]
+    assert body["current_run"]["stages"] and body["last_run"]["stages"] and body["recent_runs"]
+    return response
+
+
+def _status_token_required(s: Setting) -> TestResponse:
+    s.monkeypatch.setitem(s.app.config, "WS_ACCESS_TOKEN", "secret")
+    return s.client.get(STATUS)
+
+
+def _quality(s: Setting) -> TestResponse:
+    _monitored(s)
+    response = s.client.get(QUALITY)
+    assert response.get_json()["latest"] and response.get_json()["history"]
+    return response
+
+
+def _run_fails(s: Setting, **how: bool) -> None:
+    """Make the next ingest run fail the way ``how`` says (busy, input_error, too_large)."""
+    def failing(*_args: Any, **_kwargs: Any) -> None:
+        summary: Any = SimpleNamespace(run_id=1, error="it failed")  # what the view reads of a RunSummary
+        raise ingest.RunFailed(summary, input_error=how.pop("input_error", False), **how)
+
+    s.monkeypatch.setattr(ingest, "run_pipeline", failing)
+
+
+def _too_large(s: Setting, path: str) -> TestResponse:
+    s.monkeypatch.setitem(s.app.config, "MAX_CONTENT_LENGTH", 2048)
+    if path == FILE:
+        return _upload(s.client, _csv(200), "big.csv")
+    return s.client.post(BATCH, json=generate_records(200, seed=6), headers=AUTH)
+
+
+def _failed_run(s: Setting, path: str, **how: bool) -> TestResponse:
+    _run_fails(s, **how)
+    if path == FILE:
+        return _upload(s.client, _csv(), "export.csv")
+    return s.client.post(BATCH, json=generate_records(5, seed=7), headers=AUTH)
+
+
+Case = Callable[[Setting], TestResponse]
+# (method, path, status) -> how to provoke that answer.
+CASES: dict[tuple[str, str, int], Case] = {
+    ("get", "/healthz", 503): lambda s: s.down.get("/healthz"),
+    ("get", "/api/v1/events", 422): lambda s: s.client.get("/api/v1/events?limit=0"),
+    ("get", "/api/v1/events", 503): lambda s: s.down.get("/api/v1/events"),
+    ("get", "/api/v1/trends", 422): lambda s: s.client.get("/api/v1/trends?granularity=year"),
+    ("get", "/api/v1/trends", 503): lambda s: s.down.get("/api/v1/trends"),
+    ("post", FILE, 201): lambda s: _upload(s.client, _csv(), "export.csv"),
+    ("post", FILE, 401): lambda s: _upload(s.client, _csv(), "export.csv", headers={}),
+    ("post", FILE, 413): lambda s: _too_large(s, FILE),
+    ("post", FILE, 415): lambda s: _upload(s.client, b"%PDF-1.4", "report.pdf"),
+    ("post", FILE, 422): lambda s: _upload(s.client, b"name,age\nAda,36\n", "people.csv"),
+    ("post", FILE, 500): lambda s: _failed_run(s, FILE),
+    ("post", FILE, 503): lambda s: _failed_run(s, FILE, busy=True),
+    ("post", BATCH, 201): lambda s: s.client.post(BATCH, json={"records": generate_records(5, seed=8)}, headers=AUTH),
+    ("post", BATCH, 401): lambda s: s.client.post(BATCH, json=generate_records(3), headers={}),
+    ("post", BATCH, 413): lambda s: _too_large(s, BATCH),
+    ("post", BATCH, 415): lambda s: s.client.post(BATCH, data="[]", headers={**AUTH, "Content-Type": "text/plain"}),
+    ("post", BATCH, 422): lambda s: s.client.post(BATCH, json=[1, 2], headers=AUTH),
+    ("post", BATCH, 500): lambda s: _failed_run(s, BATCH),
+    ("post", BATCH, 503): lambda s: _failed_run(s, BATCH, busy=True),
+    ("get", QUALITY, 200): _quality,
+    ("get", QUALITY, 422): lambda s: s.client.get(f"{QUALITY}?limit=0"),
+    ("get", QUALITY, 503): lambda s: s.down.get(QUALITY),
+    ("get", STATUS, 200): _status,
+    ("get", STATUS, 401): _status_token_required,
+    ("get", STATUS, 503): lambda s: s.down.get(STATUS),
+}
+
+
+@pytest.fixture
+def setting(app: Flask, client: FlaskClient, engine: Engine, tmp_path: Any,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Setting]:
+    """Return the apps and clients the cases use."""
+    from app import create_app
+
+    down = create_app({"APP_ENV": "testing", "DATABASE_URL": DOWN_URL, "INSTANCE_PATH": str(tmp_path / "down")})
+    yield Setting(app, client, down.test_client(), engine, monkeypatch)
+
+
+def documented(spec: dict[str, Any]) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """Return (method, path, status) -> the JSON schema documented for it, for every response that has one."""
+    found = {}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation.get("responses", {}).items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if schema:  # `{}` documents no shape (CSV or JSON pages without a schema, a 304)
+                    found[(method, path, int(status))] = schema
+    return found
+
+
+def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local ``$ref`` (and a nullable ``anyOf``) to the schema it names."""
+    while True:
+        if "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        elif "anyOf" in schema:
+            schema = next(branch for branch in schema["anyOf"] if branch.get("type") != "null")
+        else:
+            return schema
+
+
+def undocumented_gaps(spec: dict[str, Any], schema: dict[str, Any], value: Any, where: str = "") -> list[str]:
+    """Return where ``value`` lacks a property its schema documents (nested objects and list items too)."""
+    schema = resolve(spec, schema)
+    if isinstance(value, dict) and "properties" in schema:
+        gaps = [f"{where}.{name}" for name in schema["properties"] if name not in value]
+        for name, sub in schema["properties"].items():
+            if value.get(name) is not None:
+                gaps += undocumented_gaps(spec, sub, value[name], f"{where}.{name}")
+        return gaps
+    if isinstance(value, list) and "items" in schema:
+        return [gap for i, item in enumerate(value) for gap in undocumented_gaps(spec, schema["items"], item, f"{where}[{i}]")]
+    return []
+
+
+def test_every_documented_response_has_a_case(client: FlaskClient) -> None:
+    assert set(documented(client.get("/openapi.json").get_json())) == set(CASES)
+
+
+@pytest.mark.parametrize("key", list(CASES), ids=[f"{m.upper()} {p} {s}" for m, p, s in CASES])
+def test_a_documented_response_matches_its_schema(setting: Setting, key: tuple[str, str, int]) -> None:
+    method, path, status = key
+    spec = setting.client.get("/openapi.json").get_json()
+    response = CASES[key](setting)
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/json"
+    operation = schemathesis.openapi.from_dict(spec)[path][method.upper()]
+    operation.validate_response(CheckedResponse.from_any(response))  # raises, saying where it differs
+    if status < 300:
+        assert undocumented_gaps(spec, documented(spec)[key], response.get_json()) == []

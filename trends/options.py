@@ -1,0 +1,46 @@
+"""The values each trend filter offers: the distinct values of its column, listed at most every few minutes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Engine, Select, select
+from sqlalchemy.orm import Session
+
+from models import ConflictEvent, current_version
+from trends.filters import LIST_KEYS, TrendFilters
+from trends.sql import actor_rows
+
+# Listing the distinct values costs ~1 s on a million events, and a live replay changes the data
+# version every few seconds: refresh at most this often (values in the URL always stay listed).
+OPTIONS_MAX_AGE_S = 300.0
+# Engine URL -> (data version, when listed, options): one listing per database and process.
+_options_cache: dict[str, tuple[int, float, dict[str, list[str]]]] = {}
+
+
+def options_select(key: str) -> Select[Any]:
+    """Return the distinct non-empty values of list filter ``key`` (a URL key), in order."""
+    if key == "actor":
+        rows = actor_rows(TrendFilters())
+        return select(rows.c.grp).distinct().order_by(rows.c.grp)
+    column = getattr(ConflictEvent, key)
+    return select(column).distinct().where(column.is_not(None), column != "").order_by(column)
+
+
+def filter_options(engine: Engine, now: float | None = None) -> dict[str, list[str]]:
+    """Return URL key -> the values its filter offers, refreshed after a data change at most every 5 min."""
+    now = time.monotonic() if now is None else now
+    with Session(engine) as session:
+        version = current_version(session)
+        cached = _options_cache.get(str(engine.url))
+        if cached and (cached[0] == version or now - cached[1] < OPTIONS_MAX_AGE_S):
+            return cached[2]
+        options = {key: [value for value in session.scalars(options_select(key)) if value] for key in LIST_KEYS}
+    _options_cache[str(engine.url)] = (version, now, options)
+    return options
+
+
+def clear_options_cache() -> None:
+    """Forget every listing, so the next call lists the values anew (as after a data change)."""
+    _options_cache.clear()
