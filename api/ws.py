@@ -25,7 +25,7 @@ from wsproto.events import CloseConnection
 from wsproto.utilities import LocalProtocolError
 
 from api.access import ACCEPTED, TOKEN_SUBPROTOCOL_PREFIX, token_ok
-from api.broadcaster import Broadcaster
+from api.broadcaster import Broadcaster, app_broadcaster, register_broadcaster
 from api.errors import error_response
 from api.fanout import CapacityError, Fanout, ReaderSocket, Subscription
 from api.handshake import handshake_refusal, origin_allowed
@@ -55,21 +55,24 @@ def init_app(app: APIFlask) -> None:
         # (simple-websocket's reader writes just pongs and close replies).
         "ping_interval": None,
     })
-    app.extensions["broadcaster"] = Broadcaster(
+    register_broadcaster(app, Broadcaster(
         app.extensions["engine"],
         build_snapshot,
         max_clients=app.config["WS_MAX_CLIENTS"],
         heartbeat_s=app.config["WS_HEARTBEAT_SECONDS"],
         rebuild_s=app.config["WS_REBUILD_SECONDS"],
         poll_s=app.config["WS_POLL_SECONDS"],
-    )
+    ))
     sock.init_app(app)
     app.register_blueprint(bp)
 
 
 def broadcaster(app: APIFlask | None = None) -> Broadcaster:
-    """Return the app's Broadcaster."""
-    return (app or current_app).extensions["broadcaster"]
+    """Return the app's Broadcaster (init_app registered it)."""
+    hub = app_broadcaster(app)
+    if hub is None:
+        raise RuntimeError("api.ws.init_app was not called for this app")
+    return hub
 
 
 # -- admission (before the upgrade) -----------------------------------------

@@ -21,7 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 from api.wire import Encoded, deflate, frame, negotiate_deflate
 from api.access import token_ok
 from api.handshake import origin_allowed
-from api.ws import ROUTES
+from api.ws import ROUTES, broadcaster
 from tests.servers import LiveServer
 from tests.status.builders import add_events, add_run, commit
 
@@ -98,7 +98,7 @@ def test_plain_http_to_the_socket_route_gets_426_and_reserves_nothing(app, clien
     response = client.get(path)
     assert response.status_code == 426 and response.headers["Upgrade"] == "websocket"
     assert response.get_json()["message"] == "WebSocket upgrade required"
-    assert app.extensions["broadcaster"].client_count() == 0
+    assert broadcaster(app).client_count() == 0
 
 
 @pytest.mark.parametrize("path", ROUTES)
@@ -142,7 +142,7 @@ def test_malformed_handshakes_get_a_4xx_and_reserve_nothing(app, client, change:
     assert set(body) == {"status", "message", "detail"} and body["message"] == message
     if status == 426:
         assert response.headers["Sec-WebSocket-Version"] == "13"
-    assert app.extensions["broadcaster"].client_count() == 0
+    assert broadcaster(app).client_count() == 0
     assert not [r for r in caplog.records if r.levelno > 30]  # at most a warning
 
 
@@ -170,7 +170,7 @@ def test_behind_the_proxy_the_page_origin_is_https(client, origin: str, status: 
 def test_a_host_outside_trusted_hosts_is_refused_before_the_upgrade(app, client) -> None:
     response = client.get(ROUTES[0], headers={**UPGRADE, "Host": "evil.example", "Origin": "http://evil.example"})
     assert response.status_code == 400 and response.get_json()["status"] == 400
-    assert app.extensions["broadcaster"].client_count() == 0
+    assert broadcaster(app).client_count() == 0
 
 
 # -- behaviour under gunicorn ---------------------------------------------------------
