@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from api.wire import Encoded, deflate, frame, negotiate_deflate
 from api.access import token_ok
 from api.handshake import origin_allowed
+from api.transport import negotiate_deflate, text_frame
+from api.wire import Encoded
 from api.ws import ROUTES, broadcaster
 from tests.servers import LiveServer
 from tests.status.builders import add_events, add_run, commit
@@ -56,8 +57,8 @@ def test_one_compressed_frame_decodes_on_its_own_for_every_client() -> None:
     payload = wire[4:] if wire[1] == 126 else wire[2:]
     for _client in range(2):  # a fresh decompressor per message: no shared context needed
         assert zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") == text
-    assert message.frame_for(None) == frame(text) and frame(text)[0] == 0x81
-    assert len(deflate(text, 9)) < len(text)
+    assert message.frame_for(None) == text_frame(text, None) and text_frame(text, None)[0] == 0x81
+    assert len(text_frame(text, 9)) < len(text)
 
 
 @pytest.mark.parametrize(("origin", "own", "allowed", "ok"), [
