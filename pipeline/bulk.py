@@ -180,9 +180,9 @@ def binary_rows(types: Sequence[int], rows: Iterable[Sequence[Any]]) -> Iterator
     psycopg's binary formatter (``pipeline.pgcopy``) for the columns' type oids (``column_types``).
     """
     encoder = RowEncoder(types)
-    block = bytearray()
+    encode, block = encoder.encode, bytearray()
     for row in rows:
-        block += encoder.encode(row)
+        block += encode(row)
         if len(block) >= BLOCK_BYTES:
             yield block
             block = bytearray()
