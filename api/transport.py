@@ -38,7 +38,7 @@ DEFAULT_WINDOW_BITS = 15
 # The client's inbound messages are tiny or absent; a small window keeps the
 # (rare, per-message) decompressor small without costing anything real.
 CLIENT_WINDOW_BITS = 9
-ProtocolError = LocalProtocolError  # what a close frame on a finished connection raises
+FrameRefused = LocalProtocolError  # what wsproto raises for a frame the connection state forbids (a second close)
 
 
 # -- the handshake ------------------------------------------------------------------
@@ -215,5 +215,5 @@ class Link:
         self.ws.input_buffer.clear()
 
     def close_frame(self, code: int, reason: str) -> bytes:
-        """Return a close frame and move the protocol state to closing (ProtocolError if closed)."""
+        """Return a close frame and move the protocol state to closing (FrameRefused once closing)."""
         return bytes(self.ws.ws.send(CloseConnection(code, reason)))

@@ -28,7 +28,7 @@ from api.broadcaster import Broadcaster, app_broadcaster, register_broadcaster
 from api.errors import error_response
 from api.fanout import CapacityError, Fanout, Subscription
 from api.handshake import handshake_refusal, origin_allowed
-from api.transport import PING_FRAME, Link, ProtocolError, rewrite_deflate_offer
+from api.transport import PING_FRAME, FrameRefused, Link, rewrite_deflate_offer
 from api.wire import SendTimeout
 from status.snapshot import build_snapshot
 
@@ -117,7 +117,7 @@ def close(link: Link, fanout: Fanout, sub: Subscription, code: int, reason: str)
     link.mark_closed()
     try:
         fanout.send_control(sub, link.raw, link.close_frame(code, reason), CLOSE_SEND_SECONDS)
-    except (SendTimeout, OSError, ProtocolError):
+    except (SendTimeout, OSError, FrameRefused):
         abort(link)
 
 

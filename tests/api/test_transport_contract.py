@@ -21,7 +21,7 @@ from wsproto.connection import Connection, ConnectionState
 from wsproto.events import CloseConnection, Event, Ping, Pong, TextMessage
 from wsproto.extensions import PerMessageDeflate
 
-from api.transport import (PING_FRAME, PINNED, Link, ProtocolError, handshake_problem, handshake_request,
+from api.transport import (PING_FRAME, PINNED, FrameRefused, Link, handshake_problem, handshake_request,
                            rewrite_deflate_offer, text_frame)
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -158,9 +158,10 @@ def test_pongs_and_messages_land_in_the_attributes_the_link_reads(upgraded) -> N
 def test_a_close_frame_moves_the_connection_state_and_cannot_be_sent_twice(upgraded) -> None:
     ws, client = upgraded
     link = Link(ws)
-    assert client_frames(link.close_frame(1001, "Server shutting down")) == [CloseConnection(1001, "Server shutting down")]
+    frame = link.close_frame(1001, "Server shutting down")
+    assert client_frames(frame) == [CloseConnection(1001, "Server shutting down")]
     assert ws.ws.state is ConnectionState.LOCAL_CLOSING
-    with pytest.raises(ProtocolError):
+    with pytest.raises(FrameRefused):
         link.close_frame(1001, "again")
     link.mark_closed()
     assert not link.connected and not ws.connected
