@@ -7,12 +7,14 @@ what changed, before the app breaks in production.
 
 from __future__ import annotations
 
+import inspect
 import socket
 import time
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from pathlib import Path
 
+import flask_sock
 import pytest
 import simple_websocket.ws
 from simple_websocket import Server
@@ -21,6 +23,7 @@ from wsproto.connection import Connection, ConnectionState
 from wsproto.events import CloseConnection, Event, Ping, Pong, TextMessage
 from wsproto.extensions import PerMessageDeflate
 
+from api.broadcaster import app_broadcaster
 from api.transport import (PING_FRAME, PINNED, FrameRefused, Link, handshake_problem, handshake_request,
                            rewrite_deflate_offer, text_frame)
 
@@ -128,6 +131,29 @@ def test_the_rewritten_offer_is_what_the_server_answers(pair, offer: str, answer
         assert bits is None and header == []
     else:
         assert bits == 15 and header and header[0].split(b":", 1)[1].strip() == answer
+
+
+def test_flask_sock_builds_the_server_from_the_rewritten_environ_and_our_options(app, client, monkeypatch) -> None:
+    seen: dict = {}
+
+    class Stop(Exception):
+        pass
+
+    def server(environ: dict, **options: object) -> None:
+        seen.update(offer=environ.get("HTTP_SEC_WEBSOCKET_EXTENSIONS"), options=options)
+        raise Stop
+
+    monkeypatch.setattr(flask_sock, "Server", server)
+    headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": KEY, "Sec-WebSocket-Extensions": "permessage-deflate"}
+    try:
+        client.get("/api/v1/ws/monitoring/pipeline-status", headers=headers)
+    except Stop:
+        pass
+    assert seen == {"offer": "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+                    "options": app.config["SOCK_SERVER_OPTIONS"]}
+    assert app_broadcaster(app).client_count() == 0  # the slot is released however the request ends
+    assert set(app.config["SOCK_SERVER_OPTIONS"]) <= set(inspect.signature(Server).parameters)
 
 
 # -- one connection ----------------------------------------------------------------------------------
