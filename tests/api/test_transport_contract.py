@@ -198,6 +198,7 @@ def test_one_frame_decodes_on_its_own_for_every_client() -> None:
     text = ('{"data":"' + "kaduna " * 500 + '"}').encode()
     packed = text_frame(text, 15)
     assert packed[0] == 0xC1 and len(packed) < len(text)
+    assert text_frame(text, 15) == packed  # the kept frame layer starts every message afresh
     for _client in range(2):
         assert [e.data for e in client_frames(packed, deflate=True)] == [text.decode()]
     plain = text_frame(text, None)
