@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from flask import Flask, current_app
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ RETRY_SECONDS = 1.0
 # A changed client count is re-sent at most this often (re-encoded, no queries), so a
 # burst of connections costs one push, not one per connection.
 CLIENTS_REFRESH_SECONDS = 2.0
+EXTENSION = "broadcaster"  # the app.extensions key; read and written only below
 
 
 def _iso(moment: object) -> str:
@@ -227,3 +229,13 @@ def _count_queries(session: Session) -> Callable[[], int]:
         return count[0]
 
     return read
+
+
+def register_broadcaster(app: Flask, hub: Broadcaster) -> None:
+    """Make ``hub`` the broadcaster of ``app`` (api/ws.py does when it sets up the socket)."""
+    app.extensions[EXTENSION] = hub
+
+
+def app_broadcaster(app: Flask | None = None) -> Broadcaster | None:
+    """Return the broadcaster of ``app`` (default: the current app), None when it has none."""
+    return (app or current_app).extensions.get(EXTENSION)

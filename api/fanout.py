@@ -7,13 +7,14 @@ handed to its own handler, which finishes the frame with a bounded send and then
 catches up with the *latest* message (older ones are superseded, never queued).
 Every write to a socket holds its ``write_lock`` (the publisher only tries it), and
 a half-written frame is finished before anything else, so frames never interleave,
-not even with the pongs simple-websocket's reader sends (see ``ReaderSocket``).
+not even with the pongs simple-websocket's reader sends (``control_writer``).
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from api.wire import Encoded, SendTimeout, send_bounded, send_nowait
@@ -172,6 +173,17 @@ class Fanout:
         finally:
             sub.write_lock.release()
 
+    def control_writer(self, sub: Subscription, sock: socket.socket, timeout: float) -> Callable[[bytes], None]:
+        """Return a writer of control replies between whole frames (TimeoutError when the client stalls)."""
+
+        def write(data: bytes) -> None:
+            try:
+                self.send_control(sub, sock, data, timeout)
+            except SendTimeout as exc:
+                raise TimeoutError(str(exc)) from None
+
+        return write
+
     def send_control(self, sub: Subscription, sock: socket.socket, data: bytes, timeout: float) -> None:
         """Send a frame of our own (ping, pong, close) between whole frames, with a bound."""
         self._acquire(sub, timeout)
@@ -181,37 +193,3 @@ class Fanout:
         finally:
             sub.write_lock.release()
 
-
-class ReaderSocket:
-    """The socket as simple-websocket's reader sees it: reads pass through, writes take turns.
-
-    The reader answers pings and close frames with ``sock.send``; routed here, such a
-    reply waits for a half-written frame to finish instead of landing inside it.
-    """
-
-    def __init__(self, raw: socket.socket, fanout: Fanout, sub: Subscription, timeout: float) -> None:
-        self.raw, self.fanout, self.sub, self.timeout = raw, fanout, sub, timeout
-
-    def recv(self, size: int) -> bytes:
-        """Read from the client."""
-        return self.raw.recv(size)
-
-    def send(self, data: bytes) -> int:
-        """Write a control reply whole, between frames (TimeoutError when the client stalls)."""
-        try:
-            self.fanout.send_control(self.sub, self.raw, data, self.timeout)
-        except SendTimeout as exc:
-            raise TimeoutError(str(exc)) from None
-        return len(data)
-
-    def shutdown(self, how: int) -> None:
-        """Shut the connection down."""
-        self.raw.shutdown(how)
-
-    def close(self) -> None:
-        """Close the socket."""
-        self.raw.close()
-
-    def fileno(self) -> int:
-        """Return the file descriptor."""
-        return self.raw.fileno()

@@ -2,7 +2,8 @@
 
 simple-websocket hands the handshake to wsproto only after flask-sock has taken the
 connection, and wsproto's complaints (no Sec-WebSocket-Key, version 8, no Host…)
-then end as a 500. These checks run first, in the admission hook of api/ws.py, and
+then end as a 500. These checks (the last one is wsproto's own, through
+api/transport.py) run first, in the admission hook of api/ws.py, and
 answer in the JSON error shape instead; they log at INFO, never higher.
 """
 
@@ -12,11 +13,10 @@ import base64
 import logging
 
 from flask import Response, request
-from wsproto import ConnectionType, WSConnection
-from wsproto.utilities import RemoteProtocolError
 
 from api.access import TOKEN_SUBPROTOCOL_PREFIX, origin_key, token_subprotocols
 from api.errors import error_response
+from api.transport import handshake_problem
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +57,9 @@ def handshake_refusal() -> Response | None:
     if len(token_subprotocols()) > 1:
         return error_response(400, "At most one token subprotocol",
                               {"reason": f"offer one {TOKEN_SUBPROTOCOL_PREFIX}<token> subprotocol, not several"})
-    problem = wsproto_problem()
+    problem = handshake_problem(request.environ)
     if problem is not None:
         log.info("refusing a WebSocket handshake: %s", problem)
         return error_response(400, "Invalid WebSocket handshake", {"reason": problem})
     return None
 
-
-def wsproto_problem() -> str | None:
-    """Parse the handshake as simple-websocket will (wsproto); return its complaint, if any."""
-    lines = [f"{'-'.join(p.capitalize() for p in key[5:].split('_'))}: {value}"
-             for key, value in request.environ.items() if key.startswith("HTTP_")]
-    probe = WSConnection(ConnectionType.SERVER)
-    try:
-        probe.receive_data(("GET / HTTP/1.1\r\n" + "".join(f"{line}\r\n" for line in lines) + "\r\n").encode())
-        for _event in probe.events():
-            pass
-    except (RemoteProtocolError, UnicodeEncodeError) as exc:
-        return str(exc) or exc.__class__.__name__
-    return None

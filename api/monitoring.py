@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response, current_app, jsonify, request
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 import db
 from api.access import ACCEPTED, token_ok
+from api.broadcaster import app_broadcaster
 from api.errors import error_response
 from api.monitoring_schemas import QualityQuery, QualityResponse, Snapshot
 from models import current_version
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 bp = APIBlueprint("monitoring", __name__, url_prefix="/api/v1/monitoring", tag="Monitoring")
 
 CACHE_CONTROL = "no-cache"
-# The WebSocket broadcaster registers itself here when it runs in this process.
-BROADCASTER_EXTENSION = "broadcaster"
 
 
 def etag_for(version: int) -> str:
@@ -40,14 +38,13 @@ def etag_for(version: int) -> str:
 
 def connected_clients() -> int:
     """Return the WebSocket clients connected to this process (0 without a broadcaster)."""
-    broadcaster = current_app.extensions.get(BROADCASTER_EXTENSION)
-    count: Any = getattr(broadcaster, "client_count", 0)
-    return int(count() if callable(count) else count)
+    broadcaster = app_broadcaster()
+    return broadcaster.client_count() if broadcaster is not None else 0
 
 
 def published_snapshot(version: int) -> dict | None:
     """Return the broadcaster's snapshot of ``version``, so polling clients cost no rebuild."""
-    broadcaster = current_app.extensions.get(BROADCASTER_EXTENSION)
+    broadcaster = app_broadcaster()
     snapshot = broadcaster.latest_snapshot() if broadcaster is not None else None
     return snapshot if snapshot is not None and snapshot["version"] == version else None
 

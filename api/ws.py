@@ -8,7 +8,8 @@ than 13, 403 for a foreign Origin, 401 without the access token (api/access.py),
 the handshake rules). A Host outside TRUSTED_HOSTS is refused with 400 by Flask
 before any of this. After the upgrade the process's publisher (api/broadcaster.py,
 api/fanout.py) writes to the socket directly; the handler sends the first snapshot, finishes
-what a slow client could not take, pings, and closes with 1001 on shutdown.
+what a slow client could not take, pings, and closes with 1001 on shutdown. What it needs
+of flask-sock/simple-websocket/wsproto beyond their public API goes through api/transport.py.
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from apiflask import APIBlueprint, APIFlask
 from flask import Response, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import Server
-from wsproto.events import CloseConnection
-from wsproto.utilities import LocalProtocolError
 
 from api.access import ACCEPTED, TOKEN_SUBPROTOCOL_PREFIX, token_ok
-from api.broadcaster import Broadcaster
+from api.broadcaster import Broadcaster, app_broadcaster, register_broadcaster
 from api.errors import error_response
-from api.fanout import CapacityError, Fanout, ReaderSocket, Subscription
+from api.fanout import CapacityError, Fanout, Subscription
 from api.handshake import handshake_refusal, origin_allowed
-from api.wire import PING_FRAME, SendTimeout, negotiate_deflate
+from api.transport import PING_FRAME, FrameRefused, Link, rewrite_deflate_offer
+from api.wire import SendTimeout
 from status.snapshot import build_snapshot
 
 log = logging.getLogger(__name__)
@@ -55,21 +55,24 @@ def init_app(app: APIFlask) -> None:
         # (simple-websocket's reader writes just pongs and close replies).
         "ping_interval": None,
     })
-    app.extensions["broadcaster"] = Broadcaster(
+    register_broadcaster(app, Broadcaster(
         app.extensions["engine"],
         build_snapshot,
         max_clients=app.config["WS_MAX_CLIENTS"],
         heartbeat_s=app.config["WS_HEARTBEAT_SECONDS"],
         rebuild_s=app.config["WS_REBUILD_SECONDS"],
         poll_s=app.config["WS_POLL_SECONDS"],
-    )
+    ))
     sock.init_app(app)
     app.register_blueprint(bp)
 
 
 def broadcaster(app: APIFlask | None = None) -> Broadcaster:
-    """Return the app's Broadcaster."""
-    return (app or current_app).extensions["broadcaster"]
+    """Return the app's Broadcaster (init_app registered it)."""
+    hub = app_broadcaster(app)
+    if hub is None:
+        raise RuntimeError("api.ws.init_app was not called for this app")
+    return hub
 
 
 # -- admission (before the upgrade) -----------------------------------------
@@ -93,14 +96,7 @@ def admit() -> Response | None:
         return error_response(503, "Too many live connections; use polling or retry later",
                               {"reason": str(exc), "retry_after_s": RETRY_AFTER_SECONDS},
                               headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-    g.ws_window_bits = None
-    offer = request.environ.get("HTTP_SEC_WEBSOCKET_EXTENSIONS")
-    if offer is not None:
-        negotiated = negotiate_deflate(offer)
-        if negotiated is None:
-            del request.environ["HTTP_SEC_WEBSOCKET_EXTENSIONS"]
-        else:
-            request.environ["HTTP_SEC_WEBSOCKET_EXTENSIONS"], g.ws_window_bits = negotiated
+    g.ws_window_bits = rewrite_deflate_offer(request.environ)
     return None
 
 
@@ -113,28 +109,28 @@ def release_slot(_exc: BaseException | None) -> None:
 
 
 # -- the connection ------------------------------------------------------------
-def close(ws: Server, fanout: Fanout, sub: Subscription, raw: socket.socket, code: int, reason: str) -> None:
+def close(link: Link, fanout: Fanout, sub: Subscription, code: int, reason: str) -> None:
     """Send a close frame between whole frames, with a bound, and mark the connection closed."""
     fanout.release(sub)
-    if not ws.connected:
+    if not link.connected:
         return
-    ws.connected = False
+    link.mark_closed()
     try:
-        fanout.send_control(sub, raw, ws.ws.send(CloseConnection(code, reason)), CLOSE_SEND_SECONDS)
-    except (SendTimeout, OSError, LocalProtocolError):
-        abort(ws, raw)
+        fanout.send_control(sub, link.raw, link.close_frame(code, reason), CLOSE_SEND_SECONDS)
+    except (SendTimeout, OSError, FrameRefused):
+        abort(link)
 
 
-def abort(ws: Server, raw: socket.socket) -> None:
+def abort(link: Link) -> None:
     """Drop a connection without a close frame (it cannot take one)."""
-    ws.connected = False
+    link.mark_closed()
     try:
-        raw.shutdown(socket.SHUT_RDWR)
+        link.raw.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
 
 
-def serve(ws: Server, hub: Broadcaster, sub: Subscription, window_bits: int | None) -> None:
+def serve(link: Link, hub: Broadcaster, sub: Subscription, window_bits: int | None) -> None:
     """Relay the broadcast to one client until it leaves, stalls or the process stops.
 
     The publisher writes to this socket directly while it is idle; this handler
@@ -143,36 +139,35 @@ def serve(ws: Server, hub: Broadcaster, sub: Subscription, window_bits: int | No
     """
     cfg = current_app.config
     send_timeout, ping_every = cfg["WS_SEND_TIMEOUT_SECONDS"], cfg["WS_PING_SECONDS"]
-    fanout, raw = hub.fanout, ws.sock
-    ws.sock = ReaderSocket(raw, fanout, sub, send_timeout)  # the reader's pongs take turns too
+    fanout, raw = hub.fanout, link.raw
+    link.route_reader_writes(fanout.control_writer(sub, raw, send_timeout))  # the reader's pongs take turns too
     fanout.attach(sub, raw, window_bits)
     next_ping = time.monotonic() + ping_every
     try:
-        while ws.connected and not sub.broken and not fanout.stopping:
+        while link.connected and not sub.broken and not fanout.stopping:
             fanout.catch_up(sub, send_timeout)
             if time.monotonic() >= next_ping:
-                if not ws.pong_received:
-                    close(ws, fanout, sub, raw, CLOSE_PING_TIMEOUT, "Ping timeout")
+                if not link.take_pong():
+                    close(link, fanout, sub, CLOSE_PING_TIMEOUT, "Ping timeout")
                     return
-                ws.pong_received = False
                 fanout.send_control(sub, raw, PING_FRAME, send_timeout)
                 next_ping = time.monotonic() + ping_every
             # Wake for the publisher, or to notice a client the reader saw leave.
             sub.wake.wait(max(0.0, min(next_ping - time.monotonic(), hub.heartbeat_s)))
             sub.wake.clear()
-            ws.input_buffer.clear()  # clients have nothing to tell us; size is capped upstream
+            link.discard_input()  # clients have nothing to tell us; size is capped upstream
         if sub.broken:
-            abort(ws, raw)  # a write failed: the peer is gone
+            abort(link)  # a write failed: the peer is gone
         elif fanout.stopping:
             fanout.catch_up(sub, CLOSE_SEND_SECONDS)  # the latest whole frame, then the close frame
-            close(ws, fanout, sub, raw, CLOSE_GOING_AWAY, "Server shutting down")
+            close(link, fanout, sub, CLOSE_GOING_AWAY, "Server shutting down")
     except SendTimeout as exc:
         hub.stats["dropped"] += 1
         log.info("dropping a stalled client: %s", exc)
-        abort(ws, raw)
+        abort(link)
     except OSError as exc:
         log.debug("client went away: %s", exc)
-        abort(ws, raw)
+        abort(link)
     finally:
         fanout.release(sub)
 
@@ -181,7 +176,7 @@ def pipeline_status(ws: Server) -> None:
     """Push the current snapshot, then every change and a heartbeat, to one client."""
     hub = broadcaster()
     hub.ensure_started()
-    serve(ws, hub, g.ws_subscription, g.ws_window_bits)
+    serve(Link(ws), hub, g.ws_subscription, g.ws_window_bits)
 
 
 def upgrade_required() -> Response:

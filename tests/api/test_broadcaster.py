@@ -11,7 +11,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from api.broadcaster import Broadcaster
+from api.broadcaster import Broadcaster, register_broadcaster
 from status.snapshot import build_snapshot
 from status.watch import PollingWatcher
 from models import current_version
@@ -115,7 +115,7 @@ def test_the_http_fallback_serves_the_published_snapshot_without_rebuilding(make
         commit(session)
         version = current_version(session)
     wait_for(lambda: hub.fanout.snapshot is not None and hub.fanout.snapshot.version == version)
-    app.extensions["broadcaster"] = hub
+    register_broadcaster(app, hub)
     statements: list[str] = []
     app_engine = app.extensions["engine"]
     record = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.fanout import CapacityError, Fanout, ReaderSocket, Subscription
+from api.fanout import CapacityError, Fanout, Subscription
+from api.transport import ReaderSocket
 from api.wire import Encoded, SendTimeout
 
 
@@ -138,7 +139,7 @@ def test_a_control_reply_waits_for_a_half_written_frame(pairs) -> None:
     big = message(1, size=200_000)
     fanout.publish(big)
     assert sub.pending, "the frame should not fit at once"
-    reader_sock = ReaderSocket(sub.sock, fanout, sub, 5.0)  # type: ignore[arg-type]
+    reader_sock = ReaderSocket(sub.sock, fanout.control_writer(sub, sub.sock, 5.0))  # type: ignore[arg-type]
     frames: list[bytes] = []
     reader = threading.Thread(target=lambda: frames.extend(read_frames(client_end)))
     reader.start()

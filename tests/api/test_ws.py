@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from api.wire import Encoded, deflate, frame, negotiate_deflate
 from api.access import token_ok
 from api.handshake import origin_allowed
-from api.ws import ROUTES
+from api.transport import negotiate_deflate, text_frame
+from api.wire import Encoded
+from api.ws import ROUTES, broadcaster
 from tests.servers import LiveServer
 from tests.status.builders import add_events, add_run, commit
 
@@ -56,8 +57,8 @@ def test_one_compressed_frame_decodes_on_its_own_for_every_client() -> None:
     payload = wire[4:] if wire[1] == 126 else wire[2:]
     for _client in range(2):  # a fresh decompressor per message: no shared context needed
         assert zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") == text
-    assert message.frame_for(None) == frame(text) and frame(text)[0] == 0x81
-    assert len(deflate(text, 9)) < len(text)
+    assert message.frame_for(None) == text_frame(text, None) and text_frame(text, None)[0] == 0x81
+    assert len(text_frame(text, 9)) < len(text)
 
 
 @pytest.mark.parametrize(("origin", "own", "allowed", "ok"), [
@@ -98,7 +99,7 @@ def test_plain_http_to_the_socket_route_gets_426_and_reserves_nothing(app, clien
     response = client.get(path)
     assert response.status_code == 426 and response.headers["Upgrade"] == "websocket"
     assert response.get_json()["message"] == "WebSocket upgrade required"
-    assert app.extensions["broadcaster"].client_count() == 0
+    assert broadcaster(app).client_count() == 0
 
 
 @pytest.mark.parametrize("path", ROUTES)
@@ -142,7 +143,7 @@ def test_malformed_handshakes_get_a_4xx_and_reserve_nothing(app, client, change:
     assert set(body) == {"status", "message", "detail"} and body["message"] == message
     if status == 426:
         assert response.headers["Sec-WebSocket-Version"] == "13"
-    assert app.extensions["broadcaster"].client_count() == 0
+    assert broadcaster(app).client_count() == 0
     assert not [r for r in caplog.records if r.levelno > 30]  # at most a warning
 
 
@@ -170,7 +171,7 @@ def test_behind_the_proxy_the_page_origin_is_https(client, origin: str, status: 
 def test_a_host_outside_trusted_hosts_is_refused_before_the_upgrade(app, client) -> None:
     response = client.get(ROUTES[0], headers={**UPGRADE, "Host": "evil.example", "Origin": "http://evil.example"})
     assert response.status_code == 400 and response.get_json()["status"] == 400
-    assert app.extensions["broadcaster"].client_count() == 0
+    assert broadcaster(app).client_count() == 0
 
 
 # -- behaviour under gunicorn ---------------------------------------------------------
