@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from pipeline import codebook, gazetteer
 from pipeline import columns as c
+from reference import codebook, gazetteer
 from pipeline.weights import (
     ACTOR_SHARES,
     COUNT_SHAPES,

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipeline import columns as c
-from pipeline import gazetteer, lga_lookup, names, restate
+from pipeline import restate
 from pipeline.normalise import map_distinct
-from pipeline.places import ward_table
+from reference import gazetteer, lga_lookup, names
+from reference.places import ward_table
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from models import ConflictEvent
-from pipeline import codebook, gazetteer
 from pipeline import columns as c
+from reference import codebook, gazetteer
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, utcnow
-from pipeline import bulk, codebook, dedupe, extract, geocode, load, measure, normalise, validate
+from pipeline import bulk, dedupe, extract, geocode, load, measure, normalise, validate
 from pipeline import columns as c
+from reference import codebook
 
 if TYPE_CHECKING:
     from pipeline.runner import RunSummary

@@ -15,7 +15,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from pipeline import codebook, gazetteer, normalise
+from pipeline import normalise
+from reference import codebook, gazetteer
 from pipeline import columns as c
 from pipeline.normalise import Rule, map_distinct
 

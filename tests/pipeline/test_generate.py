@@ -7,7 +7,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline import codebook, columns as c, extract, gazetteer, lga_lookup
+from pipeline import columns as c, extract
+from reference import codebook, gazetteer, lga_lookup
 from pipeline.generate import (
     CRISIS_SHARES,
     MESS_RATES,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import codebook, gazetteer
 from pipeline import columns as c
+from reference import codebook, gazetteer
 from pipeline.extract import Extracted, read_file
 from pipeline.geocode import geocode
 from pipeline.normalise import normalise
