@@ -167,7 +167,7 @@ def prepare_database(seed_events: int) -> tuple[str, object]:
 
     from config import normalise_database_url
     from models.database import make_engine
-    from pipeline.generate import generate_records
+    from pipeline.demo.generate import generate_records
     from pipeline.runner import run_pipeline
     from tests.conftest import alembic_config
 
@@ -207,7 +207,7 @@ def ingest_upload(base_url: str):  # noqa: ANN201
     """
     import requests
 
-    from pipeline.generate import generate_events, write_csv
+    from pipeline.demo.generate import generate_events, write_csv
 
     path = Path(tempfile.mkdtemp()) / "batch.csv"
     write_csv(generate_events(20, seed=3), str(path))

@@ -25,8 +25,8 @@ from tqdm import tqdm
 import config
 from models import STAGES, ConflictEvent
 from models.database import make_engine
-from pipeline import replay as replay_mode
-from pipeline.generate import generate_records, generate_events, write_csv
+from pipeline.demo import replay as replay_mode
+from pipeline.demo.generate import generate_records, generate_events, write_csv
 from pipeline.limits import Limits
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import STAGES, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, bump_version, utcnow
-from pipeline.generate import generate_events
+from pipeline.demo.generate import generate_events
 from pipeline.runner import run_pipeline
 
 _seeds = itertools.count(1000)

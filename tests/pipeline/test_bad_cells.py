@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import ConflictEvent, PipelineRun, ValidationIssue
 from pipeline import columns as c
-from pipeline.generate import generate_records
+from pipeline.demo.generate import generate_records
 from pipeline.normalise import normalise, parse_date, text_limit
 from pipeline.runner import run_pipeline
 from pipeline.validate import RULES_BY_NAME

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import STAGES, PipelineRun, StageRun, current_version, utcnow
 from pipeline import measure
-from pipeline.generate import generate_records
+from pipeline.demo.generate import generate_records
 from pipeline.recorder import STALE_RUN_MINUTES, RunRecorder
 from pipeline.runner import RunFailed, run_pipeline
 

@@ -12,7 +12,7 @@ from models import STAGES, ConflictEvent, DataQualityMetric, PipelineRun, StageR
 from pipeline import extract
 from pipeline import bulk
 from pipeline import measure as measure_module
-from pipeline.generate import generate_events, generate_records, write_csv
+from pipeline.demo.generate import generate_events, generate_records, write_csv
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
 
 DATA_TABLES = (ConflictEvent, ValidationIssue, DataQualityMetric)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import STAGES, ConflictEvent, ValidationIssue
-from pipeline.generate import generate_events
+from pipeline.demo.generate import generate_events
 from pipeline.runner import run_pipeline
 from status import build_snapshot
 

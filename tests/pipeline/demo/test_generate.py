@@ -9,7 +9,7 @@ import pytest
 
 from pipeline import columns as c, extract
 from reference import codebook, gazetteer, lga_lookup
-from pipeline.generate import (
+from pipeline.demo.generate import (
     CRISIS_SHARES,
     MESS_RATES,
     STATE_SHARES,

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from pipeline import extract
-from pipeline.generate import generate_events
+from pipeline.demo.generate import generate_events
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
 
 log = logging.getLogger(__name__)
