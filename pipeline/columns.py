@@ -75,9 +75,14 @@ LATITUDE, LONGITUDE = "latitude", "longitude"
 GEO_PRECISION, GEO_METHOD, GEO_CONFIDENCE = "geo_precision", "geo_method", "geo_confidence"
 STATE_CODE, LGA_CODE, WARD_CODE = "state_code", "lga_code", "ward_code"
 ERROR_COUNT, WARNING_COUNT = "error_count", "warning_count"
+# Deduplicate's hashes of an event's identity and of its content (hex), stored with it.
+FINGERPRINT, CONTENT_HASH = "fingerprint", "content_hash"
 # Geocode's note on an event moved to its LGA's state (pipeline.restate); not stored, but
 # reported by the state_corrected rule.
 STATE_CORRECTION = "state_correction"
+# The event columns held as numbers (beside ``source_row``): integer counts, and coordinates or a confidence.
+INT_COLUMNS = frozenset((*ALL_COUNT_COLUMNS, ERROR_COUNT, WARNING_COUNT))
+FLOAT_COLUMNS = frozenset((LATITUDE, LONGITUDE, GEO_CONFIDENCE))
 
 TEXT_COLUMNS: tuple[str, ...] = (
     STATE, LGA, COMMUNITY, LOCATION_TEXT, REGION, *ACTORS, CRISIS_TYPE, ACTION,

@@ -12,7 +12,8 @@ from reference import codebook, gazetteer
 from pipeline.extract import Extracted, read_file
 from pipeline.geocode import geocode
 from pipeline.normalise import normalise
-from pipeline.validate import RULES_BY_NAME, validate
+from pipeline.rules import RULES_BY_NAME
+from pipeline.validate import validate
 
 pytestmark = pytest.mark.slow
 
