@@ -225,7 +225,8 @@ def commit_change(engine):  # noqa: ANN001, ANN201
     """Return a trigger that commits a real monitored change naming ``token``."""
     from sqlalchemy.orm import Session
 
-    from models import STAGES, PipelineRun, StageRun, bump_version, utcnow
+    from models import PipelineRun, StageRun, bump_version, utcnow
+    from pipeline.stages import STAGE_NAMES
 
     def trigger(token: str) -> None:
         now = utcnow()
@@ -233,7 +234,7 @@ def commit_change(engine):  # noqa: ANN001, ANN201
             run = PipelineRun(status="succeeded", trigger="api", source_file=f"{token}.csv", started_at=now,
                               finished_at=now, items_in=10, items_out=10, events_unchanged=10)
             run.stages = [StageRun(name=s, position=i, status="succeeded", started_at=now, finished_at=now,
-                                   items_in=10, items_out=10) for i, s in enumerate(STAGES)]
+                                   items_in=10, items_out=10) for i, s in enumerate(STAGE_NAMES)]
             session.add(run)
             bump_version(session)
             session.commit()

@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 import config
-from models import STAGES, ConflictEvent
+from models import ConflictEvent
 from models.database import make_engine
 from pipeline.demo import replay as replay_mode
 from pipeline.demo.generate import generate_records, generate_events, write_csv
 from pipeline.limits import Limits
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.stages import STAGE_NAMES
 
 EXIT_INPUT = 2
 EXIT_FAILED = 1
@@ -68,7 +69,7 @@ class StageBar:
     """A tqdm bar over the pipeline's stages that shows load progress by rows."""
 
     def __init__(self, enabled: bool) -> None:
-        self.bar = tqdm(total=len(STAGES), unit="stage", disable=not enabled, file=sys.stderr, leave=False)
+        self.bar = tqdm(total=len(STAGE_NAMES), unit="stage", disable=not enabled, file=sys.stderr, leave=False)
         self.seen: set[str] = set()
 
     def __call__(self, stage: str, done: int, total: int) -> None:

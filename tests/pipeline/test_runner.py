@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from models import STAGES, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, ValidationIssue, current_version
+from models import ConflictEvent, DataQualityMetric, PipelineRun, StageRun, ValidationIssue, current_version
 from pipeline import extract
 from pipeline import bulk
 from pipeline import measure as measure_module
 from pipeline.demo.generate import generate_events, generate_records, write_csv
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.stages import STAGE_NAMES
 
 DATA_TABLES = (ConflictEvent, ValidationIssue, DataQualityMetric)
 TODAY = date(2026, 1, 31)
@@ -43,9 +44,9 @@ def test_a_run_records_every_stage_and_counts_add_up(engine, tmp_path):
     assert summary.rows_read == summary.rows_skipped + summary.events + summary.duplicates
     assert summary.events == 300 and summary.events_new == 300
     assert sum(summary.precision.values()) == summary.events
-    assert list(dict.fromkeys(seen)) == list(STAGES)
+    assert list(dict.fromkeys(seen)) == list(STAGE_NAMES)
     stages = _stages(engine, summary.run_id)
-    assert [s.name for s in stages] == list(STAGES)
+    assert [s.name for s in stages] == list(STAGE_NAMES)
     assert all(s.status == "succeeded" and s.started_at <= s.finished_at for s in stages)
     by_name = {s.name: s for s in stages}
     assert by_name["extract"].items_out == by_name["normalise"].items_in == summary.events + summary.duplicates
@@ -160,7 +161,7 @@ def test_summary_as_dict_is_json_ready(engine):
     summary = run_pipeline(engine, generate_records(10, seed=12, end=TODAY), today=TODAY)
     data = json.loads(json.dumps(summary.as_dict()))
     assert data["run_id"] == summary.run_id and data["events"] == 10
-    assert set(data["stage_seconds"]) == set(STAGES)
+    assert set(data["stage_seconds"]) == set(STAGE_NAMES)
     assert sum(data["precision"].values()) == 10
 
 
