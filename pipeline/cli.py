@@ -29,6 +29,7 @@ from pipeline.demo import replay as replay_mode
 from pipeline.demo.generate import generate_records, generate_events, write_csv
 from pipeline.limits import Limits
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.sources.registry import described
 from pipeline.stages import STAGE_NAMES
 
 EXIT_INPUT = 2
@@ -96,14 +97,14 @@ def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     ctx.obj = {"database_url": database_url}
 
 
-@cli.command()
+@cli.command(help=f"Import FILE ({described()}) and print a summary.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
 @click.option("--sheet", default=None,
               help="The workbook's events sheet, when several visible sheets have event headers.")  # fmt: skip
 @click.pass_context
 def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None) -> None:
-    """Import FILE (.xlsx, .csv or .json) and print a summary."""
+    """Import FILE and print a summary."""
     engine = _engine(ctx.obj["database_url"])
     limits = Limits.from_settings(config.from_environment())
     bar = StageBar(progress)

@@ -1,7 +1,7 @@
 """Column names used by every stage, written once.
 
 Raw columns (what ``extract`` returns) use canonical field names. The same names are the
-field names of JSON batches (``extract.read_records`` and ``POST /api/v1/ingest/batch``):
+field names of JSON batches (``sources.json_batch.read_records`` and ``POST /api/v1/ingest/batch``):
 
     date, month, year, country, location_text, community, lga, state, region,
     actor1, actor2, actor3, crisis_type, action,
@@ -122,7 +122,7 @@ ERROR, WARNING = "error", "warning"
 PRECISIONS = ("ward", "lga", "state", "none")
 GEO_METHODS = ("exact", "alias", "fuzzy", "village")
 
-# Header spellings seen in NVCD exports, matched after pipeline.extract.header_key()
+# Header spellings seen in NVCD exports, matched after pipeline.sources.headers.header_key()
 # (case, spacing and punctuation folded); each field's canonical name matches too.
 HEADER_VARIANTS: dict[str, tuple[str, ...]] = {
     DATE: ("Date", "Event Date"),

@@ -19,9 +19,9 @@ get the database's write lock in time because another run was writing (HTTP 503;
 SQLite the run may not even be recorded, then ``run_id`` is None).
 
 A source is a local file as a ``Path`` (the CLI only), an upload as ``Upload`` (bytes and its
-file name), parsed records, a raw frame or an ``Extracted`` (``pipeline.sources``). Anything else,
-a ``str`` above all, is refused as a bad batch: a value that came over HTTP never reaches code
-that opens a path.
+file name), parsed records, a raw frame or an ``Extracted``, each made a ``Source`` by
+``pipeline.sources.registry.as_source``. Anything else, a ``str`` above all, is refused as a bad
+batch: a value that came over HTTP never reaches code that opens a path.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -40,29 +39,30 @@ from pipeline.errors import InputError, LimitExceeded
 from pipeline.limits import Limits
 from pipeline.recorder import RunRecorder, clip_source_file
 from pipeline.recording import Recording
-from pipeline.sources import Source, Upload, source_name
+from pipeline.sources.base import Source
+from pipeline.sources.registry import Input, LocalFile, Upload, as_source
 from pipeline.stages import STAGE_NAMES
 from pipeline.summary import BUSY, ProgressFn, RunFailed, RunSummary
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BUSY", "ProgressFn", "RunFailed", "RunSummary", "Source", "Upload", "run_pipeline"]
+__all__ = ["BUSY", "Input", "ProgressFn", "RunFailed", "RunSummary", "Upload", "run_pipeline"]
 
 
 def _sharded(engine: Engine, source: Source, recording: Recording, workers: int, today: date | None,
              lock_wait_s: float | None) -> bool:  # fmt: skip
     """Run a large CSV's first load over ``workers`` processes (``pipeline.shards``); False if it was not."""
-    data = shards.suits(engine, source, workers) if isinstance(source, Path) else None
+    data = shards.suits(engine, source.path, workers) if isinstance(source, LocalFile) else None
     if data is None:
         return False
     return shards.run(engine, data, workers, recording, today=today, lock_wait_s=lock_wait_s)
 
 
-def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filename: str | None = None,
+def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename: str | None = None,
                  on_progress: ProgressFn | None = None, today: date | None = None,
                  batch_size: int = load.BATCH_SIZE, lock_wait_s: float | None = None,
                  workers: int = 1, limits: Limits = Limits(), sheet: str | None = None) -> RunSummary:  # fmt: skip
-    """Run every stage on ``source`` and record it; raise RunFailed when the run fails.
+    """Run every stage on ``given`` and record it; raise RunFailed when the run fails.
 
     ``limits`` bound what a workbook may unpack to (``pipeline.limits``); ``sheet`` names the
     workbook's events sheet when several visible sheets have event headers.
@@ -73,7 +73,8 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
     process that may fork (the CLI), not a web worker.
     """
     began = time.perf_counter()
-    name = clip_source_file(source_name(source, filename))
+    source = as_source(given, filename)
+    name = clip_source_file(source.name)
     recorder = RunRecorder(engine, trigger, name, STAGE_NAMES)
     summary = RunSummary(run_id=None, status="running", trigger=trigger, source_file=name)
     try:
@@ -86,8 +87,7 @@ def run_pipeline(engine: Engine, source: Source, *, trigger: str = "cli", filena
     recording = Recording(recorder, summary, on_progress)
     try:
         if sheet is not None or not _sharded(engine, source, recording, workers, today, lock_wait_s):
-            inputs = {"source": source, "filename": filename, "limits": limits, "sheet": sheet, "today": today,
-                      "batch_size": batch_size}  # fmt: skip
+            inputs = {"source": source, "limits": limits, "sheet": sheet, "today": today, "batch_size": batch_size}
             serial.run(engine, inputs, recording, lock_wait_s)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised as RunFailed
         bad_input, busy = isinstance(exc, InputError), is_lock_wait(exc)

@@ -36,9 +36,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, utcnow
-from pipeline import bulk, dedupe, extract, load, measure, normalise
+from pipeline import bulk, dedupe, load, measure, normalise
 from pipeline import columns as c
 from pipeline.recording import Recording
+from pipeline.sources.csv_file import read_csv
 from pipeline.stages import PIPELINE, Catalog, run_stage
 from reference import codebook
 
@@ -99,7 +100,7 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
         other.close()
     try:
         # A part that is not UTF-8 ends the attempt: the serial path reads the whole file as cp1252.
-        raw = extract.read_csv(data[:header] + data[start:end], name, utf8_only=True)
+        raw = read_csv(data[:header] + data[start:end], name, utf8_only=True)
         sources = normalise.source_texts(raw.events).value_counts()
         conn.send((len(raw.events) + raw.rows_skipped, len(raw.events), sources))
         offset, spellings = conn.recv()

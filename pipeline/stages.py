@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from models import utcnow
 from pipeline import columns as c
-from pipeline import dedupe, extract, geocode, load, measure, normalise, validate
+from pipeline import dedupe, geocode, load, measure, normalise, validate
 from pipeline.limits import Limits
-from pipeline.sources import Source, read_source
+from pipeline.sources.base import Extracted, Source
 
 Catalog = dict[str, Any]
 
@@ -46,7 +46,7 @@ class Stage:
 
 def size(value: object) -> int:
     """Return how many items a stage's data holds: rows of a frame or extract, events written, metrics."""
-    if isinstance(value, extract.Extracted | dedupe.Deduplicated):
+    if isinstance(value, Extracted | dedupe.Deduplicated):
         return len(value.events)
     if isinstance(value, load.LoadResult):
         return value.new + value.updated
@@ -55,12 +55,12 @@ def size(value: object) -> int:
     return int(value)  # type: ignore[call-overload]
 
 
-def extracted(source: Source, filename: str | None, limits: Limits, sheet: str | None) -> extract.Extracted:
+def extracted(source: Source, limits: Limits, sheet: str | None) -> Extracted:
     """Read the source's raw events."""
-    return read_source(source, filename, limits, sheet)
+    return source.read(limits, sheet)
 
 
-def normalised(raw: extract.Extracted, known_sources: Sequence[str],
+def normalised(raw: Extracted, known_sources: Sequence[str],
                spellings: dict[str, str] | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:  # fmt: skip
     """Normalise the raw events; return them, the cells' issues, and the export's villages."""
     events, cell_issues = normalise.normalise(raw.events, known_sources, spellings=spellings)
@@ -99,7 +99,7 @@ def measured(session: Session, distinct: dedupe.Deduplicated, duplicate_sources:
 
 
 PIPELINE: tuple[Stage, ...] = (
-    Stage("extract", extracted, ("source", "filename", "limits", "sheet"), ("raw",)),
+    Stage("extract", extracted, ("source", "limits", "sheet"), ("raw",)),
     Stage("normalise", normalised, ("raw", "known_sources", "spellings"), ("events", "cell_issues", "villages"),
           row_local=True),
     Stage("geocode", geocoded, ("events", "villages"), ("geocoded",), row_local=True),

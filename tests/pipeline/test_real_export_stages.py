@@ -9,7 +9,8 @@ import pytest
 
 from pipeline import columns as c
 from reference import codebook, gazetteer
-from pipeline.extract import Extracted, read_file
+from pipeline.sources.base import Extracted
+from pipeline.sources.registry import read_file
 from pipeline.geocode import geocode
 from pipeline.normalise import normalise
 from pipeline.rules import RULES_BY_NAME

@@ -9,11 +9,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, DataQualityMetric, PipelineRun, StageRun, ValidationIssue, current_version
-from pipeline import extract
 from pipeline import bulk
 from pipeline import measure as measure_module
 from pipeline.demo.generate import generate_events, generate_records, write_csv
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.sources.json_batch import read_records
 from pipeline.stages import STAGE_NAMES
 
 DATA_TABLES = (ConflictEvent, ValidationIssue, DataQualityMetric)
@@ -82,7 +82,7 @@ def test_rerun_is_idempotent_and_a_correction_updates(engine):
 def test_frames_and_extracted_sources(engine):
     frame = generate_events(20, seed=7, end=TODAY)
     assert run_pipeline(engine, frame, today=TODAY).events_new == 20
-    extracted = extract.read_records(generate_records(5, seed=8, end=TODAY))
+    extracted = read_records(generate_records(5, seed=8, end=TODAY))
     assert run_pipeline(engine, extracted, today=TODAY).events_new == 5
 
 
