@@ -40,7 +40,7 @@ from pipeline import bulk, dedupe, load, measure, normalise
 from pipeline import columns as c
 from pipeline.recording import Recording
 from pipeline.sources.csv_file import read_csv
-from pipeline.stages import PIPELINE, Catalog, run_stage
+from pipeline.stages import PIPELINE, Catalog, release, run_stage
 from reference import codebook
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,9 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
         offset, spellings = conn.recv()
         raw = replace(raw, events=raw.events.assign(**{c.SOURCE_ROW: raw.events[c.SOURCE_ROW] + offset}))
         catalog: Catalog = {"raw": raw, "known_sources": (), "spellings": spellings, "today": today}
-        for stage in WORKER_STAGES:
+        for done, stage in enumerate(WORKER_STAGES, start=2):
             run_stage(stage, catalog)
+            release(catalog, done)  # as the serial path does: each stage's input goes once used
             conn.send(stage.name)
         events, issues = catalog["validated"], catalog["issues"]
         keys = dedupe.hash_keys(events)
