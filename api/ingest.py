@@ -30,12 +30,13 @@ import db
 from api.errors import error_response
 from pipeline import columns as c
 from pipeline.limits import Limits
-from pipeline.runner import RunFailed, RunSummary, Source, run_pipeline
+from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.sources.registry import UPLOAD_SUFFIXES, Input
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint("ingest", __name__, url_prefix="/api/v1/ingest", tag="Ingest")
 auth = HTTPTokenAuth(scheme="Bearer", description="The INGEST_TOKEN of this deployment")
-FILE_TYPES = (".xlsx", ".xlsm", ".csv")
+FILE_TYPES = UPLOAD_SUFFIXES
 # A timed sleep (not sleep(0)) so the event loop polls I/O and short requests can finish.
 YIELD_SECONDS = 0.005
 # How long a request waits for another run's write lock before answering 503 (SQLite's busy
@@ -106,7 +107,7 @@ def _yield_between_stages(stage: str, _done: int, _total: int) -> None:
         sleep(YIELD_SECONDS)
 
 
-def _run(source: Source, filename: str | None, sheet: str | None = None) -> Response:
+def _run(source: Input, filename: str | None, sheet: str | None = None) -> Response:
     try:
         summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename,
                                            on_progress=_yield_between_stages, lock_wait_s=LOCK_WAIT_SECONDS,

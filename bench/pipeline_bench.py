@@ -200,7 +200,7 @@ def _pipeline_pairs(admin_url: str, path: Path, before: str | None, pairs: int) 
 
 def scenario_generated(admin_url: str, events: int, before: str | None = None, pairs: int = 1) -> dict:
     """Generate events to a CSV file, then time the bare read+COPY and the pipeline on PostgreSQL."""
-    from pipeline.generate import generate_events, write_csv
+    from pipeline.demo.generate import generate_events, write_csv
 
     started = time.perf_counter()
     frame = generate_events(events, seed=2024)

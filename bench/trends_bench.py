@@ -3,7 +3,7 @@
     .venv/bin/python bench/trends_bench.py --events 1000000            # scratch database, created and dropped
     .venv/bin/python bench/trends_bench.py --url postgresql://.../db     # an existing database, as is
 
-The scratch database is filled through the real pipeline (``pipeline.generate.generate_events``
+The scratch database is filled through the real pipeline (``pipeline.demo.generate.generate_events``
 then ``pipeline.runner.run_pipeline`` in chunks), so events carry realistic geocoding precision,
 validation issues and derived counts. For a broad filter (everything, by month) and a narrow one
 (one state, one year, by week) it reports, per callback (some draw several charts from one
@@ -63,7 +63,7 @@ def load(engine: Engine, url: str, events: int, chunk: int) -> None:
     from alembic import command
     from alembic.config import Config
 
-    from pipeline.generate import generate_events
+    from pipeline.demo.generate import generate_events
     from pipeline.runner import run_pipeline
 
     cfg = Config(str(Path(__file__).resolve().parent.parent / "alembic.ini"))

@@ -167,7 +167,7 @@ def prepare_database(seed_events: int) -> tuple[str, object]:
 
     from config import normalise_database_url
     from models.database import make_engine
-    from pipeline.generate import generate_records
+    from pipeline.demo.generate import generate_records
     from pipeline.runner import run_pipeline
     from tests.conftest import alembic_config
 
@@ -207,7 +207,7 @@ def ingest_upload(base_url: str):  # noqa: ANN201
     """
     import requests
 
-    from pipeline.generate import generate_events, write_csv
+    from pipeline.demo.generate import generate_events, write_csv
 
     path = Path(tempfile.mkdtemp()) / "batch.csv"
     write_csv(generate_events(20, seed=3), str(path))
@@ -225,7 +225,8 @@ def commit_change(engine):  # noqa: ANN001, ANN201
     """Return a trigger that commits a real monitored change naming ``token``."""
     from sqlalchemy.orm import Session
 
-    from models import STAGES, PipelineRun, StageRun, bump_version, utcnow
+    from models import PipelineRun, StageRun, bump_version, utcnow
+    from pipeline.stages import STAGE_NAMES
 
     def trigger(token: str) -> None:
         now = utcnow()
@@ -233,7 +234,7 @@ def commit_change(engine):  # noqa: ANN001, ANN201
             run = PipelineRun(status="succeeded", trigger="api", source_file=f"{token}.csv", started_at=now,
                               finished_at=now, items_in=10, items_out=10, events_unchanged=10)
             run.stages = [StageRun(name=s, position=i, status="succeeded", started_at=now, finished_at=now,
-                                   items_in=10, items_out=10) for i, s in enumerate(STAGES)]
+                                   items_in=10, items_out=10) for i, s in enumerate(STAGE_NAMES)]
             session.add(run)
             bump_version(session)
             session.commit()

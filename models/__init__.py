@@ -3,7 +3,7 @@
 from models.base import Base, utcnow
 from models.changes import StatusVersion, bump_version, current_version
 from models.event import COUNT_COLUMNS, SPLIT_COUNT_COLUMNS, ConflictEvent
-from models.pipeline import RUN_STATUSES, STAGES, TRIGGERS, PipelineRun, StageRun
+from models.pipeline import RUN_STATUSES, TRIGGERS, PipelineRun, StageRun
 from models.quality import METRIC_STATUSES, METRIC_TYPES, SEVERITIES, DataQualityMetric, ValidationIssue
 
 __all__ = [
@@ -13,7 +13,6 @@ __all__ = [
     "RUN_STATUSES",
     "SEVERITIES",
     "SPLIT_COUNT_COLUMNS",
-    "STAGES",
     "TRIGGERS",
     "Base",
     "ConflictEvent",

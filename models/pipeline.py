@@ -11,7 +11,6 @@ from models.base import Base, utcnow
 
 RUN_STATUSES = ("pending", "running", "succeeded", "failed")
 TRIGGERS = ("cli", "api", "replay")
-STAGES = ("extract", "normalise", "geocode", "validate", "deduplicate", "load", "measure")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -23,12 +23,14 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 import config
-from models import STAGES, ConflictEvent
+from models import ConflictEvent
 from models.database import make_engine
-from pipeline import replay as replay_mode
-from pipeline.generate import generate_records, generate_events, write_csv
+from pipeline.demo import replay as replay_mode
+from pipeline.demo.generate import generate_records, generate_events, write_csv
 from pipeline.limits import Limits
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.sources.registry import described
+from pipeline.stages import STAGE_NAMES
 
 EXIT_INPUT = 2
 EXIT_FAILED = 1
@@ -68,7 +70,7 @@ class StageBar:
     """A tqdm bar over the pipeline's stages that shows load progress by rows."""
 
     def __init__(self, enabled: bool) -> None:
-        self.bar = tqdm(total=len(STAGES), unit="stage", disable=not enabled, file=sys.stderr, leave=False)
+        self.bar = tqdm(total=len(STAGE_NAMES), unit="stage", disable=not enabled, file=sys.stderr, leave=False)
         self.seen: set[str] = set()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
@@ -95,14 +97,14 @@ def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     ctx.obj = {"database_url": database_url}
 
 
-@cli.command()
+@cli.command(help=f"Import FILE ({described()}) and print a summary.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
 @click.option("--sheet", default=None,
               help="The workbook's events sheet, when several visible sheets have event headers.")  # fmt: skip
 @click.pass_context
 def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None) -> None:
-    """Import FILE (.xlsx, .csv or .json) and print a summary."""
+    """Import FILE and print a summary."""
     engine = _engine(ctx.obj["database_url"])
     limits = Limits.from_settings(config.from_environment())
     bar = StageBar(progress)

@@ -1,7 +1,7 @@
 """Column names used by every stage, written once.
 
 Raw columns (what ``extract`` returns) use canonical field names. The same names are the
-field names of JSON batches (``extract.read_records`` and ``POST /api/v1/ingest/batch``):
+field names of JSON batches (``sources.json_batch.read_records`` and ``POST /api/v1/ingest/batch``):
 
     date, month, year, country, location_text, community, lga, state, region,
     actor1, actor2, actor3, crisis_type, action,
@@ -75,9 +75,14 @@ LATITUDE, LONGITUDE = "latitude", "longitude"
 GEO_PRECISION, GEO_METHOD, GEO_CONFIDENCE = "geo_precision", "geo_method", "geo_confidence"
 STATE_CODE, LGA_CODE, WARD_CODE = "state_code", "lga_code", "ward_code"
 ERROR_COUNT, WARNING_COUNT = "error_count", "warning_count"
+# Deduplicate's hashes of an event's identity and of its content (hex), stored with it.
+FINGERPRINT, CONTENT_HASH = "fingerprint", "content_hash"
 # Geocode's note on an event moved to its LGA's state (pipeline.restate); not stored, but
 # reported by the state_corrected rule.
 STATE_CORRECTION = "state_correction"
+# The event columns held as numbers (beside ``source_row``): integer counts, and coordinates or a confidence.
+INT_COLUMNS = frozenset((*ALL_COUNT_COLUMNS, ERROR_COUNT, WARNING_COUNT))
+FLOAT_COLUMNS = frozenset((LATITUDE, LONGITUDE, GEO_CONFIDENCE))
 
 TEXT_COLUMNS: tuple[str, ...] = (
     STATE, LGA, COMMUNITY, LOCATION_TEXT, REGION, *ACTORS, CRISIS_TYPE, ACTION,
@@ -116,7 +121,7 @@ ERROR, WARNING = "error", "warning"
 # Geocoding precision levels.
 PRECISIONS = ("ward", "lga", "state", "none")
 
-# Header spellings seen in NVCD exports, matched after pipeline.extract.header_key()
+# Header spellings seen in NVCD exports, matched after pipeline.sources.headers.header_key()
 # (case, spacing and punctuation folded); each field's canonical name matches too.
 HEADER_VARIANTS: dict[str, tuple[str, ...]] = {
     DATE: ("Date", "Event Date"),

@@ -32,8 +32,6 @@ import pandas as pd
 
 from pipeline import columns as c
 
-FINGERPRINT = "fingerprint"
-CONTENT_HASH = "content_hash"
 IDENTITY_COLUMNS: tuple[str, ...] = (c.EVENT_DATE, c.STATE, c.LGA, c.COMMUNITY, c.CRISIS_TYPE)
 # Every stored event field except where the row sat in its file: moving a row
 # within a newer export is not a change to the event.
@@ -42,8 +40,6 @@ HASH_KEYS = ("nvcd-identity-k1", "nvcd-identity-k2")
 _MULTIPLIER = np.uint64(0x100000001B3)
 _FOLD_F2, _FOLD_H = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)  # odd: multiplying keeps every bit
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_INT_COLUMNS = frozenset((*c.ALL_COUNT_COLUMNS, c.ERROR_COUNT, c.WARNING_COUNT))
-_FLOAT_COLUMNS = frozenset((c.LATITUDE, c.LONGITUDE, c.GEO_CONFIDENCE))
 _NEAR_UNIQUE = frozenset(("reference", c.DESCRIPTION, c.SOURCE_URL, c.LOCATION_TEXT, c.OTHER_SOURCES))
 
 
@@ -81,10 +77,10 @@ def _column_hashes(series: pd.Series, name: str, keys: tuple[str, ...], fold: bo
     """Hash one column to uint64 per row (one array per key), whatever its dtype."""
     if name == c.EVENT_DATE:
         return [pd.util.hash_array(_date_values(series))] * len(keys)
-    if name in _INT_COLUMNS or name in _FLOAT_COLUMNS:
+    if name in c.INT_COLUMNS or name in c.FLOAT_COLUMNS:
         numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        numbers = np.where(np.isnan(numbers), -999.0 if name in _FLOAT_COLUMNS else -1.0, numbers)
-        values = numbers.astype(np.int64) if name in _INT_COLUMNS else np.round(numbers, 6)
+        numbers = np.where(np.isnan(numbers), -999.0 if name in c.FLOAT_COLUMNS else -1.0, numbers)
+        values = numbers.astype(np.int64) if name in c.INT_COLUMNS else np.round(numbers, 6)
         return [pd.util.hash_array(values)] * len(keys)
     if name == c.IS_DERIVED:
         return [pd.util.hash_array(series.fillna(False).astype(bool).to_numpy(dtype=np.int64))] * len(keys)
@@ -226,7 +222,7 @@ def keyed(events: pd.DataFrame, keep: np.ndarray, hexes: tuple[np.ndarray, np.nd
           occurrence: np.ndarray) -> pd.DataFrame:  # fmt: skip
     """Return the kept rows with their fingerprint (occurrence number mixed in) and content hash."""
     fp, content = (text[keep] for text in hexes)
-    return events[keep].assign(**{FINGERPRINT: _with_occurrence(fp, occurrence), CONTENT_HASH: content})
+    return events[keep].assign(**{c.FINGERPRINT: _with_occurrence(fp, occurrence), c.CONTENT_HASH: content})
 
 
 def deduplicate(events: pd.DataFrame) -> Deduplicated:

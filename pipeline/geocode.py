@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipeline import columns as c
-from pipeline import gazetteer, lga_lookup, names, restate
-from pipeline.normalise import map_distinct
-from pipeline.places import ward_table
+from pipeline import restate
+from pipeline.frames import column, map_distinct
+from reference import gazetteer, lga_lookup, names
+from reference.places import ward_table
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +217,7 @@ def _restate(places: pd.DataFrame, events: pd.DataFrame, index: VillageIndex) ->
     asked = places["elsewhere"].astype(bool)
     if not asked.any():
         return out
-    said = [_col(events, name)[asked] for name in (c.LGA, c.COMMUNITY, c.LOCATION_TEXT, c.DESCRIPTION, c.SOURCE_URL)]
+    said = [column(events, name)[asked] for name in (c.LGA, c.COMMUNITY, c.LOCATION_TEXT, c.DESCRIPTION, c.SOURCE_URL)]
     rows = pd.concat([places.loc[asked, "state_code"], *said], axis=1).astype(object)
     rows = rows.where(rows.notna(), None)
     found = [restate.correction(row, index) for row in rows.itertuples(index=False, name=None)]
@@ -249,10 +250,6 @@ def _wards(places: pd.DataFrame, community: pd.Series) -> pd.Series:
     return wards.where(wards.notna(), None)
 
 
-def _col(events: pd.DataFrame, name: str) -> pd.Series:
-    return events[name] if name in events else pd.Series(None, index=events.index, dtype=object)
-
-
 def _text(series: pd.Series) -> pd.Series:
     """Return an object column with None (not NaN) for missing values."""
     series = series.astype(object)
@@ -261,14 +258,14 @@ def _text(series: pd.Series) -> pd.Series:
 
 def geocode(events: pd.DataFrame, villages: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return events with coordinates, precision, method, confidence and gazetteer codes."""
-    community = _col(events, c.COMMUNITY)
+    community = column(events, c.COMMUNITY)
     places, index = _by_pair(events, villages)
-    texts = pd.DataFrame({c.COMMUNITY: community, c.LOCATION_TEXT: _col(events, c.LOCATION_TEXT)})
+    texts = pd.DataFrame({c.COMMUNITY: community, c.LOCATION_TEXT: column(events, c.LOCATION_TEXT)})
     places = _restate(_fill_from_communities(places, texts, index), events, index)
     ward = _wards(places, community)
     precision = places["precision"].where(ward.isna(), "ward")
     found = precision != "none"
-    region = _col(events, c.REGION)
+    region = column(events, c.REGION)
     out = events.assign(
         **{
             c.STATE: _text(places["state"].where(found, events[c.STATE])),

@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from models import ConflictEvent, ValidationIssue
 from pipeline import bulk
 from pipeline import columns as c
-from pipeline.dedupe import CONTENT_HASH, FINGERPRINT
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +46,6 @@ ProgressFn = Callable[[int, int], None]
 EVENTS: Table = ConflictEvent.__table__  # type: ignore[assignment]
 ISSUES: Table = ValidationIssue.__table__  # type: ignore[assignment]
 ISSUE_WRITE_COLUMNS = ("event_id", "run_id", "rule", "severity", "field", "detail", "created_at")
-_INT_COLUMNS = frozenset((*c.ALL_COUNT_COLUMNS, c.ERROR_COUNT, c.WARNING_COUNT, c.SOURCE_ROW))
-_FLOAT_COLUMNS = frozenset((c.LATITUDE, c.LONGITUDE, c.GEO_CONFIDENCE))
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class LoadResult:
 
 def event_write_columns() -> tuple[str, ...]:
     """Return the conflict_events columns the loader writes, in COPY order."""
-    return ("id", FINGERPRINT, CONTENT_HASH, *c.EVENT_COLUMNS, "run_id", "source_file", "created_at", "updated_at")
+    return ("id", c.FINGERPRINT, c.CONTENT_HASH, *c.EVENT_COLUMNS, "run_id", "source_file", "created_at", "updated_at")
 
 
 def existing_select(fingerprints: Sequence[str] | None):
@@ -86,17 +83,17 @@ def read_existing(session: Session, fingerprints: np.ndarray) -> pd.DataFrame:
         for start in range(0, len(fingerprints), LOOKUP_CHUNK):
             chunk = list(fingerprints[start : start + LOOKUP_CHUNK])
             rows.extend(session.execute(existing_select(chunk)).all())
-    return pd.DataFrame(rows, columns=[FINGERPRINT, "id", "stored_hash"])
+    return pd.DataFrame(rows, columns=[c.FINGERPRINT, "id", "stored_hash"])
 
 
 def classify(events: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
     """Add ``id`` (stored, or missing for new) and ``change`` (new/updated/unchanged)."""
     if existing.empty:  # a first load: no need to match a million keys against nothing
         return events.assign(id=np.nan, change="new")
-    found = existing.set_index(FINGERPRINT)
-    ids = events[FINGERPRINT].map(found["id"])
+    found = existing.set_index(c.FINGERPRINT)
+    ids = events[c.FINGERPRINT].map(found["id"])
     stored = ids.notna()
-    same = stored & events[FINGERPRINT].map(found["stored_hash"]).eq(events[CONTENT_HASH])
+    same = stored & events[c.FINGERPRINT].map(found["stored_hash"]).eq(events[c.CONTENT_HASH])
     change = np.where(~stored, "new", np.where(same, "unchanged", "updated"))
     return events.assign(id=ids, change=change)
 
@@ -119,12 +116,12 @@ def _values(series: pd.Series, name: str, typed: bool = False) -> np.ndarray:
         if typed:
             return dates.to_numpy(dtype="datetime64[D]").astype(object)  # NaT -> None
         return dates.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value=None)
-    if name in _INT_COLUMNS or name == "id":
+    if name in c.INT_COLUMNS or name in (c.SOURCE_ROW, "id"):
         numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
         out = numbers.fillna(0).to_numpy(dtype=np.int64).astype(object)
         out[numbers.isna().to_numpy()] = None
         return out
-    if name in _FLOAT_COLUMNS:
+    if name in c.FLOAT_COLUMNS:
         numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
         out = numbers.fillna(0.0).to_numpy(dtype=np.float64).astype(object)
         out[numbers.isna().to_numpy()] = None
@@ -183,7 +180,7 @@ def _update_events(session: Session, frame: pd.DataFrame, run_id: int, source_fi
     if frame.empty:
         return
     columns = event_write_columns()
-    keep = [i for i, name in enumerate(columns) if name not in (FINGERPRINT, "created_at")]
+    keep = [i for i, name in enumerate(columns) if name not in (c.FINGERPRINT, "created_at")]
     written = [columns[i] for i in keep]  # "id" stays first
     table = bulk.begin_update(session, written)
     typed = bulk.is_postgres(session)
@@ -214,7 +211,7 @@ def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id
          now: datetime, batch_size: int = BATCH_SIZE, progress: ProgressFn | None = None) -> LoadResult:  # fmt: skip
     """Insert new events, update changed ones, replace their issues; never commit."""
     bulk.lock_for_load(session)
-    existing = read_existing(session, events[FINGERPRINT].to_numpy())
+    existing = read_existing(session, events[c.FINGERPRINT].to_numpy())
     classified = classify(events, existing)
     fresh = classified["change"].eq("new").to_numpy()
     changed = classified["change"].eq("updated").to_numpy()

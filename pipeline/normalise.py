@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import time
 
 import numpy as np
 import pandas as pd
 
 from models import ConflictEvent
-from pipeline import codebook, gazetteer
 from pipeline import columns as c
+from pipeline.frames import map_distinct
+from pipeline.rules import (DATE_AMBIGUOUS, DATE_FORMAT, DATE_SERIAL, NUMBER_FORMAT, TEXT_TOO_LONG, Rule, empty_issues,
+                            issue_frame)
+from reference import codebook, gazetteer
 
 log = logging.getLogger(__name__)
 
@@ -34,27 +36,6 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _APOSTROPHES = re.compile(r"[\u2018\u2019\u201b\u02bc`´]")
 # Counts are stored in 32-bit integer columns (PostgreSQL's int4).
 MAX_COUNT = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A named data-quality rule as listed to users."""
-
-    name: str
-    severity: str
-    field: str | None
-    description: str
-
-
-NUMBER_FORMAT = Rule("number_format", c.WARNING, None, "A count cell holds text that is not a number or a vague amount")
-DATE_FORMAT = Rule("date_format", c.WARNING, c.EVENT_DATE, "The date cell cannot be read as a date")
-DATE_AMBIGUOUS = Rule("date_ambiguous", c.WARNING, c.EVENT_DATE,
-                      "A dd/mm/yyyy date whose day and month could swap; read day first, as NVCD writes dates")
-DATE_SERIAL = Rule("date_serial", c.WARNING, c.EVENT_DATE,
-                   "A number in the date cell, read as an Excel serial day (2000-2099 only)")
-TEXT_TOO_LONG = Rule("text_too_long", c.WARNING, None,
-                     "A text cell is longer than its column holds (free text: columns.FREE_TEXT_LIMITS) and was cut")
-RULES: tuple[Rule, ...] = (NUMBER_FORMAT, DATE_FORMAT, DATE_AMBIGUOUS, DATE_SERIAL, TEXT_TOO_LONG)
 
 
 def text_limit(col: str) -> int | None:
@@ -75,16 +56,6 @@ def _text(value: object) -> str | None:
 def _name(value: object) -> str | None:
     text = _text(value)
     return None if text is None else _APOSTROPHES.sub("'", _DASHES.sub("-", text))
-
-
-def map_distinct(series: pd.Series, func: Callable[[object], object]) -> pd.Series:
-    """Apply ``func`` once per distinct non-null value and spread the results back (None for nulls)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    results = np.empty(len(uniques) + 1, dtype=object)
-    results[:-1] = [func(value) for value in uniques]
-    results[-1] = None  # code -1 (null) picks the last slot
-    results[pd.isna(results)] = None  # on the distinct results, not on every row
-    return pd.Series(results[codes], index=series.index, dtype=object)
 
 
 def _then(func: Callable[[str], object]) -> Callable[[object], object]:
@@ -126,10 +97,7 @@ def _region(text: object) -> str | None:
 
 
 def _issues(rows: pd.Series, rule: Rule, field: str, details: pd.Series) -> pd.DataFrame:
-    return pd.DataFrame(
-        {c.SOURCE_ROW: rows.to_numpy(), c.RULE: rule.name, c.SEVERITY: rule.severity, c.FIELD: field,
-         c.DETAIL: details.to_numpy()}  # fmt: skip
-    )
+    return issue_frame(rows.to_numpy(), rule, field, details.to_numpy())
 
 
 def _naive_utc(stamp: pd.Timestamp) -> pd.Timestamp:
@@ -347,11 +315,7 @@ def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = (),
     issues += _date_issues(raw[c.DATE], raw[c.SOURCE_ROW])
     # The columns are fresh arrays made here: no need to copy them into the frame.
     events = pd.DataFrame({col: out[col] for col in c.NORMALISED_COLUMNS}, index=raw.index, copy=False)
-    issue_frame = pd.concat(issues, ignore_index=True) if issues else empty_issues()
-    log.info("normalised %d events, %d cell issues", len(events), len(issue_frame))
-    return events, issue_frame
+    cell_issues = pd.concat(issues, ignore_index=True) if issues else empty_issues()
+    log.info("normalised %d events, %d cell issues", len(events), len(cell_issues))
+    return events, cell_issues
 
-
-def empty_issues() -> pd.DataFrame:
-    """Return an issue frame with no rows."""
-    return pd.DataFrame({col: pd.Series(dtype="int64" if col == c.SOURCE_ROW else object) for col in c.ISSUE_COLUMNS})

@@ -10,12 +10,14 @@ at a time, and this way a run's final state appears exactly when its data does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
-from models import STAGES, PipelineRun, StageRun, bump_version, utcnow
+from models import PipelineRun, StageRun, bump_version, utcnow
+from pipeline.stages import STAGE_NAMES
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 2_000
@@ -32,8 +34,10 @@ def clip_source_file(name: str | None) -> str | None:
 class RunRecorder:
     """Writes the pipeline_runs row and its stage_runs rows for one run."""
 
-    def __init__(self, engine: Engine, trigger: str, source_file: str | None) -> None:
+    def __init__(self, engine: Engine, trigger: str, source_file: str | None,
+                 stages: Sequence[str] = STAGE_NAMES) -> None:  # fmt: skip
         self.engine = engine
+        self.stages = tuple(stages)
         self.trigger = trigger
         self.source_file = clip_source_file(source_file)
         self.run_id: int | None = None
@@ -58,7 +62,7 @@ class RunRecorder:
         with Session(self.engine) as session:
             fail_abandoned_runs(session, utcnow())
             run = PipelineRun(status="running", trigger=self.trigger, source_file=self.source_file, started_at=utcnow())
-            run.stages = [StageRun(name=name, position=i) for i, name in enumerate(STAGES)]
+            run.stages = [StageRun(name=name, position=i) for i, name in enumerate(self.stages)]
             session.add(run)
             bump_version(session)
             session.commit()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from pipeline import gazetteer, lga_lookup, names
+from reference import gazetteer, lga_lookup, names
 
 CORRECTED_CONFIDENCE = 0.7
 # State names that are also words of other names ("Niger Delta", "Niger Republic", "rivers

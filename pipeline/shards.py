@@ -1,9 +1,11 @@
-"""A first large load of a CSV export into PostgreSQL, its stages spread over forked workers.
+"""The sharded executor: a first large load of a CSV export into PostgreSQL, over forked workers.
 
-``run_pipeline(..., workers=N)`` (the CLI passes the machine's cores) comes here for a CSV file
-of at least SHARD_AT_BYTES when PostgreSQL's events table is empty. The file is cut at
+It runs ``pipeline.stages.PIPELINE``: ``run_pipeline(..., workers=N)`` (the CLI passes the
+machine's cores) comes here for a CSV file of at least SHARD_AT_BYTES when PostgreSQL's events
+table is empty. The file is cut at
 row boundaries (a newline after an even number of quote characters) into one byte range per
-worker. Each worker extracts, normalises, geocodes and validates its range and hashes its
+worker. Each worker extracts its range, runs the declared row-local stages on it (normalise,
+geocode, validate: the same functions as the serial path) and hashes its
 events (``dedupe.hash_keys``); the parent decides the exact duplicates and occurrence numbers
 over the whole file, in file order (``dedupe.repeats``), allocates the ids and opens one binary
 COPY, into which it forwards the rows the workers encode: every write is still one transaction
@@ -22,10 +24,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,17 +36,21 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, utcnow
-from pipeline import bulk, codebook, dedupe, extract, geocode, load, measure, normalise, validate
+from pipeline import bulk, dedupe, load, measure, normalise
 from pipeline import columns as c
-
-if TYPE_CHECKING:
-    from pipeline.runner import RunSummary
+from pipeline.recording import Recording
+from pipeline.sources.csv_file import read_csv
+from pipeline.stages import PIPELINE, Catalog, release, run_stage
+from reference import codebook
 
 log = logging.getLogger(__name__)
 
 SHARD_AT_BYTES = 32 << 20  # ~110,000 events: from about where the bulk mode's index rebuild starts
-WORKER_STAGES = ("normalise", "geocode", "validate")  # the workers report each as they finish it
-StageFn = Callable[..., None]
+# The declaration as this executor runs it: extract split by the parent, the row-local stages in the
+# workers (each reported as they finish it), deduplicate, load and measure joined up by the parent.
+EXTRACT, *WORKER_STAGES, DEDUPLICATE, LOAD, MEASURE = PIPELINE
+if not all(stage.row_local for stage in WORKER_STAGES):
+    raise ImportError("pipeline.shards runs every stage between extract and deduplicate in its workers")
 
 
 class ShardFailed(Exception):
@@ -93,17 +100,17 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
         other.close()
     try:
         # A part that is not UTF-8 ends the attempt: the serial path reads the whole file as cp1252.
-        raw = extract.read_csv(data[:header] + data[start:end], name, utf8_only=True)
+        raw = read_csv(data[:header] + data[start:end], name, utf8_only=True)
         sources = normalise.source_texts(raw.events).value_counts()
         conn.send((len(raw.events) + raw.rows_skipped, len(raw.events), sources))
         offset, spellings = conn.recv()
-        events = raw.events.assign(**{c.SOURCE_ROW: raw.events[c.SOURCE_ROW] + offset})
-        events, norm_issues = normalise.normalise(events, spellings=spellings)
-        conn.send(WORKER_STAGES[0])
-        events = geocode.geocode(events, raw.villages)
-        conn.send(WORKER_STAGES[1])
-        events, issues = validate.validate_counting(events, norm_issues, today=today)
-        conn.send(WORKER_STAGES[2])
+        raw = replace(raw, events=raw.events.assign(**{c.SOURCE_ROW: raw.events[c.SOURCE_ROW] + offset}))
+        catalog: Catalog = {"raw": raw, "known_sources": (), "spellings": spellings, "today": today}
+        for done, stage in enumerate(WORKER_STAGES, start=2):
+            run_stage(stage, catalog)
+            release(catalog, done)  # as the serial path does: each stage's input goes once used
+            conn.send(stage.name)
+        events, issues = catalog["validated"], catalog["issues"]
         keys = dedupe.hash_keys(events)
         conn.send(keys)
         hexes = dedupe.hex_keys(keys)  # while the parent decides
@@ -153,14 +160,10 @@ def _forward(conns: list[Connection], write: Callable[[bytes], None]) -> None:
                 pending.remove(conn)
 
 
-def run(engine: Engine, data: bytes, workers: int, stage: tuple[StageFn, StageFn], summary: RunSummary, *,
-        today: date | None, lock_wait_s: float | None, finish: Callable[[Session], None]) -> bool:  # fmt: skip
-    """Run extract to measure sharded, fill ``summary`` and commit; False (nothing written): go the serial way.
-
-    ``stage`` is (begin, end) of the runner's stage recording; ``finish(session)`` records the
-    finished run inside the transaction, before the commit.
-    """
-    begin, end = stage
+def run(engine: Engine, data: bytes, workers: int, recording: Recording, *, today: date | None,
+        lock_wait_s: float | None) -> bool:  # fmt: skip
+    """Run extract to measure sharded, fill the summary, record and commit; False (nothing written): go serial."""
+    summary = recording.summary
     run_id = summary.run_id
     bounds = cuts(data, workers)
     if len(bounds) < 3:  # a header and fewer than two parts
@@ -175,7 +178,7 @@ def run(engine: Engine, data: bytes, workers: int, stage: tuple[StageFn, StageFn
         context = multiprocessing.get_context("fork")
         conns: list[Connection] = []
         procs = []
-        begin("extract", 0)
+        recording.begin(EXTRACT.name, 0)
         try:
             for a, b in ranges:
                 parent, child = context.Pipe()
@@ -184,7 +187,7 @@ def run(engine: Engine, data: bytes, workers: int, stage: tuple[StageFn, StageFn
                 procs[-1].start()
                 child.close()
                 conns.append(parent)
-            _sharded(session, conns, begin, end, rebuild, summary)
+            _sharded(session, conns, recording, rebuild)
         except ShardFailed as exc:
             log.info("sharded run %s goes the serial way: %s", run_id, exc)
             session.rollback()
@@ -197,14 +200,14 @@ def run(engine: Engine, data: bytes, workers: int, stage: tuple[StageFn, StageFn
                 if proc.is_alive():
                     proc.kill()
                     proc.join()
-        finish(session)
+        recording.finished(session)
         session.commit()
     return True
 
 
-def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: StageFn, rebuild: list[str],
-             summary: RunSummary) -> None:  # fmt: skip
+def _sharded(session: Session, conns: list[Connection], recording: Recording, rebuild: list[str]) -> None:
     """The parent's side, from the workers' first message to the metrics (the caller commits)."""
+    begin, end, summary = recording.begin, recording.end, recording.summary
     run_id = summary.run_id
     parsed = _each(conns)
     counts = [p[1] for p in parsed]
@@ -215,12 +218,12 @@ def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: Sta
     spellings = codebook.source_spellings(pd.concat([p[2] for p in parsed]))
     for conn, offset in zip(conns, np.cumsum([0] + [p[0] for p in parsed[:-1]]), strict=True):
         conn.send((int(offset), spellings))  # the workers go on while the stages are recorded
-    end("extract", sum(counts))
-    for name in WORKER_STAGES:
-        begin(name, sum(counts))
-        _each(conns, name)
-        end(name, sum(counts))
-    begin("deduplicate", sum(counts))
+    end(EXTRACT.name, sum(counts))
+    for stage in WORKER_STAGES:
+        begin(stage.name, sum(counts))
+        _each(conns, stage.name)
+        end(stage.name, sum(counts))
+    begin(DEDUPLICATE.name, sum(counts))
     parts = _each(conns)
     exact, occurrence = dedupe.repeats(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
     summary.events = summary.events_new = int((~exact).sum())
@@ -233,8 +236,8 @@ def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: Sta
         share = int(keep.sum())
         conn.send((keep, occurrence[kept : kept + share], ids[kept : kept + share], run_id, summary.source_file, stamp))
         first, kept = first + n, kept + share
-    end("deduplicate", summary.events)  # recorded while the workers encode
-    begin("load", summary.events, session)
+    end(DEDUPLICATE.name, summary.events)  # recorded while the workers encode
+    begin(LOAD.name, summary.events, session)
     with bulk.binary_copy(session, load.EVENTS.name, load.event_write_columns()) as write:
         _forward(conns, write)
     done = _each(conns)
@@ -243,12 +246,12 @@ def _sharded(session: Session, conns: list[Connection], begin: StageFn, end: Sta
     step = 2 * load.BATCH_SIZE
     for start in range(0, len(issue_rows), step):
         bulk.insert_chunk(session, load.ISSUES.name, load.ISSUE_WRITE_COLUMNS, issue_rows[start : start + step])
-    end("load", summary.events, session)
-    begin("measure", summary.events, session)
+    end(LOAD.name, summary.events, session)
+    begin(MEASURE.name, summary.events, session)
     sums = pd.concat([part[1] for part in done]).groupby(level=0).sum()
     rows = measure.metric_rows(sums, pd.concat([part[2] for part in done]).groupby(level=0).sum())
     written = measure.write_metrics(session, rows, run_id=run_id, at=utcnow())
-    end("measure", written, session)
+    end(MEASURE.name, written, session)
     summary.issues = len(issue_rows)
     summary.precision = _total([part[3] for part in done])
     summary.failures_by_rule = _total([part[4] for part in done])

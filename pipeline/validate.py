@@ -1,8 +1,8 @@
 """Validate: named rules with a severity; every failure is an issue row for its event.
 
 Rules run column-wise over the whole frame (one boolean mask per rule), so validation
-costs a few vector operations per rule whatever the batch size. ``RULES`` lists every
-rule the pipeline applies, normalise's cell rules included.
+costs a few vector operations per rule whatever the batch size. The rules themselves, and
+the issue rows, are ``pipeline.rules``.
 """
 
 from __future__ import annotations
@@ -15,69 +15,36 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from pipeline import codebook, gazetteer, normalise
 from pipeline import columns as c
-from pipeline.normalise import Rule, map_distinct
+from pipeline.frames import column, map_distinct
+from pipeline.rules import (ACTOR_CODEBOOK, CASUALTIES_TOTAL, COUNT_NEGATIVE, CRISIS_TYPE_CODEBOOK,
+                            CRISIS_TYPE_REQUIRED, DATA_SOURCE_KNOWN, DATE_BEFORE_START, DATE_IN_FUTURE, DATE_REQUIRED,
+                            DEATHS_TOTAL, LGA_IN_STATE, LGA_KNOWN, NVCD_START, SOURCE_REQUIRED, SOURCE_URL_FORMAT,
+                            SPLIT_EXCEEDS_COUNT, STATE_CORRECTED, STATE_KNOWN, STATE_REQUIRED, Rule, empty_issues,
+                            issue_frame)
+from reference import codebook, gazetteer
 
 log = logging.getLogger(__name__)
 
-# NVCD's first recorded events are from June 2020; earlier dates are typos (or Excel's 1900).
-NVCD_START = date(2020, 6, 1)
 URL_PATTERN = r"^https?://[^\s/:]+\.[^\s/]{2,}(?:[/?#]\S*)?$"
 _URL = re.compile(URL_PATTERN)
 E, W = c.ERROR, c.WARNING
-
-DATE_REQUIRED = Rule("date_required", E, c.EVENT_DATE, "The event has no date")
-STATE_REQUIRED = Rule("state_required", E, c.STATE, "The event has no state")
-CRISIS_TYPE_REQUIRED = Rule("crisis_type_required", W, c.CRISIS_TYPE, "The event has no crisis type")
-SOURCE_REQUIRED = Rule("source_required", W, c.SOURCE, "The event names neither a source nor a source URL")
-DATE_IN_FUTURE = Rule("date_in_future", E, c.EVENT_DATE, "The event date is after today")
-DATE_BEFORE_START = Rule(
-    "date_before_start", E, c.EVENT_DATE, f"The event date is before NVCD began ({NVCD_START:%B %Y})"
-)
-STATE_KNOWN = Rule("state_known", E, c.STATE, "The state is not one of Nigeria's 36 states or the FCT")
-LGA_IN_STATE = Rule("lga_in_state", E, c.LGA, "The LGA belongs to another state, not the event's state")
-STATE_CORRECTED = Rule(
-    "state_corrected", W, c.STATE, "The stated state was replaced by the state of the LGA, as another field confirms"
-)
-LGA_KNOWN = Rule("lga_known", W, c.LGA, "The LGA could not be found in the event's state")
-DEATHS_TOTAL = Rule("deaths_total", E, "total_deaths", "Total deaths differ from GSA plus civilian casualties")
-CASUALTIES_TOTAL = Rule(
-    "casualties_total", E, "total_casualties", "Total casualties differ from total deaths plus injured"
-)
-SPLIT_EXCEEDS_COUNT = Rule("split_exceeds_count", E, None, "Male plus female exceeds the count they split")
-COUNT_NEGATIVE = Rule("count_negative", E, None, "A count is negative")
-SOURCE_URL_FORMAT = Rule("source_url_format", W, c.SOURCE_URL, "The source URL is not a well-formed http(s) URL")
-CRISIS_TYPE_CODEBOOK = Rule("crisis_type_codebook", W, c.CRISIS_TYPE, "The crisis type is not in NVCD's codebook")
-ACTOR_CODEBOOK = Rule("actor_codebook", W, None, "An actor is not in NVCD's codebook")
-DATA_SOURCE_KNOWN = Rule("data_source_known", W, c.DATA_SOURCE, "The data source is neither primary nor secondary")
-
-RULES: tuple[Rule, ...] = (
-    DATE_REQUIRED, STATE_REQUIRED, CRISIS_TYPE_REQUIRED, SOURCE_REQUIRED, DATE_IN_FUTURE, DATE_BEFORE_START,
-    STATE_KNOWN, STATE_CORRECTED, LGA_IN_STATE, LGA_KNOWN, DEATHS_TOTAL, CASUALTIES_TOTAL, SPLIT_EXCEEDS_COUNT,
-    COUNT_NEGATIVE, SOURCE_URL_FORMAT, CRISIS_TYPE_CODEBOOK, ACTOR_CODEBOOK, DATA_SOURCE_KNOWN, *normalise.RULES,
-)  # fmt: skip
-RULES_BY_NAME = {rule.name: rule for rule in RULES}
 
 # A failure: (rule, field, mask of failing rows, detail text, or a function giving it for the failing rows).
 Explain = Callable[[pd.DataFrame], pd.Series]
 Failure = tuple[Rule, str | None, pd.Series, Explain | str]
 
 
-def _col(events: pd.DataFrame, col: str) -> pd.Series:
-    return events[col] if col in events else pd.Series(None, index=events.index, dtype=object)
-
-
 def _filled(events: pd.DataFrame, col: str) -> pd.Series:
-    return _col(events, col).notna()
+    return column(events, col).notna()
 
 
 def _count(events: pd.DataFrame, col: str) -> pd.Series:
-    return _col(events, col).astype("Int64")
+    return column(events, col).astype("Int64")
 
 
 def _text(events: pd.DataFrame, col: str) -> pd.Series:
-    return _col(events, col).astype(str)
+    return column(events, col).astype(str)
 
 
 def _required(events: pd.DataFrame, today: date) -> Iterator[Failure]:
@@ -93,7 +60,7 @@ def _shown(sub: pd.DataFrame) -> pd.Series:
 
 
 def _dates(events: pd.DataFrame, today: date) -> Iterator[Failure]:
-    when = pd.to_datetime(_col(events, c.EVENT_DATE))
+    when = pd.to_datetime(column(events, c.EVENT_DATE))
     yield DATE_IN_FUTURE, c.EVENT_DATE, when > pd.Timestamp(today), lambda sub: _shown(sub) + f" is after {today}"
     early = when < pd.Timestamp(NVCD_START)
     yield DATE_BEFORE_START, c.EVENT_DATE, early, lambda sub: _shown(sub) + f" is before {NVCD_START}"
@@ -104,7 +71,7 @@ def _state_names(codes: object) -> str:
 
 
 def _places(events: pd.DataFrame, today: date) -> Iterator[Failure]:
-    state = _col(events, c.STATE)
+    state = column(events, c.STATE)
     if c.STATE_CODE in events:
         code = events[c.STATE_CODE]
     else:
@@ -178,15 +145,15 @@ def _well_formed(urls: pd.Series) -> pd.Series:
 
 
 def _codes(events: pd.DataFrame, today: date) -> Iterator[Failure]:
-    bad = ~_well_formed(_col(events, c.SOURCE_URL))
+    bad = ~_well_formed(column(events, c.SOURCE_URL))
     yield SOURCE_URL_FORMAT, c.SOURCE_URL, bad, lambda sub: "malformed URL: " + _text(sub, c.SOURCE_URL).str[:120]
     checks = [(CRISIS_TYPE_CODEBOOK, c.CRISIS_TYPE, codebook.is_crisis_type)]
     checks += [(ACTOR_CODEBOOK, col, codebook.is_actor) for col in c.ACTORS]
     for rule, col, known in checks:
-        values = _col(events, col)
+        values = column(events, col)
         unknown = values.notna() & ~map_distinct(values, known).fillna(True).astype(bool)
         yield rule, col, unknown, lambda sub, col=col: f"{col} not in codebook: " + _text(sub, col)
-    ds = _col(events, c.DATA_SOURCE)
+    ds = column(events, c.DATA_SOURCE)
     bad = ds.notna() & ~ds.isin(codebook.DATA_SOURCES)
     yield DATA_SOURCE_KNOWN, c.DATA_SOURCE, bad, lambda sub: "data source " + _text(sub, c.DATA_SOURCE)
 
@@ -198,8 +165,7 @@ def _issue_frame(events: pd.DataFrame, failure: Failure) -> pd.DataFrame:
     rule, field, mask, explain = failure
     failing = events.loc[mask.to_numpy()]
     details = explain if isinstance(explain, str) else explain(failing).to_numpy()
-    return pd.DataFrame({c.SOURCE_ROW: failing[c.SOURCE_ROW].to_numpy(), c.RULE: rule.name,
-                         c.SEVERITY: rule.severity, c.FIELD: field, c.DETAIL: details})  # fmt: skip
+    return issue_frame(failing[c.SOURCE_ROW].to_numpy(), rule, field, details)
 
 
 def count_issues(events: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
@@ -214,7 +180,7 @@ def validate(events: pd.DataFrame, today: date | None = None) -> tuple[pd.DataFr
     """Apply every rule; return events with error/warning counts, and one issue row per failure."""
     today = today or date.today()
     frames = [_issue_frame(events, f) for check in CHECKS for f in check(events, today) if f[2].any()]
-    issues = pd.concat(frames, ignore_index=True) if frames else normalise.empty_issues()
+    issues = pd.concat(frames, ignore_index=True) if frames else empty_issues()
     log.info("validated %d events: %d issues", len(events), len(issues))
     counted = count_issues(events, issues).drop(columns=[c.STATE_CORRECTION], errors="ignore")  # now an issue
     return counted[c.in_event_order(list(counted.columns))], issues

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
-from pipeline.gazetteer import lga_centroids
+from reference.gazetteer import lga_centroids
 from trends import quality_queries as qq
 from trends import queries as q
 from trends.data import fetch

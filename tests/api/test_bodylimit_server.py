@@ -15,7 +15,7 @@ import requests
 from alembic import command
 from websockets.sync.client import connect
 
-from pipeline.generate import generate_records
+from pipeline.demo.generate import generate_records
 from tests.conftest import alembic_config
 from tests.servers import LiveServer
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from api import ingest
-from pipeline.generate import generate_events, generate_records
+from pipeline.demo.generate import generate_events, generate_records
 from tests.status.builders import add_events, add_metric, add_run, commit, every
 
 AUTH = {"Authorization": "Bearer test-token"}

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, DataQualityMetric, PipelineRun, ValidationIssue
-from pipeline.generate import generate_events, generate_records
+from pipeline.demo.generate import generate_events, generate_records
 
 AUTH = {"Authorization": "Bearer test-token"}
 DATA_TABLES = (ConflictEvent, ValidationIssue, DataQualityMetric)

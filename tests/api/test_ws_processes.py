@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from websockets.sync.client import ClientConnection, connect
 
 from models import current_version
-from pipeline.generate import generate_records
+from pipeline.demo.generate import generate_records
 from pipeline.runner import run_pipeline
 from tests.servers import LiveServer
 from tests.status.builders import add_run, commit

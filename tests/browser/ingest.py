@@ -7,9 +7,10 @@ import itertools
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from models import STAGES, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, bump_version, utcnow
-from pipeline.generate import generate_events
+from models import ConflictEvent, DataQualityMetric, PipelineRun, StageRun, bump_version, utcnow
+from pipeline.demo.generate import generate_events
 from pipeline.runner import run_pipeline
+from pipeline.stages import STAGE_NAMES
 
 _seeds = itertools.count(1000)
 
@@ -40,7 +41,7 @@ def record_running_run(engine: Engine, items: int, stages_done: int) -> int:
             StageRun(name=name, position=i, status="succeeded" if i < stages_done else "running", started_at=now,
                      finished_at=now if i < stages_done else None, items_in=items,
                      items_out=items if i < stages_done else 0)
-            for i, name in enumerate(STAGES[: stages_done + 1])
+            for i, name in enumerate(STAGE_NAMES[: stages_done + 1])
         ]
         session.add(run)
         bump_version(session)

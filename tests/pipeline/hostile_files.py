@@ -17,7 +17,7 @@ from datetime import datetime
 
 import openpyxl
 
-from pipeline.generate import generate_events
+from pipeline.demo.generate import generate_events
 
 # Headers as NVCD's export spells them; a row that passes every rule but the ones a test aims at.
 HEADER = ["Date", "State", "LGA", "Communiity", "Crisis Type", "Actor 1", "Total Deaths", "Sources", "Source URL",

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from models import ConflictEvent, PipelineRun, ValidationIssue
 from pipeline import columns as c
-from pipeline.generate import generate_records
+from pipeline.demo.generate import generate_records
 from pipeline.normalise import normalise, parse_date, text_limit
 from pipeline.runner import run_pipeline
-from pipeline.validate import RULES_BY_NAME
+from pipeline.rules import RULES_BY_NAME
 
 TODAY = date(2026, 1, 31)
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import ConflictEvent, PipelineRun
 from pipeline.cli import cli
-from pipeline.generate import generate_events, write_csv
+from pipeline.demo.generate import generate_events, write_csv
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 
 from pipeline import columns as c
+from pipeline.columns import CONTENT_HASH, FINGERPRINT
 from pipeline.dedupe import (
     _FOLD_F2,
-    CONTENT_HASH,
-    FINGERPRINT,
     _repeats_by_columns,
     content_hashes,
     deduplicate,

@@ -12,7 +12,9 @@ import pytest
 
 from pipeline import columns as c
 from pipeline.errors import InputError
-from pipeline.extract import match_header, read_bytes, read_file, read_records
+from pipeline.sources.headers import match_header
+from pipeline.sources.json_batch import read_records
+from pipeline.sources.registry import read_bytes, read_file
 
 # Headers as NVCD's export spells them (trailing space, "Communiity", "# GSA Casualties").
 NVCD_HEADER = ["Date ", "Month", "Year", "Country", "Communiity", "LGA", "State", "Region", "Actor 1",

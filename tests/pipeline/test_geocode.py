@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline import columns as c
-from pipeline import gazetteer, lga_lookup, names
+from reference import gazetteer, lga_lookup, names
 from pipeline.geocode import geocode
 
 

@@ -36,11 +36,12 @@ _CHILD = """
 import json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[3]) << 20,) * 2)
 from pathlib import Path
-from pipeline import extract, normalise
+from pipeline import normalise
+from pipeline.sources import registry
 from pipeline.errors import InputError
 out = {}
 try:
-    raw = extract.read_bytes(Path(sys.argv[1]).read_bytes(), sys.argv[2])
+    raw = registry.read_bytes(Path(sys.argv[1]).read_bytes(), sys.argv[2])
     events, issues = normalise.normalise(raw.events)
     out = {"outcome": "read", "events": len(events), "communities": sorted(set(events["community"].dropna())),
            "rules": issues["rule"].value_counts().to_dict(), "longest": int(events["description"].str.len().max())}

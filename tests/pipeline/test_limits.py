@@ -7,7 +7,7 @@ import pytest
 
 import config
 from pipeline.errors import LimitExceeded
-from pipeline.extract import read_bytes
+from pipeline.sources.registry import read_bytes
 from pipeline.limits import MB, Limits, _reference_extent, check_workbook
 from tests.pipeline import hostile_files as h
 

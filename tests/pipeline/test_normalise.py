@@ -7,8 +7,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline import codebook
 from pipeline import columns as c
+from reference import codebook
 from pipeline.normalise import normalise, parse_date
 
 

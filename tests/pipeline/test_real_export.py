@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import STAGES, ConflictEvent, DataQualityMetric, StageRun, ValidationIssue
+from models import ConflictEvent, DataQualityMetric, StageRun, ValidationIssue
 from pipeline.runner import run_pipeline
+from pipeline.stages import STAGE_NAMES
 
 pytestmark = pytest.mark.slow
 REAL_EVENTS = 6_580
@@ -26,7 +27,7 @@ def test_real_export_end_to_end_and_reimport(engine, real_export):
         assert session.scalar(select(func.count()).select_from(ConflictEvent)) == first.events
         assert session.scalar(select(func.count()).select_from(ValidationIssue)) == first.issues
         stages = {s.name: s for s in session.scalars(select(StageRun).where(StageRun.run_id == first.run_id))}
-        assert set(stages) == set(STAGES) and all(s.status == "succeeded" for s in stages.values())
+        assert set(stages) == set(STAGE_NAMES) and all(s.status == "succeeded" for s in stages.values())
         assert stages["extract"].items_out == REAL_EVENTS
         assert stages["deduplicate"].items_in - stages["deduplicate"].items_out == first.duplicates
         assert stages["load"].items_out == first.events_new + first.events_updated

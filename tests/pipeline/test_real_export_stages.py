@@ -7,12 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import codebook, gazetteer
 from pipeline import columns as c
-from pipeline.extract import Extracted, read_file
+from reference import codebook, gazetteer
+from pipeline.sources.base import Extracted
+from pipeline.sources.registry import read_file
 from pipeline.geocode import geocode
 from pipeline.normalise import normalise
-from pipeline.validate import RULES_BY_NAME, validate
+from pipeline.rules import RULES_BY_NAME
+from pipeline.validate import validate
 
 pytestmark = pytest.mark.slow
 

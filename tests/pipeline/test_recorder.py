@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from models import STAGES, PipelineRun, StageRun, current_version, utcnow
+from models import PipelineRun, StageRun, current_version, utcnow
 from pipeline import measure
-from pipeline.generate import generate_records
+from pipeline.demo.generate import generate_records
 from pipeline.recorder import STALE_RUN_MINUTES, RunRecorder
 from pipeline.runner import RunFailed, run_pipeline
+from pipeline.stages import STAGE_NAMES
 
 TODAY = date(2026, 1, 31)
 
@@ -51,7 +52,7 @@ def _abandoned_run(engine, minutes_ago: float, status: str = "running", stage_mi
     started = utcnow() - timedelta(minutes=minutes_ago)
     with Session(engine) as session:
         run = PipelineRun(status=status, trigger="cli", source_file="big.xlsx", started_at=started)
-        run.stages = [StageRun(name=name, position=i) for i, name in enumerate(STAGES)]
+        run.stages = [StageRun(name=name, position=i) for i, name in enumerate(STAGE_NAMES)]
         stage_started = started if stage_minutes_ago is None else utcnow() - timedelta(minutes=stage_minutes_ago)
         run.stages[0].status, run.stages[0].started_at = "running", stage_started
         session.add(run)
@@ -74,7 +75,7 @@ def test_a_new_run_closes_runs_abandoned_long_ago(engine) -> None:
             assert runs[run_id].status == "failed" and runs[run_id].error == reason
             assert runs[run_id].finished_at is not None
         assert runs[old].stages[0].status == "failed" and runs[old].stages[0].error == reason
-        assert [s.status for s in runs[old].stages[1:]] == ["pending"] * (len(STAGES) - 1)
+        assert [s.status for s in runs[old].stages[1:]] == ["pending"] * (len(STAGE_NAMES) - 1)
         assert runs[fresh].status == runs[busy].status == runs[new].status == "running"
         assert runs[fresh].error is None
         assert current_version(session) == before + 1  # one transaction: the new run and the closed ones

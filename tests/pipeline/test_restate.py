@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from pipeline import columns as c
-from pipeline import gazetteer, restate
+from pipeline import restate
+from reference import gazetteer
 from pipeline.geocode import geocode
 from pipeline.validate import validate
 

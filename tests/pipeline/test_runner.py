@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from models import STAGES, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, ValidationIssue, current_version
-from pipeline import extract
+from models import ConflictEvent, DataQualityMetric, PipelineRun, StageRun, ValidationIssue, current_version
 from pipeline import bulk
 from pipeline import measure as measure_module
-from pipeline.generate import generate_events, generate_records, write_csv
+from pipeline.demo.generate import generate_events, generate_records, write_csv
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.sources.json_batch import read_records
+from pipeline.stages import STAGE_NAMES
 
 DATA_TABLES = (ConflictEvent, ValidationIssue, DataQualityMetric)
 TODAY = date(2026, 1, 31)
@@ -43,9 +44,9 @@ def test_a_run_records_every_stage_and_counts_add_up(engine, tmp_path):
     assert summary.rows_read == summary.rows_skipped + summary.events + summary.duplicates
     assert summary.events == 300 and summary.events_new == 300
     assert sum(summary.precision.values()) == summary.events
-    assert list(dict.fromkeys(seen)) == list(STAGES)
+    assert list(dict.fromkeys(seen)) == list(STAGE_NAMES)
     stages = _stages(engine, summary.run_id)
-    assert [s.name for s in stages] == list(STAGES)
+    assert [s.name for s in stages] == list(STAGE_NAMES)
     assert all(s.status == "succeeded" and s.started_at <= s.finished_at for s in stages)
     by_name = {s.name: s for s in stages}
     assert by_name["extract"].items_out == by_name["normalise"].items_in == summary.events + summary.duplicates
@@ -81,7 +82,7 @@ def test_rerun_is_idempotent_and_a_correction_updates(engine):
 def test_frames_and_extracted_sources(engine):
     frame = generate_events(20, seed=7, end=TODAY)
     assert run_pipeline(engine, frame, today=TODAY).events_new == 20
-    extracted = extract.read_records(generate_records(5, seed=8, end=TODAY))
+    extracted = read_records(generate_records(5, seed=8, end=TODAY))
     assert run_pipeline(engine, extracted, today=TODAY).events_new == 5
 
 
@@ -160,7 +161,7 @@ def test_summary_as_dict_is_json_ready(engine):
     summary = run_pipeline(engine, generate_records(10, seed=12, end=TODAY), today=TODAY)
     data = json.loads(json.dumps(summary.as_dict()))
     assert data["run_id"] == summary.run_id and data["events"] == 10
-    assert set(data["stage_seconds"]) == set(STAGES)
+    assert set(data["stage_seconds"]) == set(STAGE_NAMES)
     assert sum(data["precision"].values()) == 10
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 from models import Base
 from pipeline import load, shards
-from pipeline.generate import generate_events, write_csv
+from pipeline.demo.generate import generate_events, write_csv
 from pipeline.runner import RunFailed, run_pipeline
 
 TODAY = date(2026, 11, 30)

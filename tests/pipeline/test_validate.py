@@ -10,7 +10,8 @@ import pytest
 from pipeline import columns as c
 from pipeline.geocode import geocode
 from pipeline.normalise import normalise
-from pipeline.validate import NVCD_START, RULES, RULES_BY_NAME, count_issues, validate
+from pipeline.rules import NVCD_START, RULES, RULES_BY_NAME
+from pipeline.validate import count_issues, validate
 
 TODAY = date(2025, 6, 30)
 GOOD = {

@@ -13,7 +13,7 @@ import models.database
 from api import ingest
 from models import ConflictEvent, PipelineRun
 from pipeline import bulk
-from pipeline.generate import generate_records
+from pipeline.demo.generate import generate_records
 from pipeline.runner import BUSY, RunFailed, run_pipeline
 
 WAIT_S = 0.2

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from models import STAGES, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, bump_version
+from models import ConflictEvent, DataQualityMetric, PipelineRun, StageRun, bump_version
+from pipeline.stages import STAGE_NAMES
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 _serial = itertools.count(1)
@@ -19,7 +20,7 @@ def add_run(session: Session, status: str = "succeeded", started: datetime = T0,
     finished = started + timedelta(minutes=minutes) if status in ("succeeded", "failed") else None
     run = PipelineRun(status=status, trigger="cli", source_file="batch.csv", started_at=started,
                       finished_at=finished, items_in=items, items_out=items - 5, events_new=items - 5, error=error)
-    for position, name in enumerate(STAGES):
+    for position, name in enumerate(STAGE_NAMES):
         state = (stage_status or {}).get(name, "succeeded" if finished else "pending")
         begun = started + timedelta(seconds=10 * position) if state != "pending" else None
         done = begun + timedelta(seconds=10) if begun and state in ("succeeded", "failed") else None

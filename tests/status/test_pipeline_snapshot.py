@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import STAGES, ConflictEvent, ValidationIssue
-from pipeline.generate import generate_events
+from models import ConflictEvent, ValidationIssue
+from pipeline.demo.generate import generate_events
 from pipeline.runner import run_pipeline
+from pipeline.stages import STAGE_NAMES
 from status import build_snapshot
 
 END = date(2026, 11, 20)
@@ -35,7 +36,7 @@ def test_snapshot_after_two_real_runs(engine) -> None:
     assert snap["current_run"] is None
     last = snap["last_run"]
     assert last["id"] == second.run_id and last["status"] == "succeeded" and last["source_file"] == "second.csv"
-    assert [s["name"] for s in last["stages"]] == list(STAGES)
+    assert [s["name"] for s in last["stages"]] == list(STAGE_NAMES)
     assert all(s["status"] == "succeeded" and s["duration_s"] is not None for s in last["stages"])
     assert last["stages"][0]["items_out"] > 0
     assert [r["id"] for r in snap["recent_runs"]] == [second.run_id, first.run_id]

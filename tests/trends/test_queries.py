@@ -176,7 +176,7 @@ def test_series_add_up_to_the_dated_events(engine: Engine, dimension: str | None
 
 
 def test_map_uses_the_gazetteer_centroid_where_it_knows_the_lga(engine: Engine) -> None:
-    from pipeline.gazetteer import lga_centroids
+    from reference.gazetteer import lga_centroids
 
     known = lga_centroids().set_index(["state", "lga"])
     frame = charts.event_map(engine, TrendFilters()).set_index(["state", "lga"])

@@ -19,9 +19,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from pipeline import extract
-from pipeline.generate import generate_events
+from pipeline.demo.generate import generate_events
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.sources.base import Extracted
+from pipeline.sources.json_batch import read_records
+from pipeline.sources.registry import read_file
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ class ReplayStats:
     run_ids: list[int] = field(default_factory=list)
 
 
-def generated_batches(batch_size: int, seed: int | None = None) -> Iterator[extract.Extracted]:
+def generated_batches(batch_size: int, seed: int | None = None) -> Iterator[Extracted]:
     """Yield batches of freshly generated events dated in the last few days, forever."""
     seed = int(time.time_ns() % (1 << 31)) if seed is None else seed
     number = 0
@@ -50,18 +52,18 @@ def generated_batches(batch_size: int, seed: int | None = None) -> Iterator[extr
         today = datetime.now(UTC).date()
         frame = generate_events(batch_size, seed=seed + number, start=today - timedelta(days=RECENT_DAYS), end=today)
         number += 1
-        yield extract.read_records(frame.where(frame.notna(), None).to_dict("records"))
+        yield read_records(frame.where(frame.notna(), None).to_dict("records"))
 
 
-def file_batches(path: Path, batch_size: int) -> Iterator[extract.Extracted]:
+def file_batches(path: Path, batch_size: int) -> Iterator[Extracted]:
     """Yield a file's events in slices of ``batch_size`` (once through the file)."""
-    whole = extract.read_file(Path(path))
+    whole = read_file(Path(path))
     for start in range(0, len(whole.events), batch_size):
         part = whole.events.iloc[start : start + batch_size].reset_index(drop=True)
-        yield extract.Extracted(events=part, rows_skipped=0, villages=whole.villages)
+        yield Extracted(events=part, rows_skipped=0, villages=whole.villages)
 
 
-def replay(engine: Engine, batches: Iterator[extract.Extracted], *, rate: float = DEFAULT_RATE,
+def replay(engine: Engine, batches: Iterator[Extracted], *, rate: float = DEFAULT_RATE,
            max_batches: int | None = None, duration: float | None = None, stop: threading.Event | None = None,
            on_run: Callable[[RunSummary], None] | None = None, name: str = "replay") -> ReplayStats:  # fmt: skip
     """Run each batch as a pipeline run at ``rate`` events per second until a limit is reached."""

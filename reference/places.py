@@ -8,14 +8,20 @@ from functools import cache
 import naija_data
 import pandas as pd
 
-from pipeline.names import canon, key
+from reference.names import canon, key
+
+
+@cache
+def all_wards() -> tuple[naija_data.Ward, ...]:
+    """Return every ward, in code order, through naija-data's public API (its own order, tests check)."""
+    return tuple(sorted((ward for lga in naija_data.lgas() for ward in naija_data.wards(lga)), key=lambda w: w.code))
 
 
 @cache
 def _wards() -> dict[str, dict[str, str]]:
     """Return per LGA code: ward name key -> ward code."""
     out: dict[str, dict[str, str]] = {}
-    for ward in naija_data.admin._wards():  # the package has no public "all wards" call
+    for ward in all_wards():
         for term in (ward.name, *ward.aliases):
             out.setdefault(ward.lga_code, {}).setdefault(key(term), ward.code)
     return out
@@ -34,7 +40,7 @@ def _ward_parts(name: str) -> set[str]:
 def place_homes() -> dict[tuple[str, str], frozenset[str]]:
     """Return (state code, place key) -> codes of the LGAs with a ward, or headquarters, of that name."""
     homes: dict[tuple[str, str], set[str]] = {}
-    for ward in naija_data.admin._wards():
+    for ward in all_wards():
         for term in (ward.name, *ward.aliases):
             for part in _ward_parts(term):
                 homes.setdefault((ward.state_code, part), set()).add(ward.lga_code)

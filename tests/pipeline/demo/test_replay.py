@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from models import ConflictEvent, PipelineRun
 from pipeline import columns as c
-from pipeline.generate import generate_events, write_csv
-from pipeline.replay import RECENT_DAYS, file_batches, generated_batches, replay
+from pipeline.demo.generate import generate_events, write_csv
+from pipeline.demo.replay import RECENT_DAYS, file_batches, generated_batches, replay
 
 
 def test_generated_batches_are_recent_and_distinct():

@@ -1,4 +1,4 @@
-"""Workbooks: the events sheet and any Villages sheet of an XLSX export, within the limits.
+"""XLSX workbooks: the events sheet and any Villages sheet of an export, within the limits.
 
 The zip is checked against ``pipeline.limits`` before calamine unpacks anything. Only visible
 worksheets are read: a hidden or very hidden sheet is never taken for the events, however
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass
 
 import pandas as pd
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from pipeline.errors import InputError
-from pipeline.extract import (HEADER_SCAN_ROWS, VILLAGE_COLUMNS, Extracted, _find_header, _finish, _frame_from_rows,
-                              header_key)  # fmt: skip
 from pipeline.limits import Limits, check_workbook
+from pipeline.sources.base import Extracted
+from pipeline.sources.headers import HEADER_SCAN_ROWS, VILLAGE_COLUMNS, find_header, finish, frame_from_rows, header_key
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _events_sheet(book: CalamineWorkbook, what: str, sheet: str | None) -> Found
     for name in dict.fromkeys([*names, *visible]):  # the chosen sheet first, then the others for villages
         data = book.get_sheet_by_name(name)
         head = data.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS)
-        header = _find_header(head) if name in names else None
+        header = find_header(head) if name in names else None
         if header is not None:
             found.append((data, *header))
         elif villages is None and head and all(k in [header_key(h) for h in head[0]] for k in VILLAGE_COLUMNS):
@@ -85,12 +86,24 @@ def read_xlsx(data: bytes, what: str = "workbook", limits: Limits = Limits(), sh
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         events, header_at, mapping, village_sheet = _events_sheet(book, what, sheet)
         rows = events.to_python(skip_empty_area=False)
-        frame = _frame_from_rows(rows, header_at, mapping)
+        frame = frame_from_rows(rows, header_at, mapping)
         rows = None  # the frame holds the cells now
         numbers = pd.Series(range(header_at + 2, header_at + 2 + len(frame)))
-        extracted = _finish(frame, numbers, f"{what} sheet {events.name!r}")
+        extracted = finish(frame, numbers, f"{what} sheet {events.name!r}")
         villages = _villages(village_sheet) if village_sheet is not None else None
     except CalamineError as exc:
         # calamine's text may quote the workbook's XML: only its kind is stored.
         raise InputError(f"{what} is not a readable XLSX workbook ({exc.__class__.__name__})", quoted=str(exc)) from exc
     return Extracted(extracted.events, extracted.rows_skipped, villages)
+
+
+@dataclass(frozen=True)
+class XlsxFile:
+    """A workbook's bytes and its file name."""
+
+    data: bytes
+    name: str
+
+    def read(self, limits: Limits, sheet: str | None) -> Extracted:
+        """Read the events sheet (or ``sheet``) within ``limits``."""
+        return read_xlsx(self.data, self.name, limits, sheet)

@@ -2,7 +2,7 @@
 
 Deterministic for a seed, vectorised with numpy (a million rows in a few seconds).
 Places come from the gazetteer (naija-data), categories from the codebook. The
-weights (``pipeline.weights``) approximate the shares in Nextier's published NVCD export (rounded;
+weights (``pipeline.demo.weights``) approximate the shares in Nextier's published NVCD export (rounded;
 no rows or text of it are copied): events by state, crisis type and source, the
 actors typical of each crisis type, and casualty sizes (log-normal fits).
 
@@ -21,9 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from pipeline import codebook, gazetteer
 from pipeline import columns as c
-from pipeline.weights import (
+from pipeline.demo.weights import (
     ACTOR_SHARES,
     COUNT_SHAPES,
     CRISIS_SHARES,
@@ -34,6 +33,7 @@ from pipeline.weights import (
     STATE_SHARES,
     TARGET_SHARES,
 )
+from reference import codebook, gazetteer
 
 VAGUE_WORDS = tuple(codebook.VAGUE_AMOUNTS)
 NUMBER_TEXT = ("n/a", "unknown", "not stated", "-")

@@ -12,9 +12,9 @@ import naija_data
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from pipeline import gazetteer, places
-from pipeline.gazetteer import LgaMatch, StateMatch, as_lga_match
-from pipeline.names import canon, key
+from reference import gazetteer, places
+from reference.gazetteer import LgaMatch, StateMatch, as_lga_match
+from reference.names import canon, key
 
 # Words that name a part of a city, not a place: "Ibadan North", "Calabar Municipal".
 PART_WORDS = frozenset({"north", "south", "east", "west", "central", "municipal", "metropolitan", "council",

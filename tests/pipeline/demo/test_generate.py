@@ -7,8 +7,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline import codebook, columns as c, extract, gazetteer, lga_lookup
-from pipeline.generate import (
+from pipeline import columns as c
+from pipeline.sources.json_batch import read_records
+from pipeline.sources.registry import read_file
+from reference import codebook, gazetteer, lga_lookup
+from pipeline.demo.generate import (
     CRISIS_SHARES,
     MESS_RATES,
     STATE_SHARES,
@@ -96,11 +99,11 @@ def test_csv_round_trip_through_extract(tmp_path):
     path = tmp_path / "generated.csv"
     write_csv(frame, str(path))
     assert "Communiity" not in path.read_text().splitlines()[0]  # headers are the export's, not its typos
-    extracted = extract.read_file(path)
+    extracted = read_file(path)
     assert len(extracted.events) + extracted.rows_skipped == len(frame)
     records = generate_records(10, seed=6)
     assert all(None not in r.values() for r in records)
-    assert len(extract.read_records(records).events) >= 10
+    assert len(read_records(records).events) >= 10
 
 
 @pytest.mark.slow

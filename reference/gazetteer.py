@@ -2,7 +2,7 @@
 
 Loaded once per process (lazy, cached). Names are compared by ``names.key``, so case,
 punctuation and suffixes never matter. Matching a written LGA name inside its state is
-``pipeline.lga_lookup``; wards and the places they list are ``pipeline.places``.
+``reference.lga_lookup``; wards and the places they list are ``reference.places``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import naija_data
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from pipeline.names import canon, key
+from reference.names import canon, key
 
 # Lagos State's Local Council Development Areas (created 2003 inside the 20 constitutional
 # LGAs, which the gazetteer lists): reports often name the LCDA. Keyed by the LGA it lies in.

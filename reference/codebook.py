@@ -14,7 +14,7 @@ from functools import cache
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from pipeline import gazetteer, names
+from reference import gazetteer, names
 
 CRISIS_TYPES: tuple[str, ...] = (
     "Armed Robbery", "Banditry", "Civil Unrest", "Communal Clash", "Cult Clashes",
