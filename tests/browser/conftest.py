@@ -105,6 +105,14 @@ def ingest(engine: Engine) -> Callable[[int], int]:
     return lambda n: ingest_generated(engine, n)
 
 
+def record_errors(page) -> list[str]:  # noqa: ANN001 - a playwright Page
+    """Return a list that collects the page's uncaught exceptions and console errors from now on."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    return errors
+
+
 def screenshot(page, name: str) -> Path:  # noqa: ANN001 - a PageWatch or a playwright Page
     """Save a full-page screenshot into test-artifacts/ and return its path."""
     ARTIFACTS.mkdir(exist_ok=True)

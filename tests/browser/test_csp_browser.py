@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import Engine
 
-from tests.browser.conftest import FAST, screenshot
+from tests.browser.conftest import FAST, record_errors, screenshot
 from tests.trends.conftest import insert_events
 
 pytestmark = pytest.mark.browser
@@ -44,9 +44,7 @@ def test_every_page_renders_under_the_policy_with_no_violation(chromium, server_
     try:
         for path, ready, name in PAGES:
             page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
-            page.on("console", lambda msg, errors=errors: msg.type == "error" and errors.append(msg.text))
+            errors = record_errors(page)
             response = page.goto(server.url + path)
             assert response is not None and "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
             page.wait_for_function(ready, timeout=15000)

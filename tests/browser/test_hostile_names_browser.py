@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from dashapp import ids
 from dashapp.figures import plot_text
 from models import ConflictEvent, DataQualityMetric, ValidationIssue, bump_version
+from tests.browser.conftest import record_errors
 from tests.browser.test_trends_browser import TRACES, dom_id, wait_for_bars
 from tests.trends.conftest import insert_events
 
@@ -59,9 +60,7 @@ def test_hostile_names_render_as_text(chromium, server_factory, engine: Engine) 
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+        errors = record_errors(page)
 
         page.goto(f"{server.url}/trends/conflict")
         wait_for_bars(page, STATES, 3)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser.conftest import FAST, screenshot
+from tests.browser.conftest import FAST, record_errors, screenshot
 from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
@@ -56,9 +56,7 @@ def test_embed_renders_in_iframe_on_allowed_origin_only(server_factory, chromium
     context = chromium.new_context(viewport={"width": 900, "height": 900})
     try:
         page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        errors = record_errors(page)
         # The host page must be served from exactly the allowed origin.
         page.goto(host_site(embed_url, allowed_port))
         frame = page.frame_locator("#nvcd")

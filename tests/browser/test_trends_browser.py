@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from dashapp import ids
+from tests.browser.conftest import record_errors
 from tests.trends.conftest import insert_events
 
 pytestmark = pytest.mark.browser
@@ -49,9 +50,7 @@ def test_filters_url_and_csv(chromium, server_factory, engine: Engine, tmp_path:
     context = chromium.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+        errors = record_errors(page)
         page.goto(f"{server.url}/trends/conflict?metric=total_deaths")
         wait_for_bars(page, STATES, 3)
         assert traces(page, STATES)[0]["y"] == ["Borno", "Kano", "Lagos"]
@@ -109,9 +108,7 @@ def test_quality_page_drills_into_the_grid(chromium, server_factory, engine: Eng
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+        errors = record_errors(page)
         page.goto(f"{server.url}/trends/quality")
         grid_rows = f"#{ids.QUALITY_GRID} .ag-center-cols-container .ag-row"
         page.wait_for_function(f"() => document.querySelectorAll('{grid_rows}').length === 7", timeout=15000)
@@ -142,9 +139,7 @@ def test_a_too_broad_selection_shows_the_alert_until_it_is_narrowed(chromium, se
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+        errors = record_errors(page)
         page.goto(f"{server.url}/trends/conflict?group_by=state")
         alert = page.locator(f"#{ids.CONFLICT_ALERT}")
         alert.wait_for(state="visible", timeout=15000)  # set beside the charts' outputs (dash.set_props)
