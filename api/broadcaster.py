@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, event
@@ -38,8 +39,8 @@ CLIENTS_REFRESH_SECONDS = 2.0
 EXTENSION = "broadcaster"  # the app.extensions key; read and written only below
 
 
-def _iso(moment: object) -> str:
-    return moment.isoformat().replace("+00:00", "Z")  # type: ignore[attr-defined]
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class Broadcaster:
