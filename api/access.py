@@ -14,6 +14,7 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template_string, request
+from werkzeug.wrappers import Response as BaseResponse
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def sign_in_form() -> Response:
 
 
 @bp.post(SIGN_IN_PATH)
-def sign_in() -> Response:
+def sign_in() -> BaseResponse:
     """Set the token cookie when the form's token is right, then go back to the monitor."""
     expected = current_app.config["WS_ACCESS_TOKEN"]
     origin = request.headers.get("Origin")
@@ -135,7 +136,7 @@ def sign_in() -> Response:
 
 
 @bp.post("/sign-out")
-def sign_out() -> Response:
+def sign_out() -> BaseResponse:
     """Forget the token cookie."""
     response = redirect(request.script_root + SIGN_IN_PATH, code=303)
     response.delete_cookie(TOKEN_COOKIE, path="/", secure=request.is_secure, httponly=True, samesite="Lax")

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, event
@@ -38,8 +39,8 @@ CLIENTS_REFRESH_SECONDS = 2.0
 EXTENSION = "broadcaster"  # the app.extensions key; read and written only below
 
 
-def _iso(moment: object) -> str:
-    return moment.isoformat().replace("+00:00", "Z")  # type: ignore[attr-defined]
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class Broadcaster:
@@ -113,7 +114,9 @@ class Broadcaster:
                 force = now >= next_rebuild
                 if not force:
                     heartbeat_in = self.heartbeat_s - (now - self._latest_at)
-                    clients_in = CLIENTS_REFRESH_SECONDS - (now - self._snapshot_at) if self.fanout.count_changed else 1.0
+                    clients_in = (
+                        CLIENTS_REFRESH_SECONDS - (now - self._snapshot_at) if self.fanout.count_changed else 1.0
+                    )
                     changed = watcher.wait(max(min(next_rebuild - now, heartbeat_in, clients_in, 1.0), 0.0))
                     if self.stopping:
                         break
@@ -128,7 +131,7 @@ class Broadcaster:
                     self._republish_clients()
                 if time.monotonic() - self._latest_at >= self.heartbeat_s:
                     self._publish_heartbeat()
-        except Exception:  # noqa: BLE001 - the thread must say why it died
+        except Exception:  # the thread must say why it died
             log.exception("broadcaster thread failed")
             raise
         finally:
@@ -154,7 +157,7 @@ class Broadcaster:
             if self._failures == 1:
                 self._publish_outage()
             return "failed"
-        except Exception:  # noqa: BLE001 - a bug in one build must not end the broadcasts
+        except Exception:  # a bug in one build must not end the broadcasts
             self._failures += 1
             if self._failures == 1:
                 log.exception("snapshot build raised; retrying every %.0f s", RETRY_SECONDS)

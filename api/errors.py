@@ -42,7 +42,7 @@ def init_app(app: APIFlask) -> None:
 
     @app.error_processor
     def _api_error(error: HTTPError) -> Response:
-        return error_response(error.status_code, error.message, error.detail, dict(error.headers or {}))
+        return error_response(error.status_code, error.message or "", error.detail, dict(error.headers or {}))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response | HTTPException:

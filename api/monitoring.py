@@ -119,12 +119,13 @@ def data_quality(query: dict) -> Response:
 
     def work(session: Session) -> Response:
         source = query.get("source")
-        keys = {"source": source, "metric_type": default_metric_type(source, query.get("metric_type"))}
-        latest = session.scalars(quality_query(**keys, limit=1)).first()
-        rows = list(session.scalars(
-            quality_query(**keys, since=query.get("since"), until=query.get("until"), limit=query["limit"])
-        ))  # fmt: skip
-        filters = {**keys, "since": iso(query.get("since")), "until": iso(query.get("until")), "limit": query["limit"]}
+        metric_type = default_metric_type(source, query.get("metric_type"))
+        latest = session.scalars(quality_query(source=source, metric_type=metric_type, limit=1)).first()
+        history = quality_query(source=source, metric_type=metric_type, since=query.get("since"),
+                                until=query.get("until"), limit=query["limit"])  # fmt: skip
+        rows = list(session.scalars(history))
+        filters = {"source": source, "metric_type": metric_type, "since": iso(query.get("since")),
+                   "until": iso(query.get("until")), "limit": query["limit"]}  # fmt: skip
         body = {
             "latest": dq_dict(latest) if latest else None,
             "history": [dq_dict(row) for row in reversed(rows)],

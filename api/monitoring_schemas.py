@@ -35,7 +35,10 @@ class IsoInstant(fields.String):
         super().__init__(**kwargs)
         self.end_of_day = end_of_day
 
-    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> datetime:
+    # A String in the OpenAPI spec that loads a datetime, where marshmallow types String._deserialize as str.
+    def _deserialize(  # type: ignore[override]
+        self, value: object, attr: str | None, data: object, **kwargs: object
+    ) -> datetime:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if not ISO_INSTANT.match(text):
             raise ValidationError("Not an ISO-8601 date or datetime (e.g. 2026-05-31 or 2026-05-31T12:00:00Z).")

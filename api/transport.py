@@ -28,7 +28,7 @@ from simple_websocket import Server
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import Connection
 from wsproto.events import CloseConnection, Ping, TextMessage
-from wsproto.extensions import PerMessageDeflate
+from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 PINNED = {"flask-sock": "0.7.0", "simple-websocket": "1.1.0", "wsproto": "1.3.2"}
@@ -111,7 +111,7 @@ class _Framer:
     """
 
     def __init__(self, window_bits: int | None) -> None:
-        extensions = []
+        extensions: list[Extension] = []
         if window_bits:
             deflate = PerMessageDeflate()
             deflate.accept(f"{DEFLATE}; server_no_context_takeover; server_max_window_bits={window_bits}")

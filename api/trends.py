@@ -90,8 +90,9 @@ def filters_from(args: dict[str, Any]) -> TrendFilters:
     """Build TrendFilters from validated query arguments; answer 422 for a value the filters reject."""
     lists = {name: tuple(args.get(key) or ()) for key, name in LIST_KEYS.items()}
     view = {key: args[key] for key in ("granularity", "group_by", "metric") if args.get(key)}
+    chosen: dict[str, Any] = {**lists, **view}  # validated by FilterQuery, checked again by TrendFilters
     try:
-        return TrendFilters(start=args.get("start"), end=args.get("end"), **lists, **view)
+        return TrendFilters(start=args.get("start"), end=args.get("end"), **chosen)
     except FilterError as exc:
         # Same shape as APIFlask's own query validation errors.
         abort(422, "Validation error", {"query": {exc.key: [exc.message]}})

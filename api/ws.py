@@ -14,6 +14,7 @@ of flask-sock/simple-websocket/wsproto beyond their public API goes through api/
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -124,10 +125,8 @@ def close(link: Link, fanout: Fanout, sub: Subscription, code: int, reason: str)
 def abort(link: Link) -> None:
     """Drop a connection without a close frame (it cannot take one)."""
     link.mark_closed()
-    try:
+    with contextlib.suppress(OSError):
         link.raw.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 def serve(link: Link, hub: Broadcaster, sub: Subscription, window_bits: int | None) -> None:

@@ -30,10 +30,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from config import normalise_database_url  # noqa: E402
-from models.database import make_engine  # noqa: E402
-from tests.servers import LiveServer  # noqa: E402
-from trends_bench import load, scratch_database  # noqa: E402
+from trends_bench import load, scratch_database
+
+from config import normalise_database_url
+from models.database import make_engine
+from tests.servers import LiveServer
 
 BROAD = "/api/v1/trends?start=0001-01-01&end=9999-12-31&granularity=day&group_by=lga"
 POLL_SECONDS = 0.25

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.scratch import scratch_postgres  # noqa: E402
-from models import Base, bump_version  # noqa: E402
-from models.database import make_engine  # noqa: E402
-from status import build_snapshot  # noqa: E402
-from status.event_stats import clear_cache  # noqa: E402
+from bench.scratch import scratch_postgres
+from models import Base, bump_version
+from models.database import make_engine
+from status import build_snapshot
+from status.event_stats import clear_cache
 
 SOURCES, STATES, RUNS = 40, 37, 200
 PG_EVENTS = """

@@ -28,14 +28,14 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.scratch import scratch_postgres  # noqa: E402
-from config import normalise_database_url  # noqa: E402
-from models.database import make_engine  # noqa: E402
-from trends import quality_queries as qq  # noqa: E402
-from trends import queries as q  # noqa: E402
-from trends.data import prepare  # noqa: E402
-from trends.filters import TrendFilters  # noqa: E402
-from trends.options import clear_options_cache, filter_options  # noqa: E402
+from bench.scratch import scratch_postgres
+from config import normalise_database_url
+from models.database import make_engine
+from trends import quality_queries as qq
+from trends import queries as q
+from trends.data import prepare
+from trends.filters import TrendFilters
+from trends.options import clear_options_cache, filter_options
 
 # Callback key -> the Select(s) it runs, for the bare-SQL baseline. Callbacks that draw several
 # charts from one aggregate: places (state and LGA rankings, map, quality context), by_source
@@ -179,8 +179,9 @@ def measure(url: str, repeat: int) -> None:
             print(f"{'callback':<14} {'callback ms':>12} {'bare SQL ms':>12} {'ratio':>7}")
             pages: dict[str, float] = {"conflict": 0.0, "quality": 0.0}
             for key, callback in redraw.items():
-                cb, sql = paired_medians(lambda callback=callback: callback(query),
-                                         lambda key=key: bare_sql(engine, STATEMENTS[key](filters)), repeat)
+                cb, sql = paired_medians(lambda callback=callback, query=query: callback(query),
+                                         lambda key=key, filters=filters: bare_sql(engine, STATEMENTS[key](filters)),
+                                         repeat)
                 pages["conflict" if key in CONFLICT_CALLBACKS else "quality"] += cb
                 print(f"{key:<14} {cb:>12.1f} {sql:>12.1f} {cb / sql:>7.2f}", flush=True)
             print(f"page totals (sum of callbacks): conflict {pages['conflict']:.0f} ms, "

@@ -39,7 +39,7 @@ BUILD_LOG = re.compile(r"snapshot v(\d+) built in ([\d.]+) ms, (\d+) queries")
 
 
 # -- client processes -------------------------------------------------------------
-async def _clients_main(url: str, count: int, compression: str | None, pipe) -> None:  # noqa: ANN001
+async def _clients_main(url: str, count: int, compression: str | None, pipe) -> None:
     from websockets.asyncio.client import connect
 
     loop = asyncio.get_running_loop()
@@ -79,7 +79,7 @@ async def _clients_main(url: str, count: int, compression: str | None, pipe) -> 
             return
 
 
-def _client_process(url: str, count: int, compression: str | None, pipe) -> None:  # noqa: ANN001
+def _client_process(url: str, count: int, compression: str | None, pipe) -> None:
     asyncio.run(_clients_main(url, count, compression, pipe))
 
 
@@ -99,7 +99,7 @@ class Clients:
         self.connected = sum(self._ask_one(p, timeout=300)[1] for p in self.pipes)
 
     @staticmethod
-    def _ask_one(pipe, timeout: float = 60):  # noqa: ANN001, ANN205
+    def _ask_one(pipe, timeout: float = 60):
         if not pipe.poll(timeout):
             raise TimeoutError("client process did not answer")
         return pipe.recv()
@@ -117,7 +117,7 @@ class Clients:
             proc.join(10)
 
 
-def time_round(clients: Clients, trigger, token: str, timeout: float) -> dict:  # noqa: ANN001
+def time_round(clients: Clients, trigger, token: str, timeout: float) -> dict:
     """Watch for ``token``, run ``trigger`` at t0, return latency figures for this round."""
     clients.ask("watch", token)
     t0 = time.monotonic()
@@ -199,7 +199,7 @@ def drop_database(cleanup: tuple) -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def ingest_upload(base_url: str):  # noqa: ANN201
+def ingest_upload(base_url: str):
     """Return a trigger that uploads a 20-row CSV named ``<token>.csv`` to the app's ingest endpoint.
 
     The run row (with that file name) is committed when the run starts, so clients see
@@ -221,7 +221,7 @@ def ingest_upload(base_url: str):  # noqa: ANN201
     return trigger
 
 
-def commit_change(engine):  # noqa: ANN001, ANN201
+def commit_change(engine):
     """Return a trigger that commits a real monitored change naming ``token``."""
     from sqlalchemy.orm import Session
 
@@ -380,7 +380,7 @@ def main() -> None:
     parser.add_argument("--trigger", choices=["commit", "ingest"], default="commit",
                         help="commit: a run row + bump_version from the bench; ingest: a CSV upload to the app")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children (gunicorn, clients) inherit it
     log_dir = Path(tempfile.mkdtemp(prefix="ws-fanout-"))
     db_url, cleanup = prepare_database(args.seed_events)

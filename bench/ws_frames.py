@@ -39,7 +39,7 @@ def load_wire(rev: str) -> types.ModuleType:
                             capture_output=True, text=True).stdout
     module = types.ModuleType(f"wire_{rev}")
     sys.modules[module.__name__] = module  # dataclasses look their module up
-    exec(compile(source, f"{rev}:api/wire.py", "exec"), module.__dict__)  # noqa: S102 - our own history
+    exec(compile(source, f"{rev}:api/wire.py", "exec"), module.__dict__)  # our own history
     return module
 
 

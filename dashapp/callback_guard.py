@@ -86,7 +86,7 @@ def check_body(body: Any, callbacks: Mapping[str, Mapping[str, Any]]) -> None:
         given, declared = body.get(key, []), list(spec.get(key) or [])
         if not isinstance(given, list) or len(given) != len(declared):
             raise Malformed(f"{key} must be a list of {len(declared)} item(s), as the callback declares")
-        for item, wanted in zip(given, declared):
+        for item, wanted in zip(given, declared, strict=True):
             _check_dependency(item, wanted, key)
     changed = body.get("changedPropIds", [])
     if not isinstance(changed, list) or not all(isinstance(prop, str) for prop in changed):

@@ -101,7 +101,8 @@ def make_map_figure(df: pd.DataFrame, size_label: str = "Events") -> go.Figure:
         "type": "scatter", "x": df["longitude"], "y": df["latitude"], "mode": "markers",
         "marker": {"size": 6 + 34 * (df["value"].astype(float) / peak) ** 0.5, "color": "#cf222e", "opacity": 0.6,
                    "line": {"width": 1, "color": "#7d1a1a"}},
-        "customdata": list(zip(plot_labels(df["state"]), plot_labels(df["lga"]), df["events"], df["value"])),
+        "customdata": list(zip(plot_labels(df["state"]), plot_labels(df["lga"]), df["events"], df["value"],
+                               strict=False)),
         "hovertemplate": f"%{{customdata[1]}}, %{{customdata[0]}}<br>events: %{{customdata[2]}}<br>"
                          f"{plot_text(size_label)}: %{{customdata[3]}}<extra></extra>",
     }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, func, select, update
+from sqlalchemy import BigInteger, CursorResult, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
@@ -26,11 +27,12 @@ def bump_version(session: Session) -> None:
     On PostgreSQL the NOTIFY is delivered when that transaction commits, so
     listeners in every process and replica look only at committed data.
     """
-    result = session.execute(
+    # An UPDATE's result is a CursorResult (rowcount), which Session.execute's annotation does not say.
+    result = cast(CursorResult[Any], session.execute(
         update(StatusVersion)
         .where(StatusVersion.id == 1)
         .values(version=StatusVersion.version + 1, changed_at=utcnow())
-    )
+    ))  # fmt: skip
     if result.rowcount == 0:
         session.add(StatusVersion(id=1, version=1))
         session.flush()

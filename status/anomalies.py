@@ -86,7 +86,7 @@ def source_quality_drops(by_source: dict[str, list[DataQualityMetric]]) -> list[
     return found
 
 
-def date_bounds_query(today: date) -> Select:
+def date_bounds_query(today: date) -> Select[date | None, date | None]:
     """Select the oldest event date and the newest one not after ``today``."""
     newest = select(func.max(ConflictEvent.event_date)).where(ConflictEvent.event_date <= today)
     oldest = select(func.min(ConflictEvent.event_date))
@@ -102,7 +102,7 @@ def week_window(session: Session, today: date) -> WeekWindow | None:
     return WeekWindow(latest=newest, oldest=start, covered=oldest is not None and oldest <= start)
 
 
-def state_days_query(window: WeekWindow) -> Select:
+def state_days_query(window: WeekWindow) -> Select[str | None, date | None, int]:
     """Select event counts per (state, date) inside the window; bounded by states x days."""
     return (
         select(ConflictEvent.state, ConflictEvent.event_date, func.count().label("n"))

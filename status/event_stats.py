@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from sqlalchemy import Select, String, column, func, lateral, literal, select, text, true, union_all, values
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CompoundSelect
 
@@ -74,7 +77,7 @@ def marker_query() -> Select:
     )
 
 
-def source_counts_query() -> Select:
+def source_counts_query() -> Select[str | None, int]:
     """Select every source's event count (NULL source included), one index-only scan."""
     return select(ConflictEvent.source, func.count()).group_by(ConflictEvent.source)
 
@@ -86,7 +89,7 @@ def failing_events_query() -> Select:
     return select(func.count()).select_from(ConflictEvent).where(ConflictEvent.error_count > 0)
 
 
-def recent_dates_lateral(sources: list[str], sample: int) -> Select:
+def recent_dates_lateral(sources: list[str], sample: int) -> Select[str, date]:
     """Select each source's newest distinct dates by one backward index probe per source (PostgreSQL)."""
     names = values(column("source", String), name="names").data([(s,) for s in sources])
     dates = lateral(
@@ -99,7 +102,7 @@ def recent_dates_lateral(sources: list[str], sample: int) -> Select:
     return select(names.c.source, dates.c.event_date).join(dates, true())
 
 
-def recent_dates_union(sources: list[str], sample: int) -> Select | CompoundSelect:
+def recent_dates_union(sources: list[str], sample: int) -> Select[str, date] | CompoundSelect[str, date]:
     """Select each source's newest distinct dates as one UNION ALL of per-source index probes (SQLite)."""
     parts = []
     for name in sources:
@@ -115,7 +118,7 @@ def recent_dates_union(sources: list[str], sample: int) -> Select | CompoundSele
     return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
-def recent_dates_window(sample: int) -> Select:
+def recent_dates_window(sample: int) -> Select[str, date]:
     """Select each source's newest distinct dates with a window over (source, date) pairs (any SQL)."""
     pairs = (
         select(ConflictEvent.source, ConflictEvent.event_date)
@@ -133,6 +136,7 @@ def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_
     counts = {source: int(n) for source, n in session.execute(source_counts_query())}
     named = sorted(s for s in counts if s is not None)
     postgres = session.get_bind().dialect.name == "postgresql"
+    rows: Iterable[tuple[str, date]] | Result[str, date]
     if not named:
         rows = []
     elif postgres:
@@ -153,7 +157,9 @@ def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_
     weeks: dict[str, list[int]] = {}
     if window is not None:
         by_day = state_days_lateral(window) if postgres else state_days_query(window)
-        weeks = weekly_counts([tuple(row) for row in session.execute(by_day)], window)
+        # Both queries keep named states and dated events only (WHERE ... IS NOT NULL / BETWEEN).
+        counted = cast(list[tuple[str, date, int]], [tuple(row) for row in session.execute(by_day)])
+        weeks = weekly_counts(counted, window)
     return EventStats(sources=sources, events=sum(counts.values()), validation_failures=int(failures),
                       window=window, weeks=dict(weeks))  # fmt: skip
 
@@ -203,7 +209,7 @@ def load_event_stats(session: Session, today: date, *, running: bool = False) ->
     the monitor for the whole load; instead the last aggregates this process computed stand,
     since nothing else writes events until that load commits.
     """
-    key = session.get_bind().url.render_as_string(hide_password=True)
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
     last = _cache.last(key) if running and session.get_bind().dialect.name == "postgresql" else None
     if last is not None and session.scalar(EVENTS_LOCKED):
         return last

@@ -17,6 +17,7 @@ until the events change); this module only applies the rules.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -35,7 +36,7 @@ def usual_gap_days(dates: tuple[date, ...]) -> float | None:
     """Return the median gap between consecutive dates (newest first), or None if too few."""
     if len(dates) < MIN_HISTORY_DATES:
         return None
-    gaps = [(newer - older).days for newer, older in zip(dates, dates[1:], strict=False)]
+    gaps = [(newer - older).days for newer, older in itertools.pairwise(dates)]
     return float(statistics.median(gaps))
 
 
@@ -64,5 +65,5 @@ def source_health(rows: Iterable[SourceDates], last_ingested: dict[str, datetime
             "silent_days": silent_days,
             "silent": is_silent(silent_days, gap),
         })  # fmt: skip
-    out.sort(key=lambda s: s["source"])
-    return sorted(out, key=lambda s: s["last_event_date"] or "", reverse=True)
+    out.sort(key=lambda s: str(s["source"]))
+    return sorted(out, key=lambda s: str(s["last_event_date"] or ""), reverse=True)

@@ -45,7 +45,7 @@ def aggregates_query(limit: int) -> Select:
     )
 
 
-def source_metrics_query(per_source: int, recent_rows: int) -> Select:
+def source_metrics_query(per_source: int, recent_rows: int) -> Select[DataQualityMetric, int]:
     """Select each source's newest ``per_source`` metric rows with their rank (1 = newest).
 
     Only the newest ``recent_rows`` per-source rows are looked at, so the cost stays flat

@@ -26,9 +26,9 @@ from status.queries import (
     aggregates_query,
     latest_run_query,
     recent_runs_query,
+    runs_count_query,
     source_metrics_query,
     stages_query,
-    runs_count_query,
 )
 from status.shapes import dq_dict, iso, run_dict, trend
 
@@ -106,7 +106,8 @@ def _data_quality(
     previous = aggregates[1] if len(aggregates) > 1 else None
     per_source: dict[str, list[DataQualityMetric]] = {}
     for metric, _rank in session.execute(source_metrics_query(anomaly_rules.DQ_BASELINE_RUNS + 1, SOURCE_METRIC_ROWS)):
-        per_source.setdefault(metric.source, []).append(metric)
+        if metric.source is not None:  # always (the query keeps named sources only); narrows the type
+            per_source.setdefault(metric.source, []).append(metric)
     last_ingested = {source: rows[0].timestamp for source, rows in per_source.items()}
     current = _latest_batch(per_source)
     quality = {

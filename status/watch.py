@@ -8,6 +8,7 @@ compares ``current_version`` (one indexed row read). Neither knows Flask.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -84,10 +85,8 @@ class PostgresWatcher:
 
     def _close_connection(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 self._conn.close()
-            except psycopg.Error:
-                pass
         self._conn = None
 
     def wait(self, timeout: float) -> bool:

@@ -51,7 +51,9 @@ def test_overrides_win_over_environment(monkeypatch, tmp_path) -> None:
     assert app.config["WS_MAX_CLIENTS"] == 3
 
 
-@pytest.mark.parametrize(("key", "value"), [("WS_MAX_CLIENTS", "many"), ("WS_PING_SECONDS", "5s"), ("MAX_UPLOAD_MB", "-1")])
+@pytest.mark.parametrize(
+    ("key", "value"), [("WS_MAX_CLIENTS", "many"), ("WS_PING_SECONDS", "5s"), ("MAX_UPLOAD_MB", "-1")]
+)
 def test_bad_numbers_in_the_environment_are_named(key: str, value: str) -> None:
     with pytest.raises(config.ConfigError, match=key):
         config.from_environment({key: value})

@@ -61,7 +61,7 @@ def max_rows(engine: Engine | Connection) -> int:
     return int(engine.get_execution_options().get(MAX_ROWS_OPTION) or DEFAULT_MAX_ROWS)
 
 
-def fetch(engine: Engine, stmt: Select[Any], keep_types: bool = False, capped: bool = False) -> pd.DataFrame:
+def fetch(engine: Engine, stmt: Select, keep_types: bool = False, capped: bool = False) -> pd.DataFrame:
     """Execute ``stmt`` and return its rows as a DataFrame with the statement's column names.
 
     ``keep_types`` keeps Python values as they are (object columns), so integer

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ OPTIONS_MAX_AGE_S = 300.0
 _options_cache: dict[str, tuple[int, float, dict[str, list[str]]]] = {}
 
 
-def options_select(key: str) -> Select[Any]:
+def options_select(key: str) -> Select:
     """Return the distinct non-empty values of list filter ``key`` (a URL key), in order."""
     if key == "actor":
         rows = actor_rows(TrendFilters())

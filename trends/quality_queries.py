@@ -31,7 +31,7 @@ def _tallies() -> list[Any]:
     ]
 
 
-def rates_select(filters: TrendFilters, dimension: str | None = None, undated: bool = False) -> Select[Any]:
+def rates_select(filters: TrendFilters, dimension: str | None = None, undated: bool = False) -> Select:
     """Return (bucket, grp, events, geocoded, precise, valid) per time bucket and ``dimension`` value.
 
     ``undated`` keeps events without a date, in a row whose bucket is NULL.
@@ -40,7 +40,7 @@ def rates_select(filters: TrendFilters, dimension: str | None = None, undated: b
     return by_bucket(filters, dimension, group, _tallies(), undated)
 
 
-def precision_mix_select(filters: TrendFilters) -> Select[Any]:
+def precision_mix_select(filters: TrendFilters) -> Select:
     """Return (bucket, precision, events): how events were geocoded, per time bucket."""
     daily = (
         select(E.event_date, E.geo_precision.label("precision"), func.count().label("events"))
@@ -50,9 +50,9 @@ def precision_mix_select(filters: TrendFilters) -> Select[Any]:
     return per_bucket(daily, filters.granularity, ("precision",), ("events",))
 
 
-def failures_select(filters: TrendFilters) -> Select[Any]:
+def failures_select(filters: TrendFilters) -> Select:
     """Return (bucket, rule, severity, events): events failing each validation rule per time bucket."""
-    I = ValidationIssue  # noqa: N806 - table alias
+    I = ValidationIssue  # noqa: E741, N806 - table alias
     # An event has one date, so distinct events per day add up to distinct events per bucket.
     daily = (
         select(E.event_date, I.rule, I.severity, func.count(func.distinct(I.event_id)).label("events"))
@@ -63,7 +63,7 @@ def failures_select(filters: TrendFilters) -> Select[Any]:
     return per_bucket(daily, filters.granularity, ("rule", "severity"), ("events",))
 
 
-def completeness_select(filters: TrendFilters) -> Select[Any]:
+def completeness_select(filters: TrendFilters) -> Select:
     """Return one row: events, and per field how many events have it filled."""
     filled = []
     for name in COMPLETENESS_FIELDS:
@@ -74,7 +74,7 @@ def completeness_select(filters: TrendFilters) -> Select[Any]:
     return select(func.count().label("events"), *filled).where(where(filters))
 
 
-def runs_select(filters: TrendFilters, limit: int = 200) -> Select[Any]:
+def runs_select(filters: TrendFilters, limit: int = 200) -> Select:
     """Return per-run rates recorded by the pipeline (aggregate rows, or per-source rows if sources are chosen)."""
     M = DataQualityMetric  # noqa: N806 - table alias
     stmt = select(
@@ -126,9 +126,9 @@ def _drill_conditions(drill: Drill) -> list[Any]:
     return conds
 
 
-def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int = DRILL_LIMIT) -> Select[Any]:
+def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int = DRILL_LIMIT) -> Select:
     """Return events that failed a rule or were geocoded imprecisely, one row per reason."""
-    I = ValidationIssue  # noqa: N806 - table alias
+    I = ValidationIssue  # noqa: E741, N806 - table alias
     base = [where(filters), *_drill_conditions(drill)]
     columns = (E.id.label("event_id"), E.event_date, E.state, E.lga, E.source)
     parts = []
@@ -162,7 +162,7 @@ def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int =
     ).limit(limit)
 
 
-def newest(stmt: Select[Any], limit: int) -> Select[Any]:
+def newest(stmt: Select, limit: int) -> Select:
     """Keep the ``limit`` most recent rows of one part (undated first, as the date index orders them)."""
     # Limiting each part lets PostgreSQL walk a date index backwards and stop early.
     part = stmt.order_by(E.event_date.desc().nulls_first(), E.id).limit(limit)

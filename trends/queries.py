@@ -12,8 +12,8 @@ from sqlalchemy import Select, and_, func, literal, select
 
 from trends.filters import TrendFilters
 from trends.sql import (
-    E,
     ROLLUP_DIMENSIONS,
+    E,
     actor_rows,
     bucket,
     count_columns,
@@ -34,7 +34,7 @@ EVENT_COLUMNS = (
 )
 
 
-def series_select(filters: TrendFilters, dimension: str | None = None, metric: str | None = None) -> Select[Any]:
+def series_select(filters: TrendFilters, dimension: str | None = None, metric: str | None = None) -> Select:
     """Return (bucket, grp, value) rows: ``metric`` per time bucket, per ``dimension`` value if given."""
     metric = metric or filters.metric
     if dimension == "actor":
@@ -51,7 +51,7 @@ def series_select(filters: TrendFilters, dimension: str | None = None, metric: s
 
 def by_bucket(
     filters: TrendFilters, dimension: str | None, group: Any, aggregates: list[Any], undated: bool = False
-) -> Select[Any]:
+) -> Select:
     """Return (bucket, grp, *aggregates) over the filtered events, by the faster plan for ``dimension``.
 
     ``undated`` keeps events without a date, in rows whose bucket is NULL.
@@ -67,7 +67,7 @@ def by_bucket(
     return select(period, group, *aggregates).where(*conds).group_by(period, group).order_by(period, group)
 
 
-def place_select(filters: TrendFilters, metric: str | None = None) -> Select[Any]:
+def place_select(filters: TrendFilters, metric: str | None = None) -> Select:
     """Return one row per (state, LGA): events, ``metric``, geocoded position and quality tallies.
 
     One scan feeds the state and LGA rankings, the map and the quality context; trends.charts
@@ -91,7 +91,7 @@ def place_select(filters: TrendFilters, metric: str | None = None) -> Select[Any
     )
 
 
-def events_select(filters: TrendFilters, limit: int, offset: int = 0, after_id: int | None = None) -> Select[Any]:
+def events_select(filters: TrendFilters, limit: int, offset: int = 0, after_id: int | None = None) -> Select:
     """Return a page of events matching ``filters`` in id order (keyset when ``after_id`` is given)."""
     stmt = select(*(getattr(E, name) for name in EVENT_COLUMNS)).where(where(filters))
     if after_id is not None:

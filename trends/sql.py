@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Date, Select, and_, cast, func, literal_column, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Select,
+    SQLColumnExpression,
+    and_,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -24,7 +37,7 @@ class date_bucket(FunctionElement[date]):  # noqa: N801 - SQL function style
     inherit_cache = True
 
 
-def bucket(column: ColumnElement[Any], granularity: str) -> date_bucket:
+def bucket(column: SQLColumnExpression[Any], granularity: str) -> date_bucket:
     """Return the start of ``column``'s day, ISO week (Monday) or month."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"unknown granularity {granularity!r}")
@@ -33,7 +46,7 @@ def bucket(column: ColumnElement[Any], granularity: str) -> date_bucket:
 
 def _parts(element: date_bucket, compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
     column, unit = list(element.clauses)
-    return compiler.process(column, **kw), unit.name.strip("'")  # type: ignore[attr-defined]
+    return compiler.process(column, **kw), unit.name.strip("'")
 
 
 @compiles(date_bucket, "postgresql")
@@ -105,7 +118,7 @@ def metric_column(metric: str, table: Any = E, only: ColumnElement[bool] | None 
 
 def actor_rows(filters: TrendFilters, *columns: ColumnElement[Any]) -> Any:
     """Return a subquery with one row per (event, actor) - UNION ALL of actor1..3 - plus ``columns``."""
-    parts: list[Select[Any]] = []
+    parts: list[Select] = []
     for actor in (E.actor1, E.actor2, E.actor3):
         conds = [where(filters), actor.is_not(None), actor != ""]
         if filters.actors:
@@ -127,7 +140,7 @@ def count_columns() -> list[ColumnElement[Any]]:
 ROLLUP_DIMENSIONS = (None, "region", "crisis_type")
 
 
-def per_bucket(daily: Select[Any], granularity: str, groups: tuple[str, ...], sums: tuple[str, ...]) -> Select[Any]:
+def per_bucket(daily: Select, granularity: str, groups: tuple[str, ...], sums: tuple[str, ...]) -> Select:
     """Roll a per-day aggregate (event_date, *groups, *sums) up to day/week/month buckets."""
     inner = daily.subquery("daily")
     period = bucket(inner.c.event_date, granularity).label("bucket")

@@ -45,7 +45,7 @@ def pair() -> Iterator[tuple[gsocket.socket, gsocket.socket]]:
     client.close()
 
 
-def _in_greenlet(function, *args):  # noqa: ANN001, ANN202 - a test helper
+def _in_greenlet(function, *args):  # a test helper
     greenlet = gevent.spawn(function, *args)
     greenlet.join(10)
     return greenlet
@@ -105,7 +105,7 @@ def test_the_408_is_the_json_error_shape() -> None:
 def test_outside_gevent_the_body_passes_unwrapped() -> None:
     seen = {}
 
-    def app(environ, start_response):  # noqa: ANN001, ANN202 - a WSGI app
+    def app(environ, start_response):  # a WSGI app
         seen["input"] = environ["wsgi.input"]
         start_response("204 No Content", [])
         return []

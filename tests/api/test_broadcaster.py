@@ -12,9 +12,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from api.broadcaster import Broadcaster, register_broadcaster
+from models import current_version
 from status.snapshot import build_snapshot
 from status.watch import PollingWatcher
-from models import current_version
 from tests.status.builders import add_run, commit
 
 

@@ -189,7 +189,8 @@ def undocumented_gaps(spec: dict[str, Any], schema: dict[str, Any], value: Any, 
                 gaps += undocumented_gaps(spec, sub, value[name], f"{where}.{name}")
         return gaps
     if isinstance(value, list) and "items" in schema:
-        return [gap for i, item in enumerate(value) for gap in undocumented_gaps(spec, schema["items"], item, f"{where}[{i}]")]
+        return [gap for i, item in enumerate(value)
+                for gap in undocumented_gaps(spec, schema["items"], item, f"{where}[{i}]")]
     return []
 
 

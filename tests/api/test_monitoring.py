@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import socketserver
@@ -13,9 +14,9 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from api.monitoring_schemas import QualityResponse, Snapshot
 from app import create_app
 from tests.servers import free_port
-from api.monitoring_schemas import QualityResponse, Snapshot
 from tests.status.builders import add_events, add_metric, add_run, commit, every
 
 STATUS_URL = "/api/v1/monitoring/pipeline-status"
@@ -204,10 +205,8 @@ class TcpProxy:
         self.server.shutdown()
         self.server.server_close()
         for sock in self.sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
         self.sockets.clear()
 

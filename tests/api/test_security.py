@@ -65,7 +65,9 @@ def test_hsts_can_be_turned_off(client) -> None:
 
 
 @pytest.mark.parametrize(("hops", "scheme"), [(0, "http"), (1, "https")])
-def test_forwarded_proto_is_honoured_only_with_proxy_fix(engine, database_url, tmp_path, hops: int, scheme: str) -> None:
+def test_forwarded_proto_is_honoured_only_with_proxy_fix(
+    engine, database_url, tmp_path, hops: int, scheme: str
+) -> None:
     from app import create_app
 
     app = create_app({"APP_ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path),

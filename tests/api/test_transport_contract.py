@@ -7,6 +7,7 @@ what changed, before the app breaks in production.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import socket
 import time
@@ -24,8 +25,16 @@ from wsproto.events import CloseConnection, Event, Ping, Pong, TextMessage
 from wsproto.extensions import PerMessageDeflate
 
 from api.broadcaster import app_broadcaster
-from api.transport import (PING_FRAME, PINNED, FrameRefused, Link, handshake_problem, handshake_request,
-                           rewrite_deflate_offer, text_frame)
+from api.transport import (
+    PING_FRAME,
+    PINNED,
+    FrameRefused,
+    Link,
+    handshake_problem,
+    handshake_request,
+    rewrite_deflate_offer,
+    text_frame,
+)
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
@@ -146,10 +155,8 @@ def test_flask_sock_builds_the_server_from_the_rewritten_environ_and_our_options
     monkeypatch.setattr(flask_sock, "Server", server)
     headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
                "Sec-WebSocket-Key": KEY, "Sec-WebSocket-Extensions": "permessage-deflate"}
-    try:
+    with contextlib.suppress(Stop):
         client.get("/api/v1/ws/monitoring/pipeline-status", headers=headers)
-    except Stop:
-        pass
     assert seen == {"offer": "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
                     "options": app.config["SOCK_SERVER_OPTIONS"]}
     assert app_broadcaster(app).client_count() == 0  # the slot is released however the request ends
@@ -182,7 +189,7 @@ def test_pongs_and_messages_land_in_the_attributes_the_link_reads(upgraded) -> N
 
 
 def test_a_close_frame_moves_the_connection_state_and_cannot_be_sent_twice(upgraded) -> None:
-    ws, client = upgraded
+    ws, _client = upgraded
     link = Link(ws)
     frame = link.close_frame(1001, "Server shutting down")
     assert client_frames(frame) == [CloseConnection(1001, "Server shutting down")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
@@ -149,7 +150,8 @@ def test_malformed_handshakes_get_a_4xx_and_reserve_nothing(app, client, change:
 
 @pytest.mark.parametrize("app_overrides", [{"WS_ACCESS_TOKEN": "s3cret"}])
 def test_two_token_subprotocols_are_refused_even_when_one_is_right(client) -> None:
-    response = client.get(ROUTES[0], headers={**UPGRADE, "Sec-WebSocket-Protocol": "nvcd.v1, token.guess, token.s3cret"})
+    offered = "nvcd.v1, token.guess, token.s3cret"
+    response = client.get(ROUTES[0], headers={**UPGRADE, "Sec-WebSocket-Protocol": offered})
     assert response.status_code == 400
 
 
@@ -203,7 +205,8 @@ def change(engine: Engine, status: str = "running") -> int:
 def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One gunicorn worker with short intervals and an access token, shared by this module's live tests."""
     log = tmp_path_factory.mktemp("live") / "gunicorn.log"
-    with LiveServer(database_url, env={**FAST, "WS_MAX_CLIENTS": "50", "WS_ACCESS_TOKEN": TOKEN}, log_path=log) as server:
+    env = {**FAST, "WS_MAX_CLIENTS": "50", "WS_ACCESS_TOKEN": TOKEN}
+    with LiveServer(database_url, env=env, log_path=log) as server:
         yield server
 
 
@@ -234,7 +237,7 @@ def test_heartbeat_arrives_within_the_interval(live: LiveServer) -> None:
             message = json.loads(ws.recv(timeout=2))
             assert set(message) >= {"type", "version", "timestamp"}
             arrivals.append(time.monotonic())
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert len(gaps) >= 3 and max(gaps) < 0.5 + 0.4
 
 
@@ -408,7 +411,8 @@ def test_chromium_negotiates_shared_deflate_frames_and_the_token_subprotocol(liv
         const ws = new WebSocket(url, ['nvcd.v1', 'token.' + token]);
         const types = [];
         ws.onmessage = e => { types.push(JSON.parse(e.data).type);
-            if (types.includes('heartbeat')) { done({extensions: ws.extensions, protocol: ws.protocol, types}); ws.close(); } };
+            if (types.includes('heartbeat')) {
+                done({extensions: ws.extensions, protocol: ws.protocol, types}); ws.close(); } };
         ws.onclose = e => done({closed: e.code});
     })"""
     page = chromium.new_page()

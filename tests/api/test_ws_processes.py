@@ -33,7 +33,10 @@ def settings(database_url: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def pair(database_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two separate gunicorn servers (as two replicas would be) on one database."""
-    with LiveServer(database_url, env=settings(database_url)) as a, LiveServer(database_url, env=settings(database_url)) as b:
+    with (
+        LiveServer(database_url, env=settings(database_url)) as a,
+        LiveServer(database_url, env=settings(database_url)) as b,
+    ):
         yield a, b
 
 

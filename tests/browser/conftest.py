@@ -51,7 +51,7 @@ def server_factory(database_url: str, tmp_path: Path) -> Iterator[Callable[..., 
 class PageWatch:
     """A Playwright page with its console errors and uncaught exceptions collected."""
 
-    def __init__(self, page) -> None:  # noqa: ANN001 - playwright Page
+    def __init__(self, page) -> None:  # playwright Page
         self.page = page
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
@@ -105,7 +105,7 @@ def ingest(engine: Engine) -> Callable[[int], int]:
     return lambda n: ingest_generated(engine, n)
 
 
-def record_errors(page) -> list[str]:  # noqa: ANN001 - a playwright Page
+def record_errors(page) -> list[str]:  # a playwright Page
     """Return a list that collects the page's uncaught exceptions and console errors from now on."""
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -113,7 +113,7 @@ def record_errors(page) -> list[str]:  # noqa: ANN001 - a playwright Page
     return errors
 
 
-def screenshot(page, name: str) -> Path:  # noqa: ANN001 - a PageWatch or a playwright Page
+def screenshot(page, name: str) -> Path:  # a PageWatch or a playwright Page
     """Save a full-page screenshot into test-artifacts/ and return its path."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

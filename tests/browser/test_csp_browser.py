@@ -21,7 +21,8 @@ PLOTTED = """() => { const plots = document.querySelectorAll('.js-plotly-plot');
   return plots.length > 0 && Array.from(plots).some(p => p._fullData && p._fullData.some(t => (t.x || []).length)); }"""
 TO_IMAGE = "() => window.Plotly.toImage(document.querySelector('.js-plotly-plot'), {format: 'png'})"
 PAGES = [
-    ("/monitor?" + urlencode(FAST), "() => document.querySelector('#monitor-status.monitor-state-live')", "csp-monitor"),
+    ("/monitor?" + urlencode(FAST), "() => document.querySelector('#monitor-status.monitor-state-live')",
+     "csp-monitor"),
     ("/embed/monitor?" + urlencode(FAST), "() => document.querySelector('#monitor-status.monitor-state-live')",
      "csp-embed"),
     ("/trends/conflict", PLOTTED, "csp-trends-conflict"),

@@ -29,8 +29,11 @@ GRANULARITY = dom_id({"type": ids.CONFLICT_FILTER, "key": "granularity"})
 START = dom_id({"type": ids.CONFLICT_FILTER, "key": "start"})
 STATES_CSV = dom_id({"type": ids.CONFLICT_CSV, "chart": "states"})
 # The plotted traces of a dcc.Graph, decoded by plotly.js (the JSON may carry base64 typed arrays).
-TRACES = """(id) => { const el = document.getElementById(id); const plot = el && (el.querySelector('.js-plotly-plot') || el);
-  return plot && plot._fullData ? plot._fullData.map(t => ({name: t.name || null, x: Array.from(t.x || []), y: Array.from(t.y || [])})) : null; }"""
+TRACES = """(id) => { const el = document.getElementById(id);
+  const plot = el && (el.querySelector('.js-plotly-plot') || el);
+  return plot && plot._fullData
+    ? plot._fullData.map(t => ({name: t.name || null, x: Array.from(t.x || []), y: Array.from(t.y || [])}))
+    : null; }"""
 
 
 def traces(page: Any, graph: str) -> list[dict[str, Any]]:
@@ -40,8 +43,10 @@ def traces(page: Any, graph: str) -> list[dict[str, Any]]:
 
 def wait_for_bars(page: Any, graph: str, count: int) -> None:
     """Wait until ``graph``'s first trace has ``count`` points."""
-    page.wait_for_function(f"(id) => {{ const t = ({TRACES})(id); return t && t.length && t[0].y.length === {count}; }}",
-                           arg=graph, timeout=15000)
+    page.wait_for_function(
+        f"(id) => {{ const t = ({TRACES})(id); return t && t.length && t[0].y.length === {count}; }}",
+        arg=graph, timeout=15000,
+    )
 
 
 def test_filters_url_and_csv(chromium, server_factory, engine: Engine, tmp_path: Path) -> None:
@@ -68,7 +73,8 @@ def test_filters_url_and_csv(chromium, server_factory, engine: Engine, tmp_path:
         page.wait_for_function("() => location.search.includes('start=2024-02-01')", timeout=10000)
         # Every chart has its own callback: wait for the series too (no Banditry events from February on).
         page.wait_for_function(
-            f"(id) => {{ const t = ({TRACES})(id); return t && t.map(x => x.name).join('|') === 'Cult Clash|Insurgency'; }}",
+            f"(id) => {{ const t = ({TRACES})(id); "
+            "return t && t.map(x => x.name).join('|') === 'Cult Clash|Insurgency'; }",
             arg=SERIES, timeout=15000,
         )
         shared_url = page.url

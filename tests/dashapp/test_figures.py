@@ -42,7 +42,7 @@ def test_rates_figure_has_two_panels_per_group() -> None:
                        "geocoded_rate": [1.0, 0.5], "valid_rate": [0.0, 1.0]})
     fig = f.make_rates_figure(df)
     assert len(fig.data) == 4
-    assert [list(trace.y)[0] for trace in fig.data] == [1.0, 0.0, 0.5, 1.0]
+    assert [next(iter(trace.y)) for trace in fig.data] == [1.0, 0.0, 0.5, 1.0]
 
 
 def test_precision_figure_stacks_levels_in_order() -> None:
@@ -67,7 +67,7 @@ def test_completeness_worst_and_runs() -> None:
     assert [list(trace.x) for trace in worst.data] == [[0.5], [1.0]]
     runs = f.make_runs_figure(pd.DataFrame({"run_id": [1], "timestamp": T(["2024-04-01"]), "grp": ["all sources"],
                                             "geocoding_success_rate": [0.7], "validation_pass_rate": [0.8]}))
-    assert [list(trace.y)[0] for trace in runs.data] == [0.7, 0.8]
+    assert [next(iter(trace.y)) for trace in runs.data] == [0.7, 0.8]
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,8 @@ def test_settings_default_to_the_issue_timings() -> None:
     settings = parse_settings({})
     assert settings == DEFAULT_SETTINGS
     assert (settings["backoff_base_ms"], settings["backoff_cap_ms"]) == (1000, 30000)
-    assert (settings["poll_after_failures"], settings["poll_interval_ms"], settings["dead_after_ms"]) == (5, 5000, 30000)
+    timings = (settings["poll_after_failures"], settings["poll_interval_ms"], settings["dead_after_ms"])
+    assert timings == (5, 5000, 30000)
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,6 @@ def test_embed_path_matching_respects_prefix() -> None:
 
 
 def test_with_frame_ancestors_replaces_only_that_directive() -> None:
-    assert with_frame_ancestors("default-src 'self'; frame-ancestors 'self'", "frame-ancestors 'self' https://a.example") \
-        == "default-src 'self'; frame-ancestors 'self' https://a.example"
+    policy = with_frame_ancestors("default-src 'self'; frame-ancestors 'self'", "frame-ancestors 'self' https://a.example")
+    assert policy == "default-src 'self'; frame-ancestors 'self' https://a.example"
     assert with_frame_ancestors(None, "frame-ancestors 'self'") == "frame-ancestors 'self'"

@@ -30,7 +30,7 @@ quality: Any = None
 @pytest.fixture(autouse=True)
 def _page_modules(app: Any) -> None:
     """Import the page modules after the app (and its Dash) was created."""
-    global conflict, quality  # noqa: PLW0603 - see the comment above
+    global conflict, quality  # see the comment above
     from dashapp.pages import conflict as conflict_page
     from dashapp.pages import quality as quality_page
 
@@ -167,12 +167,14 @@ def test_csv_download_matches_the_chart(prepared: list[int]) -> None:
     [
         ("rates_source", {"x": "2024-02-01", "customdata": "Punch"}, "month",
          Drill(date(2024, 2, 1), date(2024, 3, 1), "source", "Punch")),
-        ("rates_state", {"x": "2024-12-01", "customdata": "Other"}, "month", Drill(date(2024, 12, 1), date(2025, 1, 1))),
+        ("rates_state", {"x": "2024-12-01", "customdata": "Other"}, "month",
+         Drill(date(2024, 12, 1), date(2025, 1, 1))),
         ("precision", {"x": "2024-01-01", "customdata": "none"}, "week",
          Drill(date(2024, 1, 1), date(2024, 1, 8), precision="none")),
         ("failures", {"x": "2024-01-05", "customdata": "url_form"}, "day",
          Drill(date(2024, 1, 5), date(2024, 1, 6), rule="url_form")),
-        ("worst_states", {"y": "Kano", "x": 0.3, "customdata": "Kano"}, "month", Drill(dimension="state", value="Kano")),
+        ("worst_states", {"y": "Kano", "x": 0.3, "customdata": "Kano"}, "month",
+         Drill(dimension="state", value="Kano")),
         ("completeness", {"y": "lga", "x": 0.5, "customdata": "lga"}, "month", Drill()),
     ],
 )
@@ -208,7 +210,8 @@ def test_drill_caption_says_when_the_cap_cut_the_list(prepared: list[int], monke
     capped = quality.drill_caption(DRILL_LIMIT, Drill())
     assert f"newest {DRILL_LIMIT:,} shown" in capped and "all matching" not in capped
     assert "rule = geo" in quality.drill_caption(DRILL_LIMIT, Drill(rule="geo"))
-    full = pd.DataFrame({"event_id": range(DRILL_LIMIT), "reason": "geo", "event_date": [date(2024, 1, 1)] * DRILL_LIMIT})
+    full = pd.DataFrame({"event_id": range(DRILL_LIMIT), "reason": "geo",
+                         "event_date": [date(2024, 1, 1)] * DRILL_LIMIT})
     monkeypatch.setattr(quality, "drilldown", lambda *_args: full)
     rows, caption = drawn(quality.update_quality_grid, "", [None])
     assert len(rows) == DRILL_LIMIT and f"newest {DRILL_LIMIT:,} shown" in caption and "all matching" not in caption

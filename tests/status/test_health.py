@@ -60,7 +60,7 @@ def test_silent_source_flagged_and_regular_one_not(engine) -> None:
     assert punch["events"] == 21 and punch["last_event_date"] == (TODAY - timedelta(days=30)).isoformat()
     assert punch["last_ingested_at"] == "2026-11-29T10:00:00Z"
     assert new["silent"] is False and new["usual_gap_days"] is None
-    assert [s["source"] for s in snap["sources"]][0] == "Daily Trust"  # most recently active first
+    assert snap["sources"][0]["source"] == "Daily Trust"  # most recently active first
     assert snap["totals"]["events"] == 40 + 21 + 1 + 1
     silent = [a for a in snap["anomalies"] if a["kind"] == "source_silent"]
     assert [a["subject"] for a in silent] == ["Punch"]

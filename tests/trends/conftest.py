@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -59,7 +59,7 @@ def insert_events(engine: Engine) -> list[int]:
             for rule, severity in issues:
                 session.add(ValidationIssue(event_id=event.id, run_id=run.id, rule=rule, severity=severity,
                                             field="state", detail=f"{rule} failed"))
-        start = datetime(2024, 4, 1, tzinfo=timezone.utc)
+        start = datetime(2024, 4, 1, tzinfo=UTC)
         for k, (geo, valid) in enumerate([(0.5, 0.6), (0.7, 0.8)]):
             session.add(DataQualityMetric(
                 timestamp=start + timedelta(days=k), metric_type="aggregate", status="healthy", run_id=run.id,

@@ -81,7 +81,7 @@ def test_worst_sources_and_states(engine: Engine) -> None:
 def test_tallies_keep_undated_events_apart(engine: Engine) -> None:
     tallies = charts.quality_tallies(engine, TrendFilters(), "source")
     undated = tallies[tallies["bucket"].isna()]
-    assert list(undated.itertuples(index=False, name=None))[0][1:] == ("Daily Post", 1, 0, 0, 0)
+    assert next(undated.itertuples(index=False, name=None))[1:] == ("Daily Post", 1, 0, 0, 0)
     rates = charts.rates_from(tallies)
     assert len(rates) == 5 and rates["bucket"].notna().all()
 
