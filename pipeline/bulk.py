@@ -73,14 +73,14 @@ def drop_indexes(session: Session) -> list[str]:
     The table has no foreign keys (migration 0003): dropping one would also lock the table
     it references, ``pipeline_runs``, which the monitor reads throughout the load.
     """
-    constraints = dict(session.execute(text(
+    constraints: dict[str, str] = dict(session.execute(text(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = 'conflict_events'::regclass AND contype = 'u'")).all())  # fmt: skip
-    indexes = session.execute(text(
+    indexes: dict[str, str] = dict(session.execute(text(
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-        "AND tablename = 'conflict_events' AND indexname <> 'pk_conflict_events'")).all()  # fmt: skip
-    rebuild = []
-    for name, ddl in indexes:
+        "AND tablename = 'conflict_events' AND indexname <> 'pk_conflict_events'")).all())  # fmt: skip
+    rebuild: list[str] = []
+    for name, ddl in indexes.items():
         if name in constraints:
             session.execute(text(f"ALTER TABLE conflict_events DROP CONSTRAINT {name}"))
             rebuild.append(f"ALTER TABLE conflict_events ADD CONSTRAINT {name} {constraints[name]}")
@@ -101,15 +101,23 @@ def rebuild_indexes(session: Session, rebuild: Sequence[str]) -> None:
 
 def column_types(session: Session, table: str, columns: Sequence[str]) -> list[int]:
     """Return the type oids of a PostgreSQL table's columns, in ``columns`` order."""
-    oids = dict(session.execute(text(
+    oids: dict[str, int] = dict(session.execute(text(
         "SELECT attname, atttypid::int FROM pg_attribute "
         "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"), {"table": table}).all())  # fmt: skip
     return [oids[name] for name in columns]
 
 
+def _driver_connection(session: Session) -> Any:
+    """Return the session's DBAPI connection (psycopg or sqlite3; SQLAlchemy types it ``Any | None``)."""
+    dbapi = session.connection().connection.driver_connection
+    if dbapi is None:  # only once the pooled connection was invalidated
+        raise RuntimeError("the session's DBAPI connection is gone")
+    return dbapi
+
+
 def insert_chunk(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Insert one chunk of rows with the backend's bulk path."""
-    dbapi = session.connection().connection.driver_connection
+    dbapi = _driver_connection(session)
     names = ", ".join(columns)
     if is_postgres(session):
         types = column_types(session, table, columns)
@@ -157,7 +165,7 @@ def chunk_sink(session: Session, table: str, columns: Sequence[str]) -> Iterator
 @contextmanager
 def _queued_copy(session: Session, table: str, columns: Sequence[str]) -> Iterator[Any]:
     """Open a binary ``COPY ... FROM STDIN`` whose data a psycopg writer thread sends on."""
-    dbapi = session.connection().connection.driver_connection
+    dbapi = _driver_connection(session)
     with dbapi.cursor() as cur:
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
@@ -217,7 +225,7 @@ def update_chunk(session: Session, table: str, columns: Sequence[str], rows: lis
         insert_chunk(session, table, columns, rows)
         return
     settable = list(columns[1:])
-    dbapi = session.connection().connection.driver_connection
+    dbapi = _driver_connection(session)
     cur = dbapi.cursor()
     try:
         cur.executemany(f"UPDATE conflict_events SET {', '.join(f'{n} = ?' for n in settable)} WHERE id = ?",

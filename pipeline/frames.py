@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,11 @@ def column(events: pd.DataFrame, name: str) -> pd.Series:
     return events[name] if name in events else pd.Series(None, index=events.index, dtype=object)
 
 
-def map_distinct(series: pd.Series, func: Callable[[object], object]) -> pd.Series:
-    """Apply ``func`` once per distinct non-null value and spread the results back (None for nulls)."""
+def map_distinct(series: pd.Series, func: Callable[[Any], object]) -> pd.Series:
+    """Apply ``func`` once per distinct non-null value and spread the results back (None for nulls).
+
+    ``func`` takes ``Any``: a column's values have no static type (e.g. ``codebook.is_actor`` takes a str).
+    """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     results = np.empty(len(uniques) + 1, dtype=object)
     results[:-1] = [func(value) for value in uniques]

@@ -52,11 +52,19 @@ class Limits:
     def from_settings(cls, settings: dict[str, object]) -> Limits:
         """Build the limits from the settings ``config.from_environment`` returns."""
         return cls(
-            xlsx_inflated_bytes=int(settings.get("MAX_XLSX_INFLATED_MB", cls.xlsx_inflated_bytes // MB)) * MB,
-            xlsx_members=int(settings.get("MAX_XLSX_MEMBERS", cls.xlsx_members)),
-            sheet_rows=int(settings.get("MAX_SHEET_ROWS", cls.sheet_rows)),
-            sheet_cells=int(settings.get("MAX_SHEET_CELLS", cls.sheet_cells)),
+            xlsx_inflated_bytes=_setting_int(settings, "MAX_XLSX_INFLATED_MB", cls.xlsx_inflated_bytes // MB) * MB,
+            xlsx_members=_setting_int(settings, "MAX_XLSX_MEMBERS", cls.xlsx_members),
+            sheet_rows=_setting_int(settings, "MAX_SHEET_ROWS", cls.sheet_rows),
+            sheet_cells=_setting_int(settings, "MAX_SHEET_CELLS", cls.sheet_cells),
         )
+
+
+def _setting_int(settings: dict[str, object], key: str, default: int) -> int:
+    """Return ``settings[key]`` (or ``default``) as an int, as ``int()`` reads it."""
+    value = settings.get(key, default)
+    if not isinstance(value, (int, float, str, bytes)):
+        raise TypeError(f"{key} must be a number, got {type(value).__name__}")
+    return int(value)
 
 
 def _reference_extent(buf: np.ndarray, skip: int = 0) -> tuple[int, int, int]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, select
+from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, ValidationIssue
@@ -63,7 +63,7 @@ def event_write_columns() -> tuple[str, ...]:
     return ("id", c.FINGERPRINT, c.CONTENT_HASH, *c.EVENT_COLUMNS, "run_id", "source_file", "created_at", "updated_at")
 
 
-def existing_select(fingerprints: Sequence[str] | None):
+def existing_select(fingerprints: Sequence[str] | None) -> Select[str, int, str]:
     """Build the query for stored (fingerprint, id, content_hash), all or for some fingerprints."""
     stmt = select(ConflictEvent.fingerprint, ConflictEvent.id, ConflictEvent.content_hash)
     return stmt if fingerprints is None else stmt.where(ConflictEvent.fingerprint.in_(fingerprints))

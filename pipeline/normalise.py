@@ -233,6 +233,10 @@ def _longest(values: pd.Series) -> int:
         return max(map(len, [v for v in cells if type(v) is str]), default=0)
 
 
+def _longer_than(limit: int) -> Callable[[object], bool]:
+    return lambda v: len(str(v)) > limit
+
+
 def _clip_texts(out: dict[str, pd.Series], rows: pd.Series) -> list[pd.DataFrame]:
     """Cut text longer than its column in place (PostgreSQL refuses it); return an issue per cut cell."""
     issues: list[pd.DataFrame] = []
@@ -243,7 +247,7 @@ def _clip_texts(out: dict[str, pd.Series], rows: pd.Series) -> list[pd.DataFrame
         values = out[col]
         if _longest(values) <= limit:  # the usual case, in one cheap pass
             continue
-        long = map_distinct(values, lambda v, limit=limit: len(str(v)) > limit).fillna(False).astype(bool)
+        long = map_distinct(values, _longer_than(limit)).fillna(False).astype(bool)
         details = values[long].map(lambda v, limit=limit: f"{len(str(v))} characters cut to {limit}: {str(v)[:40]!r}")
         out[col] = values.where(~long, values[long].map(lambda v, limit=limit: str(v)[:limit].rstrip()))
         issues.append(_issues(rows[long], TEXT_TOO_LONG, col, details))

@@ -10,7 +10,7 @@ at a time, and this way a run's final state appears exactly when its data does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, select, update
@@ -43,7 +43,7 @@ class RunRecorder:
         self.run_id: int | None = None
         self.current: str | None = None
 
-    def _commit(self, session: Session | None, changes) -> None:  # noqa: ANN001 - a callable on a session
+    def _commit(self, session: Session | None, changes: Callable[[Session], object]) -> None:
         if session is not None:
             changes(session)
             bump_version(session)

@@ -45,8 +45,8 @@ def _note(name: str, summary: RunSummary, catalog: Catalog) -> None:
 def run(engine: Engine, inputs: dict[str, Any], recording: Recording, lock_wait_s: float | None) -> None:
     """Run every stage on ``inputs`` (source, reading options, run settings), record each, and commit."""
     summary = recording.summary
-    with Session(engine) as session:
-        known_sources = load.stored_sources(session)
+    with Session(engine) as reader:
+        known_sources = load.stored_sources(reader)
     progress = (lambda done, total: recording.step("load", done, total)) if recording.progress else None
     catalog: Catalog = {**inputs, "known_sources": known_sources, "spellings": None, "run_id": summary.run_id,
                         "source_file": summary.source_file, "load_progress": progress}  # fmt: skip

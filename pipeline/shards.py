@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import date
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -149,7 +149,8 @@ def _forward(conns: list[Connection], write: Callable[[bytes], None]) -> None:
     """Send every worker's COPY blocks on, as they come, until each has sent its empty block."""
     pending = list(conns)
     while pending:
-        for conn in wait(pending):
+        # wait() returns some of the objects it is given: here, only Connections.
+        for conn in cast("list[Connection]", wait(pending)):
             try:
                 block = conn.recv_bytes()
             except EOFError as exc:
@@ -250,6 +251,7 @@ def _sharded(session: Session, conns: list[Connection], recording: Recording, re
     begin(MEASURE.name, summary.events, session)
     sums = pd.concat([part[1] for part in done]).groupby(level=0).sum()
     rows = measure.metric_rows(sums, pd.concat([part[2] for part in done]).groupby(level=0).sum())
+    assert run_id is not None, "the run is recorded before its stages"
     written = measure.write_metrics(session, rows, run_id=run_id, at=utcnow())
     end(MEASURE.name, written, session)
     summary.issues = len(issue_rows)

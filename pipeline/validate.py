@@ -128,7 +128,11 @@ def _counts(events: pd.DataFrame, today: date) -> Iterator[Failure]:
         yield SPLIT_EXCEEDS_COUNT, part, bad, _split_detail(part, male, female)
     for col in c.ALL_COUNT_COLUMNS:
         negative = (_count(events, col) < 0).fillna(False).astype(bool)
-        yield COUNT_NEGATIVE, col, negative, lambda sub, col=col: f"{col} = " + _count(sub, col).astype(str)
+        yield COUNT_NEGATIVE, col, negative, _count_detail(col)
+
+
+def _count_detail(col: str) -> Explain:
+    return lambda sub: f"{col} = " + _count(sub, col).astype(str)
 
 
 def _well_formed(urls: pd.Series) -> pd.Series:
@@ -144,6 +148,10 @@ def _well_formed(urls: pd.Series) -> pd.Series:
     return pd.Series(ok, index=urls.index)
 
 
+def _codebook_detail(col: str) -> Explain:
+    return lambda sub: f"{col} not in codebook: " + _text(sub, col)
+
+
 def _codes(events: pd.DataFrame, today: date) -> Iterator[Failure]:
     bad = ~_well_formed(column(events, c.SOURCE_URL))
     yield SOURCE_URL_FORMAT, c.SOURCE_URL, bad, lambda sub: "malformed URL: " + _text(sub, c.SOURCE_URL).str[:120]
@@ -152,7 +160,7 @@ def _codes(events: pd.DataFrame, today: date) -> Iterator[Failure]:
     for rule, col, known in checks:
         values = column(events, col)
         unknown = values.notna() & ~map_distinct(values, known).fillna(True).astype(bool)
-        yield rule, col, unknown, lambda sub, col=col: f"{col} not in codebook: " + _text(sub, col)
+        yield rule, col, unknown, _codebook_detail(col)
     ds = column(events, c.DATA_SOURCE)
     bad = ds.notna() & ~ds.isin(codebook.DATA_SOURCES)
     yield DATA_SOURCE_KNOWN, c.DATA_SOURCE, bad, lambda sub: "data source " + _text(sub, c.DATA_SOURCE)

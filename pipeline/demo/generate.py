@@ -98,12 +98,12 @@ def _counts(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     deaths = np.maximum(out["gsa_casualties"], 0) + np.maximum(out["civilian_casualties"], 0)
     out["total_deaths"] = deaths
     out["total_casualties"] = deaths + np.maximum(out["injured"], 0)
-    for name in c.SPLITS:
-        part = out[name[0]]
+    for part_name, male_name, female_name in c.SPLITS:
+        part = out[part_name]
         split = (rng.random(n) < SPLIT_SHARE) & (part > 0)
         male = rng.binomial(np.maximum(part, 0), 0.7)
-        out[name[1]] = np.where(split, male, -1)
-        out[name[2]] = np.where(split, np.maximum(part, 0) - male, -1)
+        out[male_name] = np.where(split, male, -1)
+        out[female_name] = np.where(split, np.maximum(part, 0) - male, -1)
     return out
 
 
@@ -210,7 +210,7 @@ def _urls(rng: np.random.Generator, sources: np.ndarray, dates: np.ndarray) -> n
     # Unique per row within a batch, and (by the random prefix) across batches.
     prefix = f"/report-{int(rng.integers(0, 1 << 40)):x}-"
     urls = "https://" + domains + "/" + path + prefix + np.arange(len(sources)).astype(str).astype(object)
-    return np.where(domains == "", None, urls)
+    return np.where(domains == "", np.array(None, dtype=object), urls)
 
 
 def _template_rows(rng: np.random.Generator, count: int, dates: np.ndarray) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias, TypeGuard
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ from pipeline.sources.json_batch import JsonFile, Records
 from pipeline.sources.xlsx_file import XlsxFile
 
 Upload = tuple[bytes, str]  # an uploaded file's bytes and its name (no folder)
-Input = Path | Upload | list[dict[str, object]] | pd.DataFrame | Extracted
+Input: TypeAlias = Path | Upload | list[dict[str, object]] | pd.DataFrame | Extracted
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class Refused:
         raise InputError(f"a batch must be a list of records, got {self.kind}")
 
 
-def _is_upload(value: object) -> bool:
+def _is_upload(value: object) -> TypeGuard[Upload]:
     return (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], bytes)
             and isinstance(value[1], str))  # fmt: skip
 
@@ -164,7 +165,7 @@ def as_source(value: Input, filename: str | None = None) -> Source:
     if isinstance(value, Path):
         return LocalFile(value, named or value.name, filename)
     if _is_upload(value):
-        data, name = value  # type: ignore[misc]
+        data, name = value
         return Uploaded(data, named or Path(name).name, Path(filename or name).name)
     if isinstance(value, pd.DataFrame):
         return GeneratedFrame(value, named)

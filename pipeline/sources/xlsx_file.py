@@ -87,7 +87,7 @@ def read_xlsx(data: bytes, what: str = "workbook", limits: Limits = Limits(), sh
         events, header_at, mapping, village_sheet = _events_sheet(book, what, sheet)
         rows = events.to_python(skip_empty_area=False)
         frame = frame_from_rows(rows, header_at, mapping)
-        rows = None  # the frame holds the cells now
+        del rows  # the frame holds the cells now
         numbers = pd.Series(range(header_at + 2, header_at + 2 + len(frame)))
         extracted = finish(frame, numbers, f"{what} sheet {events.name!r}")
         villages = _villages(village_sheet) if village_sheet is not None else None
