@@ -103,7 +103,8 @@ def column_types(session: Session, table: str, columns: Sequence[str]) -> list[i
     """Return the type oids of a PostgreSQL table's columns, in ``columns`` order."""
     oids: dict[str, int] = dict(session.execute(text(
         "SELECT attname, atttypid::int FROM pg_attribute "
-        "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"), {"table": table}).all())  # fmt: skip
+        "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"),
+        {"table": table}).all())  # fmt: skip
     return [oids[name] for name in columns]
 
 

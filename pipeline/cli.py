@@ -26,7 +26,7 @@ import config
 from models import ConflictEvent
 from models.database import make_engine
 from pipeline.demo import replay as replay_mode
-from pipeline.demo.generate import generate_records, generate_events, write_csv
+from pipeline.demo.generate import generate_events, generate_records, write_csv
 from pipeline.limits import Limits
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
 from pipeline.sources.registry import described

@@ -18,8 +18,16 @@ import pandas as pd
 from models import ConflictEvent
 from pipeline import columns as c
 from pipeline.frames import map_distinct
-from pipeline.rules import (DATE_AMBIGUOUS, DATE_FORMAT, DATE_SERIAL, NUMBER_FORMAT, TEXT_TOO_LONG, Rule, empty_issues,
-                            issue_frame)
+from pipeline.rules import (
+    DATE_AMBIGUOUS,
+    DATE_FORMAT,
+    DATE_SERIAL,
+    NUMBER_FORMAT,
+    TEXT_TOO_LONG,
+    Rule,
+    empty_issues,
+    issue_frame,
+)
 from reference import codebook, gazetteer
 
 log = logging.getLogger(__name__)

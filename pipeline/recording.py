@@ -52,5 +52,5 @@ class Recording:
         """Mark the run failed; if that write fails too (e.g. SQLite busy), log it and let the run's failure go on."""
         try:
             self.recorder.run_failed(error, **counts)
-        except Exception:  # noqa: BLE001 - the caller raises the run's own failure next
+        except Exception:
             log.exception("run %s: could not record the failure", self.recorder.run_id)

@@ -89,7 +89,7 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
         if sheet is not None or not _sharded(engine, source, recording, workers, today, lock_wait_s):
             inputs = {"source": source, "limits": limits, "sheet": sheet, "today": today, "batch_size": batch_size}
             serial.run(engine, inputs, recording, lock_wait_s)
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised as RunFailed
+    except Exception as exc:
         bad_input, busy = isinstance(exc, InputError), is_lock_wait(exc)
         if not (bad_input or busy):  # the details (SQL, parameters, row values) go to the log only
             log.exception("run %s failed", summary.run_id)

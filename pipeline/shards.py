@@ -26,6 +26,7 @@ import multiprocessing
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from itertools import pairwise
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, cast
@@ -169,7 +170,7 @@ def run(engine: Engine, data: bytes, workers: int, recording: Recording, *, toda
     bounds = cuts(data, workers)
     if len(bounds) < 3:  # a header and fewer than two parts
         return False
-    header, ranges = bounds[0], list(zip(bounds[:-1], bounds[1:], strict=True))
+    header, ranges = bounds[0], list(pairwise(bounds))
     with Session(engine, info={bulk.LOCK_WAIT: lock_wait_s}) as session:
         bulk.lock_for_load(session)
         if session.scalar(select(ConflictEvent.id).limit(1)) is not None:

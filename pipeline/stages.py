@@ -86,7 +86,8 @@ def deduplicated(events: pd.DataFrame, issues: pd.DataFrame) -> tuple[dedupe.Ded
 
 
 def loaded(session: Session, distinct: dedupe.Deduplicated, issues: pd.DataFrame, run_id: int,
-           source_file: str | None, batch_size: int, load_progress: load.ProgressFn | None) -> load.LoadResult:  # fmt: skip
+           source_file: str | None, batch_size: int,
+           load_progress: load.ProgressFn | None) -> load.LoadResult:  # fmt: skip
     """Write the distinct events and their issues (never commit)."""
     return load.load(session, distinct.events, issues, run_id=run_id, source_file=source_file, now=utcnow(),
                      batch_size=batch_size, progress=load_progress)  # fmt: skip

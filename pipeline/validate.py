@@ -17,11 +17,30 @@ import pandas as pd
 
 from pipeline import columns as c
 from pipeline.frames import column, map_distinct
-from pipeline.rules import (ACTOR_CODEBOOK, CASUALTIES_TOTAL, COUNT_NEGATIVE, CRISIS_TYPE_CODEBOOK,
-                            CRISIS_TYPE_REQUIRED, DATA_SOURCE_KNOWN, DATE_BEFORE_START, DATE_IN_FUTURE, DATE_REQUIRED,
-                            DEATHS_TOTAL, LGA_IN_STATE, LGA_KNOWN, NVCD_START, SOURCE_REQUIRED, SOURCE_URL_FORMAT,
-                            SPLIT_EXCEEDS_COUNT, STATE_CORRECTED, STATE_KNOWN, STATE_REQUIRED, Rule, empty_issues,
-                            issue_frame)
+from pipeline.rules import (
+    ACTOR_CODEBOOK,
+    CASUALTIES_TOTAL,
+    COUNT_NEGATIVE,
+    CRISIS_TYPE_CODEBOOK,
+    CRISIS_TYPE_REQUIRED,
+    DATA_SOURCE_KNOWN,
+    DATE_BEFORE_START,
+    DATE_IN_FUTURE,
+    DATE_REQUIRED,
+    DEATHS_TOTAL,
+    LGA_IN_STATE,
+    LGA_KNOWN,
+    NVCD_START,
+    SOURCE_REQUIRED,
+    SOURCE_URL_FORMAT,
+    SPLIT_EXCEEDS_COUNT,
+    STATE_CORRECTED,
+    STATE_KNOWN,
+    STATE_REQUIRED,
+    Rule,
+    empty_issues,
+    issue_frame,
+)
 from reference import codebook, gazetteer
 
 log = logging.getLogger(__name__)

@@ -249,7 +249,7 @@ def generate_events(n: int, seed: int = 0, *, start: date | None = None, end: da
     _text_mess(rng, frame, rates)
     _number_mess(rng, frame, rates)
     dups = frame.iloc[np.flatnonzero(rng.random(n) < rates["duplicate_row"])]
-    templates = _template_rows(rng, int(round(n * rates["template_row"])), dates)
+    templates = _template_rows(rng, int(round(n * rates["template_row"])), dates)  # noqa: RUF046 - rates may be numpy floats
     # Like real exports: duplicated rows after the events, empty template rows at the end.
     out = pd.concat([frame, dups, templates], ignore_index=True)
     missing = {name: np.full(len(out), None, dtype=object) for name in c.RAW_COLUMNS if name not in out}

@@ -86,7 +86,7 @@ def replace_sheet(book: bytes, head: bytes, block: bytes, repeats: int, tail: by
             streamed = zipfile.ZipInfo(member)
             streamed.compress_type = zipfile.ZIP_DEFLATED
             with target.open(streamed, "w", force_zip64=True) as stream:
-                stream._compressor = _Repeating(block)  # noqa: SLF001 - the only way to stream pre-deflated bytes
+                stream._compressor = _Repeating(block)
                 stream.write(head)
                 for _ in range(repeats):
                     stream.write(block)

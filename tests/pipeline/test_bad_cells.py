@@ -13,8 +13,8 @@ from models import ConflictEvent, PipelineRun, ValidationIssue
 from pipeline import columns as c
 from pipeline.demo.generate import generate_records
 from pipeline.normalise import normalise, parse_date, text_limit
-from pipeline.runner import run_pipeline
 from pipeline.rules import RULES_BY_NAME
+from pipeline.runner import run_pipeline
 
 TODAY = date(2026, 1, 31)
 

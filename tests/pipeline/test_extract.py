@@ -21,7 +21,8 @@ NVCD_HEADER = ["Date ", "Month", "Year", "Country", "Communiity", "LGA", "State"
                "Actor 2", "Crisis Type", "# GSA Casualties", "M-GC", "F-GC", "Total Deaths",
                "Total Casualties", "Sources", "Source URL", "Data Source"]  # fmt: skip
 ROW = [datetime(2024, 5, 1), "May", "2024", "Nigeria", "Kwaga", "Birnin Gwari", "Kaduna ", "North West",
-       "Bandits", "Civilian(s)", "Banditry", 2, 1, 1, 2, 2, "Daily post", "https://dailypost.ng/x", "Secondary"]  # fmt: skip
+       "Bandits", "Civilian(s)", "Banditry", 2, 1, 1, 2, 2, "Daily post", "https://dailypost.ng/x",
+       "Secondary"]  # fmt: skip
 TEMPLATE = [None, "May", "2024", "Nigeria", None, None, None, None, None, None, None, None, None, None, 0, 0,
             None, None, None]  # fmt: skip
 
@@ -63,7 +64,10 @@ def test_headers_are_matched_tolerantly(header: str, field: str | None) -> None:
 def test_xlsx_events_sheet_found_by_header_and_template_rows_skipped() -> None:
     pivot = ("Sheet1", [["Region", "State", "Incidents"], ["North West", "Kaduna", 3]])
     home = ("Home", [["NVCD export"], [], NVCD_HEADER, ROW, TEMPLATE, TEMPLATE, ROW])
-    village_rows = [["State", "Lga", "District", "posatal", "Village"], ["Kaduna State", "Birnin Gwari", "X", 1, "Kwaga"]]
+    village_rows = [
+        ["State", "Lga", "District", "posatal", "Village"],
+        ["Kaduna State", "Birnin Gwari", "X", 1, "Kwaga"],
+    ]
     villages = ("Villages", village_rows)
     extracted = read_bytes(workbook(pivot, home, villages), "export.xlsx")
     events = extracted.events

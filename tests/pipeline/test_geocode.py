@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 
 from pipeline import columns as c
-from reference import gazetteer, lga_lookup, names
 from pipeline.geocode import geocode
+from reference import gazetteer, lga_lookup, names
 
 
 def places(*rows: tuple[str | None, str | None, str | None]) -> pd.DataFrame:

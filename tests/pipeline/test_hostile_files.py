@@ -82,7 +82,8 @@ CASES = {
     "1,500 zip members": (h.many_parts, "parts.xlsx", "LimitExceeded", "has over 1,000 parts (MAX_XLSX_MEMBERS)"),
     "a sheet longer than it declares": (h.lying_size, "lying.xlsx", "InputError", "a part is longer than it declares"),
     "only a hidden events sheet": (lambda: h.workbook(("Old", [h.HEADER, h.row()], "hidden"),
-                                                      ("Notes", [["x"]], "visible")), "hidden.xlsx", "InputError", "no visible sheet with NVCD event headers"),
+                                                      ("Notes", [["x"]], "visible")), "hidden.xlsx", "InputError",
+                                   "no visible sheet with NVCD event headers"),
     "two visible events sheets": (lambda: _two_sheets("visible", "visible"), "two.xlsx", "InputError",
                                   "has 2 visible sheets with NVCD event headers; choose one"),
     "UTF-16 CSV with a BOM": (lambda: h.csv_bytes(encoding="utf-16"), "utf16.csv", "InputError",
@@ -188,8 +189,8 @@ def test_two_visible_sheets_are_refused_until_one_is_chosen(client, engine, stor
     data = _two_sheets("visible", "visible")
     refused = _upload(client, data, "two.xlsx")
     assert refused.status_code == 422
-    assert refused.json["message"] == ("two.xlsx has 2 visible sheets with NVCD event headers; choose one (CLI --sheet, "
-                                       "form field 'sheet'): sheets: 'Old', 'Home'")  # fmt: skip
+    assert refused.json["message"] == ("two.xlsx has 2 visible sheets with NVCD event headers; choose one "
+                                       "(CLI --sheet, form field 'sheet'): sheets: 'Old', 'Home'")  # fmt: skip
     assert "'Old'" not in _last_run(engine).error
     assert _counts(engine) == stored | {"pipeline_runs": stored["pipeline_runs"] + 1}
     hidden = _upload(client, _two_sheets("hidden", "visible"), "pick.xlsx", sheet="Old")
@@ -209,7 +210,8 @@ def test_a_hidden_sheet_never_overwrites_events(client, engine, stored):
 def test_a_huge_description_is_cut_and_guessed_dates_are_warned(client, engine):
     records = [{"date": "03/04/2024", "state": "Kaduna", "lga": "Chikun", "crisis_type": "Banditry", "source": "Punch",
                 "description": "Bandits attack. " * 300_000},
-               {"date": 45000, "state": "Kano", "lga": "Fagge", "crisis_type": "Banditry", "source": "Punch"}]  # fmt: skip
+               {"date": 45000, "state": "Kano", "lga": "Fagge", "crisis_type": "Banditry",
+                "source": "Punch"}]  # fmt: skip
     response = client.post("/api/v1/ingest/batch", json=records, headers=AUTH)
     assert response.status_code == 201, response.json
     with Session(engine) as session:

@@ -7,8 +7,8 @@ import pytest
 
 import config
 from pipeline.errors import LimitExceeded
-from pipeline.sources.registry import read_bytes
 from pipeline.limits import MB, Limits, _reference_extent, check_workbook
+from pipeline.sources.registry import read_bytes
 from tests.pipeline import hostile_files as h
 
 
@@ -60,7 +60,8 @@ def test_the_app_applies_its_configured_limit(client, engine, app_overrides) -> 
 
     data = h.zip_bomb(2)  # 2 MB of sheet XML
     response = client.post("/api/v1/ingest/file", data={"file": (io.BytesIO(data), "small-bomb.xlsx")},
-                           headers={"Authorization": "Bearer test-token"}, content_type="multipart/form-data")  # fmt: skip
+                           headers={"Authorization": "Bearer test-token"},
+                           content_type="multipart/form-data")  # fmt: skip
     assert response.status_code == 413
     assert response.json["message"] == ("small-bomb.xlsx is too large: it inflates to more than 1 MB "
                                         "(MAX_XLSX_INFLATED_MB)")  # fmt: skip

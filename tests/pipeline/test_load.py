@@ -145,7 +145,10 @@ def _index_names(engine: Engine) -> set[str]:
     return (
         {ix["name"] for ix in inspector.get_indexes("conflict_events")}
         | {uq["name"] for uq in inspector.get_unique_constraints("conflict_events")}
-        | {f"{fk['name']}:{fk['referred_table']}:{fk['options']}" for fk in inspector.get_foreign_keys("conflict_events")}
+        | {
+            f"{fk['name']}:{fk['referred_table']}:{fk['options']}"
+            for fk in inspector.get_foreign_keys("conflict_events")
+        }
     )
 
 

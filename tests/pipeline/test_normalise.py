@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from pipeline import columns as c
-from reference import codebook
 from pipeline.normalise import normalise, parse_date
+from reference import codebook
 
 
 def raw(*records: dict[str, object]) -> pd.DataFrame:
@@ -76,8 +76,8 @@ def test_dates(value: object, expected: date | None) -> None:
 
 
 def test_sources_fold_case_spacing_leading_the_and_rare_typos() -> None:
-    values = pd.Series(["Daily post", "Daily Post", "Local Source", "Local Source ", "local Soource", "The Sun", "TheSun",
-                        "The sun", "Thisday", "This Day", None, "Punch"])  # fmt: skip
+    values = pd.Series(["Daily post", "Daily Post", "Local Source", "Local Source ", "local Soource", "The Sun",
+                        "TheSun", "The sun", "Thisday", "This Day", None, "Punch"])  # fmt: skip
     out = codebook.canonical_sources(values)
     assert list(out) == ["Daily Post", "Daily Post", "Local Source", "Local Source", "Local Source", "The Sun",
                          "The Sun", "The Sun", "This Day", "This Day", None, "Punch"]  # fmt: skip
@@ -120,7 +120,7 @@ def test_unreadable_counts_become_issues_not_crashes(cell: str) -> None:
     assert events.loc[0, c.DERIVED_FIELDS] == "kidnapped"
     assert issues.to_dict("records") == [
         {c.SOURCE_ROW: 2, c.RULE: "number_format", c.SEVERITY: "warning", c.FIELD: "displaced",
-         c.DETAIL: f"text in number cell: {cell.strip()!r}"}  # fmt: skip
+         c.DETAIL: f"text in number cell: {cell.strip()!r}"}
     ]
 
 

@@ -57,7 +57,7 @@ def test_encoded_rows_are_the_bytes_copy_write_row_sends(pg) -> None:
     sent: list[bytes] = []
 
     class Capture(LibpqWriter):
-        def write(self, data) -> None:  # noqa: ANN001 - psycopg's Buffer
+        def write(self, data) -> None:
             sent.append(bytes(data))
             super().write(data)
 

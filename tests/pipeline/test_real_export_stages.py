@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 
 from pipeline import columns as c
-from reference import codebook, gazetteer
-from pipeline.sources.base import Extracted
-from pipeline.sources.registry import read_file
 from pipeline.geocode import geocode
 from pipeline.normalise import normalise
 from pipeline.rules import RULES_BY_NAME
+from pipeline.sources.base import Extracted
+from pipeline.sources.registry import read_file
 from pipeline.validate import validate
+from reference import codebook, gazetteer
 
 pytestmark = pytest.mark.slow
 

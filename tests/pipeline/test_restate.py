@@ -9,9 +9,9 @@ import pytest
 
 from pipeline import columns as c
 from pipeline import restate
-from reference import gazetteer
 from pipeline.geocode import geocode
 from pipeline.validate import validate
+from reference import gazetteer
 
 
 @pytest.mark.parametrize(
@@ -36,8 +36,8 @@ def test_names_state(text: str | None, expected: set[str]) -> None:
 def events(state: str, lga: str, community: str | None = None, description: str | None = None,
            url: str | None = None) -> pd.DataFrame:  # fmt: skip
     """Return one normalised-looking event."""
-    row = {c.EVENT_DATE: date(2024, 5, 1), c.STATE: state, c.LGA: lga, c.COMMUNITY: community, c.LOCATION_TEXT: None, c.REGION: None,
-           c.DESCRIPTION: description, c.SOURCE_URL: url, c.SOURCE_ROW: 1}  # fmt: skip
+    row = {c.EVENT_DATE: date(2024, 5, 1), c.STATE: state, c.LGA: lga, c.COMMUNITY: community, c.LOCATION_TEXT: None,
+           c.REGION: None, c.DESCRIPTION: description, c.SOURCE_URL: url, c.SOURCE_ROW: 1}  # fmt: skip
     return pd.DataFrame([row], dtype=object)
 
 

@@ -42,7 +42,7 @@ def prepared(*records: dict[str, object]) -> pd.DataFrame:
 
 
 def failures(**changes: object) -> list[tuple[str, str, str | None]]:
-    events, issues = validate(prepared({**GOOD, **changes}), today=TODAY)
+    _events, issues = validate(prepared({**GOOD, **changes}), today=TODAY)
     return sorted(zip(issues[c.RULE], issues[c.SEVERITY], issues[c.FIELD], strict=True))
 
 

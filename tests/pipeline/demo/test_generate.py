@@ -8,9 +8,6 @@ import pandas as pd
 import pytest
 
 from pipeline import columns as c
-from pipeline.sources.json_batch import read_records
-from pipeline.sources.registry import read_file
-from reference import codebook, gazetteer, lga_lookup
 from pipeline.demo.generate import (
     CRISIS_SHARES,
     MESS_RATES,
@@ -19,6 +16,9 @@ from pipeline.demo.generate import (
     generate_records,
     write_csv,
 )
+from pipeline.sources.json_batch import read_records
+from pipeline.sources.registry import read_file
+from reference import codebook, gazetteer, lga_lookup
 
 N = 20_000
 
