@@ -30,7 +30,7 @@ bp = Blueprint("access", __name__)
 def token_subprotocols() -> list[str]:
     """Return the tokens offered as ``token.<token>`` WebSocket subprotocols."""
     offered = [proto.strip() for proto in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
-    return [proto[len(TOKEN_SUBPROTOCOL_PREFIX):] for proto in offered if proto.startswith(TOKEN_SUBPROTOCOL_PREFIX)]
+    return [proto[len(TOKEN_SUBPROTOCOL_PREFIX) :] for proto in offered if proto.startswith(TOKEN_SUBPROTOCOL_PREFIX)]
 
 
 def presented_tokens() -> list[str]:
@@ -102,8 +102,9 @@ def safe_next(target: str | None) -> str:
 
 def sign_in_page(message: str = "", status: int = 200) -> Response:
     """Render the sign-in form."""
-    html = render_template_string(PAGE, message=message, action=request.script_root + SIGN_IN_PATH,
-                                  next=safe_next(request.values.get("next")))
+    html = render_template_string(
+        PAGE, message=message, action=request.script_root + SIGN_IN_PATH, next=safe_next(request.values.get("next"))
+    )
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -130,8 +131,15 @@ def sign_in() -> BaseResponse:
         log.info("sign-in refused: wrong token")
         return sign_in_page("That is not the access token.", 401)
     response = redirect(request.script_root + safe_next(request.form.get("next")), code=303)
-    response.set_cookie(TOKEN_COOKIE, expected, max_age=COOKIE_MAX_AGE_SECONDS, path="/",
-                        secure=request.is_secure, httponly=True, samesite="Lax")
+    response.set_cookie(
+        TOKEN_COOKIE,
+        expected,
+        max_age=COOKIE_MAX_AGE_SECONDS,
+        path="/",
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
     return response
 
 

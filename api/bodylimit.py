@@ -84,8 +84,11 @@ class DeadlineInput:
                 data = method(size)
         except BodyTimeout:
             _close_connection(self.stream)
-            log.warning("request body not complete after %.1f s (%d bytes read); answering 408",
-                        self.deadline.clock() - self.deadline.start, self.deadline.received)
+            log.warning(
+                "request body not complete after %.1f s (%d bytes read); answering 408",
+                self.deadline.clock() - self.deadline.start,
+                self.deadline.received,
+            )
             raise
         self.deadline.received += len(data)
         return data
@@ -163,5 +166,6 @@ class BodyDeadline:
 
 def init_app(app: Any) -> None:
     """Wrap the app's WSGI callable with the body deadline from its settings."""
-    app.wsgi_app = BodyDeadline(app.wsgi_app, float(app.config["BODY_TIMEOUT_SECONDS"]),
-                                int(app.config["BODY_MIN_RATE"]))
+    app.wsgi_app = BodyDeadline(
+        app.wsgi_app, float(app.config["BODY_TIMEOUT_SECONDS"]), int(app.config["BODY_MIN_RATE"])
+    )

@@ -46,9 +46,17 @@ def _iso(moment: datetime) -> str:
 class Broadcaster:
     """Build, encode and publish the pipeline status for every client of this process."""
 
-    def __init__(self, engine: Engine, build: BuildFn, *, max_clients: int, heartbeat_s: float,
-                 rebuild_s: float, poll_s: float = 1.0,
-                 watcher_factory: Callable[[Engine, float], ChangeWatcher] = make_watcher) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        build: BuildFn,
+        *,
+        max_clients: int,
+        heartbeat_s: float,
+        rebuild_s: float,
+        poll_s: float = 1.0,
+        watcher_factory: Callable[[Engine, float], ChangeWatcher] = make_watcher,
+    ) -> None:
         self.engine = engine
         self.build = build
         self.heartbeat_s = heartbeat_s
@@ -147,13 +155,19 @@ class Broadcaster:
                     return "unchanged"
                 started, queries = time.perf_counter(), _count_queries(session)
                 snapshot = self.build(session, clients=self.client_count())
-                self.stats.update(builds=self.stats["builds"] + 1, queries_last_build=queries(),
-                                  build_ms_last=round((time.perf_counter() - started) * 1000, 1))
+                self.stats.update(
+                    builds=self.stats["builds"] + 1,
+                    queries_last_build=queries(),
+                    build_ms_last=round((time.perf_counter() - started) * 1000, 1),
+                )
         except SQLAlchemyError as exc:
             self._failures += 1
             if self._failures % 60 == 1:  # the first failure, then about once a minute
-                log.warning("snapshot build failed %d time(s) (%s); keeping the last one",
-                            self._failures, exc.__class__.__name__)
+                log.warning(
+                    "snapshot build failed %d time(s) (%s); keeping the last one",
+                    self._failures,
+                    exc.__class__.__name__,
+                )
             if self._failures == 1:
                 self._publish_outage()
             return "failed"
@@ -165,8 +179,13 @@ class Broadcaster:
         if self._failures:
             log.info("snapshot builds work again after %d failures", self._failures)
         self._failures = 0
-        log.info("snapshot v%s built in %.1f ms, %d queries, %d clients", snapshot.get("version"),
-                 self.stats["build_ms_last"], self.stats["queries_last_build"], self.client_count())
+        log.info(
+            "snapshot v%s built in %.1f ms, %d queries, %d clients",
+            snapshot.get("version"),
+            self.stats["build_ms_last"],
+            self.stats["queries_last_build"],
+            self.client_count(),
+        )
         body = json.dumps({k: v for k, v in snapshot.items() if k != "timestamp"}, sort_keys=True, default=str)
         if body == self._snapshot_body:
             return "built"  # a timer rebuild that changed nothing: no push
@@ -179,11 +198,20 @@ class Broadcaster:
         if self._snapshot_data is None:
             return
         last = self._snapshot_data
-        alert = {"severity": "error", "kind": "database_unreachable",
-                 "message": f"Database unreachable since {_iso(utcnow())}; figures are from the last successful build"}
+        alert = {
+            "severity": "error",
+            "kind": "database_unreachable",
+            "message": f"Database unreachable since {_iso(utcnow())}; figures are from the last successful build",
+        }
         self._snapshot_body = None  # the next good build is pushed even if its data did not change
-        self._publish_snapshot({**last, "status": "error", "alerts": [alert, *last.get("alerts", [])],
-                                "system": {**last.get("system", {}), "database": "unreachable"}})
+        self._publish_snapshot(
+            {
+                **last,
+                "status": "error",
+                "alerts": [alert, *last.get("alerts", [])],
+                "system": {**last.get("system", {}), "database": "unreachable"},
+            }
+        )
 
     def _republish_clients(self) -> None:
         """Re-send the last snapshot with this process's new client count (no queries)."""
@@ -197,8 +225,12 @@ class Broadcaster:
     def _publish_snapshot(self, snapshot: dict) -> None:
         self.fanout.count_changed = False
         self._snapshot_data = snapshot
-        message = {"type": "pipeline_status_update", "version": snapshot.get("version"),
-                   "timestamp": snapshot.get("timestamp") or _iso(utcnow()), "data": snapshot}
+        message = {
+            "type": "pipeline_status_update",
+            "version": snapshot.get("version"),
+            "timestamp": snapshot.get("timestamp") or _iso(utcnow()),
+            "data": snapshot,
+        }
         self._publish("snapshot", int(snapshot.get("version") or 0), message)
 
     def _publish_heartbeat(self) -> None:
@@ -213,8 +245,14 @@ class Broadcaster:
         self._latest_at = time.monotonic()
         if kind == "snapshot":
             self._snapshot_at = self._latest_at
-            log.debug("snapshot v%d (%d bytes) written whole to %d of %d clients in %.1f ms", version,
-                     len(encoded.text), whole, self.client_count(), (time.perf_counter() - started) * 1000)
+            log.debug(
+                "snapshot v%d (%d bytes) written whole to %d of %d clients in %.1f ms",
+                version,
+                len(encoded.text),
+                whole,
+                self.client_count(),
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 def _count_queries(session: Session) -> Callable[[], int]:

@@ -12,11 +12,17 @@ DOCS_PATH = "/api/docs"
 # Swagger UI's dist files as flask-swagger-ui ships them (its version is Swagger UI's: 5.x reads
 # OpenAPI 3.1). Only the files the page loads are served; its blueprint and template are not used.
 DIST = Path(flask_swagger_ui.__file__).parent / "dist"
-ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
-                    "favicon-32x32.png", "favicon-16x16.png"})
+ASSETS = frozenset(
+    {
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "favicon-32x32.png",
+        "favicon-16x16.png",
+    }
+)
 
-bp = APIBlueprint("docs", __name__, enable_openapi=False, static_folder="static",
-                  static_url_path=f"{DOCS_PATH}/static")
+bp = APIBlueprint("docs", __name__, enable_openapi=False, static_folder="static", static_url_path=f"{DOCS_PATH}/static")
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -42,8 +48,8 @@ PAGE = """<!DOCTYPE html>
 def page() -> str:
     """Render the Swagger UI page for /openapi.json."""
     app = current_app
-    return render_template_string(PAGE, title=app.title, version=app.version,  # type: ignore[attr-defined]
-                                  spec_url=url_for("openapi.spec"))
+    title, version = app.title, app.version  # type: ignore[attr-defined]
+    return render_template_string(PAGE, title=title, version=version, spec_url=url_for("openapi.spec"))
 
 
 @bp.get(f"{DOCS_PATH}/swagger-ui/<filename>")

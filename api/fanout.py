@@ -192,4 +192,3 @@ class Fanout:
             send_bounded(sock, data, timeout)
         finally:
             sub.write_lock.release()
-

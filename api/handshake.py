@@ -43,8 +43,12 @@ def handshake_refusal() -> Response | None:
     version = request.headers.get("Sec-WebSocket-Version", "")
     if version.strip() != WEBSOCKET_VERSION:
         log.info("refusing a WebSocket handshake with version %r", version[:20])
-        return error_response(426, "Unsupported WebSocket version", {"supported": [WEBSOCKET_VERSION]},
-                              headers={"Sec-WebSocket-Version": WEBSOCKET_VERSION})
+        return error_response(
+            426,
+            "Unsupported WebSocket version",
+            {"supported": [WEBSOCKET_VERSION]},
+            headers={"Sec-WebSocket-Version": WEBSOCKET_VERSION},
+        )
     key = request.headers.get("Sec-WebSocket-Key", "")
     try:
         valid_key = len(base64.b64decode(key, validate=True)) == 16
@@ -52,14 +56,17 @@ def handshake_refusal() -> Response | None:
         valid_key = False
     if not valid_key:
         log.info("refusing a WebSocket handshake without a valid Sec-WebSocket-Key")
-        return error_response(400, "Invalid WebSocket handshake",
-                              {"reason": "Sec-WebSocket-Key must be 16 bytes in base64"})
+        return error_response(
+            400, "Invalid WebSocket handshake", {"reason": "Sec-WebSocket-Key must be 16 bytes in base64"}
+        )
     if len(token_subprotocols()) > 1:
-        return error_response(400, "At most one token subprotocol",
-                              {"reason": f"offer one {TOKEN_SUBPROTOCOL_PREFIX}<token> subprotocol, not several"})
+        return error_response(
+            400,
+            "At most one token subprotocol",
+            {"reason": f"offer one {TOKEN_SUBPROTOCOL_PREFIX}<token> subprotocol, not several"},
+        )
     problem = handshake_problem(request.environ)
     if problem is not None:
         log.info("refusing a WebSocket handshake: %s", problem)
         return error_response(400, "Invalid WebSocket handshake", {"reason": problem})
     return None
-

@@ -40,6 +40,8 @@ def schema_behind(revision: str | None) -> bool:
         return True
     known = {script.revision for script in migrations().walk_revisions()}
     return revision in known and revision != migrations_head()
+
+
 bp = APIBlueprint("health", __name__, tag="Health")
 
 
@@ -58,6 +60,9 @@ def healthz() -> Response:
         log.warning("health check failed: %s", exc.__class__.__name__)
         return error_response(503, "Database unreachable", {"database": "unreachable", "error": exc.__class__.__name__})
     if schema_behind(revision):
-        return error_response(503, "Database not migrated to this release: run `alembic upgrade head`",
-                              {"database": "reachable", "revision": revision, "expected": migrations_head()})
+        return error_response(
+            503,
+            "Database not migrated to this release: run `alembic upgrade head`",
+            {"database": "reachable", "revision": revision, "expected": migrations_head()},
+        )
     return jsonify({"status": "ok", "database": "reachable", "revision": revision})

@@ -52,8 +52,12 @@ def published_snapshot(version: int) -> dict | None:
 def database_unavailable(exc: SQLAlchemyError) -> Response:
     """Answer 503 when the database cannot be read."""
     log.warning("monitoring: database unavailable: %s", exc.__class__.__name__)
-    return error_response(503, "Database unavailable", {"database": "unreachable", "error": exc.__class__.__name__},
-                          headers={"Retry-After": "5", "Cache-Control": CACHE_CONTROL})
+    return error_response(
+        503,
+        "Database unavailable",
+        {"database": "unreachable", "error": exc.__class__.__name__},
+        headers={"Retry-After": "5", "Cache-Control": CACHE_CONTROL},
+    )
 
 
 def read(work: Callable[[Session], Response]) -> Response:
@@ -76,14 +80,21 @@ def _with_etag(response: Response, version: int) -> Response:
 @bp.doc(
     summary="Pipeline status snapshot",
     description="ETag is the data version; send it back in If-None-Match to get 304 while nothing changed.",
-    responses={304: "Not modified since the ETag sent", 401: "WS_ACCESS_TOKEN is set and no valid token was sent",
-               503: "Database unavailable"},
+    responses={
+        304: "Not modified since the ETag sent",
+        401: "WS_ACCESS_TOKEN is set and no valid token was sent",
+        503: "Database unavailable",
+    },
 )
 def pipeline_status() -> Response:
     """Return the snapshot, or 304 when the client already has this version."""
     if not token_ok(current_app.config["WS_ACCESS_TOKEN"]):  # the same gate as the WebSocket's
-        return error_response(401, "Access token required: sign in at /sign-in", {"accepted": ACCEPTED},
-                              headers={"WWW-Authenticate": "Bearer", "Cache-Control": CACHE_CONTROL})
+        return error_response(
+            401,
+            "Access token required: sign in at /sign-in",
+            {"accepted": ACCEPTED},
+            headers={"WWW-Authenticate": "Bearer", "Cache-Control": CACHE_CONTROL},
+        )
 
     def work(session: Session) -> Response:
         version = current_version(session)
@@ -110,8 +121,8 @@ def default_metric_type(source: str | None, metric_type: str | None) -> str:
 @bp.doc(
     summary="Data-quality metrics, latest and history",
     description="Without metric_type, `latest` and `history` are the whole-run `aggregate` rows (the "
-                "`source` rows when a source is given), never a mix of row types. Pass metric_type=source "
-                "or hourly for the per-source or per-hour rows; `filters.metric_type` says which type answered.",
+    "`source` rows when a source is given), never a mix of row types. Pass metric_type=source "
+    "or hourly for the per-source or per-hour rows; `filters.metric_type` says which type answered.",
     responses={503: "Database unavailable"},
 )
 def data_quality(query: dict) -> Response:

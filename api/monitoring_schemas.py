@@ -169,8 +169,10 @@ class SourceHealth(Schema):
     )
     usual_gap_days = fields.Float(
         allow_none=True,
-        metadata={"description": f"Median gap between its newest {GAP_SAMPLE_DATES + 1} distinct event dates; "
-                                 f"null with fewer than {MIN_HISTORY_DATES}"},
+        metadata={
+            "description": f"Median gap between its newest {GAP_SAMPLE_DATES + 1} distinct event dates; "
+            f"null with fewer than {MIN_HISTORY_DATES}"
+        },
     )
     silent_days = fields.Integer(allow_none=True, metadata={"description": "Days from the last event date to today"})
     silent = fields.Boolean(

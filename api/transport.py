@@ -85,8 +85,11 @@ def rewrite_deflate_offer(environ: MutableMapping[str, Any]) -> int | None:
 
 def handshake_request(environ: MutableMapping[str, Any]) -> bytes:
     """Return the upgrade request as simple-websocket rebuilds it from the environ for wsproto."""
-    lines = [f"{'-'.join(p.capitalize() for p in key[5:].split('_'))}: {value}"
-             for key, value in environ.items() if key.startswith("HTTP_")]
+    lines = [
+        f"{'-'.join(p.capitalize() for p in key[5:].split('_'))}: {value}"
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    ]
     return ("GET / HTTP/1.1\r\n" + "".join(f"{line}\r\n" for line in lines) + "\r\n").encode()
 
 

@@ -42,9 +42,11 @@ NO_CONTROL_CHARS = "^[^\\x00-\\x1f\\x7f-\\x9f]+$"
 
 def _list(description: str) -> fields.List:
     value = fields.String(validate=Length(min=1, max=256), metadata={"pattern": NO_CONTROL_CHARS})
-    return fields.List(value, validate=Length(min=1, max=MAX_VALUES),
-                       metadata={"description": f"{description}; repeat the parameter for several "
-                                                f"(at most {MAX_VALUES})"})
+    return fields.List(
+        value,
+        validate=Length(min=1, max=MAX_VALUES),
+        metadata={"description": f"{description}; repeat the parameter for several (at most {MAX_VALUES})"},
+    )
 
 
 class FilterQuery(Schema):
@@ -65,12 +67,18 @@ class FilterQuery(Schema):
 
 
 class EventsQuery(FilterQuery):
-    limit = fields.Integer(load_default=100, validate=Range(min=1, max=MAX_LIMIT),
-                           metadata={"description": f"Events per page (1..{MAX_LIMIT})"})
-    offset = fields.Integer(load_default=0, validate=Range(min=0, max=MAX_OFFSET),
-                            metadata={"description": "Events to skip"})
-    cursor = fields.Integer(validate=Range(min=0, max=MAX_CURSOR),
-                            metadata={"description": "Return events with id above this (next_cursor of the last page)"})
+    limit = fields.Integer(
+        load_default=100,
+        validate=Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"Events per page (1..{MAX_LIMIT})"},
+    )
+    offset = fields.Integer(
+        load_default=0, validate=Range(min=0, max=MAX_OFFSET), metadata={"description": "Events to skip"}
+    )
+    cursor = fields.Integer(
+        validate=Range(min=0, max=MAX_CURSOR),
+        metadata={"description": "Return events with id above this (next_cursor of the last page)"},
+    )
 
     @validates_schema
     def _cursor_or_offset(self, data: dict, **_kwargs: object) -> None:
@@ -79,11 +87,13 @@ class EventsQuery(FilterQuery):
 
 
 class TrendsQuery(FilterQuery):
-    granularity = fields.String(load_default="month", validate=OneOf(GRANULARITIES),
-                                metadata={"description": "day, week or month"})
+    granularity = fields.String(
+        load_default="month", validate=OneOf(GRANULARITIES), metadata={"description": "day, week or month"}
+    )
     group_by = fields.String(validate=OneOf(DIMENSIONS), metadata={"description": "Dimension; omit for totals"})
-    metric = fields.String(load_default="events", validate=OneOf(list(METRICS)),
-                           metadata={"description": "events or a casualty count"})
+    metric = fields.String(
+        load_default="events", validate=OneOf(list(METRICS)), metadata={"description": "events or a casualty count"}
+    )
 
 
 def filters_from(args: dict[str, Any]) -> TrendFilters:
@@ -105,8 +115,12 @@ def refused(exc: QueryRefused) -> Response:
         return error_response(422, str(exc), {"max_rows": exc.max_rows, "narrow": list(NARROWING)})
     timeout_ms = exc.timeout_ms if isinstance(exc, QueryTimeout) else None
     # A timeout may come from load as well as breadth: retrying later can succeed, hence 503.
-    return error_response(503, str(exc), {"timeout_ms": timeout_ms, "narrow": list(NARROWING)},
-                          headers={"Retry-After": str(RETRY_AFTER_S)})
+    return error_response(
+        503,
+        str(exc),
+        {"timeout_ms": timeout_ms, "narrow": list(NARROWING)},
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -123,18 +137,26 @@ def _csv(frame: pd.DataFrame, filters: TrendFilters, name: str) -> Response:
     with Session(db.engine()) as session:
         version = current_version(session)
     text = to_csv(frame, filters, version, date.today(), name)
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="nvcd-{name}-{date.today()}.csv"'})
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="nvcd-{name}-{date.today()}.csv"'},
+    )
 
 
 @bp.get("/events")
 # unknown=RAISE: a misspelt filter is a 422, never a silently wider selection.
 @bp.input(EventsQuery, location="query", arg_name="args", unknown=RAISE)
-@bp.doc(summary="Events matching the trend filters, paged",
-        description="Page with limit and offset, or keyset with cursor (pass next_cursor back; "
-                    "CSV answers carry it in the X-Next-Cursor header).",
-        responses={200: "A page of events (JSON or CSV)", 422: "Bad parameters",
-                   503: "Database unavailable, or the query took too long"})
+@bp.doc(
+    summary="Events matching the trend filters, paged",
+    description="Page with limit and offset, or keyset with cursor (pass next_cursor back; "
+    "CSV answers carry it in the X-Next-Cursor header).",
+    responses={
+        200: "A page of events (JSON or CSV)",
+        422: "Bad parameters",
+        503: "Database unavailable, or the query took too long",
+    },
+)
 def list_events(args: dict[str, Any]) -> Response:
     """Return one page of events matching the filters."""
     filters = filters_from(args)
@@ -154,23 +176,33 @@ def list_events(args: dict[str, Any]) -> Response:
             # CSV has no envelope: the next page's cursor travels in a header.
             response.headers["X-Next-Cursor"] = str(next_cursor)
         return response
-    return jsonify({
-        "filters": filters.as_dict() | {"group_by": None, "metric": None, "granularity": None},
-        "limit": limit, "offset": offset, "cursor": cursor, "count": len(frame),
-        "next_cursor": next_cursor,
-        "next_offset": offset + limit if full and cursor is None else None,
-        "items": _records(frame),
-    })
+    return jsonify(
+        {
+            "filters": filters.as_dict() | {"group_by": None, "metric": None, "granularity": None},
+            "limit": limit,
+            "offset": offset,
+            "cursor": cursor,
+            "count": len(frame),
+            "next_cursor": next_cursor,
+            "next_offset": offset + limit if full and cursor is None else None,
+            "items": _records(frame),
+        }
+    )
 
 
 @bp.get("/trends")
 @bp.input(TrendsQuery, location="query", arg_name="args", unknown=RAISE)
-@bp.doc(summary="A metric per time bucket, optionally per dimension value",
-        description="Aggregated in the database; an event counts under each of its actors when grouped by actor. "
-                    "An answer of more than MAX_RESPONSE_ROWS rows (default 50,000) is refused with a 422 "
-                    "that says how to narrow the query; one running past STATEMENT_TIMEOUT_MS with a 503.",
-        responses={200: "Trend rows (JSON or CSV)", 422: "Bad parameters, or too many rows: narrow the query",
-                   503: "Database unavailable, or the query took too long"})
+@bp.doc(
+    summary="A metric per time bucket, optionally per dimension value",
+    description="Aggregated in the database; an event counts under each of its actors when grouped by actor. "
+    "An answer of more than MAX_RESPONSE_ROWS rows (default 50,000) is refused with a 422 "
+    "that says how to narrow the query; one running past STATEMENT_TIMEOUT_MS with a 503.",
+    responses={
+        200: "Trend rows (JSON or CSV)",
+        422: "Bad parameters, or too many rows: narrow the query",
+        503: "Database unavailable, or the query took too long",
+    },
+)
 def trends(args: dict[str, Any]) -> Response:
     """Return the metric over time for the filters."""
     filters = filters_from(args)
@@ -187,8 +219,12 @@ def trends(args: dict[str, Any]) -> Response:
         frame = frame.drop(columns="group")
     if args["format"] == "csv":
         return _csv(frame, filters, "trends")
-    return jsonify({
-        "granularity": filters.granularity, "group_by": group_by, "metric": filters.metric,
-        "filters": {key: value for key, value in filters.as_dict().items() if key not in ("group_by", "metric")},
-        "data": _records(frame),
-    })
+    return jsonify(
+        {
+            "granularity": filters.granularity,
+            "group_by": group_by,
+            "metric": filters.metric,
+            "filters": {key: value for key, value in filters.as_dict().items() if key not in ("group_by", "metric")},
+            "data": _records(frame),
+        }
+    )

@@ -80,7 +80,7 @@ def send_bounded(sock: socket.socket, data: bytes, timeout: float) -> None:
         if remaining <= 0 or not poller.poll(remaining * 1000):
             raise SendTimeout(f"client took no data for {timeout:g} s")
         try:
-            view = view[sock.send(view, socket.MSG_DONTWAIT):]
+            view = view[sock.send(view, socket.MSG_DONTWAIT) :]
         except BlockingIOError:
             continue
 

@@ -48,22 +48,28 @@ bp = APIBlueprint("ws", __name__, enable_openapi=False)
 
 def init_app(app: APIFlask) -> None:
     """Bind the WebSocket routes and this app's Broadcaster (started lazily per process)."""
-    app.config.setdefault("SOCK_SERVER_OPTIONS", {
-        "subprotocols": [SUBPROTOCOL],
-        # simple-websocket closes with 1009 when a client message exceeds this.
-        "max_message_size": app.config["WS_MAX_MESSAGE_BYTES"],
-        # Pings come from our handler, so only our code writes data and ping frames
-        # (simple-websocket's reader writes just pongs and close replies).
-        "ping_interval": None,
-    })
-    register_broadcaster(app, Broadcaster(
-        app.extensions["engine"],
-        build_snapshot,
-        max_clients=app.config["WS_MAX_CLIENTS"],
-        heartbeat_s=app.config["WS_HEARTBEAT_SECONDS"],
-        rebuild_s=app.config["WS_REBUILD_SECONDS"],
-        poll_s=app.config["WS_POLL_SECONDS"],
-    ))
+    app.config.setdefault(
+        "SOCK_SERVER_OPTIONS",
+        {
+            "subprotocols": [SUBPROTOCOL],
+            # simple-websocket closes with 1009 when a client message exceeds this.
+            "max_message_size": app.config["WS_MAX_MESSAGE_BYTES"],
+            # Pings come from our handler, so only our code writes data and ping frames
+            # (simple-websocket's reader writes just pongs and close replies).
+            "ping_interval": None,
+        },
+    )
+    register_broadcaster(
+        app,
+        Broadcaster(
+            app.extensions["engine"],
+            build_snapshot,
+            max_clients=app.config["WS_MAX_CLIENTS"],
+            heartbeat_s=app.config["WS_HEARTBEAT_SECONDS"],
+            rebuild_s=app.config["WS_REBUILD_SECONDS"],
+            poll_s=app.config["WS_POLL_SECONDS"],
+        ),
+    )
     sock.init_app(app)
     app.register_blueprint(bp)
 
@@ -89,14 +95,18 @@ def admit() -> Response | None:
     if not origin_allowed(request.headers.get("Origin"), request.host_url, cfg["WS_ALLOWED_ORIGINS"]):
         return error_response(403, "Origin not allowed", {"origin": request.headers.get("Origin")})
     if not token_ok(cfg["WS_ACCESS_TOKEN"]):
-        return error_response(401, "Access token required",
-                              {"accepted": [*ACCEPTED, f"subprotocol {TOKEN_SUBPROTOCOL_PREFIX}<token>"]})
+        return error_response(
+            401, "Access token required", {"accepted": [*ACCEPTED, f"subprotocol {TOKEN_SUBPROTOCOL_PREFIX}<token>"]}
+        )
     try:
         g.ws_subscription = broadcaster().fanout.reserve()
     except CapacityError as exc:
-        return error_response(503, "Too many live connections; use polling or retry later",
-                              {"reason": str(exc), "retry_after_s": RETRY_AFTER_SECONDS},
-                              headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return error_response(
+            503,
+            "Too many live connections; use polling or retry later",
+            {"reason": str(exc), "retry_after_s": RETRY_AFTER_SECONDS},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     g.ws_window_bits = rewrite_deflate_offer(request.environ)
     return None
 
@@ -180,8 +190,12 @@ def pipeline_status(ws: Server) -> None:
 
 def upgrade_required() -> Response:
     """Answer a plain HTTP request to a WebSocket route with 426 (not a Dash page)."""
-    return error_response(426, "WebSocket upgrade required", {"polling": "/api/v1/monitoring/pipeline-status"},
-                          headers={"Upgrade": "websocket"})
+    return error_response(
+        426,
+        "WebSocket upgrade required",
+        {"polling": "/api/v1/monitoring/pipeline-status"},
+        headers={"Upgrade": "websocket"},
+    )
 
 
 for _path, _endpoint in zip(ROUTES, ("pipeline_status", "pipeline_status_legacy"), strict=True):

@@ -90,11 +90,13 @@ def attack(name: str, tree: Path, url: str, clients: int) -> None:
         finally:
             server.stop()
     statuses = sorted({status for status, _, _ in results})
-    print(f"{name}: {clients} broad queries in {took:.1f} s: status {statuses}, "
-          f"{max(size for _, size, _ in results) / 1e6:.1f} MB max, "
-          f"{statistics.median(t for _, _, t in results):.1f} s median; /healthz slowest "
-          f"{max(waits):.2f} s, median {statistics.median(waits):.3f} s, {len(failures)} failed of {len(waits)}",
-          flush=True)
+    print(
+        f"{name}: {clients} broad queries in {took:.1f} s: status {statuses}, "
+        f"{max(size for _, size, _ in results) / 1e6:.1f} MB max, "
+        f"{statistics.median(t for _, _, t in results):.1f} s median; /healthz slowest "
+        f"{max(waits):.2f} s, median {statistics.median(waits):.3f} s, {len(failures)} failed of {len(waits)}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -106,8 +108,9 @@ def main() -> None:
     parser.add_argument("--before", metavar="REV", help="also serve this commit's tree on the same database")
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--url", help="an existing database instead of a scratch one")
-    parser.add_argument("--admin-url", default=os.environ.get("TEST_POSTGRES_URL",
-                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     if args.url:
@@ -125,8 +128,9 @@ def main() -> None:
             engine.dispose()
         if args.before:
             before = Path(tempfile.mkdtemp(prefix="nvcd-before-")) / "tree"
-            subprocess.run(["git", "-C", str(root), "worktree", "add", "-q", "--detach", str(before), args.before],
-                           check=True)
+            subprocess.run(
+                ["git", "-C", str(root), "worktree", "add", "-q", "--detach", str(before), args.before], check=True
+            )
         print(f"load average {os.getloadavg()}", flush=True)
         if before is not None:
             attack(args.before, before, url, args.clients)

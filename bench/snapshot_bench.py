@@ -77,9 +77,13 @@ def load(engine: Engine, events: int) -> float:
                 "rows_skipped, events_new, events_updated, events_unchanged, duplicates_in_batch) VALUES "
                 "('succeeded', 'cli', :at, :at, 5000, 4990, 0, 100, 5, 4885, 10) RETURNING id"), {"at": at}
             ).scalar_one()  # fmt: skip
-            conn.execute(text(
-                "INSERT INTO stage_runs (run_id, name, position, status, items_in, items_out) VALUES "
-                "(:r, 'extract', 0, 'succeeded', 1, 1), (:r, 'load', 5, 'succeeded', 1, 1)"), {"r": run_id})
+            conn.execute(
+                text(
+                    "INSERT INTO stage_runs (run_id, name, position, status, items_in, items_out) VALUES "
+                    "(:r, 'extract', 0, 'succeeded', 1, 1), (:r, 'load', 5, 'succeeded', 1, 1)"
+                ),
+                {"r": run_id},
+            )
             for metric_type, source in [("aggregate", None), ("hourly", None)] + [
                 ("source", f"Source {s}") for s in range(SOURCES)
             ]:
@@ -146,8 +150,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--url", help="benchmark an existing database as it is (no load, nothing dropped)")
-    parser.add_argument("--admin-url", default=os.environ.get("TEST_POSTGRES_URL",
-                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     args = parser.parse_args()
     url, drop = (args.url, lambda: None) if args.url else scratch_database(args.backend, args.admin_url)
     engine = make_engine(url)
@@ -157,12 +162,16 @@ def main() -> None:
             print(f"{load(engine, args.events):.1f} s")
         with Session(engine) as session:  # warm the pool and caches once
             snap = build_snapshot(session)
-        print(f"snapshot: {len(snap['sources'])} sources ({sum(s['silent'] for s in snap['sources'])} silent), "
-              f"{snap['totals']['events']:,} events, {len(snap['anomalies'])} anomalies, status {snap['status']}")
+        print(
+            f"snapshot: {len(snap['sources'])} sources ({sum(s['silent'] for s in snap['sources'])} silent), "
+            f"{snap['totals']['events']:,} events, {len(snap['anomalies'])} anomalies, status {snap['status']}"
+        )
         for ms, statement in profile_once(engine):
             print(f"  {ms:7.1f} ms  {statement}")
-        for label, cold in (("cold (events changed: aggregates recomputed)", True),
-                            ("warm (events unchanged since the last build)", False)):
+        for label, cold in (
+            ("cold (events changed: aggregates recomputed)", True),
+            ("warm (events unchanged since the last build)", False),
+        ):
             print(f"build_snapshot x{args.repeat}, {label}: {summarise(time_builds(engine, args.repeat, cold))}")
     finally:
         engine.dispose()

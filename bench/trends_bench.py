@@ -53,6 +53,7 @@ STATEMENTS: dict[str, Callable[[TrendFilters], list[Any]]] = {
 }
 CONFLICT_CALLBACKS = ("series", "places")
 
+
 def scratch_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     """Create an empty PostgreSQL database and return its URL and a function that drops it."""
     return scratch_postgres(admin_url, "nvcd_trends_bench")
@@ -76,8 +77,10 @@ def load(engine: Engine, url: str, events: int, chunk: int) -> None:
         began = time.perf_counter()
         frame = generate_events(size, seed=seed + 1, start=end - timedelta(days=2000), end=end)
         summary = run_pipeline(engine, frame, trigger="cli", filename=f"bench-{seed + 1}.csv")
-        print(f"  loaded chunk {seed + 1}: {summary.events_new:,} new events in {time.perf_counter() - began:.1f} s",
-              flush=True)
+        print(
+            f"  loaded chunk {seed + 1}: {summary.events_new:,} new events in {time.perf_counter() - began:.1f} s",
+            flush=True,
+        )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
 
@@ -120,10 +123,14 @@ def callbacks() -> dict[str, Callable[[str], object]]:
 
     grid = quality.update_quality_grid
     return {
-        "series": dash_call(conflict.update_conflict_series), "places": dash_call(conflict.update_conflict_places),
-        "by_source": dash_call(quality.UPDATES["sources"]), "by_state": dash_call(quality.UPDATES["states"]),
-        "precision": dash_call(quality.UPDATES["precision"]), "failures": dash_call(quality.UPDATES["failures"]),
-        "completeness": dash_call(quality.UPDATES["completeness"]), "runs": dash_call(quality.UPDATES["runs"]),
+        "series": dash_call(conflict.update_conflict_series),
+        "places": dash_call(conflict.update_conflict_places),
+        "by_source": dash_call(quality.UPDATES["sources"]),
+        "by_state": dash_call(quality.UPDATES["states"]),
+        "precision": dash_call(quality.UPDATES["precision"]),
+        "failures": dash_call(quality.UPDATES["failures"]),
+        "completeness": dash_call(quality.UPDATES["completeness"]),
+        "runs": dash_call(quality.UPDATES["runs"]),
         "grid": lambda query: dash_call(grid)(query, []),
     }
 
@@ -137,8 +144,14 @@ def dash_call(update: Callable[..., object]) -> Callable[..., object]:
 
     def call(*inputs: object) -> object:
         def run() -> object:
-            context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "quality-filters.data"}],
-                                            inputs_list=[[], []], states_list=[], updated_props=updated))
+            context_value.set(
+                AttributeDict(
+                    triggered_inputs=[{"prop_id": "quality-filters.data"}],
+                    inputs_list=[[], []],
+                    states_list=[],
+                    updated_props=updated,
+                )
+            )
             return update(*inputs, None)  # the last state: the page's alert text, none shown
 
         updated: dict[str, object] = {}
@@ -179,13 +192,17 @@ def measure(url: str, repeat: int) -> None:
             print(f"{'callback':<14} {'callback ms':>12} {'bare SQL ms':>12} {'ratio':>7}")
             pages: dict[str, float] = {"conflict": 0.0, "quality": 0.0}
             for key, callback in redraw.items():
-                cb, sql = paired_medians(lambda callback=callback, query=query: callback(query),
-                                         lambda key=key, filters=filters: bare_sql(engine, STATEMENTS[key](filters)),
-                                         repeat)
+                cb, sql = paired_medians(
+                    lambda callback=callback, query=query: callback(query),
+                    lambda key=key, filters=filters: bare_sql(engine, STATEMENTS[key](filters)),
+                    repeat,
+                )
                 pages["conflict" if key in CONFLICT_CALLBACKS else "quality"] += cb
                 print(f"{key:<14} {cb:>12.1f} {sql:>12.1f} {cb / sql:>7.2f}", flush=True)
-            print(f"page totals (sum of callbacks): conflict {pages['conflict']:.0f} ms, "
-                  f"quality {pages['quality']:.0f} ms")
+            print(
+                f"page totals (sum of callbacks): conflict {pages['conflict']:.0f} ms, "
+                f"quality {pages['quality']:.0f} ms"
+            )
 
 
 def main() -> None:
@@ -196,8 +213,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--url", help="measure an existing database instead of a scratch one")
     parser.add_argument("--keep", action="store_true", help="do not drop the scratch database")
-    parser.add_argument("--admin-url", default=os.environ.get("TEST_POSTGRES_URL",
-                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     args = parser.parse_args()
     if args.url:
         measure(normalise_database_url(args.url), args.repeat)

@@ -134,9 +134,14 @@ def time_round(clients: Clients, trigger, token: str, timeout: float) -> dict:
     sizes = [s for _, size in answers for s in size]
     lat = sorted((t - t0) * 1000 for t in times)
     pick = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 1)) if lat else (lambda q: None)
-    return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(lat[-1], 1) if lat else None,
-            "missed": clients.connected - len(lat), "message_chars": sizes[0] if sizes else None,
-            "trigger_ms": trigger_ms}
+    return {
+        "p50_ms": pick(0.5),
+        "p99_ms": pick(0.99),
+        "max_ms": round(lat[-1], 1) if lat else None,
+        "missed": clients.connected - len(lat),
+        "message_chars": sizes[0] if sizes else None,
+        "trigger_ms": trigger_ms,
+    }
 
 
 def median_of(rounds: list[dict], key: str) -> float | None:
@@ -214,8 +219,12 @@ def ingest_upload(base_url: str):
     body = path.read_bytes()
 
     def trigger(token: str) -> None:
-        response = requests.post(f"{base_url}/api/v1/ingest/file", files={"file": (f"{token}.csv", body, "text/csv")},
-                                 headers={"Authorization": f"Bearer {INGEST_TOKEN}"}, timeout=60)
+        response = requests.post(
+            f"{base_url}/api/v1/ingest/file",
+            files={"file": (f"{token}.csv", body, "text/csv")},
+            headers={"Authorization": f"Bearer {INGEST_TOKEN}"},
+            timeout=60,
+        )
         response.raise_for_status()
 
     return trigger
@@ -231,10 +240,22 @@ def commit_change(engine):
     def trigger(token: str) -> None:
         now = utcnow()
         with Session(engine) as session:
-            run = PipelineRun(status="succeeded", trigger="api", source_file=f"{token}.csv", started_at=now,
-                              finished_at=now, items_in=10, items_out=10, events_unchanged=10)
-            run.stages = [StageRun(name=s, position=i, status="succeeded", started_at=now, finished_at=now,
-                                   items_in=10, items_out=10) for i, s in enumerate(STAGE_NAMES)]
+            run = PipelineRun(
+                status="succeeded",
+                trigger="api",
+                source_file=f"{token}.csv",
+                started_at=now,
+                finished_at=now,
+                items_in=10,
+                items_out=10,
+                events_unchanged=10,
+            )
+            run.stages = [
+                StageRun(
+                    name=s, position=i, status="succeeded", started_at=now, finished_at=now, items_in=10, items_out=10
+                )
+                for i, s in enumerate(STAGE_NAMES)
+            ]
             session.add(run)
             bump_version(session)
             session.commit()
@@ -285,8 +306,14 @@ def bench_app(db_url: str, n: int, args: argparse.Namespace, log_dir: Path) -> t
     from tests.servers import LiveServer
 
     log_path = log_dir / f"gunicorn-{n}.log"
-    env = {"WS_MAX_CLIENTS": str(n + 10), "WORKER_CONNECTIONS": str(n + 200), "WEB_CONCURRENCY": "1",
-           "LOG_LEVEL": "info", "APP_ENV": "testing", "INGEST_TOKEN": INGEST_TOKEN}
+    env = {
+        "WS_MAX_CLIENTS": str(n + 10),
+        "WORKER_CONNECTIONS": str(n + 200),
+        "WEB_CONCURRENCY": "1",
+        "LOG_LEVEL": "info",
+        "APP_ENV": "testing",
+        "INGEST_TOKEN": INGEST_TOKEN,
+    }
     server = LiveServer(db_url, env=env, log_path=log_path).start(timeout=60)
     engine = make_engine(db_url)
     try:
@@ -300,8 +327,9 @@ def bench_app(db_url: str, n: int, args: argparse.Namespace, log_dir: Path) -> t
         connected_rss = rss_kb(worker)
         offset = log_path.stat().st_size
         trigger = ingest_upload(server.url) if args.trigger == "ingest" else commit_change(engine)
-        rounds = [time_round(clients, trigger, f"bench-{uuid.uuid4().hex[:10]}", args.timeout)
-                  for _ in range(args.rounds)]
+        rounds = [
+            time_round(clients, trigger, f"bench-{uuid.uuid4().hex[:10]}", args.timeout) for _ in range(args.rounds)
+        ]
         after = rss_kb(worker)
         builds = [(int(v), float(ms), int(q)) for v, ms, q in BUILD_LOG.findall(log_path.read_text()[offset:])]
         clients.close()
@@ -309,14 +337,20 @@ def bench_app(db_url: str, n: int, args: argparse.Namespace, log_dir: Path) -> t
         engine.dispose()
         server.stop()
     result = {
-        "server": "app (flask-sock, gunicorn gevent, 1 worker)", "clients": n, "connected": clients.connected,
-        "p50_ms": median_of(rounds, "p50_ms"), "p99_ms": median_of(rounds, "p99_ms"),
-        "max_ms": max((r["max_ms"] or 0) for r in rounds), "missed": sum(r["missed"] for r in rounds),
+        "server": "app (flask-sock, gunicorn gevent, 1 worker)",
+        "clients": n,
+        "connected": clients.connected,
+        "p50_ms": median_of(rounds, "p50_ms"),
+        "p99_ms": median_of(rounds, "p99_ms"),
+        "max_ms": max((r["max_ms"] or 0) for r in rounds),
+        "missed": sum(r["missed"] for r in rounds),
         "kb_per_conn": round((connected_rss - before) / max(clients.connected, 1), 1),
         "kb_per_conn_after_traffic": round((after - before) / max(clients.connected, 1), 1),
         "queries_per_change": 1 + statistics.median([q for _, _, q in builds]) if builds else None,
         "build_ms": statistics.median([ms for _, ms, _ in builds]) if builds else None,
-        "builds": len(builds), "rounds": rounds, "message_chars": len(message),
+        "builds": len(builds),
+        "rounds": rounds,
+        "message_chars": len(message),
     }
     return result, message
 
@@ -331,8 +365,11 @@ def bench_floor(message: str, n: int, args: argparse.Namespace, log_dir: Path) -
     payload_path = log_dir / "floor-payload.json"
     payload_path.write_text(json.dumps({"type": data["type"], "token": "@TOKEN@", "data": data["data"]}))
     port, udp_port = free_port(), free_port()
-    floor = subprocess.Popen([sys.executable, "-c", FLOOR_CODE, str(port), str(udp_port), str(payload_path)],
-                             stdout=subprocess.PIPE, text=True)
+    floor = subprocess.Popen(
+        [sys.executable, "-c", FLOOR_CODE, str(port), str(udp_port), str(payload_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         assert floor.stdout is not None and floor.stdout.readline().strip() == "ready"
@@ -340,30 +377,51 @@ def bench_floor(message: str, n: int, args: argparse.Namespace, log_dir: Path) -
         clients = Clients(f"ws://127.0.0.1:{port}/", n, args.procs, None if args.compression == "none" else "deflate")
         time.sleep(3.0)  # let the connection burst and the client-count push settle
         connected_rss = rss_kb(floor.pid)
-        rounds = [time_round(clients, lambda token: udp.sendto(token.encode(), ("127.0.0.1", udp_port)),
-                             f"floor-{uuid.uuid4().hex[:10]}", args.timeout) for _ in range(args.rounds)]
+        rounds = [
+            time_round(
+                clients,
+                lambda token: udp.sendto(token.encode(), ("127.0.0.1", udp_port)),
+                f"floor-{uuid.uuid4().hex[:10]}",
+                args.timeout,
+            )
+            for _ in range(args.rounds)
+        ]
         after = rss_kb(floor.pid)
         clients.close()
     finally:
         udp.close()
         floor.terminate()
         floor.wait(10)
-    return {"server": "floor (asyncio websockets broadcast)", "clients": n, "connected": clients.connected,
-            "p50_ms": median_of(rounds, "p50_ms"), "p99_ms": median_of(rounds, "p99_ms"),
-            "max_ms": max((r["max_ms"] or 0) for r in rounds), "missed": sum(r["missed"] for r in rounds),
-            "kb_per_conn": round((connected_rss - before) / max(clients.connected, 1), 1),
-            "kb_per_conn_after_traffic": round((after - before) / max(clients.connected, 1), 1),
-            "queries_per_change": None, "build_ms": None, "builds": None, "rounds": rounds,
-            "message_chars": len(payload_path.read_text())}
+    return {
+        "server": "floor (asyncio websockets broadcast)",
+        "clients": n,
+        "connected": clients.connected,
+        "p50_ms": median_of(rounds, "p50_ms"),
+        "p99_ms": median_of(rounds, "p99_ms"),
+        "max_ms": max((r["max_ms"] or 0) for r in rounds),
+        "missed": sum(r["missed"] for r in rounds),
+        "kb_per_conn": round((connected_rss - before) / max(clients.connected, 1), 1),
+        "kb_per_conn_after_traffic": round((after - before) / max(clients.connected, 1), 1),
+        "queries_per_change": None,
+        "build_ms": None,
+        "builds": None,
+        "rounds": rounds,
+        "message_chars": len(payload_path.read_text()),
+    }
 
 
 def markdown(results: list[dict]) -> str:
     """Return the results as a Markdown table."""
-    head = ("| server | clients | connected | p50 ms | p99 ms | max ms | missed | KB/conn | KB/conn after traffic "
-            "| queries/change | build ms |\n|---|---|---|---|---|---|---|---|---|---|---|")
-    rows = [f"| {r['server']} | {r['clients']} | {r['connected']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} "
-            f"| {r['missed']} | {r['kb_per_conn']} | {r['kb_per_conn_after_traffic']} | {r['queries_per_change']} "
-            f"| {r['build_ms']} |" for r in results]
+    head = (
+        "| server | clients | connected | p50 ms | p99 ms | max ms | missed | KB/conn | KB/conn after traffic "
+        "| queries/change | build ms |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = [
+        f"| {r['server']} | {r['clients']} | {r['connected']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} "
+        f"| {r['missed']} | {r['kb_per_conn']} | {r['kb_per_conn_after_traffic']} | {r['queries_per_change']} "
+        f"| {r['build_ms']} |"
+        for r in results
+    ]
     return "\n".join([head, *rows])
 
 
@@ -377,8 +435,12 @@ def main() -> None:
     parser.add_argument("--seed-events", type=int, default=2000, help="generated events ingested first")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a client counts as missed")
     parser.add_argument("--no-floor", action="store_true", help="skip the websockets floor")
-    parser.add_argument("--trigger", choices=["commit", "ingest"], default="commit",
-                        help="commit: a run row + bump_version from the bench; ingest: a CSV upload to the app")
+    parser.add_argument(
+        "--trigger",
+        choices=["commit", "ingest"],
+        default="commit",
+        help="commit: a run row + bump_version from the bench; ingest: a CSV upload to the app",
+    )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children (gunicorn, clients) inherit it
@@ -395,8 +457,17 @@ def main() -> None:
                 print(markdown([results[-1]]).splitlines()[-1], file=sys.stderr, flush=True)
     finally:
         drop_database(cleanup)
-    print(json.dumps({"backend": cleanup[0], "compression": args.compression, "trigger": args.trigger, "nofile": hard,
-                      "results": results}))
+    print(
+        json.dumps(
+            {
+                "backend": cleanup[0],
+                "compression": args.compression,
+                "trigger": args.trigger,
+                "nofile": hard,
+                "results": results,
+            }
+        )
+    )
     print(markdown(results))
 
 

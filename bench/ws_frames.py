@@ -27,16 +27,27 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 def payload(size_kb: int) -> bytes:
     """Return a snapshot-like JSON message of about ``size_kb`` KB."""
-    runs = [{"id": i, "status": "succeeded", "stage": f"stage-{i % 7}", "items": i * 37, "ms": i * 3.25,
-             "source": ["ACLED", "Nextier", "Premium Times"][i % 3]} for i in range(size_kb * 8)]
-    return json.dumps({"type": "pipeline_status_update", "version": 42, "data": {"runs": runs}},
-                      separators=(",", ":")).encode()
+    runs = [
+        {
+            "id": i,
+            "status": "succeeded",
+            "stage": f"stage-{i % 7}",
+            "items": i * 37,
+            "ms": i * 3.25,
+            "source": ["ACLED", "Nextier", "Premium Times"][i % 3],
+        }
+        for i in range(size_kb * 8)
+    ]
+    return json.dumps(
+        {"type": "pipeline_status_update", "version": 42, "data": {"runs": runs}}, separators=(",", ":")
+    ).encode()
 
 
 def load_wire(rev: str) -> types.ModuleType:
     """Return the ``api/wire.py`` of commit ``rev`` as a module."""
-    source = subprocess.run(["git", "show", f"{rev}:api/wire.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{rev}:api/wire.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     module = types.ModuleType(f"wire_{rev}")
     sys.modules[module.__name__] = module  # dataclasses look their module up
     exec(compile(source, f"{rev}:api/wire.py", "exec"), module.__dict__)  # our own history
@@ -79,8 +90,14 @@ def main() -> None:
             for _round in range(args.rounds):
                 for name, impl in impls.items():
                     cell[name].append(time_fanout(impl, text, n, bits, args.repeat))
-            rows.append({"clients": n, "deflate": bits is not None, "bytes": len(text),
-                         **{name: round(statistics.median(values), 1) for name, values in cell.items()}})
+            rows.append(
+                {
+                    "clients": n,
+                    "deflate": bits is not None,
+                    "bytes": len(text),
+                    **{name: round(statistics.median(values), 1) for name, values in cell.items()},
+                }
+            )
     print(json.dumps({"load_average": os.getloadavg(), "rows": rows}))
     names = list(impls)
     print(f"| clients | deflate | {' | '.join(f'{n} µs' for n in names)} |")

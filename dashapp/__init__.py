@@ -38,8 +38,11 @@ def layout() -> html.Div:
                 [
                     html.Span("NVCD Monitor", className="brand"),
                     html.Nav(
-                        [dcc.Link(page["name"], href=page["relative_path"]) for page in dash.page_registry.values()
-                         if not page.get("hide_nav")],
+                        [
+                            dcc.Link(page["name"], href=page["relative_path"])
+                            for page in dash.page_registry.values()
+                            if not page.get("hide_nav")
+                        ],
                         className="nav",
                     ),
                 ],

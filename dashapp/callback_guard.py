@@ -138,6 +138,8 @@ def _same_id(given: str | dict, declared: str) -> bool:
         pattern = json.loads(declared)
     except ValueError:
         return False
-    return isinstance(given, dict) and set(given) == set(pattern) and all(
-        given[name] == value for name, value in pattern.items() if not isinstance(value, list)
+    return (
+        isinstance(given, dict)
+        and set(given) == set(pattern)
+        and all(given[name] == value for name, value in pattern.items() if not isinstance(value, list))
     )

@@ -89,10 +89,21 @@ def clicked_csv(charts: Mapping[str, Chart], clicks: list[int | None], query: st
 
 def _date_input(id_type: str, key: str, label: str, value: date | None) -> html.Label:
     # A text box, not type="date": dcc.Input restores the caret with setSelectionRange, which date inputs reject.
-    return html.Label([label, dcc.Input(
-        id={"type": id_type, "key": key}, type="text", debounce=True, placeholder="YYYY-MM-DD",
-        pattern=r"\d{4}-\d{2}-\d{2}", value=value.isoformat() if value else None, className="trends-date",
-    )], className="trends-field")
+    return html.Label(
+        [
+            label,
+            dcc.Input(
+                id={"type": id_type, "key": key},
+                type="text",
+                debounce=True,
+                placeholder="YYYY-MM-DD",
+                pattern=r"\d{4}-\d{2}-\d{2}",
+                value=value.isoformat() if value else None,
+                className="trends-date",
+            ),
+        ],
+        className="trends-field",
+    )
 
 
 def filter_bar(id_type: str, filters: TrendFilters, options: Mapping[str, list[str]], view: bool) -> html.Div:
@@ -105,36 +116,88 @@ def filter_bar(id_type: str, filters: TrendFilters, options: Mapping[str, list[s
     for key, label in DROPDOWNS.items():
         selected = values[LIST_KEYS[key]]
         choices = sorted(set(options.get(key, [])) | set(selected))  # keep URL values visible even if unknown
-        fields.append(html.Label([label, dcc.Dropdown(
-            id={"type": id_type, "key": key}, options=choices, value=selected, multi=True, placeholder="All",
-        )], className="trends-field trends-field-wide"))
-    fields.append(html.Label(["Time step", dcc.RadioItems(
-        id={"type": id_type, "key": "granularity"}, options=list(GRANULARITIES), value=filters.granularity,
-        inline=True,
-    )], className="trends-field"))
+        fields.append(
+            html.Label(
+                [
+                    label,
+                    dcc.Dropdown(
+                        id={"type": id_type, "key": key},
+                        options=choices,
+                        value=selected,
+                        multi=True,
+                        placeholder="All",
+                    ),
+                ],
+                className="trends-field trends-field-wide",
+            )
+        )
+    fields.append(
+        html.Label(
+            [
+                "Time step",
+                dcc.RadioItems(
+                    id={"type": id_type, "key": "granularity"},
+                    options=list(GRANULARITIES),
+                    value=filters.granularity,
+                    inline=True,
+                ),
+            ],
+            className="trends-field",
+        )
+    )
     if view:
-        fields.append(html.Label(["Group by", dcc.Dropdown(
-            id={"type": id_type, "key": "group_by"}, clearable=False, value=filters.group_by,
-            options=[{"label": text, "value": key} for key, text in DIMENSION_LABELS.items()],
-        )], className="trends-field"))
-        fields.append(html.Label(["Measure", dcc.Dropdown(
-            id={"type": id_type, "key": "metric"}, clearable=False, value=filters.metric,
-            options=[{"label": text, "value": key} for key, text in METRIC_LABELS.items()],
-        )], className="trends-field"))
+        fields.append(
+            html.Label(
+                [
+                    "Group by",
+                    dcc.Dropdown(
+                        id={"type": id_type, "key": "group_by"},
+                        clearable=False,
+                        value=filters.group_by,
+                        options=[{"label": text, "value": key} for key, text in DIMENSION_LABELS.items()],
+                    ),
+                ],
+                className="trends-field",
+            )
+        )
+        fields.append(
+            html.Label(
+                [
+                    "Measure",
+                    dcc.Dropdown(
+                        id={"type": id_type, "key": "metric"},
+                        clearable=False,
+                        value=filters.metric,
+                        options=[{"label": text, "value": key} for key, text in METRIC_LABELS.items()],
+                    ),
+                ],
+                className="trends-field",
+            )
+        )
     return html.Div(fields, className="trends-filters")
 
 
 def chart_card(graph_type: str, csv_type: str, key: str, title: str, note: str = "") -> html.Section:
     """Return a titled card with a loading graph and its CSV download button."""
-    return html.Section([
-        html.Div([
-            html.H3(title),
-            html.Button("Download CSV", id={"type": csv_type, "chart": key}, className="trends-csv", n_clicks=0),
-        ], className="trends-card-head"),
-        html.P(note, className="trends-note") if note else None,
-        dcc.Loading(dcc.Graph(id={"type": graph_type, "chart": key}, config={"displaylogo": False}),
-                    type="default"),
-    ], className="trends-card", id=f"{graph_type}-card-{key}")
+    return html.Section(
+        [
+            html.Div(
+                [
+                    html.H3(title),
+                    html.Button(
+                        "Download CSV", id={"type": csv_type, "chart": key}, className="trends-csv", n_clicks=0
+                    ),
+                ],
+                className="trends-card-head",
+            ),
+            html.P(note, className="trends-note") if note else None,
+            dcc.Loading(
+                dcc.Graph(id={"type": graph_type, "chart": key}, config={"displaylogo": False}), type="default"
+            ),
+        ],
+        className="trends-card",
+        id=f"{graph_type}-card-{key}",
+    )
 
 
 def csv_download(engine: Engine, chart: Chart, key: str, filters: TrendFilters, today: date) -> dict[str, Any]:
@@ -167,6 +230,7 @@ def db_alert(alert_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
     The callback's last argument must be the alert's text (``alert_state``). A query refused for its
     size or time shows its own message, which says how to narrow the filters.
     """
+
     def wrap(update: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(update)
         def run(*args: Any) -> Any:
@@ -189,5 +253,7 @@ def db_alert(alert_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
                 return result
             show_alert(alert_id, message)
             return no_update  # every output of the callback keeps what it shows
+
         return run
+
     return wrap

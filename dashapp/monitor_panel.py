@@ -124,12 +124,19 @@ def status_bar(*, compact: bool) -> html.Div:
             # Only the state is live for screen readers; the age ticks every second.
             html.Div(
                 html.Span("Connecting…", className="monitor-state-label"),
-                id=ids.MONITOR_STATUS, className="monitor-state monitor-state-connecting",
-                role="status", **{"aria-live": "polite", "aria-atomic": "true"},
+                id=ids.MONITOR_STATUS,
+                className="monitor-state monitor-state-connecting",
+                role="status",
+                **{"aria-live": "polite", "aria-atomic": "true"},
             ),
             html.Span("no data yet", id=ids.MONITOR_AGE, className="monitor-age"),
-            html.Button("Refresh", id=ids.MONITOR_REFRESH, n_clicks=0, className="monitor-refresh",
-                        title="Fetch the pipeline status now"),
+            html.Button(
+                "Refresh",
+                id=ids.MONITOR_REFRESH,
+                n_clicks=0,
+                className="monitor-refresh",
+                title="Fetch the pipeline status now",
+            ),
         ],
         className="monitor-statusbar" + (" monitor-statusbar-compact" if compact else ""),
     )
@@ -146,7 +153,9 @@ def panel(query: Mapping[str, str] | None = None, *, compact: bool = False) -> h
             status_bar(compact=compact),
             html.Div(
                 html.P("Loading the pipeline status…", className="monitor-loading"),
-                id=ids.MONITOR_BODY, className="monitor-body", **{"aria-busy": "true"},
+                id=ids.MONITOR_BODY,
+                className="monitor-body",
+                **{"aria-busy": "true"},
             ),
             html.Section(id=ids.MONITOR_SYSTEM, className="monitor-system", **{"aria-label": "System health"}),
         ],
@@ -166,5 +175,6 @@ CLIENTSIDE_CALLBACKS: tuple[tuple[str, tuple[object, ...], bool], ...] = (
 )
 
 for _name, _dependencies, _prevent_initial in CLIENTSIDE_CALLBACKS:
-    clientside_callback(ClientsideFunction(CLIENTSIDE_NAMESPACE, _name), *_dependencies,
-                        prevent_initial_call=_prevent_initial)
+    clientside_callback(
+        ClientsideFunction(CLIENTSIDE_NAMESPACE, _name), *_dependencies, prevent_initial_call=_prevent_initial
+    )

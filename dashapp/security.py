@@ -46,8 +46,7 @@ def is_embed_path(path: str, prefix: str = "") -> bool:
 
 def with_frame_ancestors(policy: str | None, directive: str) -> str:
     """Return ``policy`` with its frame-ancestors directive replaced (or added) by ``directive``."""
-    kept = [part.strip() for part in (policy or "").split(";")
-            if part.strip() and part.split()[0] != "frame-ancestors"]
+    kept = [part.strip() for part in (policy or "").split(";") if part.strip() and part.split()[0] != "frame-ancestors"]
     return "; ".join([*kept, directive])
 
 

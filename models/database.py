@@ -20,9 +20,7 @@ STATEMENT_TIMEOUT_OPTION = "nvcd_statement_timeout_ms"
 MAX_ROWS_OPTION = "nvcd_max_rows"
 
 
-def make_engine(
-    url: str, statement_timeout_ms: int = 30_000, max_rows: int | None = None, **kwargs: object
-) -> Engine:
+def make_engine(url: str, statement_timeout_ms: int = 30_000, max_rows: int | None = None, **kwargs: object) -> Engine:
     """Create an engine with the dialect's safety settings applied.
 
     ``max_rows`` (and the timeout, for SQLite) travel as execution options for the trend readers.
@@ -33,8 +31,9 @@ def make_engine(
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                               execution_options=options, **kwargs)
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, execution_options=options, **kwargs
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     pg_options = f"-c statement_timeout={statement_timeout_ms}"

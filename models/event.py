@@ -105,13 +105,16 @@ class ConflictEvent(Timestamps, Base):
     __table_args__ = (
         # Covering on PostgreSQL: broad trend aggregates run as index-only scans (migration 0002).
         Index(
-            "ix_conflict_events_event_date", "event_date",
+            "ix_conflict_events_event_date",
+            "event_date",
             postgresql_include=["id", "state", "source", "geo_precision", "error_count", "is_derived"],
         ),
         # Events with issues or imprecise geocoding, newest first for the trend drill-down grid.
         Index(
-            "ix_conflict_events_flagged", "event_date",
-            postgresql_where=text(FLAGGED_EVENTS), sqlite_where=text(FLAGGED_EVENTS),
+            "ix_conflict_events_flagged",
+            "event_date",
+            postgresql_where=text(FLAGGED_EVENTS),
+            sqlite_where=text(FLAGGED_EVENTS),
         ),
         Index("ix_conflict_events_state_date", "state", "event_date"),
         Index("ix_conflict_events_crisis_type_date", "crisis_type", "event_date"),

@@ -200,8 +200,10 @@ def issue_rows(issues: pd.DataFrame, ids_by_row: pd.Series, run_id: int, stamp: 
     cols = [
         event_ids.tolist(),
         [run_id] * n,
-        *(_text(keyed[name].to_numpy(dtype=object, na_value=None)).tolist()
-          for name in (c.RULE, c.SEVERITY, c.FIELD, c.DETAIL)),
+        *(
+            _text(keyed[name].to_numpy(dtype=object, na_value=None)).tolist()
+            for name in (c.RULE, c.SEVERITY, c.FIELD, c.DETAIL)
+        ),
         [stamp] * n,
     ]
     return list(zip(*cols, strict=True))

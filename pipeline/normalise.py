@@ -330,4 +330,3 @@ def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = (),
     cell_issues = pd.concat(issues, ignore_index=True) if issues else empty_issues()
     log.info("normalised %d events, %d cell issues", len(events), len(cell_issues))
     return events, cell_issues
-

@@ -33,12 +33,21 @@ class Rule:
 # Cell rules (normalise).
 NUMBER_FORMAT = Rule("number_format", W, None, "A count cell holds text that is not a number or a vague amount")
 DATE_FORMAT = Rule("date_format", W, c.EVENT_DATE, "The date cell cannot be read as a date")
-DATE_AMBIGUOUS = Rule("date_ambiguous", W, c.EVENT_DATE,
-                      "A dd/mm/yyyy date whose day and month could swap; read day first, as NVCD writes dates")
-DATE_SERIAL = Rule("date_serial", W, c.EVENT_DATE,
-                   "A number in the date cell, read as an Excel serial day (2000-2099 only)")
-TEXT_TOO_LONG = Rule("text_too_long", W, None,
-                     "A text cell is longer than its column holds (free text: columns.FREE_TEXT_LIMITS) and was cut")
+DATE_AMBIGUOUS = Rule(
+    "date_ambiguous",
+    W,
+    c.EVENT_DATE,
+    "A dd/mm/yyyy date whose day and month could swap; read day first, as NVCD writes dates",
+)
+DATE_SERIAL = Rule(
+    "date_serial", W, c.EVENT_DATE, "A number in the date cell, read as an Excel serial day (2000-2099 only)"
+)
+TEXT_TOO_LONG = Rule(
+    "text_too_long",
+    W,
+    None,
+    "A text cell is longer than its column holds (free text: columns.FREE_TEXT_LIMITS) and was cut",
+)
 CELL_RULES: tuple[Rule, ...] = (NUMBER_FORMAT, DATE_FORMAT, DATE_AMBIGUOUS, DATE_SERIAL, TEXT_TOO_LONG)
 
 # Event rules (validate).

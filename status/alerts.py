@@ -42,16 +42,18 @@ def metric_alerts(latest: dict | None) -> list[dict]:
     return [alert(latest["status"], "data_quality_status", message)]
 
 
-def build_alerts(current_run: dict | None, last_run: dict | None, latest: dict | None,
-                 anomalies: list[dict]) -> list[dict]:
+def build_alerts(
+    current_run: dict | None, last_run: dict | None, latest: dict | None, anomalies: list[dict]
+) -> list[dict]:
     """Collect every alert, errors first."""
     found = run_alerts(current_run, last_run) + metric_alerts(latest)
     found += [alert(a["severity"], a["kind"], a["message"]) for a in anomalies]
     return sorted(found, key=lambda a: SEVERITY_ORDER.get(a["severity"], 2))
 
 
-def overall_status(current_run: dict | None, last_run: dict | None, latest: dict | None,
-                   anomalies: list[dict], has_data: bool) -> str:
+def overall_status(
+    current_run: dict | None, last_run: dict | None, latest: dict | None, anomalies: list[dict], has_data: bool
+) -> str:
     """Derive running / idle / error / warning / healthy, in that order of precedence.
 
     ``has_data`` says whether any run, metric or event exists (idle: nothing ever ran).

@@ -56,8 +56,7 @@ def anomaly(kind: str, severity: str, subject: str, message: str, value: float, 
             "value": value, "baseline": baseline}  # fmt: skip
 
 
-def quality_drops(rows: list[DataQualityMetric], subject: str,
-                  min_events: int = DQ_AGGREGATE_MIN_EVENTS) -> list[dict]:
+def quality_drops(rows: list[DataQualityMetric], subject: str, min_events: int = DQ_AGGREGATE_MIN_EVENTS) -> list[dict]:
     """Flag rates of ``rows[0]`` that fell below the mean of the rows after it (newest first)."""
     if len(rows) < DQ_MIN_BASELINE_RUNS + 1 or rows[0].events < min_events:
         return []
@@ -120,9 +119,7 @@ def state_days_lateral(window: WeekWindow) -> Select:
     first = select(func.min(ConflictEvent.state).label("state")).cte("states", recursive=True)
     previous = first.alias("previous")
     following = select(func.min(ConflictEvent.state)).where(ConflictEvent.state > previous.c.state)
-    states = first.union_all(
-        select(following.scalar_subquery().label("state")).where(previous.c.state.is_not(None))
-    )
+    states = first.union_all(select(following.scalar_subquery().label("state")).where(previous.c.state.is_not(None)))
     days = lateral(
         select(ConflictEvent.event_date, func.count().label("n"))
         .where(ConflictEvent.state == states.c.state, ConflictEvent.event_date.between(window.oldest, window.latest))

@@ -9,8 +9,14 @@ from sqlalchemy import Select, select
 from models import DataQualityMetric
 
 
-def quality_query(*, source: str | None = None, metric_type: str | None = None, since: datetime | None = None,
-                  until: datetime | None = None, limit: int = 100) -> Select:
+def quality_query(
+    *,
+    source: str | None = None,
+    metric_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> Select:
     """Select the newest ``limit`` metric rows matching the filters, newest first."""
     query = select(DataQualityMetric)
     if source is not None:

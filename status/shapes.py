@@ -76,8 +76,9 @@ def dq_dict(metric: DataQualityMetric) -> dict:
     return out
 
 
-def trend(latest: DataQualityMetric | None, previous: DataQualityMetric | None,
-          rates: tuple[str, ...] = TREND_RATES) -> dict[str, float | None]:
+def trend(
+    latest: DataQualityMetric | None, previous: DataQualityMetric | None, rates: tuple[str, ...] = TREND_RATES
+) -> dict[str, float | None]:
     """Return latest minus previous for each rate (None when either side lacks it)."""
     out: dict[str, float | None] = {}
     for name in rates:

@@ -25,8 +25,14 @@ from models import Base
 from models.database import make_engine
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 REAL_EXPORT = PROJECT_ROOT.parent / "shared" / "data" / "nextier-nvcd.xlsx"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
@@ -108,8 +114,10 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         else:
             for name in names:
                 conn.execute(text(f"DELETE FROM {name}"))
-        conn.execute(text("INSERT INTO status_version (id, version, changed_at) VALUES (1, :v, CURRENT_TIMESTAMP)"),
-                     {"v": version + 1})
+        conn.execute(
+            text("INSERT INTO status_version (id, version, changed_at) VALUES (1, :v, CURRENT_TIMESTAMP)"),
+            {"v": version + 1},
+        )
 
 
 @pytest.fixture

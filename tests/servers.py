@@ -24,8 +24,14 @@ def free_port() -> int:
 class LiveServer:
     """A gunicorn process serving ``wsgi:app`` on 127.0.0.1; restartable on the same port."""
 
-    def __init__(self, database_url: str, env: dict[str, str] | None = None, workers: int = 1,
-                 log_path: Path | None = None, cwd: Path = PROJECT_ROOT) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+        log_path: Path | None = None,
+        cwd: Path = PROJECT_ROOT,
+    ) -> None:
         self.port = free_port()
         self.cwd = cwd  # the tree whose code it serves (a benchmark serves an earlier commit's too)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -48,7 +54,11 @@ class LiveServer:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=self.cwd, env=self.env, stdout=log, stderr=log, start_new_session=True,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

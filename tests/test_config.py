@@ -12,8 +12,10 @@ from app import create_app
         ("postgresql+psycopg2://u:p@host/db", "postgresql+psycopg://u:p@host/db"),
         ("postgresql+psycopg://u:p@host/db", "postgresql+psycopg://u:p@host/db"),
         ("POSTGRES://u:p@host/db", "postgresql+psycopg://u:p@host/db"),
-        ("postgres://u:p%40ss%25w0rd@host:5432/db?sslmode=require",
-         "postgresql+psycopg://u:p%40ss%25w0rd@host:5432/db?sslmode=require"),
+        (
+            "postgres://u:p%40ss%25w0rd@host:5432/db?sslmode=require",
+            "postgresql+psycopg://u:p%40ss%25w0rd@host:5432/db?sslmode=require",
+        ),
         ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
     ],
 )

@@ -24,8 +24,10 @@ from models.database import MAX_ROWS_OPTION, STATEMENT_TIMEOUT_OPTION, is_statem
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ROWS = 50_000
-NARROW_HINT = ("Narrow the query: a coarser granularity (week or month), no or another group_by, "
-               "a shorter start..end range, or filters such as state, region, lga, crisis_type, actor or source.")
+NARROW_HINT = (
+    "Narrow the query: a coarser granularity (week or month), no or another group_by, "
+    "a shorter start..end range, or filters such as state, region, lga, crisis_type, actor or source."
+)
 # SQLite calls the handler every this many virtual-machine instructions (well under a millisecond).
 PROGRESS_STEPS = 10_000
 # Under gevent a long SQLite statement pauses this often, for this long (a timed sleep, not
@@ -42,8 +44,10 @@ class TooManyRows(QueryRefused):
     """The query's answer would have more rows than one response or chart may hold."""
 
     def __init__(self, max_rows: int) -> None:
-        super().__init__(f"Too many rows: this query gives more than {max_rows:,} rows, the limit for one "
-                         f"response or chart. {NARROW_HINT}")
+        super().__init__(
+            f"Too many rows: this query gives more than {max_rows:,} rows, the limit for one "
+            f"response or chart. {NARROW_HINT}"
+        )
         self.max_rows = max_rows
 
 

@@ -15,8 +15,18 @@ from trends.sql import E, count_if, dimension_column, per_bucket, where
 
 # Fields whose fill rate is "completeness"; each is a conflict_events column.
 COMPLETENESS_FIELDS = (
-    "event_date", "state", "lga", "community", "actor1", "crisis_type", "action",
-    "total_deaths", "description", "source", "source_url", "data_source",
+    "event_date",
+    "state",
+    "lga",
+    "community",
+    "actor1",
+    "crisis_type",
+    "action",
+    "total_deaths",
+    "description",
+    "source",
+    "source_url",
+    "data_source",
 )
 IMPRECISE_LEVELS = ("state", "none")
 DRILL_LIMIT = 500
@@ -78,8 +88,13 @@ def runs_select(filters: TrendFilters, limit: int = 200) -> Select:
     """Return per-run rates recorded by the pipeline (aggregate rows, or per-source rows if sources are chosen)."""
     M = DataQualityMetric  # noqa: N806 - table alias
     stmt = select(
-        M.run_id, M.timestamp, func.coalesce(M.source, "all sources").label("grp"), M.events,
-        M.geocoding_success_rate, M.validation_pass_rate, M.completeness,
+        M.run_id,
+        M.timestamp,
+        func.coalesce(M.source, "all sources").label("grp"),
+        M.events,
+        M.geocoding_success_rate,
+        M.validation_pass_rate,
+        M.completeness,
     )
     if filters.sources:
         stmt = stmt.where(M.metric_type == "source", M.source.in_(filters.sources))
@@ -141,25 +156,27 @@ def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int =
         if drill.rule:
             flagged = flagged.where(E.id.in_(select(I.event_id).where(I.rule == drill.rule)))
         recent = flagged.order_by(E.event_date.desc().nulls_first(), E.id).limit(limit).subquery("flagged")
-        failed = select(
-            recent, I.rule.label("reason"), I.severity, func.coalesce(I.detail, "").label("detail")
-        ).join(I, I.event_id == recent.c.event_id)
+        failed = select(recent, I.rule.label("reason"), I.severity, func.coalesce(I.detail, "").label("detail")).join(
+            I, I.event_id == recent.c.event_id
+        )
         parts.append(failed.where(I.rule == drill.rule) if drill.rule else failed)
     if drill.rule is None:
         levels = (drill.precision,) if drill.precision else IMPRECISE_LEVELS
-        parts.append(newest(
-            select(
-                *columns,
-                ("geocoded_" + E.geo_precision).label("reason"),
-                literal("warning").label("severity"),
-                cast(func.coalesce(E.location_text, E.lga, E.state, ""), String).label("detail"),
-            ).where(*base, E.geo_precision.in_(levels)),
-            limit,
-        ))
+        parts.append(
+            newest(
+                select(
+                    *columns,
+                    ("geocoded_" + E.geo_precision).label("reason"),
+                    literal("warning").label("severity"),
+                    cast(func.coalesce(E.location_text, E.lga, E.state, ""), String).label("detail"),
+                ).where(*base, E.geo_precision.in_(levels)),
+                limit,
+            )
+        )
     union = union_all(*parts).subquery("drill")
-    return select(union).order_by(
-        union.c.event_date.desc().nulls_first(), union.c.event_id, union.c.reason
-    ).limit(limit)
+    return (
+        select(union).order_by(union.c.event_date.desc().nulls_first(), union.c.event_id, union.c.reason).limit(limit)
+    )
 
 
 def newest(stmt: Select, limit: int) -> Select:

@@ -26,11 +26,36 @@ from trends.sql import (
 
 PRECISE_LEVELS = ("ward", "lga")
 EVENT_COLUMNS = (
-    "id", "event_date", "state", "lga", "community", "region", "actor1", "actor2", "actor3",
-    "crisis_type", "action", "gsa_casualties", "civilian_casualties", "total_deaths", "injured",
-    "total_casualties", "kidnapped", "displaced", "is_derived", "derived_fields", "source", "source_url",
-    "data_source", "latitude", "longitude", "geo_precision", "geo_method", "geo_confidence",
-    "error_count", "warning_count",
+    "id",
+    "event_date",
+    "state",
+    "lga",
+    "community",
+    "region",
+    "actor1",
+    "actor2",
+    "actor3",
+    "crisis_type",
+    "action",
+    "gsa_casualties",
+    "civilian_casualties",
+    "total_deaths",
+    "injured",
+    "total_casualties",
+    "kidnapped",
+    "displaced",
+    "is_derived",
+    "derived_fields",
+    "source",
+    "source_url",
+    "data_source",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "geo_method",
+    "geo_confidence",
+    "error_count",
+    "warning_count",
 )
 
 
@@ -78,8 +103,12 @@ def place_select(filters: TrendFilters, metric: str | None = None) -> Select:
     located = and_(E.latitude.is_not(None), E.longitude.is_not(None))
     return (
         select(
-            E.state, E.lga, func.count().label("events"), metric_column(metric).label("value"),
-            count_if(located).label("located"), metric_column(metric, only=located).label("located_value"),
+            E.state,
+            E.lga,
+            func.count().label("events"),
+            metric_column(metric).label("value"),
+            count_if(located).label("located"),
+            metric_column(metric, only=located).label("located_value"),
             func.avg(E.latitude).filter(located).label("latitude"),
             func.avg(E.longitude).filter(located).label("longitude"),
             count_if(E.geo_precision.in_(PRECISE_LEVELS)).label("precise"),
@@ -97,4 +126,3 @@ def events_select(filters: TrendFilters, limit: int, offset: int = 0, after_id: 
     if after_id is not None:
         stmt = stmt.where(E.id > after_id)
     return stmt.order_by(E.id).offset(offset).limit(limit)
-

@@ -46,29 +46,54 @@ def layout(**query: Any) -> html.Div:
     filters, error = parse_query(query)
     options, db_error = page_options(db.engine())
     error = error or db_error
-    return html.Div([
-        dcc.Location(id=ids.CONFLICT_URL, refresh=False),
-        dcc.Store(id=ids.CONFLICT_FILTERS),
-        dcc.Download(id=ids.CONFLICT_DOWNLOAD),
-        html.H1("Conflict trends"),
-        html.Div(error, id=ids.CONFLICT_ALERT, className="trends-alert", hidden=error is None, role="alert"),
-        filter_bar(ids.CONFLICT_FILTER, filters, options, view=True),
-        html.Div([
-            html.Div([
-                chart_card(ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "series", "Over time"),
-                html.Div([
-                    chart_card(ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "states", CONFLICT_CHARTS["states"].title),
-                    chart_card(ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "lgas", CONFLICT_CHARTS["lgas"].title),
-                ], className="trends-pair"),
-                chart_card(ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "map", CONFLICT_CHARTS["map"].title,
-                           "Bubbles at LGA centroids; size by the chosen measure. No base map: it renders offline."),
-            ], className="trends-main"),
-            html.Aside([
-                html.H3("Can I trust it?"),
-                dcc.Loading(html.Div(id=ids.CONFLICT_CONTEXT)),
-            ], className="trends-context"),
-        ], className="trends-layout"),
-    ], className="trends-page")
+    return html.Div(
+        [
+            dcc.Location(id=ids.CONFLICT_URL, refresh=False),
+            dcc.Store(id=ids.CONFLICT_FILTERS),
+            dcc.Download(id=ids.CONFLICT_DOWNLOAD),
+            html.H1("Conflict trends"),
+            html.Div(error, id=ids.CONFLICT_ALERT, className="trends-alert", hidden=error is None, role="alert"),
+            filter_bar(ids.CONFLICT_FILTER, filters, options, view=True),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            chart_card(ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "series", "Over time"),
+                            html.Div(
+                                [
+                                    chart_card(
+                                        ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "states", CONFLICT_CHARTS["states"].title
+                                    ),
+                                    chart_card(
+                                        ids.CONFLICT_GRAPH, ids.CONFLICT_CSV, "lgas", CONFLICT_CHARTS["lgas"].title
+                                    ),
+                                ],
+                                className="trends-pair",
+                            ),
+                            chart_card(
+                                ids.CONFLICT_GRAPH,
+                                ids.CONFLICT_CSV,
+                                "map",
+                                CONFLICT_CHARTS["map"].title,
+                                "Bubbles at LGA centroids; size by the chosen measure."
+                                " No base map: it renders offline.",
+                            ),
+                        ],
+                        className="trends-main",
+                    ),
+                    html.Aside(
+                        [
+                            html.H3("Can I trust it?"),
+                            dcc.Loading(html.Div(id=ids.CONFLICT_CONTEXT)),
+                        ],
+                        className="trends-context",
+                    ),
+                ],
+                className="trends-layout",
+            ),
+        ],
+        className="trends-page",
+    )
 
 
 @callback(
@@ -123,10 +148,18 @@ def context_tiles(context: pd.DataFrame, filters: TrendFilters, query: str | Non
         ("Counts derived from vague words", f"{row['derived_share']:.0%}", "derived"),
         ("Failing validation", f"{row['failing_share']:.0%}", "failing"),
     ]
-    return [html.Div([html.Span(value, className="trends-stat-value"), html.Span(label)],
-                     className="trends-stat", **{"data-stat": key}) for label, value, key in tiles] + [
-        html.P(f"Grouped by {DIMENSION_LABELS[filters.group_by].lower()}; see Data quality for detail.",
-               className="trends-note"),
+    return [
+        html.Div(
+            [html.Span(value, className="trends-stat-value"), html.Span(label)],
+            className="trends-stat",
+            **{"data-stat": key},
+        )
+        for label, value, key in tiles
+    ] + [
+        html.P(
+            f"Grouped by {DIMENSION_LABELS[filters.group_by].lower()}; see Data quality for detail.",
+            className="trends-note",
+        ),
         dcc.Link("Data quality for this selection", href=quality_href(query)),
     ]
 

@@ -9,10 +9,16 @@ dash.register_page(__name__, path="/", name="Home", order=0)
 
 PLACES = (
     ("/monitor", "Live pipeline monitor", "Runs and their stages as they happen, data quality, source health, alerts."),
-    ("/trends/conflict", "Conflict trends",
-     "Events, deaths, casualties, kidnappings and displacement over time, by place, crisis type, actor and source."),
-    ("/trends/quality", "Data quality",
-     "Geocoding and validation rates by source and state, and the records behind them."),
+    (
+        "/trends/conflict",
+        "Conflict trends",
+        "Events, deaths, casualties, kidnappings and displacement over time, by place, crisis type, actor and source.",
+    ),
+    (
+        "/trends/quality",
+        "Data quality",
+        "Geocoding and validation rates by source and state, and the records behind them.",
+    ),
 )
 
 

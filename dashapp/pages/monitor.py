@@ -21,9 +21,12 @@ def layout(**query: str) -> html.Div:
                     html.H1("Live pipeline monitor"),
                     # Plain links: a full page load also closes this page's WebSocket.
                     html.Nav(
-                        [html.A(label, href=dash.get_relative_path(path), className="monitor-trend-link")
-                         for path, label in TREND_LINKS],
-                        className="monitor-links", **{"aria-label": "Trend pages"},
+                        [
+                            html.A(label, href=dash.get_relative_path(path), className="monitor-trend-link")
+                            for path, label in TREND_LINKS
+                        ],
+                        className="monitor-links",
+                        **{"aria-label": "Trend pages"},
                     ),
                 ],
                 className="monitor-heading",

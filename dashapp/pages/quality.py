@@ -41,8 +41,12 @@ ALERT_TEXT = alert_state(ids.QUALITY_ALERT)  # database errors show in the page'
 
 # Chart key -> what its customdata means when a point is clicked.
 DRILL_MEANING = {
-    "rates_source": "source", "rates_state": "state", "precision": "precision", "failures": "rule",
-    "worst_sources": "source", "worst_states": "state",
+    "rates_source": "source",
+    "rates_state": "state",
+    "precision": "precision",
+    "failures": "rule",
+    "worst_sources": "source",
+    "worst_states": "state",
 }
 TIME_CHARTS = {"rates_source", "rates_state", "precision", "failures"}
 GRID_COLUMNS = ["event_id", "event_date", "state", "lga", "source", "reason", "severity", "detail"]
@@ -62,36 +66,56 @@ def layout(**query: Any) -> html.Div:
     filters, error = parse_query(query)
     options, db_error = page_options(db.engine())
     error = error or db_error
-    return html.Div([
-        dcc.Location(id=ids.QUALITY_URL, refresh=False),
-        dcc.Store(id=ids.QUALITY_FILTERS),
-        dcc.Download(id=ids.QUALITY_DOWNLOAD),
-        html.H1("Data quality"),
-        html.Div(error, id=ids.QUALITY_ALERT, className="trends-alert", hidden=error is None, role="alert"),
-        filter_bar(ids.QUALITY_FILTER, filters, options, view=False),
-        html.P("Click any point or bar to list the records behind it in the table below.", className="trends-note"),
-        html.Div([_card("rates_source"), _card("rates_state")], className="trends-pair"),
-        html.Div([_card("precision"), _card("failures")], className="trends-pair"),
-        html.Div([_card("worst_sources", "Lowest validation pass rate; groups with at least 3 events."),
-                  _card("worst_states", "Lowest validation pass rate; groups with at least 3 events.")],
-                 className="trends-pair"),
-        html.Div([_card("completeness"),
-                  _card("runs", "As recorded by each pipeline run (per source when sources are chosen).")],
-                 className="trends-pair"),
-        html.Section([
-            html.H3("Records that failed a rule or were geocoded imprecisely"),
-            html.P(id=ids.QUALITY_DRILL, className="trends-note"),
-            dcc.Loading(dag.AgGrid(
-                id=ids.QUALITY_GRID, rowData=[],
-                columnDefs=[{"field": name, "headerName": name.replace("_", " ")} for name in GRID_COLUMNS],
-                defaultColDef={"sortable": True, "filter": True, "resizable": True},
-                dashGridOptions={"pagination": True, "paginationPageSize": 20,
-                                 # Plain text: AG Grid treats overlay templates as HTML and Dash blocks them.
-                                 "localeText": {"noRowsToShow": "No records failed or were geocoded imprecisely here"}},
-                style={"height": "520px"},
-            )),
-        ], className="trends-card"),
-    ], className="trends-page")
+    return html.Div(
+        [
+            dcc.Location(id=ids.QUALITY_URL, refresh=False),
+            dcc.Store(id=ids.QUALITY_FILTERS),
+            dcc.Download(id=ids.QUALITY_DOWNLOAD),
+            html.H1("Data quality"),
+            html.Div(error, id=ids.QUALITY_ALERT, className="trends-alert", hidden=error is None, role="alert"),
+            filter_bar(ids.QUALITY_FILTER, filters, options, view=False),
+            html.P("Click any point or bar to list the records behind it in the table below.", className="trends-note"),
+            html.Div([_card("rates_source"), _card("rates_state")], className="trends-pair"),
+            html.Div([_card("precision"), _card("failures")], className="trends-pair"),
+            html.Div(
+                [
+                    _card("worst_sources", "Lowest validation pass rate; groups with at least 3 events."),
+                    _card("worst_states", "Lowest validation pass rate; groups with at least 3 events."),
+                ],
+                className="trends-pair",
+            ),
+            html.Div(
+                [
+                    _card("completeness"),
+                    _card("runs", "As recorded by each pipeline run (per source when sources are chosen)."),
+                ],
+                className="trends-pair",
+            ),
+            html.Section(
+                [
+                    html.H3("Records that failed a rule or were geocoded imprecisely"),
+                    html.P(id=ids.QUALITY_DRILL, className="trends-note"),
+                    dcc.Loading(
+                        dag.AgGrid(
+                            id=ids.QUALITY_GRID,
+                            rowData=[],
+                            columnDefs=[{"field": name, "headerName": name.replace("_", " ")} for name in GRID_COLUMNS],
+                            defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                            dashGridOptions={
+                                "pagination": True,
+                                "paginationPageSize": 20,
+                                # Plain text: AG Grid treats overlay templates as HTML and Dash blocks them.
+                                "localeText": {"noRowsToShow": "No records failed or were geocoded imprecisely here"},
+                            },
+                            style={"height": "520px"},
+                        )
+                    ),
+                ],
+                className="trends-card",
+            ),
+        ],
+        className="trends-page",
+    )
 
 
 @callback(
@@ -129,6 +153,7 @@ REDRAWS: dict[str, tuple[tuple[str, ...], Callable[[TrendFilters], Any]]] = {
 
 def redraw_callback(name: str, graphs: tuple[str, ...], draw: Callable[[TrendFilters], Any]) -> Callable[..., Any]:
     """Register the callback that redraws ``graphs`` with ``draw`` for the stored filters, and return it."""
+
     def update(query: str | None) -> Any:
         return draw(from_query(query or ""))
 

@@ -13,8 +13,12 @@ from api.access import TOKEN_COOKIE, safe_next
 TOKEN = "s3cret-token"
 STATUS = "/api/v1/monitoring/pipeline-status"
 WS = "/api/v1/ws/monitoring/pipeline-status"
-UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+UPGRADE = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+}
 GATED = {"WS_ACCESS_TOKEN": TOKEN}
 
 
@@ -35,11 +39,19 @@ def statements(app) -> Iterator[list[str]]:
 
 
 @pytest.mark.parametrize("app_overrides", [GATED])
-@pytest.mark.parametrize(("headers", "cookie"), [({}, None), ({"Authorization": "Bearer wrong"}, None),
-                                               ({"Authorization": TOKEN}, None), ({}, "wrong"),
-                                               ({"Sec-WebSocket-Protocol": "token.wrong"}, None)])
-def test_the_snapshot_needs_the_token_over_http_and_reads_nothing_without_it(app, client, headers: dict,
-                                                                             cookie: str | None) -> None:
+@pytest.mark.parametrize(
+    ("headers", "cookie"),
+    [
+        ({}, None),
+        ({"Authorization": "Bearer wrong"}, None),
+        ({"Authorization": TOKEN}, None),
+        ({}, "wrong"),
+        ({"Sec-WebSocket-Protocol": "token.wrong"}, None),
+    ],
+)
+def test_the_snapshot_needs_the_token_over_http_and_reads_nothing_without_it(
+    app, client, headers: dict, cookie: str | None
+) -> None:
     if cookie is not None:
         client.set_cookie(TOKEN_COOKIE, cookie)
     with statements(app) as seen:
@@ -75,8 +87,9 @@ def test_data_quality_history_stays_public(client) -> None:
 @pytest.mark.parametrize("app_overrides", [GATED])
 def test_sign_in_sets_an_httponly_same_site_cookie_that_opens_http_and_socket(client) -> None:
     assert client.get("/sign-in").status_code == 200
-    response = client.post("/sign-in", data={"token": TOKEN, "next": "/embed/monitor"},
-                           headers={"Origin": "http://localhost"})
+    response = client.post(
+        "/sign-in", data={"token": TOKEN, "next": "/embed/monitor"}, headers={"Origin": "http://localhost"}
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/embed/monitor"
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith(f"{TOKEN_COOKIE}={TOKEN};")
@@ -122,10 +135,17 @@ def test_the_form_escapes_what_the_url_says(client) -> None:
     assert "<script>" not in html and "&#34;&gt;&lt;script&gt;" in html
 
 
-@pytest.mark.parametrize(("target", "kept"), [
-    ("/monitor", "/monitor"), ("/embed/monitor?tick_ms=500", "/embed/monitor?tick_ms=500"),
-    (None, "/monitor"), ("https://evil.example/", "/monitor"), ("//evil.example/", "/monitor"),
-    ("/\\evil.example", "/monitor"), ("javascript:alert(1)", "/monitor"),
-])
+@pytest.mark.parametrize(
+    ("target", "kept"),
+    [
+        ("/monitor", "/monitor"),
+        ("/embed/monitor?tick_ms=500", "/embed/monitor?tick_ms=500"),
+        (None, "/monitor"),
+        ("https://evil.example/", "/monitor"),
+        ("//evil.example/", "/monitor"),
+        ("/\\evil.example", "/monitor"),
+        ("javascript:alert(1)", "/monitor"),
+    ],
+)
 def test_sign_in_only_goes_on_to_a_local_path(target: str | None, kept: str) -> None:
     assert safe_next(target) == kept

@@ -34,9 +34,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder: Path = tmp_path_factory.mktemp("bodylimit")
     url = f"sqlite:///{folder / 'nvcd.sqlite3'}"
     command.upgrade(alembic_config(url), "head")
-    env = {"WORKER_CONNECTIONS": str(CONNECTIONS), "BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
-           "BODY_MIN_RATE": "65536", "INGEST_TOKEN": INGEST_TOKEN, "INSTANCE_PATH": str(folder),
-           "WS_MAX_CLIENTS": "10"}
+    env = {
+        "WORKER_CONNECTIONS": str(CONNECTIONS),
+        "BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
+        "BODY_MIN_RATE": "65536",
+        "INGEST_TOKEN": INGEST_TOKEN,
+        "INSTANCE_PATH": str(folder),
+        "WS_MAX_CLIENTS": "10",
+    }
     with LiveServer(url, env=env, log_path=folder / "gunicorn.log") as live:
         yield live
 
@@ -47,8 +52,10 @@ class Trickler:
     def __init__(self, server: LiveServer, path: str) -> None:
         self.path = path
         self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-        self.sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                          f"Content-Length: 1000\r\n\r\n".encode())
+        self.sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: 1000\r\n\r\n".encode()
+        )
         self.sock.setblocking(False)
         self.started = time.monotonic()
         self.closed_after: float | None = None
@@ -134,7 +141,7 @@ def test_slow_bodies_are_cut_off_and_the_worker_keeps_serving(server: LiveServer
         assert b"\r\nConnection: close" in head
         message = json.loads(body.split(b"\r\n")[1] if b"chunked" in head else body)
         assert message["status"] == 408 and "did not arrive in time" in message["message"]
-    for trickler in tricklers[ATTACKERS // 2:]:
+    for trickler in tricklers[ATTACKERS // 2 :]:
         assert trickler.received.startswith(b"HTTP/1.1 405"), trickler.received[:200]  # answered unread
 
     assert prober.health and set(prober.health) == {200}, prober.health
@@ -143,8 +150,10 @@ def test_slow_bodies_are_cut_off_and_the_worker_keeps_serving(server: LiveServer
 
 def test_a_slow_chunked_body_is_cut_off_too(server: LiveServer) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=BODY_TIMEOUT + 3) as sock:
-        sock.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         started, received = time.monotonic(), b""
         try:
             while time.monotonic() - started < BODY_TIMEOUT + 3:
@@ -169,8 +178,12 @@ def _batch(padding: int = 0) -> bytes:
 
 
 def test_a_normal_upload_still_works(server: LiveServer) -> None:
-    response = requests.post(f"{server.url}/api/v1/ingest/batch", data=_batch(), timeout=30,
-                             headers={**AUTH, "Content-Type": "application/json"})
+    response = requests.post(
+        f"{server.url}/api/v1/ingest/batch",
+        data=_batch(),
+        timeout=30,
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -186,7 +199,7 @@ def test_a_slow_but_steady_upload_earns_its_time(server: LiveServer) -> None:
     started = time.monotonic()
     for start in range(0, len(body), 10 * 1024):
         time.sleep(0.1)
-        connection.send(body[start:start + 10 * 1024])
+        connection.send(body[start : start + 10 * 1024])
     response = connection.getresponse()
     assert response.status == 201, response.read()
     assert time.monotonic() - started > BODY_TIMEOUT

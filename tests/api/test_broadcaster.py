@@ -32,8 +32,15 @@ def make_hub(engine: Engine) -> Iterator[Callable[..., Broadcaster]]:
     hubs: list[Broadcaster] = []
 
     def make(build: Callable[..., dict] = build_snapshot, rebuild_s: float = 30.0) -> Broadcaster:
-        hub = Broadcaster(engine, build, max_clients=5, heartbeat_s=0.2, rebuild_s=rebuild_s, poll_s=0.05,
-                          watcher_factory=lambda _engine, poll: PollingWatcher(poll))
+        hub = Broadcaster(
+            engine,
+            build,
+            max_clients=5,
+            heartbeat_s=0.2,
+            rebuild_s=rebuild_s,
+            poll_s=0.05,
+            watcher_factory=lambda _engine, poll: PollingWatcher(poll),
+        )
         hub.ensure_started()
         hubs.append(hub)
         return hub

@@ -51,8 +51,12 @@ class Setting:
 
 
 def _upload(client: FlaskClient, data: bytes, name: str, headers: dict[str, str] | None = None) -> TestResponse:
-    return client.post(FILE, data={"file": (io.BytesIO(data), name)}, headers=AUTH if headers is None else headers,
-                       content_type="multipart/form-data")
+    return client.post(
+        FILE,
+        data={"file": (io.BytesIO(data), name)},
+        headers=AUTH if headers is None else headers,
+        content_type="multipart/form-data",
+    )
 
 
 def _csv(n: int = 20) -> bytes:
@@ -94,6 +98,7 @@ def _quality(s: Setting) -> TestResponse:
 
 def _run_fails(s: Setting, **how: bool) -> None:
     """Make the next ingest run fail the way ``how`` says (busy, input_error, too_large)."""
+
     def failing(*_args: Any, **_kwargs: Any) -> None:
         summary: Any = SimpleNamespace(run_id=1, error="it failed")  # what the view reads of a RunSummary
         raise ingest.RunFailed(summary, input_error=how.pop("input_error", False), **how)
@@ -147,8 +152,9 @@ CASES: dict[tuple[str, str, int], Case] = {
 
 
 @pytest.fixture
-def setting(app: Flask, client: FlaskClient, engine: Engine, tmp_path: Any,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[Setting]:
+def setting(
+    app: Flask, client: FlaskClient, engine: Engine, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Setting]:
     """Return the apps and clients the cases use."""
     from app import create_app
 
@@ -189,8 +195,11 @@ def undocumented_gaps(spec: dict[str, Any], schema: dict[str, Any], value: Any, 
                 gaps += undocumented_gaps(spec, sub, value[name], f"{where}.{name}")
         return gaps
     if isinstance(value, list) and "items" in schema:
-        return [gap for i, item in enumerate(value)
-                for gap in undocumented_gaps(spec, schema["items"], item, f"{where}[{i}]")]
+        return [
+            gap
+            for i, item in enumerate(value)
+            for gap in undocumented_gaps(spec, schema["items"], item, f"{where}[{i}]")
+        ]
     return []
 
 

@@ -39,8 +39,8 @@ def read_frames(sock: socket.socket, timeout: float = 2.0) -> list[bytes]:
                 size, start = int.from_bytes(buffer[2:10]), 10
             if len(buffer) < start + size:
                 break
-            frames.append(buffer[start:start + size])
-            buffer = buffer[start + size:]
+            frames.append(buffer[start : start + size])
+            buffer = buffer[start + size :]
         sock.settimeout(0.3)
     return frames
 

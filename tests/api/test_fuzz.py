@@ -59,8 +59,13 @@ def server_errors(operation: Any, mode: GenerationMode, headers: dict[str, str] 
     """Call ``operation`` with generated cases; return the first server error found (shrunk), or None."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, derandomize=not RANDOM, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=not RANDOM,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case: Any) -> None:
         case.call_and_validate(headers=headers, checks=[not_a_server_error, house_error_shape])
 
@@ -79,7 +84,9 @@ def test_no_server_errors_on_any_operation(api_schema: Any, token: str | None) -
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 6  # health, monitoring x2, events, trends, ingest x2
     failures = [
-        failure for operation in operations for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        failure
+        for operation in operations
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
         if (failure := server_errors(operation, mode, headers))
     ]
     assert failures == [], "\n\n".join(failures)

@@ -40,8 +40,13 @@ def test_dash_home_page_is_served(client) -> None:
 
 
 def test_healthz_503_when_database_not_migrated(tmp_path) -> None:
-    app = create_app({"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
-                      "INSTANCE_PATH": str(tmp_path)})
+    app = create_app(
+        {
+            "APP_ENV": "testing",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["detail"]["revision"] is None

@@ -9,8 +9,18 @@ import pytest
 from config import RAILWAY_HEALTHCHECK_HOST, from_environment
 
 # One of each kind of response: Dash page, Dash asset, API JSON, API error, 404, health, spec, docs.
-RESPONSE_KINDS = ["/", "/monitor", "/embed/monitor", "/assets/monitor.js", "/api/v1/monitoring/pipeline-status",
-                  "/api/v1/trends?granularity=fortnight", "/api/v1/nope", "/healthz", "/openapi.json", "/api/docs"]
+RESPONSE_KINDS = [
+    "/",
+    "/monitor",
+    "/embed/monitor",
+    "/assets/monitor.js",
+    "/api/v1/monitoring/pipeline-status",
+    "/api/v1/trends?granularity=fortnight",
+    "/api/v1/nope",
+    "/healthz",
+    "/openapi.json",
+    "/api/docs",
+]
 
 
 def directives(policy: str) -> dict[str, list[str]]:
@@ -70,8 +80,9 @@ def test_forwarded_proto_is_honoured_only_with_proxy_fix(
 ) -> None:
     from app import create_app
 
-    app = create_app({"APP_ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path),
-                      "PROXY_FIX_HOPS": hops})
+    app = create_app(
+        {"APP_ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path), "PROXY_FIX_HOPS": hops}
+    )
 
     @app.get("/_scheme")
     def _scheme() -> str:
@@ -93,15 +104,17 @@ def test_a_poisoned_host_never_reaches_the_spec(client) -> None:
 def test_servers_come_from_public_url(client) -> None:
     client.get("/openapi.json", headers={"Host": "evil.example"})
     assert client.get("/openapi.json").get_json()["servers"] == [
-        {"url": "https://nvcd.example.org", "description": "This deployment"}]
+        {"url": "https://nvcd.example.org", "description": "This deployment"}
+    ]
 
 
 TRUSTED = {"TRUSTED_HOSTS": ["nvcd.example.org", RAILWAY_HEALTHCHECK_HOST]}
 
 
 @pytest.mark.parametrize("app_overrides", [TRUSTED])
-@pytest.mark.parametrize("path", ["/api/v1/monitoring/pipeline-status", "/healthz", "/openapi.json",
-                                  "/api/v1/ws/monitoring/pipeline-status"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/monitoring/pipeline-status", "/healthz", "/openapi.json", "/api/v1/ws/monitoring/pipeline-status"]
+)
 def test_an_untrusted_host_is_refused_with_400_in_the_json_shape(client, path: str) -> None:
     response = client.get(path, headers={"Host": "evil.example"})
     assert response.status_code == 400
@@ -118,14 +131,25 @@ def test_trusted_hosts_and_railway_health_check_are_served(client) -> None:
     assert client.get("/monitor", headers={"Host": "evil.example"}).status_code == 400
 
 
-@pytest.mark.parametrize(("env", "hosts", "public", "hops"), [
-    ({}, None, "", 0),
-    ({"TRUSTED_HOSTS": "a.example, b.example"}, ["a.example", "b.example", RAILWAY_HEALTHCHECK_HOST], "", 0),
-    ({"RAILWAY_PUBLIC_DOMAIN": "nvcd.up.railway.app", "RAILWAY_ENVIRONMENT_NAME": "production"},
-     ["nvcd.up.railway.app", RAILWAY_HEALTHCHECK_HOST], "https://nvcd.up.railway.app", 1),
-    ({"RAILWAY_ENVIRONMENT": "production", "PROXY_FIX_HOPS": "2", "PUBLIC_URL": "https://x.example/"}, None,
-     "https://x.example", 2),
-])
+@pytest.mark.parametrize(
+    ("env", "hosts", "public", "hops"),
+    [
+        ({}, None, "", 0),
+        ({"TRUSTED_HOSTS": "a.example, b.example"}, ["a.example", "b.example", RAILWAY_HEALTHCHECK_HOST], "", 0),
+        (
+            {"RAILWAY_PUBLIC_DOMAIN": "nvcd.up.railway.app", "RAILWAY_ENVIRONMENT_NAME": "production"},
+            ["nvcd.up.railway.app", RAILWAY_HEALTHCHECK_HOST],
+            "https://nvcd.up.railway.app",
+            1,
+        ),
+        (
+            {"RAILWAY_ENVIRONMENT": "production", "PROXY_FIX_HOPS": "2", "PUBLIC_URL": "https://x.example/"},
+            None,
+            "https://x.example",
+            2,
+        ),
+    ],
+)
 def test_host_and_proxy_settings_from_the_environment(env: dict, hosts, public: str, hops: int) -> None:
     settings = from_environment(env)
     assert (settings["TRUSTED_HOSTS"], settings["PUBLIC_URL"], settings["PROXY_FIX_HOPS"]) == (hosts, public, hops)

@@ -42,8 +42,14 @@ REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
 
 def environ_for(sock: socket.socket, **headers: str) -> dict:
     """Return a WSGI environ for an upgrade on ``sock``, as Werkzeug's server hands it over."""
-    env = {"werkzeug.socket": sock, "HTTP_HOST": "localhost", "HTTP_UPGRADE": "websocket",
-           "HTTP_CONNECTION": "Upgrade", "HTTP_SEC_WEBSOCKET_VERSION": "13", "HTTP_SEC_WEBSOCKET_KEY": KEY}
+    env = {
+        "werkzeug.socket": sock,
+        "HTTP_HOST": "localhost",
+        "HTTP_UPGRADE": "websocket",
+        "HTTP_CONNECTION": "Upgrade",
+        "HTTP_SEC_WEBSOCKET_VERSION": "13",
+        "HTTP_SEC_WEBSOCKET_KEY": KEY,
+    }
     env.update({f"HTTP_{name.upper()}": value for name, value in headers.items()})
     return env
 
@@ -123,12 +129,17 @@ def test_the_probe_reports_what_wsproto_refuses() -> None:
     assert handshake_problem(env)
 
 
-@pytest.mark.parametrize(("offer", "answer"), [
-    ("permessage-deflate; client_max_window_bits",
-     b"permessage-deflate; client_no_context_takeover; server_no_context_takeover; client_max_window_bits=9"),
-    ("permessage-deflate", b"permessage-deflate; client_no_context_takeover; server_no_context_takeover"),
-    ("x-webkit-deflate-frame", None),
-])
+@pytest.mark.parametrize(
+    ("offer", "answer"),
+    [
+        (
+            "permessage-deflate; client_max_window_bits",
+            b"permessage-deflate; client_no_context_takeover; server_no_context_takeover; client_max_window_bits=9",
+        ),
+        ("permessage-deflate", b"permessage-deflate; client_no_context_takeover; server_no_context_takeover"),
+        ("x-webkit-deflate-frame", None),
+    ],
+)
 def test_the_rewritten_offer_is_what_the_server_answers(pair, offer: str, answer: bytes | None) -> None:
     env = environ_for(pair[0], Sec_WebSocket_Extensions=offer)
     bits = rewrite_deflate_offer(env)
@@ -153,12 +164,19 @@ def test_flask_sock_builds_the_server_from_the_rewritten_environ_and_our_options
         raise Stop
 
     monkeypatch.setattr(flask_sock, "Server", server)
-    headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-               "Sec-WebSocket-Key": KEY, "Sec-WebSocket-Extensions": "permessage-deflate"}
+    headers = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": KEY,
+        "Sec-WebSocket-Extensions": "permessage-deflate",
+    }
     with contextlib.suppress(Stop):
         client.get("/api/v1/ws/monitoring/pipeline-status", headers=headers)
-    assert seen == {"offer": "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
-                    "options": app.config["SOCK_SERVER_OPTIONS"]}
+    assert seen == {
+        "offer": "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+        "options": app.config["SOCK_SERVER_OPTIONS"],
+    }
     assert app_broadcaster(app).client_count() == 0  # the slot is released however the request ends
     assert set(app.config["SOCK_SERVER_OPTIONS"]) <= set(inspect.signature(Server).parameters)
 

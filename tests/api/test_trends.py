@@ -71,7 +71,10 @@ def test_trends_totals_weekly_and_csv(client, event_ids: list[int]) -> None:
     assert body["data"] == [{"bucket": "2024-03-11", "value": 2}]
     text = client.get("/api/v1/trends?format=csv&group_by=state&metric=kidnapped").get_data(as_text=True)
     assert text.splitlines()[1:] == [
-        "bucket,group,value", "2024-01-01,Kano,5", "2024-02-01,Lagos,0", "2024-03-01,Borno,3",
+        "bucket,group,value",
+        "2024-01-01,Kano,5",
+        "2024-02-01,Lagos,0",
+        "2024-03-01,Borno,3",
     ]
 
 

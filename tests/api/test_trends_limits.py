@@ -57,15 +57,22 @@ def test_events_pages_are_bounded_by_limit_not_the_cap(client, engine: Engine) -
 def _many_events(engine: Engine, count: int = 20_000) -> None:
     first = date(2020, 1, 1)
     with engine.begin() as conn:
-        conn.execute(insert(ConflictEvent), [
-            {"fingerprint": f"f{n}", "content_hash": "h", "event_date": first + timedelta(days=n % 1500),
-             "state": f"S{n % 37}", "lga": f"L{n % 700}"}
-            for n in range(count)
-        ])
+        conn.execute(
+            insert(ConflictEvent),
+            [
+                {
+                    "fingerprint": f"f{n}",
+                    "content_hash": "h",
+                    "event_date": first + timedelta(days=n % 1500),
+                    "state": f"S{n % 37}",
+                    "lga": f"L{n % 700}",
+                }
+                for n in range(count)
+            ],
+        )
 
 
-@pytest.mark.parametrize("path", ["/api/v1/trends?granularity=day&group_by=lga",
-                                  "/api/v1/events?lga=L1&offset=900"])
+@pytest.mark.parametrize("path", ["/api/v1/trends?granularity=day&group_by=lga", "/api/v1/events?lga=L1&offset=900"])
 def test_a_query_past_the_timeout_is_503_saying_how_to_narrow(client, engine: Engine, path: str) -> None:
     _many_events(engine)
     response = client.get(path)

@@ -27,25 +27,47 @@ from api.ws import ROUTES, broadcaster
 from tests.servers import LiveServer
 from tests.status.builders import add_events, add_run, commit
 
-UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+UPGRADE = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+}
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-FAST = {"WS_HEARTBEAT_SECONDS": "0.5", "WS_POLL_SECONDS": "0.1", "WS_SEND_TIMEOUT_SECONDS": "1",
-        "WS_PING_SECONDS": "2", "WS_REBUILD_SECONDS": "30"}
+FAST = {
+    "WS_HEARTBEAT_SECONDS": "0.5",
+    "WS_POLL_SECONDS": "0.1",
+    "WS_SEND_TIMEOUT_SECONDS": "1",
+    "WS_PING_SECONDS": "2",
+    "WS_REBUILD_SECONDS": "30",
+}
 
 
 # -- wire helpers -----------------------------------------------------------------
-@pytest.mark.parametrize(("offer", "expected"), [
-    ("permessage-deflate; client_max_window_bits",
-     ("permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=9", 15)),
-    ("permessage-deflate", ("permessage-deflate; server_no_context_takeover; client_no_context_takeover", 15)),
-    ("x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=10",
-     ("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10", 10)),
-    ("permessage-deflate; server_max_window_bits=8", None),
-    ("permessage-deflate; server_max_window_bits=x", None),
-    ("x-webkit-deflate-frame", None),
-])
+@pytest.mark.parametrize(
+    ("offer", "expected"),
+    [
+        (
+            "permessage-deflate; client_max_window_bits",
+            (
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=9",
+                15,
+            ),
+        ),
+        ("permessage-deflate", ("permessage-deflate; server_no_context_takeover; client_no_context_takeover", 15)),
+        (
+            "x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=10",
+            (
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10",
+                10,
+            ),
+        ),
+        ("permessage-deflate; server_max_window_bits=8", None),
+        ("permessage-deflate; server_max_window_bits=x", None),
+        ("x-webkit-deflate-frame", None),
+    ],
+)
 def test_negotiate_deflate_always_answers_without_context_takeover(offer: str, expected: object) -> None:
     assert negotiate_deflate(offer) == expected
 
@@ -62,32 +84,38 @@ def test_one_compressed_frame_decodes_on_its_own_for_every_client() -> None:
     assert len(text_frame(text, 9)) < len(text)
 
 
-@pytest.mark.parametrize(("origin", "own", "allowed", "ok"), [
-    (None, "https://monitor.example/", [], True),
-    ("https://monitor.example", "https://monitor.example/", [], True),
-    ("https://Monitor.example:443", "https://monitor.example/", [], True),
-    ("http://monitor.example", "https://monitor.example/", [], False),  # the scheme counts
-    ("https://monitor.example", "http://monitor.example/", [], False),
-    ("https://monitor.example:8443", "https://monitor.example/", [], False),  # so does the port
-    ("https://evil.example", "https://monitor.example/", [], False),
-    ("https://monitor.example.evil.example", "https://monitor.example/", [], False),
-    ("null", "https://monitor.example/", [], False),
-    ("https://partner.example", "https://monitor.example/", ["https://partner.example/"], True),
-    ("http://partner.example", "https://monitor.example/", ["https://partner.example"], False),
-    ("https://monitor.example", "https://monitor.example/", ["https://partner.example"], False),
-    ("https://anything.example", "https://monitor.example/", ["*"], True),
-])
+@pytest.mark.parametrize(
+    ("origin", "own", "allowed", "ok"),
+    [
+        (None, "https://monitor.example/", [], True),
+        ("https://monitor.example", "https://monitor.example/", [], True),
+        ("https://Monitor.example:443", "https://monitor.example/", [], True),
+        ("http://monitor.example", "https://monitor.example/", [], False),  # the scheme counts
+        ("https://monitor.example", "http://monitor.example/", [], False),
+        ("https://monitor.example:8443", "https://monitor.example/", [], False),  # so does the port
+        ("https://evil.example", "https://monitor.example/", [], False),
+        ("https://monitor.example.evil.example", "https://monitor.example/", [], False),
+        ("null", "https://monitor.example/", [], False),
+        ("https://partner.example", "https://monitor.example/", ["https://partner.example/"], True),
+        ("http://partner.example", "https://monitor.example/", ["https://partner.example"], False),
+        ("https://monitor.example", "https://monitor.example/", ["https://partner.example"], False),
+        ("https://anything.example", "https://monitor.example/", ["*"], True),
+    ],
+)
 def test_origin_rule(origin: str | None, own: str, allowed: list[str], ok: bool) -> None:
     assert origin_allowed(origin, own, allowed) is ok
 
 
-@pytest.mark.parametrize(("headers", "ok"), [
-    ({"Authorization": "Bearer s3cret"}, True),
-    ({"Sec-WebSocket-Protocol": "nvcd.v1, token.s3cret"}, True),
-    ({"Cookie": "nvcd_ws_token=s3cret"}, True),
-    ({"Authorization": "Bearer wrong"}, False),
-    ({}, False),
-])
+@pytest.mark.parametrize(
+    ("headers", "ok"),
+    [
+        ({"Authorization": "Bearer s3cret"}, True),
+        ({"Sec-WebSocket-Protocol": "nvcd.v1, token.s3cret"}, True),
+        ({"Cookie": "nvcd_ws_token=s3cret"}, True),
+        ({"Authorization": "Bearer wrong"}, False),
+        ({}, False),
+    ],
+)
 def test_access_token_sources(app, headers: dict[str, str], ok: bool) -> None:
     with app.test_request_context("/ws/monitoring/pipeline-status", headers=headers):
         assert token_ok("s3cret") is ok
@@ -127,16 +155,20 @@ def test_cap_zero_refuses_every_upgrade_and_http_keeps_answering(client) -> None
     assert client.get("/healthz").status_code == 200
 
 
-@pytest.mark.parametrize(("change", "status", "message"), [
-    ({"Sec-WebSocket-Key": None}, 400, "Invalid WebSocket handshake"),
-    ({"Sec-WebSocket-Key": "not base64!"}, 400, "Invalid WebSocket handshake"),
-    ({"Sec-WebSocket-Key": "c2hvcnQ="}, 400, "Invalid WebSocket handshake"),  # 5 bytes, not 16
-    ({"Sec-WebSocket-Version": "8"}, 426, "Unsupported WebSocket version"),
-    ({"Sec-WebSocket-Version": None}, 426, "Unsupported WebSocket version"),
-    ({"Sec-WebSocket-Protocol": "nvcd.v1, token.a, token.b"}, 400, "At most one token subprotocol"),
-])
-def test_malformed_handshakes_get_a_4xx_and_reserve_nothing(app, client, change: dict, status: int,
-                                                             message: str, caplog) -> None:
+@pytest.mark.parametrize(
+    ("change", "status", "message"),
+    [
+        ({"Sec-WebSocket-Key": None}, 400, "Invalid WebSocket handshake"),
+        ({"Sec-WebSocket-Key": "not base64!"}, 400, "Invalid WebSocket handshake"),
+        ({"Sec-WebSocket-Key": "c2hvcnQ="}, 400, "Invalid WebSocket handshake"),  # 5 bytes, not 16
+        ({"Sec-WebSocket-Version": "8"}, 426, "Unsupported WebSocket version"),
+        ({"Sec-WebSocket-Version": None}, 426, "Unsupported WebSocket version"),
+        ({"Sec-WebSocket-Protocol": "nvcd.v1, token.a, token.b"}, 400, "At most one token subprotocol"),
+    ],
+)
+def test_malformed_handshakes_get_a_4xx_and_reserve_nothing(
+    app, client, change: dict, status: int, message: str, caplog
+) -> None:
     headers = {key: value for key, value in {**UPGRADE, **change}.items() if value is not None}
     response = client.get(ROUTES[0], headers=headers)
     assert response.status_code == status
@@ -257,15 +289,21 @@ def length(answer: bytes) -> int:
     return next(int(line.split(b":")[1]) for line in lines if line.lower().startswith(b"content-length:"))
 
 
-@pytest.mark.parametrize(("headers", "status"), [
-    ({"Sec-WebSocket-Version": "13"}, 400),  # no Sec-WebSocket-Key
-    ({"Sec-WebSocket-Version": "8", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}, 426),
-])
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Sec-WebSocket-Version": "13"}, 400),  # no Sec-WebSocket-Key
+        ({"Sec-WebSocket-Version": "8", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}, 426),
+    ],
+)
 def test_live_server_answers_a_malformed_handshake_with_a_4xx(live: LiveServer, headers: dict, status: int) -> None:
     with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
-        sock.sendall((f"GET {ROUTES[0]} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\nUpgrade: websocket\r\n"
-                      "Connection: Upgrade\r\n" + "".join(f"{k}: {v}\r\n" for k, v in {**headers, **AUTH}.items())
-                      + "\r\n").encode())
+        sock.sendall(
+            (
+                f"GET {ROUTES[0]} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\n" + "".join(f"{k}: {v}\r\n" for k, v in {**headers, **AUTH}.items()) + "\r\n"
+            ).encode()
+        )
         answer = b""
         while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < length(answer):
             answer += sock.recv(4096)
@@ -285,8 +323,13 @@ def raw_stalled_client(server: LiveServer) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", server.port))
-    sock.sendall((f"GET {ROUTES[0]} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-                  + "".join(f"{k}: {v}\r\n" for k, v in {**UPGRADE, **AUTH}.items()) + "\r\n").encode())
+    sock.sendall(
+        (
+            f"GET {ROUTES[0]} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in {**UPGRADE, **AUTH}.items())
+            + "\r\n"
+        ).encode()
+    )
     assert sock.recv(12) == b"HTTP/1.1 101"
     return sock
 
@@ -306,8 +349,8 @@ def read_until_close(sock: socket.socket, limit: float) -> list[tuple[int, bytes
                 size = int.from_bytes(buffer[2:start]) if len(buffer) >= start else 1 << 62
             if len(buffer) < start + size:
                 break
-            frames.append((buffer[0] & 0x0F, buffer[start:start + size]))
-            buffer = buffer[start + size:]
+            frames.append((buffer[0] & 0x0F, buffer[start : start + size]))
+            buffer = buffer[start + size :]
         if (frames and frames[-1][0] == 0x8) or time.monotonic() > deadline:
             break
         sock.settimeout(max(deadline - time.monotonic(), 0.01))
@@ -328,6 +371,7 @@ def test_pings_keep_the_socket_alive_and_an_unanswered_ping_closes_it_with_1011(
 
 def test_a_client_that_vanishes_is_removed(live: LiveServer) -> None:
     with connect(ws_url(live), additional_headers=AUTH) as watcher:
+
         def clients_now(expected: int) -> None:
             deadline = time.monotonic() + 6
             while time.monotonic() < deadline:

@@ -26,8 +26,12 @@ INGEST_TOKEN = "ingest-secret"
 def settings(database_url: str) -> dict[str, str]:
     """Short intervals; on PostgreSQL a poll so slow that only NOTIFY can explain a quick push."""
     poll = "30" if database_url.startswith("postgresql") else "0.2"
-    return {"WS_HEARTBEAT_SECONDS": "1", "WS_POLL_SECONDS": poll, "WS_REBUILD_SECONDS": "60",
-            "INGEST_TOKEN": INGEST_TOKEN}
+    return {
+        "WS_HEARTBEAT_SECONDS": "1",
+        "WS_POLL_SECONDS": poll,
+        "WS_REBUILD_SECONDS": "60",
+        "INGEST_TOKEN": INGEST_TOKEN,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +67,12 @@ def test_an_http_ingest_through_one_server_reaches_clients_of_both(pair, engine:
     with ExitStack() as stack:
         clients = open_clients(stack, pair)
         records = [{k: v for k, v in r.items() if v == v} for r in generate_records(25, seed=7)]  # no NaN in JSON
-        response = requests.post(f"{pair[0].url}/api/v1/ingest/batch", json={"records": records},
-                                 headers={"Authorization": f"Bearer {INGEST_TOKEN}"}, timeout=60)
+        response = requests.post(
+            f"{pair[0].url}/api/v1/ingest/batch",
+            json={"records": records},
+            headers={"Authorization": f"Bearer {INGEST_TOKEN}"},
+            timeout=60,
+        )
         assert response.status_code == 201, response.text
         run = response.json()
         with Session(engine) as session:
@@ -104,9 +112,12 @@ def test_listener_reconnects_after_its_connection_is_killed(pair, engine: Engine
     with ExitStack() as stack:
         (ws,) = open_clients(stack, pair[:1])
         with engine.begin() as conn:
-            killed = conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND query LIKE 'LISTEN%'")).scalar()
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                )
+            ).scalar()
         assert killed == 2  # one listener per server
         time.sleep(0.5)
         with Session(engine) as session:

@@ -23,8 +23,13 @@ from tests.servers import LiveServer
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 # Fast timings for the state machine; the production defaults are in dashapp.monitor_panel.
 FAST = {
-    "backoff_base_ms": 100, "backoff_cap_ms": 400, "poll_interval_ms": 400, "dead_after_ms": 4000,
-    "stale_after_ms": 20000, "initial_fetch_ms": 300, "tick_ms": 200,
+    "backoff_base_ms": 100,
+    "backoff_cap_ms": 400,
+    "poll_interval_ms": 400,
+    "dead_after_ms": 4000,
+    "stale_after_ms": 20000,
+    "initial_fetch_ms": 300,
+    "tick_ms": 200,
 }
 # The browser itself logs refused handshakes and failed fetches; only the tests
 # that refuse or kill the server on purpose tolerate these lines.
@@ -37,8 +42,7 @@ def server_factory(database_url: str, tmp_path: Path) -> Iterator[Callable[..., 
     servers: list[LiveServer] = []
 
     def make(**env: str) -> LiveServer:
-        server = LiveServer(database_url, env={"WS_HEARTBEAT_SECONDS": "1", **env},
-                            log_path=tmp_path / "gunicorn.log")
+        server = LiveServer(database_url, env={"WS_HEARTBEAT_SECONDS": "1", **env}, log_path=tmp_path / "gunicorn.log")
         servers.append(server)
         return server.start()
 
@@ -77,7 +81,8 @@ class PageWatch:
         self.page.wait_for_function(
             "(n) => { const el = document.getElementById('monitor-total-events');"
             " return el && el.textContent.replace(/[^0-9]/g, '') === String(n); }",
-            arg=total, timeout=timeout_ms,
+            arg=total,
+            timeout=timeout_ms,
         )
 
 

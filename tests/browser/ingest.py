@@ -38,9 +38,15 @@ def record_running_run(engine: Engine, items: int, stages_done: int) -> int:
     with Session(engine) as session:
         run = PipelineRun(status="running", trigger="replay", source_file="replay", started_at=now, items_in=items)
         run.stages = [
-            StageRun(name=name, position=i, status="succeeded" if i < stages_done else "running", started_at=now,
-                     finished_at=now if i < stages_done else None, items_in=items,
-                     items_out=items if i < stages_done else 0)
+            StageRun(
+                name=name,
+                position=i,
+                status="succeeded" if i < stages_done else "running",
+                started_at=now,
+                finished_at=now if i < stages_done else None,
+                items_in=items,
+                items_out=items if i < stages_done else 0,
+            )
             for i, name in enumerate(STAGE_NAMES[: stages_done + 1])
         ]
         session.add(run)

@@ -21,10 +21,16 @@ PLOTTED = """() => { const plots = document.querySelectorAll('.js-plotly-plot');
   return plots.length > 0 && Array.from(plots).some(p => p._fullData && p._fullData.some(t => (t.x || []).length)); }"""
 TO_IMAGE = "() => window.Plotly.toImage(document.querySelector('.js-plotly-plot'), {format: 'png'})"
 PAGES = [
-    ("/monitor?" + urlencode(FAST), "() => document.querySelector('#monitor-status.monitor-state-live')",
-     "csp-monitor"),
-    ("/embed/monitor?" + urlencode(FAST), "() => document.querySelector('#monitor-status.monitor-state-live')",
-     "csp-embed"),
+    (
+        "/monitor?" + urlencode(FAST),
+        "() => document.querySelector('#monitor-status.monitor-state-live')",
+        "csp-monitor",
+    ),
+    (
+        "/embed/monitor?" + urlencode(FAST),
+        "() => document.querySelector('#monitor-status.monitor-state-live')",
+        "csp-embed",
+    ),
     ("/trends/conflict", PLOTTED, "csp-trends-conflict"),
     ("/trends/quality", PLOTTED, "csp-trends-quality"),
     ("/api/docs", "() => document.querySelectorAll('.opblock').length >= 5", "csp-api-docs"),
@@ -39,9 +45,14 @@ def test_every_page_renders_under_the_policy_with_no_violation(chromium, server_
     context.add_init_script(RECORD_VIOLATIONS)
     # Offline proof for the docs: nothing may load from anywhere but the app itself.
     foreign: list[str] = []
-    context.route("**/*", lambda route: (route.continue_() if route.request.url.startswith(server.url)
-                                         or route.request.url.startswith(("data:", "blob:"))
-                                         else (foreign.append(route.request.url), route.abort())))
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(server.url) or route.request.url.startswith(("data:", "blob:"))
+            else (foreign.append(route.request.url), route.abort())
+        ),
+    )
     try:
         for path, ready, name in PAGES:
             page = context.new_page()
@@ -84,4 +95,3 @@ def test_a_signed_in_browser_gets_the_live_panel_through_the_cookie(chromium, se
         assert page.evaluate("() => document.cookie") == ""  # no script can read the token
     finally:
         context.close()
-

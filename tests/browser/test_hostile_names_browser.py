@@ -64,13 +64,18 @@ def test_hostile_names_render_as_text(chromium, server_factory, engine: Engine) 
 
         page.goto(f"{server.url}/trends/conflict")
         wait_for_bars(page, STATES, 3)
-        page.wait_for_function(f"(id) => {{ const t = ({TRACES})(id); return t && t.length === 3; }}", arg=SERIES,
-                               timeout=15000)
+        page.wait_for_function(
+            f"(id) => {{ const t = ({TRACES})(id); return t && t.length === 3; }}", arg=SERIES, timeout=15000
+        )
         assert LINK in texts(page, SERIES, ".legendtext")  # the legend shows the name as typed
         assert BOLD in texts(page, STATES, ".ytick text")  # so does the category axis
         # Hover the crisis type's point: the hover label shows it as text too.
-        point = page.locator(f"[id='{SERIES}'] .scatterlayer .trace").nth(
-            [t["name"] for t in page.evaluate(TRACES, SERIES)].index(plot_text(LINK))).locator(".point").first
+        point = (
+            page.locator(f"[id='{SERIES}'] .scatterlayer .trace")
+            .nth([t["name"] for t in page.evaluate(TRACES, SERIES)].index(plot_text(LINK)))
+            .locator(".point")
+            .first
+        )
         box = point.bounding_box()
         assert box is not None
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -81,8 +86,9 @@ def test_hostile_names_render_as_text(chromium, server_factory, engine: Engine) 
 
         page.goto(f"{server.url}/trends/quality")
         wait_for_bars(page, FAILURES, 1)
-        page.wait_for_function(f"(id) => {{ const t = ({TRACES})(id); return t && t.length > 0; }}", arg=RATES,
-                               timeout=15000)
+        page.wait_for_function(
+            f"(id) => {{ const t = ({TRACES})(id); return t && t.length > 0; }}", arg=RATES, timeout=15000
+        )
         assert LINK in texts(page, RATES, ".legendtext")
         assert LINK in texts(page, FAILURES, ".legendtext")
         for graph in (RATES, FAILURES):
@@ -90,8 +96,11 @@ def test_hostile_names_render_as_text(chromium, server_factory, engine: Engine) 
 
         # The monitor panel draws the snapshot in the browser: the source shows as text there too.
         page.goto(f"{server.url}/monitor")
-        page.wait_for_function("(name) => (document.getElementById('monitor-body') || {}).textContent"
-                               "?.includes(name)", arg=LINK, timeout=15000)
+        page.wait_for_function(
+            "(name) => (document.getElementById('monitor-body') || {}).textContent?.includes(name)",
+            arg=LINK,
+            timeout=15000,
+        )
         assert page.locator("#monitor-body a[href*='evil.example'], #monitor-body b").count() == 0
         assert page.evaluate(ATTRIBUTES_NAMING, "evil.example") == []
         assert errors == []

@@ -31,11 +31,10 @@ def host_site(tmp_path: Path) -> Iterator:
         root = tmp_path / f"host{len(servers)}"
         root.mkdir()
         (root / "index.html").write_text(
-            "<!doctype html><title>Partner</title><link rel=\"icon\" href=\"data:,\"><h1>Partner site</h1>"
+            '<!doctype html><title>Partner</title><link rel="icon" href="data:,"><h1>Partner site</h1>'
             f'<iframe id="nvcd" src="{embed_url}" width="400" height="700" title="NVCD pipeline status"></iframe>'
         )
-        httpd = ThreadingHTTPServer(("127.0.0.1", port),
-                                    functools.partial(QuietHandler, directory=str(root)))
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(QuietHandler, directory=str(root)))
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         servers.append(httpd)
         return f"http://127.0.0.1:{port}/index.html"
@@ -64,8 +63,10 @@ def test_embed_renders_in_iframe_on_allowed_origin_only(server_factory, chromium
         frame.locator("#monitor-total-events").filter(has_text=str(total)).wait_for(timeout=5000)
         embedded = page.frame(url=lambda u: "/embed/monitor" in u)
         assert embedded is not None
-        assert embedded.evaluate("() => document.querySelector('.site-header') === null"
-                                 " || getComputedStyle(document.querySelector('.site-header')).display === 'none'")
+        assert embedded.evaluate(
+            "() => document.querySelector('.site-header') === null"
+            " || getComputedStyle(document.querySelector('.site-header')).display === 'none'"
+        )
         assert embedded.evaluate("() => document.documentElement.scrollWidth") <= 400
         assert embedded.locator("nav").count() == 0 or not embedded.locator("nav").first.is_visible()
         screenshot(page, "embed-in-partner-page")
@@ -88,4 +89,3 @@ def test_embed_renders_in_iframe_on_allowed_origin_only(server_factory, chromium
         assert any("frame-ancestors" in e for e in refused_errors), refused_errors
     finally:
         context.close()
-

@@ -34,7 +34,9 @@ def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, o
     run_id = record_running_run(engine, items=25, stages_done=2)
     watch.page.wait_for_function(
         "(id) => document.getElementById('monitor-body').innerText.includes('#' + id + ' (replay)')",
-        arg=run_id, timeout=2000)
+        arg=run_id,
+        timeout=2000,
+    )
     running = watch.page.locator(".monitor-run").first.inner_text()
     assert "Running now" in running and "geocode" in running and "running" in running
     screenshot(watch, "monitor-live")
@@ -47,20 +49,26 @@ def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, o
     # The shipped backoff: 1 s doubling to a 30 s cap; jitter only shortens a wait, by at most 20 %.
     delays = watch.page.evaluate(
         "() => [1,2,3,4,5,6,7,8].map(n => window.nvcdMonitor.backoffDelay("
-        "{backoff_base_ms: 1000, backoff_cap_ms: 30000, backoff_jitter: 0}, n))")
+        "{backoff_base_ms: 1000, backoff_cap_ms: 30000, backoff_jitter: 0}, n))"
+    )
     assert delays == [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
     jittered = watch.page.evaluate(
         "() => Array.from({length: 200}, () => window.nvcdMonitor.backoffDelay("
-        "{backoff_base_ms: 1000, backoff_cap_ms: 30000, backoff_jitter: 0.2}, 9))")
+        "{backoff_base_ms: 1000, backoff_cap_ms: 30000, backoff_jitter: 0.2}, 9))"
+    )
     assert all(24000 <= d <= 30000 for d in jittered) and len(set(jittered)) > 10
 
     # Behind Railway's HTTPS proxy the socket must be wss on the same host and prefix.
-    assert watch.page.evaluate(
-        "() => window.nvcdMonitor.wsBaseUrl({ws_path: '/nvcd/api/v1/ws/monitoring/pipeline-status'},"
-        " {protocol: 'https:', host: 'nvcd.up.railway.app'})"
-    ) == "wss://nvcd.up.railway.app/nvcd/api/v1/ws/monitoring/pipeline-status"
+    assert (
+        watch.page.evaluate(
+            "() => window.nvcdMonitor.wsBaseUrl({ws_path: '/nvcd/api/v1/ws/monitoring/pipeline-status'},"
+            " {protocol: 'https:', host: 'nvcd.up.railway.app'})"
+        )
+        == "wss://nvcd.up.railway.app/nvcd/api/v1/ws/monitoring/pipeline-status"
+    )
     assert watch.page.evaluate("() => window.nvcdMonitor.controller.wsUrl") == (
-        server.url.replace("http://", "ws://") + "/api/v1/ws/monitoring/pipeline-status")
+        server.url.replace("http://", "ws://") + "/api/v1/ws/monitoring/pipeline-status"
+    )
 
     # In-app navigation away and back: the old controller stops, a new one goes live.
     watch.page.click('header a:text-is("Home")')
@@ -163,15 +171,20 @@ def test_panel_shows_only_the_latest_snapshot(server_factory, open_page, ingest)
     watch.wait_for_state("live")
     watch.wait_for_events(total)
     version = watch.state()["version"]
-    failing = watch.page.evaluate("() => fetch('/api/v1/monitoring/pipeline-status')"
-                                  ".then(r => r.json()).then(s => s.totals.validation_failures)")
+    failing = watch.page.evaluate(
+        "() => fetch('/api/v1/monitoring/pipeline-status').then(r => r.json()).then(s => s.totals.validation_failures)"
+    )
     assert watch.page.inner_text("#monitor-total-failing") == str(failing)
     assert "events failing validation" in watch.page.inner_text(".monitor-overview")
     feed = "(m) => window.nvcdMonitor.controller.onMessage({data: typeof m === 'string' ? m : JSON.stringify(m)})"
 
     # An older snapshot (a late HTTP answer, a replayed push) never replaces newer figures.
-    older = {"type": "pipeline_status_update", "version": version - 1, "timestamp": "",
-             "data": {"version": version - 1, "totals": {"events": 1}}}
+    older = {
+        "type": "pipeline_status_update",
+        "version": version - 1,
+        "timestamp": "",
+        "data": {"version": version - 1, "totals": {"events": 1}},
+    }
     watch.page.evaluate(feed, older)
     assert watch.page.inner_text("#monitor-total-events") == str(total)
 

@@ -45,7 +45,8 @@ def wait_for_bars(page: Any, graph: str, count: int) -> None:
     """Wait until ``graph``'s first trace has ``count`` points."""
     page.wait_for_function(
         f"(id) => {{ const t = ({TRACES})(id); return t && t.length && t[0].y.length === {count}; }}",
-        arg=graph, timeout=15000,
+        arg=graph,
+        timeout=15000,
     )
 
 
@@ -75,7 +76,8 @@ def test_filters_url_and_csv(chromium, server_factory, engine: Engine, tmp_path:
         page.wait_for_function(
             f"(id) => {{ const t = ({TRACES})(id); "
             "return t && t.map(x => x.name).join('|') === 'Cult Clash|Insurgency'; }",
-            arg=SERIES, timeout=15000,
+            arg=SERIES,
+            timeout=15000,
         )
         shared_url = page.url
         assert "metric=total_deaths" in shared_url and "granularity=week" in shared_url
@@ -85,8 +87,9 @@ def test_filters_url_and_csv(chromium, server_factory, engine: Engine, tmp_path:
         other = context.new_page()
         other.goto(shared_url)
         wait_for_bars(other, STATES, 2)
-        other.wait_for_function(f"(id) => {{ const t = ({TRACES})(id); return t && t.length === 2; }}", arg=SERIES,
-                                timeout=15000)
+        other.wait_for_function(
+            f"(id) => {{ const t = ({TRACES})(id); return t && t.length === 2; }}", arg=SERIES, timeout=15000
+        )
         assert traces(other, STATES) == traces(page, STATES)
         assert traces(other, SERIES) == series
         assert other.locator(f"[id='{GRANULARITY}'] input[value='week']").is_checked()

@@ -16,9 +16,24 @@ from dashapp.callback_guard import UPDATE_COMPONENT
 from tests.trends.conftest import insert_events
 
 UPDATE = "/" + UPDATE_COMPONENT
-JUNK_VALUES = [0, -1, 2**70, 1e308, True, "", "x" * 10_000, "\x00;\n=1", [], [None], [[["deep"]]], {}, {"points": 3},
-               {"points": [{"x": "not a date", "customdata": {"a": 1}}]}, "state=" + "%ff" * 50,
-               "granularity=year&state=&start=99999-01-01&end=0"]
+JUNK_VALUES = [
+    0,
+    -1,
+    2**70,
+    1e308,
+    True,
+    "",
+    "x" * 10_000,
+    "\x00;\n=1",
+    [],
+    [None],
+    [[["deep"]]],
+    {},
+    {"points": 3},
+    {"points": [{"x": "not a date", "customdata": {"a": 1}}]},
+    "state=" + "%ff" * 50,
+    "granularity=year&state=&start=99999-01-01&end=0",
+]
 
 
 @pytest.fixture
@@ -66,7 +81,9 @@ def valid_body(key: str, spec: dict[str, Any], value: Any = None) -> dict[str, A
     """Return a well-formed request for the callback ``key`` with every input and state set to ``value``."""
     inputs = [item(dep, value) for dep in spec["inputs"]]
     return {
-        "output": key, "outputs": outputs_of(key), "inputs": inputs,
+        "output": key,
+        "outputs": outputs_of(key),
+        "inputs": inputs,
         "state": [item(dep, value) for dep in spec.get("state", [])],
         "changedPropIds": [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"],
     }
@@ -166,8 +183,10 @@ def pages_router(app: Any, pathname: Any, search: Any) -> dict[str, Any]:
     """Return a request of Dash Pages' router callback for a location."""
     key, spec = next((k, s) for k, s in server_callbacks(app).items() if "_pages_content" in k)
     body = valid_body(key, spec)
-    body["inputs"] = [{"id": "_pages_location", "property": "pathname", "value": pathname},
-                      {"id": "_pages_location", "property": "search", "value": search}]
+    body["inputs"] = [
+        {"id": "_pages_location", "property": "pathname", "value": pathname},
+        {"id": "_pages_location", "property": "search", "value": search},
+    ]
     return body
 
 
@@ -185,13 +204,16 @@ def test_the_page_router_refuses_a_path_outside_the_app(app: Any, dash_client: A
     assert response.status_code == (200 if isinstance(pathname, str) and pathname.startswith("/") else 400)
 
 
-@pytest.mark.parametrize("path", [
-    "/_dash-component-suites/nope/dash.js",
-    "/_dash-component-suites/dash/nope.js",
-    "/_dash-component-suites/dash/../../../etc/passwd",
-    "/_dash-component-suites/dash/dcc/nope.v4_4_1m1.js",
-    "/_dash-component-suites/plotly/package_data/plotly.min.js.map",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_dash-component-suites/nope/dash.js",
+        "/_dash-component-suites/dash/nope.js",
+        "/_dash-component-suites/dash/../../../etc/passwd",
+        "/_dash-component-suites/dash/dcc/nope.v4_4_1m1.js",
+        "/_dash-component-suites/plotly/package_data/plotly.min.js.map",
+    ],
+)
 def test_unknown_component_files_are_404_json(client: Any, path: str, caplog) -> None:
     with caplog.at_level(logging.INFO):
         response = copy_context().run(client.get, path)

@@ -12,8 +12,9 @@ T = pd.to_datetime
 
 
 def test_series_has_one_line_per_group_with_values() -> None:
-    df = pd.DataFrame({"bucket": T(["2024-01-01", "2024-02-01", "2024-01-01"]), "grp": ["Kano", "Kano", "Lagos"],
-                       "value": [3, 4, 1]})
+    df = pd.DataFrame(
+        {"bucket": T(["2024-01-01", "2024-02-01", "2024-01-01"]), "grp": ["Kano", "Kano", "Lagos"], "value": [3, 4, 1]}
+    )
     fig = f.make_series_figure(df, "Deaths")
     assert [trace.name for trace in fig.data] == ["Kano", "Lagos"]
     assert list(fig.data[0].y) == [3, 4]
@@ -27,8 +28,16 @@ def test_ranking_bars_in_order() -> None:
 
 
 def test_map_bubbles_scale_with_value_and_render_without_tiles() -> None:
-    df = pd.DataFrame({"state": ["Kano", "Lagos"], "lga": ["Nassarawa", "Ikeja"], "latitude": [12.0, 6.6],
-                       "longitude": [8.5, 3.3], "events": [4, 1], "value": [100, 1]})
+    df = pd.DataFrame(
+        {
+            "state": ["Kano", "Lagos"],
+            "lga": ["Nassarawa", "Ikeja"],
+            "latitude": [12.0, 6.6],
+            "longitude": [8.5, 3.3],
+            "events": [4, 1],
+            "value": [100, 1],
+        }
+    )
     fig = f.make_map_figure(df)
     trace = fig.data[0]
     assert trace.type == "scatter"  # plain axes: no map tiles, no WebGL
@@ -38,24 +47,42 @@ def test_map_bubbles_scale_with_value_and_render_without_tiles() -> None:
 
 
 def test_rates_figure_has_two_panels_per_group() -> None:
-    df = pd.DataFrame({"bucket": T(["2024-01-01"] * 2), "grp": ["Punch", "Daily Post"],
-                       "geocoded_rate": [1.0, 0.5], "valid_rate": [0.0, 1.0]})
+    df = pd.DataFrame(
+        {
+            "bucket": T(["2024-01-01"] * 2),
+            "grp": ["Punch", "Daily Post"],
+            "geocoded_rate": [1.0, 0.5],
+            "valid_rate": [0.0, 1.0],
+        }
+    )
     fig = f.make_rates_figure(df)
     assert len(fig.data) == 4
     assert [next(iter(trace.y)) for trace in fig.data] == [1.0, 0.0, 0.5, 1.0]
 
 
 def test_precision_figure_stacks_levels_in_order() -> None:
-    df = pd.DataFrame({"bucket": T(["2024-01-01"] * 3), "precision": ["none", "lga", "ward"],
-                       "events": [1, 1, 2], "share": [0.25, 0.25, 0.5]})
+    df = pd.DataFrame(
+        {
+            "bucket": T(["2024-01-01"] * 3),
+            "precision": ["none", "lga", "ward"],
+            "events": [1, 1, 2],
+            "share": [0.25, 0.25, 0.5],
+        }
+    )
     fig = f.make_precision_figure(df)
     assert [trace.name for trace in fig.data] == ["ward", "lga", "none"]
     assert fig.layout.barmode == "stack"
 
 
 def test_failures_sum_severities_per_rule() -> None:
-    df = pd.DataFrame({"bucket": T(["2024-01-01", "2024-01-01"]), "rule": ["r", "r"],
-                       "severity": ["error", "warning"], "events": [2, 3]})
+    df = pd.DataFrame(
+        {
+            "bucket": T(["2024-01-01", "2024-01-01"]),
+            "rule": ["r", "r"],
+            "severity": ["error", "warning"],
+            "events": [2, 3],
+        }
+    )
     fig = f.make_failures_figure(df)
     assert list(fig.data[0].y) == [5]
 
@@ -65,15 +92,30 @@ def test_completeness_worst_and_runs() -> None:
     assert list(comp.data[0].x) == [0.75]
     worst = f.make_worst_figure(pd.DataFrame({"grp": ["Punch"], "valid_rate": [0.5], "precise_rate": [1.0]}))
     assert [list(trace.x) for trace in worst.data] == [[0.5], [1.0]]
-    runs = f.make_runs_figure(pd.DataFrame({"run_id": [1], "timestamp": T(["2024-04-01"]), "grp": ["all sources"],
-                                            "geocoding_success_rate": [0.7], "validation_pass_rate": [0.8]}))
+    runs = f.make_runs_figure(
+        pd.DataFrame(
+            {
+                "run_id": [1],
+                "timestamp": T(["2024-04-01"]),
+                "grp": ["all sources"],
+                "geocoding_success_rate": [0.7],
+                "validation_pass_rate": [0.8],
+            }
+        )
+    )
     assert [next(iter(trace.y)) for trace in runs.data] == [0.7, 0.8]
 
 
 @pytest.mark.parametrize(
     "builder",
-    [f.make_series_figure, f.make_ranking_figure, f.make_map_figure, f.make_rates_figure, f.make_precision_figure,
-     f.make_completeness_figure],
+    [
+        f.make_series_figure,
+        f.make_ranking_figure,
+        f.make_map_figure,
+        f.make_rates_figure,
+        f.make_precision_figure,
+        f.make_completeness_figure,
+    ],
 )
 def test_empty_frames_say_no_events_match(builder) -> None:
     fig = builder(pd.DataFrame())
@@ -90,19 +132,48 @@ def test_empty_failures_worst_and_runs_explain_themselves() -> None:
 FRAMES = {
     "series": (f.make_series_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": ["Kano"], "value": [3]})),
     "ranking": (f.make_ranking_figure, pd.DataFrame({"grp": ["Kano"], "value": [3]})),
-    "map": (f.make_map_figure, pd.DataFrame({"state": ["Kano"], "lga": ["Nassarawa"], "latitude": [12.0],
-                                             "longitude": [8.5], "events": [4], "value": [9]})),
-    "rates": (f.make_rates_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": ["Punch"],
-                                                 "geocoded_rate": [1.0], "valid_rate": [0.5]})),
-    "precision": (f.make_precision_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "precision": ["lga"],
-                                                         "events": [1], "share": [1.0]})),
-    "failures": (f.make_failures_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "rule": ["r"],
-                                                       "severity": ["error"], "events": [2]})),
-    "completeness": (f.make_completeness_figure, pd.DataFrame({"field": ["state"], "filled": [3], "events": [4],
-                                                               "share": [0.75]})),
+    "map": (
+        f.make_map_figure,
+        pd.DataFrame(
+            {
+                "state": ["Kano"],
+                "lga": ["Nassarawa"],
+                "latitude": [12.0],
+                "longitude": [8.5],
+                "events": [4],
+                "value": [9],
+            }
+        ),
+    ),
+    "rates": (
+        f.make_rates_figure,
+        pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": ["Punch"], "geocoded_rate": [1.0], "valid_rate": [0.5]}),
+    ),
+    "precision": (
+        f.make_precision_figure,
+        pd.DataFrame({"bucket": T(["2024-01-01"]), "precision": ["lga"], "events": [1], "share": [1.0]}),
+    ),
+    "failures": (
+        f.make_failures_figure,
+        pd.DataFrame({"bucket": T(["2024-01-01"]), "rule": ["r"], "severity": ["error"], "events": [2]}),
+    ),
+    "completeness": (
+        f.make_completeness_figure,
+        pd.DataFrame({"field": ["state"], "filled": [3], "events": [4], "share": [0.75]}),
+    ),
     "worst": (f.make_worst_figure, pd.DataFrame({"grp": ["Punch"], "valid_rate": [0.5], "precise_rate": [1.0]})),
-    "runs": (f.make_runs_figure, pd.DataFrame({"run_id": [1], "timestamp": T(["2024-04-01"]), "grp": ["all"],
-                                               "geocoding_success_rate": [0.7], "validation_pass_rate": [0.8]})),
+    "runs": (
+        f.make_runs_figure,
+        pd.DataFrame(
+            {
+                "run_id": [1],
+                "timestamp": T(["2024-04-01"]),
+                "grp": ["all"],
+                "geocoding_success_rate": [0.7],
+                "validation_pass_rate": [0.8],
+            }
+        ),
+    ),
     "empty": (lambda _df: f.empty_figure(), pd.DataFrame()),
 }
 
@@ -119,19 +190,41 @@ SHOWN = '&lt;a href="https://evil.example"&gt;click&lt;/a&gt; &lt;b&gt;bold&lt;/
 HOSTILE_FRAMES = {
     "series": (f.make_series_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": [HOSTILE], "value": [3]})),
     "ranking": (f.make_ranking_figure, pd.DataFrame({"grp": [HOSTILE], "value": [3]})),
-    "map": (f.make_map_figure, pd.DataFrame({"state": [HOSTILE], "lga": [HOSTILE], "latitude": [12.0],
-                                             "longitude": [8.5], "events": [4], "value": [9]})),
-    "rates": (f.make_rates_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": [HOSTILE],
-                                                 "geocoded_rate": [1.0], "valid_rate": [0.5]})),
-    "precision": (f.make_precision_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "precision": [HOSTILE],
-                                                         "events": [1], "share": [1.0]})),
-    "failures": (f.make_failures_figure, pd.DataFrame({"bucket": T(["2024-01-01"]), "rule": [HOSTILE],
-                                                       "severity": ["error"], "events": [2]})),
-    "completeness": (f.make_completeness_figure, pd.DataFrame({"field": [HOSTILE], "filled": [3], "events": [4],
-                                                               "share": [0.75]})),
+    "map": (
+        f.make_map_figure,
+        pd.DataFrame(
+            {"state": [HOSTILE], "lga": [HOSTILE], "latitude": [12.0], "longitude": [8.5], "events": [4], "value": [9]}
+        ),
+    ),
+    "rates": (
+        f.make_rates_figure,
+        pd.DataFrame({"bucket": T(["2024-01-01"]), "grp": [HOSTILE], "geocoded_rate": [1.0], "valid_rate": [0.5]}),
+    ),
+    "precision": (
+        f.make_precision_figure,
+        pd.DataFrame({"bucket": T(["2024-01-01"]), "precision": [HOSTILE], "events": [1], "share": [1.0]}),
+    ),
+    "failures": (
+        f.make_failures_figure,
+        pd.DataFrame({"bucket": T(["2024-01-01"]), "rule": [HOSTILE], "severity": ["error"], "events": [2]}),
+    ),
+    "completeness": (
+        f.make_completeness_figure,
+        pd.DataFrame({"field": [HOSTILE], "filled": [3], "events": [4], "share": [0.75]}),
+    ),
     "worst": (f.make_worst_figure, pd.DataFrame({"grp": [HOSTILE], "valid_rate": [0.5], "precise_rate": [1.0]})),
-    "runs": (f.make_runs_figure, pd.DataFrame({"run_id": [1], "timestamp": T(["2024-04-01"]), "grp": [HOSTILE],
-                                               "geocoding_success_rate": [0.7], "validation_pass_rate": [0.8]})),
+    "runs": (
+        f.make_runs_figure,
+        pd.DataFrame(
+            {
+                "run_id": [1],
+                "timestamp": T(["2024-04-01"]),
+                "grp": [HOSTILE],
+                "geocoding_success_rate": [0.7],
+                "validation_pass_rate": [0.8],
+            }
+        ),
+    ),
     "empty": (lambda _df: f.empty_figure(HOSTILE), pd.DataFrame()),
 }
 
@@ -145,8 +238,9 @@ def _shown_strings(node: object, key: str = "") -> list[str]:
         found = [s for k, v in node.items() if k != "customdata" for s in _shown_strings(v, k)]
         for point in node.get("customdata", []) if "%{customdata" in template else []:
             values = point if isinstance(point, (list, tuple)) else [point]
-            found += [str(v) for i, v in enumerate(values) if f"customdata[{i}]" in template or
-                      "%{customdata}" in template]
+            found += [
+                str(v) for i, v in enumerate(values) if f"customdata[{i}]" in template or "%{customdata}" in template
+            ]
         return found
     if isinstance(node, (list, tuple)):
         return [s for item in node for s in _shown_strings(item, key)]

@@ -67,8 +67,9 @@ def test_unknown_query_parameters_are_ignored() -> None:
     ("requests_prefix", "routes_prefix", "expected"),
     [("/", "/", ""), ("/nvcd/", "/", "/nvcd"), ("/dash/", "/dash/", ""), ("/proxy/dash/", "/dash/", "/proxy")],
 )
-def test_external_prefix_honours_requests_pathname_prefix(requests_prefix: str, routes_prefix: str,
-                                                          expected: str) -> None:
+def test_external_prefix_honours_requests_pathname_prefix(
+    requests_prefix: str, routes_prefix: str, expected: str
+) -> None:
     assert external_prefix(requests_prefix, routes_prefix) == expected
 
 
@@ -86,8 +87,16 @@ def test_panel_layout_builds_with_unique_ids_and_live_status(app, module: str) -
     components = list(walk(layout))
     found = [c.id for c in components if getattr(c, "id", None)]
     assert len(found) == len(set(found))
-    for name in ("MONITOR_SETTINGS", "MONITOR_WS", "MONITOR_POLL", "MONITOR_REFRESH", "MONITOR_STATUS",
-                 "MONITOR_AGE", "MONITOR_BODY", "MONITOR_SYSTEM"):
+    for name in (
+        "MONITOR_SETTINGS",
+        "MONITOR_WS",
+        "MONITOR_POLL",
+        "MONITOR_REFRESH",
+        "MONITOR_STATUS",
+        "MONITOR_AGE",
+        "MONITOR_BODY",
+        "MONITOR_SYSTEM",
+    ):
         assert getattr(ids, name) in found
     by_id = {c.id: c for c in components if getattr(c, "id", None)}
     status = by_id[ids.MONITOR_STATUS].to_plotly_json()["props"]
@@ -145,8 +154,9 @@ def test_endpoints_carry_the_proxy_prefix(monkeypatch, tmp_path) -> None:
     from app import create_app
 
     monkeypatch.setenv("DASH_REQUESTS_PATHNAME_PREFIX", "/nvcd/")
-    app = create_app({"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
-                      "INSTANCE_PATH": str(tmp_path)})
+    app = create_app(
+        {"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "INSTANCE_PATH": str(tmp_path)}
+    )
     layout = _page_layout(app, "dashapp.pages.monitor")
     settings = next(c for c in walk(layout) if getattr(c, "id", None) == ids.MONITOR_SETTINGS).data
     assert settings["http_path"] == "/nvcd" + HTTP_STATUS_PATH

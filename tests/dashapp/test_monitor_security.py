@@ -40,8 +40,14 @@ def test_other_pages_may_be_framed_only_by_the_site_itself(client, path: str) ->
 def test_embed_defaults_to_self_without_configuration(tmp_path) -> None:
     from app import create_app
 
-    app = create_app({"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
-                      "INSTANCE_PATH": str(tmp_path), "EMBED_ALLOWED_ORIGINS": []})
+    app = create_app(
+        {
+            "APP_ENV": "testing",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+            "INSTANCE_PATH": str(tmp_path),
+            "EMBED_ALLOWED_ORIGINS": [],
+        }
+    )
     policy = app.test_client().get("/embed/monitor").headers["Content-Security-Policy"]
     assert directive(policy, "frame-ancestors") == "frame-ancestors 'self'"
 
@@ -76,6 +82,8 @@ def test_embed_path_matching_respects_prefix() -> None:
 
 
 def test_with_frame_ancestors_replaces_only_that_directive() -> None:
-    policy = with_frame_ancestors("default-src 'self'; frame-ancestors 'self'", "frame-ancestors 'self' https://a.example")
+    policy = with_frame_ancestors(
+        "default-src 'self'; frame-ancestors 'self'", "frame-ancestors 'self' https://a.example"
+    )
     assert policy == "default-src 'self'; frame-ancestors 'self' https://a.example"
     assert with_frame_ancestors(None, "frame-ancestors 'self'") == "frame-ancestors 'self'"

@@ -14,8 +14,16 @@ from trends.data import NARROW_HINT
 
 CAP = 2
 # Charts whose query has no LIMIT of its own, so the cap applies; the others answer as usual.
-CAPPED = {"update_conflict_series", "update_conflict_places", "download_conflict_csv", "update_quality_sources",
-          "update_quality_states", "update_quality_precision", "update_quality_failures", "download_quality_csv"}
+CAPPED = {
+    "update_conflict_series",
+    "update_conflict_places",
+    "download_conflict_csv",
+    "update_quality_sources",
+    "update_quality_states",
+    "update_quality_precision",
+    "update_quality_failures",
+    "download_quality_csv",
+}
 
 
 @pytest.fixture

@@ -64,15 +64,22 @@ def in_callback(fn: Any, *args: Any, triggered: dict | None = None, inputs_list:
     return with_alert(fn, *args, triggered=triggered, inputs_list=inputs_list)[0]
 
 
-def with_alert(fn: Any, *args: Any, triggered: dict | None = None,
-               inputs_list: list | None = None) -> tuple[Any, dict[str, Any] | None]:
+def with_alert(
+    fn: Any, *args: Any, triggered: dict | None = None, inputs_list: list | None = None
+) -> tuple[Any, dict[str, Any] | None]:
     """Run a callback function like ``in_callback``; return its result and what it set on the page's alert."""
     updated: dict[str, Any] = {}
 
     def run() -> Any:
         prop = f"{json.dumps(triggered, separators=(',', ':'), sort_keys=True)}.n_clicks" if triggered else "x.y"
-        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop, "value": 1}],
-                                        inputs_list=inputs_list or [], states_list=[], updated_props=updated))
+        context_value.set(
+            AttributeDict(
+                triggered_inputs=[{"prop_id": prop, "value": 1}],
+                inputs_list=inputs_list or [],
+                states_list=[],
+                updated_props=updated,
+            )
+        )
         return fn(*args)
 
     result = copy_context().run(run)
@@ -111,9 +118,18 @@ def test_control_characters_in_url_show_an_alert(prepared: list[int]) -> None:
 
 
 def test_controls_become_store_and_url(prepared: list[int]) -> None:
-    inputs = [[{"id": {"type": ids.CONFLICT_FILTER, "key": key}, "property": "value", "value": value}
-               for key, value in (("start", "2024-01-01"), ("state", ["Kano"]), ("granularity", "week"),
-                                  ("group_by", "crisis_type"), ("metric", "events"))]]
+    inputs = [
+        [
+            {"id": {"type": ids.CONFLICT_FILTER, "key": key}, "property": "value", "value": value}
+            for key, value in (
+                ("start", "2024-01-01"),
+                ("state", ["Kano"]),
+                ("granularity", "week"),
+                ("group_by", "crisis_type"),
+                ("metric", "events"),
+            )
+        ]
+    ]
     store, search = in_callback(conflict.sync_conflict_filters, [None] * 5, inputs_list=inputs)
     assert store == "start=2024-01-01&state=Kano&granularity=week"
     assert search == "?" + store
@@ -157,7 +173,10 @@ def test_csv_download_matches_the_chart(prepared: list[int]) -> None:
     lines = text.splitlines()
     assert lines[0].startswith("# Source: NVCD Monitor") and "metric=total_deaths" in lines[0]
     assert list(csv.reader(io.StringIO("\n".join(lines[1:])))) == [
-        ["grp", "value"], ["Borno", "15"], ["Kano", "5"], ["Lagos", "1"],
+        ["grp", "value"],
+        ["Borno", "15"],
+        ["Kano", "5"],
+        ["Lagos", "1"],
     ]
     assert payload["filename"].startswith("nvcd-states-")
 
@@ -165,16 +184,36 @@ def test_csv_download_matches_the_chart(prepared: list[int]) -> None:
 @pytest.mark.parametrize(
     ("key", "point", "granularity", "expected"),
     [
-        ("rates_source", {"x": "2024-02-01", "customdata": "Punch"}, "month",
-         Drill(date(2024, 2, 1), date(2024, 3, 1), "source", "Punch")),
-        ("rates_state", {"x": "2024-12-01", "customdata": "Other"}, "month",
-         Drill(date(2024, 12, 1), date(2025, 1, 1))),
-        ("precision", {"x": "2024-01-01", "customdata": "none"}, "week",
-         Drill(date(2024, 1, 1), date(2024, 1, 8), precision="none")),
-        ("failures", {"x": "2024-01-05", "customdata": "url_form"}, "day",
-         Drill(date(2024, 1, 5), date(2024, 1, 6), rule="url_form")),
-        ("worst_states", {"y": "Kano", "x": 0.3, "customdata": "Kano"}, "month",
-         Drill(dimension="state", value="Kano")),
+        (
+            "rates_source",
+            {"x": "2024-02-01", "customdata": "Punch"},
+            "month",
+            Drill(date(2024, 2, 1), date(2024, 3, 1), "source", "Punch"),
+        ),
+        (
+            "rates_state",
+            {"x": "2024-12-01", "customdata": "Other"},
+            "month",
+            Drill(date(2024, 12, 1), date(2025, 1, 1)),
+        ),
+        (
+            "precision",
+            {"x": "2024-01-01", "customdata": "none"},
+            "week",
+            Drill(date(2024, 1, 1), date(2024, 1, 8), precision="none"),
+        ),
+        (
+            "failures",
+            {"x": "2024-01-05", "customdata": "url_form"},
+            "day",
+            Drill(date(2024, 1, 5), date(2024, 1, 6), rule="url_form"),
+        ),
+        (
+            "worst_states",
+            {"y": "Kano", "x": 0.3, "customdata": "Kano"},
+            "month",
+            Drill(dimension="state", value="Kano"),
+        ),
         ("completeness", {"y": "lga", "x": 0.5, "customdata": "lga"}, "month", Drill()),
     ],
 )
@@ -188,10 +227,16 @@ def test_grid_lists_the_records_behind_a_clicked_point(prepared: list[int]) -> N
     inputs = [[], [{"id": graph, "property": "clickData", "value": click}]]
 
     def run() -> Any:
-        context_value.set(AttributeDict(
-            triggered_inputs=[{"prop_id": json.dumps(graph, separators=(",", ":"), sort_keys=True) + ".clickData",
-                               "value": click}],
-            inputs_list=inputs, states_list=[], updated_props={}))
+        context_value.set(
+            AttributeDict(
+                triggered_inputs=[
+                    {"prop_id": json.dumps(graph, separators=(",", ":"), sort_keys=True) + ".clickData", "value": click}
+                ],
+                inputs_list=inputs,
+                states_list=[],
+                updated_props={},
+            )
+        )
         return quality.update_quality_grid("", [click], None)
 
     rows, caption = copy_context().run(run)
@@ -210,8 +255,9 @@ def test_drill_caption_says_when_the_cap_cut_the_list(prepared: list[int], monke
     capped = quality.drill_caption(DRILL_LIMIT, Drill())
     assert f"newest {DRILL_LIMIT:,} shown" in capped and "all matching" not in capped
     assert "rule = geo" in quality.drill_caption(DRILL_LIMIT, Drill(rule="geo"))
-    full = pd.DataFrame({"event_id": range(DRILL_LIMIT), "reason": "geo",
-                         "event_date": [date(2024, 1, 1)] * DRILL_LIMIT})
+    full = pd.DataFrame(
+        {"event_id": range(DRILL_LIMIT), "reason": "geo", "event_date": [date(2024, 1, 1)] * DRILL_LIMIT}
+    )
     monkeypatch.setattr(quality, "drilldown", lambda *_args: full)
     rows, caption = drawn(quality.update_quality_grid, "", [None])
     assert len(rows) == DRILL_LIMIT and f"newest {DRILL_LIMIT:,} shown" in caption and "all matching" not in caption
@@ -264,8 +310,12 @@ def test_every_quality_chart_has_one_redraw(app: Any) -> None:
     redrawn = [key for graphs, _draw in quality.REDRAWS.values() for key in graphs]
     assert sorted(redrawn) == sorted(quality.QUALITY_CHARTS) and len(set(redrawn)) == len(redrawn)
     assert [update.__name__ for update in quality.UPDATES.values()] == [
-        "update_quality_sources", "update_quality_states", "update_quality_precision", "update_quality_failures",
-        "update_quality_completeness", "update_quality_runs",
+        "update_quality_sources",
+        "update_quality_states",
+        "update_quality_precision",
+        "update_quality_failures",
+        "update_quality_completeness",
+        "update_quality_runs",
     ]
 
 
@@ -299,7 +349,9 @@ def test_statement_timeout_shows_the_alert(prepared: list[int], monkeypatch) -> 
 
     monkeypatch.setattr(quality, "quality_tallies", timed_out)
     assert with_alert(quality.UPDATES["sources"], "", None) == (
-        dash.no_update, {"children": filters_ui.DB_ERROR_ALERT, "hidden": False})
+        dash.no_update,
+        {"children": filters_ui.DB_ERROR_ALERT, "hidden": False},
+    )
 
 
 def test_bugs_are_not_hidden_behind_the_alert(prepared: list[int], monkeypatch) -> None:
@@ -321,12 +373,17 @@ def test_dash_answers_with_the_alert_when_the_database_is_down(down_app: Any) ->
     output = json.dumps(graph_id, separators=(",", ":"), sort_keys=True) + ".figure"
     assert output in dash_app.callback_map
     outputs = {"id": graph_id, "property": "figure"}
-    response = copy_context().run(client.post, "/_dash-update-component", json={
-        "output": output, "outputs": outputs,
-        "inputs": [{"id": ids.CONFLICT_FILTERS, "property": "data", "value": "state=Kano"}],
-        "state": [{"id": ids.CONFLICT_ALERT, "property": "children", "value": None}],
-        "changedPropIds": [f"{ids.CONFLICT_FILTERS}.data"],
-    })
+    response = copy_context().run(
+        client.post,
+        "/_dash-update-component",
+        json={
+            "output": output,
+            "outputs": outputs,
+            "inputs": [{"id": ids.CONFLICT_FILTERS, "property": "data", "value": "state=Kano"}],
+            "state": [{"id": ids.CONFLICT_ALERT, "property": "children", "value": None}],
+            "changedPropIds": [f"{ids.CONFLICT_FILTERS}.data"],
+        },
+    )
     assert response.status_code == 200
     # The alert is set beside the callback's outputs (dash.set_props), the chart is left as it is.
     assert response.json["sideUpdate"] == {ids.CONFLICT_ALERT: {"children": filters_ui.DB_ERROR_ALERT, "hidden": False}}

@@ -104,12 +104,18 @@ def test_two_events_sheets_need_the_sheet_option(invoke, engine, tmp_path):
     from tests.pipeline import hostile_files as h
 
     path = tmp_path / "two.xlsx"
-    path.write_bytes(h.workbook(("Old", [h.HEADER, h.row(community="A")], "visible"),
-                                ("Home", [h.HEADER, h.row(community="B"), h.row(day=2, community="B")], "visible")))
+    path.write_bytes(
+        h.workbook(
+            ("Old", [h.HEADER, h.row(community="A")], "visible"),
+            ("Home", [h.HEADER, h.row(community="B"), h.row(day=2, community="B")], "visible"),
+        )
+    )
     refused = invoke("ingest", str(path), "--no-progress")
     assert refused.exit_code == 2
-    assert refused.output.strip() == ("error: two.xlsx has 2 visible sheets with NVCD event headers; choose one "
-                                      "(CLI --sheet, form field 'sheet'): sheets: 'Old', 'Home'")
+    assert refused.output.strip() == (
+        "error: two.xlsx has 2 visible sheets with NVCD event headers; choose one "
+        "(CLI --sheet, form field 'sheet'): sheets: 'Old', 'Home'"
+    )
     chosen = invoke("ingest", str(path), "--no-progress", "--sheet", "Home")
     assert chosen.exit_code == 0, chosen.output
     assert _events(engine) == 2

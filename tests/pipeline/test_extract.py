@@ -132,7 +132,7 @@ def test_real_path_is_read(tmp_path: Path) -> None:
         ("export.txt", "date,state\n2024-05-01,Kano\n".encode("utf-16-be"), "is UTF-16 text; save it as CSV UTF-8"),
         ("export.csv", "date,state\n2024-05-01,Kano\n".encode("utf-32"), "is UTF-32 text"),
         ("export.json", '[{"state": "Kano"}]'.encode("utf-16"), "is UTF-16 text; save it as UTF-8"),
-        ("export.csv", b"date,state\n\"2024-05-01,Kano\n", "not valid CSV"),
+        ("export.csv", b'date,state\n"2024-05-01,Kano\n', "not valid CSV"),
     ],
 )
 def test_unreadable_input_gives_one_line_input_error(filename: str, data: bytes, message: str) -> None:

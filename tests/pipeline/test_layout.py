@@ -11,6 +11,8 @@ import pytest
 
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
 IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+([\w, ()\n]+?)(?:#.*)?$|import\s+([\w.]+))", re.MULTILINE)
+
+
 def _graph() -> dict[str, set[str]]:
     """Return each pipeline module (``demo.replay`` for subpackages) and the pipeline modules it imports."""
     modules = {str(p.relative_to(PIPELINE).with_suffix("")).replace("/", "."): p for p in PIPELINE.rglob("*.py")}
@@ -23,8 +25,10 @@ def _graph() -> dict[str, set[str]]:
                 found |= {n.split(" as ")[0].strip() for n in names.strip("()").split(",") if n.strip()}
             elif target.startswith("pipeline."):
                 package = target.removeprefix("pipeline.")
-                found |= {package, *(f"{package}.{n.split(' as ')[0].strip()}" for n in names.strip("()").split(",")
-                                     if n.strip())}
+                found |= {
+                    package,
+                    *(f"{package}.{n.split(' as ')[0].strip()}" for n in names.strip("()").split(",") if n.strip()),
+                }
         graph[name] = {m for m in found if m in modules and m != name}
     return graph
 

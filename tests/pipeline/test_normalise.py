@@ -119,8 +119,13 @@ def test_unreadable_counts_become_issues_not_crashes(cell: str) -> None:
     assert pd.isna(events.loc[0, "displaced"])
     assert events.loc[0, c.DERIVED_FIELDS] == "kidnapped"
     assert issues.to_dict("records") == [
-        {c.SOURCE_ROW: 2, c.RULE: "number_format", c.SEVERITY: "warning", c.FIELD: "displaced",
-         c.DETAIL: f"text in number cell: {cell.strip()!r}"}
+        {
+            c.SOURCE_ROW: 2,
+            c.RULE: "number_format",
+            c.SEVERITY: "warning",
+            c.FIELD: "displaced",
+            c.DETAIL: f"text in number cell: {cell.strip()!r}",
+        }
     ]
 
 

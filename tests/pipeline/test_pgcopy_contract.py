@@ -19,12 +19,21 @@ from pipeline.bulk import binary_rows
 from pipeline.pgcopy import BINARY_HEADER, BINARY_TRAILER, PINNED, RowEncoder
 
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
-TABLE = ("CREATE TEMPORARY TABLE pgcopy_contract "
-         "(id int8, name text, day date, moment timestamptz, rate float8, ok bool)")
-ROWS = [(1, "Kaduna", date(2026, 11, 1), datetime(2026, 11, 1, 8, 30, tzinfo=UTC), 0.25, True),
-        (2, None, None, None, None, None),
-        (3, "Zamfara \u00e9\u00e8", date(2021, 1, 31), datetime(2021, 1, 31, 23, 59, 59, 999999, tzinfo=UTC),
-         -1e300, False)]
+TABLE = (
+    "CREATE TEMPORARY TABLE pgcopy_contract (id int8, name text, day date, moment timestamptz, rate float8, ok bool)"
+)
+ROWS = [
+    (1, "Kaduna", date(2026, 11, 1), datetime(2026, 11, 1, 8, 30, tzinfo=UTC), 0.25, True),
+    (2, None, None, None, None, None),
+    (
+        3,
+        "Zamfara \u00e9\u00e8",
+        date(2021, 1, 31),
+        datetime(2021, 1, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        -1e300,
+        False,
+    ),
+]
 
 
 def test_the_installed_psycopg_is_the_one_the_adapter_states() -> None:

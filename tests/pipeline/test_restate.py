@@ -44,19 +44,31 @@ def events(state: str, lga: str, community: str | None = None, description: str 
 @pytest.mark.parametrize(
     ("event", "expected", "why"),
     [
-        (events("Plateau", "Guma", description="Gunmen kill 100 in Benue community"), "Benue",
-         "the description names the LGA's state"),
+        (
+            events("Plateau", "Guma", description="Gunmen kill 100 in Benue community"),
+            "Benue",
+            "the description names the LGA's state",
+        ),
         (events("Benue", "Birnin Gwari", community="Gayam"), "Kaduna", "the community is a ward of that LGA"),
-        (events("Ekiti", "Uhunmwonde", url="https://guardian.ng/news/gunmen-on-edo-highway/"), "Edo",
-         "the source URL names the LGA's state"),
+        (
+            events("Ekiti", "Uhunmwonde", url="https://guardian.ng/news/gunmen-on-edo-highway/"),
+            "Edo",
+            "the source URL names the LGA's state",
+        ),
         (events("Plateau", "Guma"), "Plateau", "no witness: one field against another"),
-        (events("Plateau", "Guma", description="Clashes in Benue and Plateau villages"), "Plateau",
-         "a witness on each side"),
+        (
+            events("Plateau", "Guma", description="Clashes in Benue and Plateau villages"),
+            "Plateau",
+            "a witness on each side",
+        ),
         (events("Benue", "Birnin Gwari", community="Makurdi"), "Benue", "the community is a place of Benue"),
         (events("Borno", "Geidam", community="Geidam"), "Borno", "the LGA's name repeated proves nothing"),
         (events("Kano", "Surulere", description="Cultists clash in Lagos"), "Kano", "an LGA of two other states"),
-        (events("Delta", "Southern Ijaw", description="Militants attack a Niger Delta oil facility"), "Delta",
-         "'Niger Delta' names neither Niger nor Delta State"),
+        (
+            events("Delta", "Southern Ijaw", description="Militants attack a Niger Delta oil facility"),
+            "Delta",
+            "'Niger Delta' names neither Niger nor Delta State",
+        ),
     ],
 )
 def test_state_moves_only_with_a_witness(event: pd.DataFrame, expected: str, why: str) -> None:

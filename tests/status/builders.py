@@ -14,12 +14,29 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 _serial = itertools.count(1)
 
 
-def add_run(session: Session, status: str = "succeeded", started: datetime = T0, *, minutes: float = 2,
-            stage_status: dict[str, str] | None = None, error: str | None = None, items: int = 100) -> PipelineRun:
+def add_run(
+    session: Session,
+    status: str = "succeeded",
+    started: datetime = T0,
+    *,
+    minutes: float = 2,
+    stage_status: dict[str, str] | None = None,
+    error: str | None = None,
+    items: int = 100,
+) -> PipelineRun:
     """Add a run with all seven stages; stages default to the run's status when finished."""
     finished = started + timedelta(minutes=minutes) if status in ("succeeded", "failed") else None
-    run = PipelineRun(status=status, trigger="cli", source_file="batch.csv", started_at=started,
-                      finished_at=finished, items_in=items, items_out=items - 5, events_new=items - 5, error=error)
+    run = PipelineRun(
+        status=status,
+        trigger="cli",
+        source_file="batch.csv",
+        started_at=started,
+        finished_at=finished,
+        items_in=items,
+        items_out=items - 5,
+        events_new=items - 5,
+        error=error,
+    )
     for position, name in enumerate(STAGE_NAMES):
         state = (stage_status or {}).get(name, "succeeded" if finished else "pending")
         begun = started + timedelta(seconds=10 * position) if state != "pending" else None
@@ -33,15 +50,35 @@ def add_run(session: Session, status: str = "succeeded", started: datetime = T0,
     return run
 
 
-def add_metric(session: Session, timestamp: datetime, *, metric_type: str = "aggregate", source: str | None = None,
-               geo: float = 0.9, valid: float = 0.8, completeness: float | None = 0.7, events: int = 100,
-               status: str = "healthy", run_id: int | None = None) -> DataQualityMetric:
+def add_metric(
+    session: Session,
+    timestamp: datetime,
+    *,
+    metric_type: str = "aggregate",
+    source: str | None = None,
+    geo: float = 0.9,
+    valid: float = 0.8,
+    completeness: float | None = 0.7,
+    events: int = 100,
+    status: str = "healthy",
+    run_id: int | None = None,
+) -> DataQualityMetric:
     """Add one data-quality row with consistent attempts/successes."""
     metric = DataQualityMetric(
-        timestamp=timestamp, metric_type=metric_type, source=source, status=status, run_id=run_id, events=events,
-        geocoding_attempts=events, geocoding_successes=round(events * geo), geocoding_success_rate=geo,
-        validation_attempts=events, validation_passes=round(events * valid), validation_pass_rate=valid,
-        completeness=completeness, precision_lga=events,
+        timestamp=timestamp,
+        metric_type=metric_type,
+        source=source,
+        status=status,
+        run_id=run_id,
+        events=events,
+        geocoding_attempts=events,
+        geocoding_successes=round(events * geo),
+        geocoding_success_rate=geo,
+        validation_attempts=events,
+        validation_passes=round(events * valid),
+        validation_pass_rate=valid,
+        completeness=completeness,
+        precision_lga=events,
     )
     session.add(metric)
     return metric

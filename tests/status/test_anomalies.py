@@ -76,10 +76,22 @@ def test_quality_drop_against_recent_baseline(engine) -> None:
     with Session(engine) as session:
         for i, geo in enumerate([0.90, 0.92, 0.88, 0.90, 0.90 - DQ_DROP_ERROR - 0.01]):
             add_metric(session, NOW - timedelta(days=10 - i), geo=geo, valid=0.8)
-            add_metric(session, NOW - timedelta(days=10 - i), metric_type="source", source="Punch",
-                       valid=0.8 if i < 4 else 0.7, events=50)
-            add_metric(session, NOW - timedelta(days=10 - i), metric_type="source", source="Tiny",
-                       valid=0.8 if i < 4 else 0.1, events=3)  # too small a batch to judge
+            add_metric(
+                session,
+                NOW - timedelta(days=10 - i),
+                metric_type="source",
+                source="Punch",
+                valid=0.8 if i < 4 else 0.7,
+                events=50,
+            )
+            add_metric(
+                session,
+                NOW - timedelta(days=10 - i),
+                metric_type="source",
+                source="Tiny",
+                valid=0.8 if i < 4 else 0.1,
+                events=3,
+            )  # too small a batch to judge
         commit(session)
         snap = build_snapshot(session, now=NOW)
     drops = [a for a in snap["anomalies"] if a["kind"] == "quality_drop"]

@@ -29,7 +29,8 @@ def test_snapshot_after_two_real_runs(engine) -> None:
         issues = session.scalar(select(func.count()).select_from(ValidationIssue))
         failing = session.scalar(select(func.count()).select_from(ConflictEvent).where(ConflictEvent.error_count > 0))
         failing_by_issues = session.scalar(
-            select(func.count(func.distinct(ValidationIssue.event_id))).where(ValidationIssue.severity == "error"))
+            select(func.count(func.distinct(ValidationIssue.event_id))).where(ValidationIssue.severity == "error")
+        )
         by_source = select(ConflictEvent.source, func.count()).group_by(ConflictEvent.source)
         sources = {source: n for source, n in session.execute(by_source)}
 

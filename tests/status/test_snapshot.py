@@ -37,10 +37,19 @@ def test_empty_database_is_idle(engine) -> None:
 def test_running_run_shown_with_stages_and_last_finished_run(engine) -> None:
     with Session(engine) as session:
         add_run(session, "succeeded", T0, minutes=3)
-        old_failed = add_run(session, "failed", T0 + timedelta(days=1), error="bad file",
-                             stage_status={"extract": "succeeded", "normalise": "failed"})
-        running = add_run(session, "running", NOW - timedelta(seconds=25),
-                          stage_status={"extract": "succeeded", "normalise": "succeeded", "geocode": "running"})
+        old_failed = add_run(
+            session,
+            "failed",
+            T0 + timedelta(days=1),
+            error="bad file",
+            stage_status={"extract": "succeeded", "normalise": "failed"},
+        )
+        running = add_run(
+            session,
+            "running",
+            NOW - timedelta(seconds=25),
+            stage_status={"extract": "succeeded", "normalise": "succeeded", "geocode": "running"},
+        )
         commit(session)
         running_id, failed_id = running.id, old_failed.id
     snap = snapshot(engine)
@@ -170,8 +179,9 @@ def test_event_aggregates_follow_inserts_finished_runs_and_the_ttl(engine, monke
         commit(session)
     assert [(s["source"], s["events"]) for s in snapshot(engine)["sources"]] == [("Punch", 2)]
     with Session(engine) as session:  # a run rewrites a record in place and finishes
-        session.execute(update(ConflictEvent).where(ConflictEvent.event_date == date(2026, 11, 2))
-                        .values(source="Vanguard"))
+        session.execute(
+            update(ConflictEvent).where(ConflictEvent.event_date == date(2026, 11, 2)).values(source="Vanguard")
+        )
         add_run(session, "succeeded", NOW - timedelta(minutes=5))
         commit(session)
     assert {s["source"]: s["events"] for s in snapshot(engine)["sources"]} == {"Punch": 1, "Vanguard": 1}
@@ -196,8 +206,13 @@ def test_snapshot_is_json_with_z_timestamps(engine) -> None:
 def test_validation_failures_count_events_with_an_error_not_issue_rows(engine) -> None:
     with Session(engine) as session:
         for key, errors, warnings in (("two-errors", 2, 1), ("one-error", 1, 0), ("warned", 0, 2), ("clean", 0, 0)):
-            event_row = ConflictEvent(fingerprint=key, content_hash=key, event_date=date(2026, 11, 1),
-                                      error_count=errors, warning_count=warnings)
+            event_row = ConflictEvent(
+                fingerprint=key,
+                content_hash=key,
+                event_date=date(2026, 11, 1),
+                error_count=errors,
+                warning_count=warnings,
+            )
             session.add(event_row)
             session.flush()
             for severity in ["error"] * errors + ["warning"] * warnings:

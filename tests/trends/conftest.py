@@ -12,26 +12,111 @@ from models import ConflictEvent, DataQualityMetric, PipelineRun, ValidationIssu
 
 # (date, state, lga, region, actors, crisis type, counts, source, precision, lat, lon, derived, issues)
 EVENTS = [
-    (date(2024, 1, 5), "Kano", "Kano Municipal", "North West", ("Bandits", "Police"), "Banditry",
-     {"total_deaths": 3, "gsa_casualties": 1, "civilian_casualties": 2, "injured": 1, "kidnapped": 0},
-     "Daily Post", "lga", 12.0, 8.5, False, []),
-    (date(2024, 1, 20), "Kano", "Kano Municipal", "North West", ("Bandits",), "Banditry",
-     {"total_deaths": 2, "civilian_casualties": 2, "kidnapped": 5},
-     "Punch", "ward", 12.2, 8.7, True, [("casualty_arithmetic", "error")]),
-    (date(2024, 2, 3), "Lagos", "Ikeja", "South West", ("Cultists",), "Cult Clash",
-     {"total_deaths": 1, "civilian_casualties": 1, "injured": 4},
-     "Punch", "state", 6.5, 3.4, False, []),
-    (date(2024, 2, 10), "Lagos", None, "South West", ("Police", "Cultists"), "Cult Clash",
-     {"total_deaths": 0, "injured": 2},
-     "Daily Post", "none", None, None, False, [("required_fields", "error"), ("url_form", "warning")]),
-    (date(2024, 3, 15), "Borno", "Maiduguri", "North East", ("Boko Haram", "Military"), "Insurgency",
-     {"total_deaths": 10, "gsa_casualties": 4, "civilian_casualties": 6, "displaced": 100},
-     "Premium Times", "lga", 11.8, 13.1, True, []),
-    (date(2024, 3, 16), "Borno", "Maiduguri", "North East", ("Boko Haram",), "Insurgency",
-     {"total_deaths": 5, "civilian_casualties": 5, "kidnapped": 3},
-     "Premium Times", "lga", 11.9, 13.2, False, []),
-    (None, "Kano", None, "North West", ("Bandits",), "Banditry",
-     {}, "Daily Post", "none", None, None, False, [("required_fields", "error")]),
+    (
+        date(2024, 1, 5),
+        "Kano",
+        "Kano Municipal",
+        "North West",
+        ("Bandits", "Police"),
+        "Banditry",
+        {"total_deaths": 3, "gsa_casualties": 1, "civilian_casualties": 2, "injured": 1, "kidnapped": 0},
+        "Daily Post",
+        "lga",
+        12.0,
+        8.5,
+        False,
+        [],
+    ),
+    (
+        date(2024, 1, 20),
+        "Kano",
+        "Kano Municipal",
+        "North West",
+        ("Bandits",),
+        "Banditry",
+        {"total_deaths": 2, "civilian_casualties": 2, "kidnapped": 5},
+        "Punch",
+        "ward",
+        12.2,
+        8.7,
+        True,
+        [("casualty_arithmetic", "error")],
+    ),
+    (
+        date(2024, 2, 3),
+        "Lagos",
+        "Ikeja",
+        "South West",
+        ("Cultists",),
+        "Cult Clash",
+        {"total_deaths": 1, "civilian_casualties": 1, "injured": 4},
+        "Punch",
+        "state",
+        6.5,
+        3.4,
+        False,
+        [],
+    ),
+    (
+        date(2024, 2, 10),
+        "Lagos",
+        None,
+        "South West",
+        ("Police", "Cultists"),
+        "Cult Clash",
+        {"total_deaths": 0, "injured": 2},
+        "Daily Post",
+        "none",
+        None,
+        None,
+        False,
+        [("required_fields", "error"), ("url_form", "warning")],
+    ),
+    (
+        date(2024, 3, 15),
+        "Borno",
+        "Maiduguri",
+        "North East",
+        ("Boko Haram", "Military"),
+        "Insurgency",
+        {"total_deaths": 10, "gsa_casualties": 4, "civilian_casualties": 6, "displaced": 100},
+        "Premium Times",
+        "lga",
+        11.8,
+        13.1,
+        True,
+        [],
+    ),
+    (
+        date(2024, 3, 16),
+        "Borno",
+        "Maiduguri",
+        "North East",
+        ("Boko Haram",),
+        "Insurgency",
+        {"total_deaths": 5, "civilian_casualties": 5, "kidnapped": 3},
+        "Premium Times",
+        "lga",
+        11.9,
+        13.2,
+        False,
+        [],
+    ),
+    (
+        None,
+        "Kano",
+        None,
+        "North West",
+        ("Bandits",),
+        "Banditry",
+        {},
+        "Daily Post",
+        "none",
+        None,
+        None,
+        False,
+        [("required_fields", "error")],
+    ),
 ]
 
 
@@ -42,33 +127,81 @@ def insert_events(engine: Engine) -> list[int]:
         run = PipelineRun(status="succeeded", trigger="cli")
         session.add(run)
         session.flush()
-        for n, (day, state, lga, region, actors, crisis, counts, source, precision, lat, lon, derived, issues) in (
-            enumerate(EVENTS)
-        ):
+        for n, (
+            day,
+            state,
+            lga,
+            region,
+            actors,
+            crisis,
+            counts,
+            source,
+            precision,
+            lat,
+            lon,
+            derived,
+            issues,
+        ) in enumerate(EVENTS):
             event = ConflictEvent(
-                fingerprint=f"fp{n}", content_hash=f"h{n}", event_date=day, state=state, lga=lga, region=region,
-                actor1=actors[0], actor2=actors[1] if len(actors) > 1 else None, crisis_type=crisis,
-                source=source, geo_precision=precision, latitude=lat, longitude=lon, is_derived=derived,
+                fingerprint=f"fp{n}",
+                content_hash=f"h{n}",
+                event_date=day,
+                state=state,
+                lga=lga,
+                region=region,
+                actor1=actors[0],
+                actor2=actors[1] if len(actors) > 1 else None,
+                crisis_type=crisis,
+                source=source,
+                geo_precision=precision,
+                latitude=lat,
+                longitude=lon,
+                is_derived=derived,
                 error_count=sum(1 for _, severity in issues if severity == "error"),
                 warning_count=sum(1 for _, severity in issues if severity == "warning"),
-                run_id=run.id, **counts,
+                run_id=run.id,
+                **counts,
             )
             session.add(event)
             session.flush()
             ids.append(event.id)
             for rule, severity in issues:
-                session.add(ValidationIssue(event_id=event.id, run_id=run.id, rule=rule, severity=severity,
-                                            field="state", detail=f"{rule} failed"))
+                session.add(
+                    ValidationIssue(
+                        event_id=event.id,
+                        run_id=run.id,
+                        rule=rule,
+                        severity=severity,
+                        field="state",
+                        detail=f"{rule} failed",
+                    )
+                )
         start = datetime(2024, 4, 1, tzinfo=UTC)
         for k, (geo, valid) in enumerate([(0.5, 0.6), (0.7, 0.8)]):
-            session.add(DataQualityMetric(
-                timestamp=start + timedelta(days=k), metric_type="aggregate", status="healthy", run_id=run.id,
-                events=7, geocoding_success_rate=geo, validation_pass_rate=valid, completeness=0.9,
-            ))
-        session.add(DataQualityMetric(
-            timestamp=start, metric_type="source", source="Punch", status="warning", run_id=run.id,
-            events=2, geocoding_success_rate=1.0, validation_pass_rate=0.5,
-        ))
+            session.add(
+                DataQualityMetric(
+                    timestamp=start + timedelta(days=k),
+                    metric_type="aggregate",
+                    status="healthy",
+                    run_id=run.id,
+                    events=7,
+                    geocoding_success_rate=geo,
+                    validation_pass_rate=valid,
+                    completeness=0.9,
+                )
+            )
+        session.add(
+            DataQualityMetric(
+                timestamp=start,
+                metric_type="source",
+                source="Punch",
+                status="warning",
+                run_id=run.id,
+                events=2,
+                geocoding_success_rate=1.0,
+                validation_pass_rate=0.5,
+            )
+        )
         bump_version(session)
         session.commit()
     return ids

@@ -74,10 +74,13 @@ def test_no_timeout_when_it_is_zero(database_url: str, engine: Engine) -> None:
 
 def test_a_cheap_query_under_the_timeout_is_answered(bounded: Engine, engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(ConflictEvent), [
-            {"fingerprint": f"f{n}", "content_hash": "h", "event_date": date(2024, 1, 1 + n % 28), "state": "Kano"}
-            for n in range(50)
-        ])
+        conn.execute(
+            insert(ConflictEvent),
+            [
+                {"fingerprint": f"f{n}", "content_hash": "h", "event_date": date(2024, 1, 1 + n % 28), "state": "Kano"}
+                for n in range(50)
+            ],
+        )
     assert fetch(bounded, queries.series_select(TrendFilters(), None), capped=True)["value"].tolist() == [50]
 
 

@@ -11,9 +11,17 @@ from trends.filters import FilterError, TrendFilters, from_controls, from_mappin
 
 def test_url_round_trip_keeps_every_field() -> None:
     filters = TrendFilters(
-        start=date(2024, 1, 1), end=date(2024, 6, 30), states=("Kano", "Lagos"), regions=("North West",),
-        lgas=("Ikeja",), crisis_types=("Banditry",), actors=("Bandits", "Police & Army"),
-        sources=("Daily Post",), granularity="week", group_by="actor", metric="kidnapped",
+        start=date(2024, 1, 1),
+        end=date(2024, 6, 30),
+        states=("Kano", "Lagos"),
+        regions=("North West",),
+        lgas=("Ikeja",),
+        crisis_types=("Banditry",),
+        actors=("Bandits", "Police & Army"),
+        sources=("Daily Post",),
+        granularity="week",
+        group_by="actor",
+        metric="kidnapped",
     )
     query = filters.to_query()
     assert "state=Kano&state=Lagos" in query

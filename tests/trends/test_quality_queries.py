@@ -41,8 +41,10 @@ def test_rates_by_state_as_shares(engine: Engine) -> None:
 
 def test_precision_mix(engine: Engine) -> None:
     assert rows(engine, qq.precision_mix_select(TrendFilters())) == [
-        (D(2024, 1, 1), "lga", 1), (D(2024, 1, 1), "ward", 1),
-        (D(2024, 2, 1), "none", 1), (D(2024, 2, 1), "state", 1),
+        (D(2024, 1, 1), "lga", 1),
+        (D(2024, 1, 1), "ward", 1),
+        (D(2024, 2, 1), "none", 1),
+        (D(2024, 2, 1), "state", 1),
         (D(2024, 3, 1), "lga", 2),
     ]
     shares = charts.precision_mix(engine, TrendFilters())
@@ -111,7 +113,8 @@ def test_drilldown_reasons(engine: Engine, drill: qq.Drill, expected: int) -> No
 def test_drilldown_names_the_reason(engine: Engine, trend_data: list[int]) -> None:
     frame = charts.drilldown(engine, TrendFilters(sources=("Punch",)))
     assert sorted(zip(frame["event_id"], frame["reason"], strict=True)) == [
-        (trend_data[1], "casualty_arithmetic"), (trend_data[2], "geocoded_state"),
+        (trend_data[1], "casualty_arithmetic"),
+        (trend_data[2], "geocoded_state"),
     ]
 
 
@@ -120,7 +123,9 @@ def test_drilldown_limit_keeps_the_newest_reasons(engine: Engine, trend_data: li
     # Undated first, then newest; an event's reasons stay together in reason order.
     full = [(r[0], r[5]) for r in rows(engine, qq.drilldown_select(TrendFilters()))]
     assert full[:4] == [
-        (trend_data[6], "geocoded_none"), (trend_data[6], "required_fields"),
-        (trend_data[3], "geocoded_none"), (trend_data[3], "required_fields"),
+        (trend_data[6], "geocoded_none"),
+        (trend_data[6], "required_fields"),
+        (trend_data[3], "geocoded_none"),
+        (trend_data[3], "required_fields"),
     ]
     assert [(r[0], r[5]) for r in rows(engine, qq.drilldown_select(TrendFilters(), limit=limit))] == full[:limit]

@@ -35,8 +35,11 @@ def ranking_select(filters: TrendFilters, dimension: str, metric: str | None = N
     group = dimension_column(dimension).label("grp")
     value = metric_column(metric).label("value")
     return (
-        select(group, value).where(where(filters), group.is_not(None))
-        .group_by(group).order_by(value.desc(), group).limit(limit)
+        select(group, value)
+        .where(where(filters), group.is_not(None))
+        .group_by(group)
+        .order_by(value.desc(), group)
+        .limit(limit)
     )
 
 
@@ -62,20 +65,29 @@ def test_bucket_is_the_same_on_both_backends(engine: Engine, day: date, granular
 
 def test_monthly_and_weekly_event_counts(engine: Engine) -> None:
     assert rows(engine, q.series_select(TrendFilters())) == [
-        (D(2024, 1, 1), "all", 2), (D(2024, 2, 1), "all", 2), (D(2024, 3, 1), "all", 2),
+        (D(2024, 1, 1), "all", 2),
+        (D(2024, 2, 1), "all", 2),
+        (D(2024, 3, 1), "all", 2),
     ]
     weekly = rows(engine, q.series_select(TrendFilters(granularity="week")))
     assert [(b, v) for b, _, v in weekly] == [
-        (D(2024, 1, 1), 1), (D(2024, 1, 15), 1), (D(2024, 1, 29), 1), (D(2024, 2, 5), 1), (D(2024, 3, 11), 2),
+        (D(2024, 1, 1), 1),
+        (D(2024, 1, 15), 1),
+        (D(2024, 1, 29), 1),
+        (D(2024, 2, 5), 1),
+        (D(2024, 3, 11), 2),
     ]
 
 
 def test_deaths_by_actor_count_each_event_under_each_actor(engine: Engine) -> None:
     stmt = q.series_select(TrendFilters(), "actor", "total_deaths")
     assert rows(engine, stmt) == [
-        (D(2024, 1, 1), "Bandits", 5), (D(2024, 1, 1), "Police", 3),
-        (D(2024, 2, 1), "Cultists", 1), (D(2024, 2, 1), "Police", 0),
-        (D(2024, 3, 1), "Boko Haram", 15), (D(2024, 3, 1), "Military", 10),
+        (D(2024, 1, 1), "Bandits", 5),
+        (D(2024, 1, 1), "Police", 3),
+        (D(2024, 2, 1), "Cultists", 1),
+        (D(2024, 2, 1), "Police", 0),
+        (D(2024, 3, 1), "Boko Haram", 15),
+        (D(2024, 3, 1), "Military", 10),
     ]
 
 
@@ -105,10 +117,15 @@ def test_filters_and_metrics(engine: Engine, filters: TrendFilters, metric: str,
 def test_rankings(engine: Engine) -> None:
     assert rows(engine, ranking_select(TrendFilters(), "state")) == [("Kano", 3), ("Borno", 2), ("Lagos", 2)]
     assert rows(engine, ranking_select(TrendFilters(), "lga", "total_deaths")) == [
-        ("Maiduguri, Borno", 15), ("Kano Municipal, Kano", 5), ("Ikeja, Lagos", 1),
+        ("Maiduguri, Borno", 15),
+        ("Kano Municipal, Kano", 5),
+        ("Ikeja, Lagos", 1),
     ]
     assert rows(engine, ranking_select(TrendFilters(), "actor", limit=4)) == [
-        ("Bandits", 3), ("Boko Haram", 2), ("Cultists", 2), ("Police", 2),
+        ("Bandits", 3),
+        ("Boko Haram", 2),
+        ("Cultists", 2),
+        ("Police", 2),
     ]
 
 
@@ -116,7 +133,9 @@ def test_map_points_average_the_geocoded_positions(engine: Engine) -> None:
     summary = fetch(engine, q.place_select(TrendFilters(metric="total_deaths")))
     frame = charts.map_from(summary)  # positions replaced by the gazetteer's centroids where it knows the LGA
     assert list(zip(frame["state"], frame["lga"], frame["events"], frame["value"], strict=True)) == [
-        ("Borno", "Maiduguri", 2, 15), ("Kano", "Kano Municipal", 2, 5), ("Lagos", "Ikeja", 1, 1),
+        ("Borno", "Maiduguri", 2, 15),
+        ("Kano", "Kano Municipal", 2, 5),
+        ("Lagos", "Ikeja", 1, 1),
     ]
     positions = summary.set_index(["state", "lga"])
     assert positions.loc[("Borno", "Maiduguri"), "latitude"] == pytest.approx(11.85)
@@ -127,11 +146,16 @@ def test_place_summary_counts_every_event_once(engine: Engine) -> None:
     # (state, lga, events, deaths, located, located deaths): Lagos has one event without an LGA or position.
     frame = fetch(engine, q.place_select(TrendFilters(metric="total_deaths")))
     columns = ["state", "lga", "events", "value", "located", "located_value"]
-    got = sorted((s, lga if isinstance(lga, str) else "", e, v, n, nv)
-                 for s, lga, e, v, n, nv in frame[columns].itertuples(index=False, name=None))
+    got = sorted(
+        (s, lga if isinstance(lga, str) else "", e, v, n, nv)
+        for s, lga, e, v, n, nv in frame[columns].itertuples(index=False, name=None)
+    )
     assert got == [
-        ("Borno", "Maiduguri", 2, 15, 2, 15), ("Kano", "", 1, 0, 0, 0), ("Kano", "Kano Municipal", 2, 5, 2, 5),
-        ("Lagos", "", 1, 0, 0, 0), ("Lagos", "Ikeja", 1, 1, 1, 1),
+        ("Borno", "Maiduguri", 2, 15, 2, 15),
+        ("Kano", "", 1, 0, 0, 0),
+        ("Kano", "Kano Municipal", 2, 5, 2, 5),
+        ("Lagos", "", 1, 0, 0, 0),
+        ("Lagos", "Ikeja", 1, 1, 1, 1),
     ]
 
 

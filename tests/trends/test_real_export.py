@@ -19,11 +19,18 @@ from trends.data import fetch
 from trends.filters import DIMENSIONS, TrendFilters
 
 FIGURES = {
-    "series": figures.make_series_figure, "states": figures.make_ranking_figure, "lgas": figures.make_ranking_figure,
-    "map": figures.make_map_figure, "rates_source": figures.make_rates_figure, "rates_state": figures.make_rates_figure,
-    "precision": figures.make_precision_figure, "failures": figures.make_failures_figure,
-    "completeness": figures.make_completeness_figure, "worst_sources": figures.make_worst_figure,
-    "worst_states": figures.make_worst_figure, "runs": figures.make_runs_figure,
+    "series": figures.make_series_figure,
+    "states": figures.make_ranking_figure,
+    "lgas": figures.make_ranking_figure,
+    "map": figures.make_map_figure,
+    "rates_source": figures.make_rates_figure,
+    "rates_state": figures.make_rates_figure,
+    "precision": figures.make_precision_figure,
+    "failures": figures.make_failures_figure,
+    "completeness": figures.make_completeness_figure,
+    "worst_sources": figures.make_worst_figure,
+    "worst_states": figures.make_worst_figure,
+    "runs": figures.make_runs_figure,
 }
 
 
