@@ -25,6 +25,9 @@ run: migrate
 	APP_ENV=$${APP_ENV:-development} HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) bin/run-demo
 
 test: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
