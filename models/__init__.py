@@ -2,14 +2,27 @@
 
 from models.base import Base, utcnow
 from models.changes import StatusVersion, bump_version, current_version
-from models.event import COUNT_COLUMNS, SPLIT_COUNT_COLUMNS, ConflictEvent
-from models.pipeline import RUN_STATUSES, TRIGGERS, PipelineRun, StageRun
+from models.event import (
+    COUNT_COLUMNS,
+    DEFAULT_DATASET,
+    DEMO_DATASET,
+    EVENT_ID_PREFIX,
+    SPLIT_COUNT_COLUMNS,
+    ConflictEvent,
+)
+from models.pipeline import MODES, RUN_STATUSES, TRIGGERS, PipelineRun, StageRun
 from models.quality import METRIC_STATUSES, METRIC_TYPES, SEVERITIES, DataQualityMetric, ValidationIssue
+from models.revisions import CHANGES, EventChange
 
 __all__ = [
+    "CHANGES",
     "COUNT_COLUMNS",
+    "DEFAULT_DATASET",
+    "DEMO_DATASET",
+    "EVENT_ID_PREFIX",
     "METRIC_STATUSES",
     "METRIC_TYPES",
+    "MODES",
     "RUN_STATUSES",
     "SEVERITIES",
     "SPLIT_COUNT_COLUMNS",
@@ -17,6 +30,7 @@ __all__ = [
     "Base",
     "ConflictEvent",
     "DataQualityMetric",
+    "EventChange",
     "PipelineRun",
     "StageRun",
     "StatusVersion",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,6 +33,12 @@ def byte_ordered(length: int) -> String:
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
+# The dataset imported exports go to unless told otherwise, and the one generated events go to.
+DEFAULT_DATASET = "nvcd"
+DEMO_DATASET = "demo"
+# Public event ids: this prefix and a number (ACLED's ``event_id_cnty`` is the model); never reused.
+EVENT_ID_PREFIX = "NGA"
+
 # Events the trend drill-down lists: with validation issues (counted by the pipeline) or geocoded imprecisely.
 FLAGGED_EVENTS = "error_count > 0 OR warning_count > 0 OR geo_precision IN ('state', 'none')"
 
@@ -41,8 +47,16 @@ class ConflictEvent(Timestamps, Base):
     __tablename__ = "conflict_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(byte_ordered(64), unique=True)
+    # The public id (``NGA<n>``, or the one an input's ``event_id`` column gave): assigned on first sight.
+    event_id: Mapped[str] = mapped_column(byte_ordered(64), unique=True)
+    dataset: Mapped[str] = mapped_column(byte_ordered(32), default=DEFAULT_DATASET, server_default=DEFAULT_DATASET)
+    # Identity of the export's record (normalised fields, never derived ones); not unique: two
+    # incidents of one report share it, and the reconciler tells them apart (``pipeline.reconcile``).
+    fingerprint: Mapped[str] = mapped_column(byte_ordered(64))
     content_hash: Mapped[str] = mapped_column(String(64))
+    # Set when a snapshot import no longer held the event: kept, but out of trends and the API by default.
+    withdrawn_run_id: Mapped[int | None]
+    withdrawn_at: Mapped[datetime | None]
 
     event_date: Mapped[date | None]
     state: Mapped[str | None] = mapped_column(byte_ordered(64))
@@ -81,6 +95,7 @@ class ConflictEvent(Timestamps, Base):
     verification: Mapped[str | None] = mapped_column(Text)
     confirmation_level: Mapped[str | None] = mapped_column(String(128))
     source: Mapped[str | None] = mapped_column(byte_ordered(128))
+    source_raw: Mapped[str | None] = mapped_column(String(256))  # as the export spelled it
     source_url: Mapped[str | None] = mapped_column(Text)
     other_sources: Mapped[str | None] = mapped_column(Text)
     data_source: Mapped[str | None] = mapped_column(String(16))  # primary / secondary
@@ -107,8 +122,18 @@ class ConflictEvent(Timestamps, Base):
         Index(
             "ix_conflict_events_event_date",
             "event_date",
-            postgresql_include=["id", "state", "source", "geo_precision", "error_count", "is_derived"],
+            postgresql_include=[
+                "id",
+                "state",
+                "source",
+                "geo_precision",
+                "error_count",
+                "is_derived",
+                "dataset",
+                "withdrawn_run_id",
+            ],
         ),
+        Index("ix_conflict_events_dataset_fingerprint", "dataset", "fingerprint"),
         # Events with issues or imprecise geocoding, newest first for the trend drill-down grid.
         Index(
             "ix_conflict_events_flagged",

@@ -8,9 +8,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
+from models.event import DEFAULT_DATASET
 
 RUN_STATUSES = ("pending", "running", "succeeded", "failed")
 TRIGGERS = ("cli", "api", "replay")
+# How a run treats the dataset: ``import`` creates and updates; ``snapshot`` (a full export) also
+# withdraws the stored events it no longer holds.
+MODES = ("import", "snapshot")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -24,6 +28,9 @@ class PipelineRun(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     trigger: Mapped[str] = mapped_column(String(16))
     source_file: Mapped[str | None] = mapped_column(String(512))
+    dataset: Mapped[str] = mapped_column(String(32), default=DEFAULT_DATASET, server_default=DEFAULT_DATASET)
+    mode: Mapped[str] = mapped_column(String(16), default="import", server_default="import")
+    dry_run: Mapped[bool] = mapped_column(default=False, server_default="0")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     items_in: Mapped[int] = mapped_column(default=0)
@@ -32,8 +39,12 @@ class PipelineRun(Base):
     events_new: Mapped[int] = mapped_column(default=0)
     events_updated: Mapped[int] = mapped_column(default=0)
     events_unchanged: Mapped[int] = mapped_column(default=0)
+    events_withdrawn: Mapped[int] = mapped_column(default=0, server_default="0")
+    events_restored: Mapped[int] = mapped_column(default=0, server_default="0")
     duplicates_in_batch: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # JSON: counts and a sample of each kind of change (``pipeline.reconcile.Diff``).
+    diff: Mapped[str | None] = mapped_column(Text)
 
     stages: Mapped[list[StageRun]] = relationship(
         back_populates="run", order_by="StageRun.position", cascade="all, delete-orphan"
@@ -42,6 +53,7 @@ class PipelineRun(Base):
     __table_args__ = (
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
         CheckConstraint(_in("trigger", TRIGGERS), name="trigger"),
+        CheckConstraint(_in("mode", MODES), name="mode"),
         Index("ix_pipeline_runs_started_at", "started_at"),
         Index("ix_pipeline_runs_status", "status"),
     )

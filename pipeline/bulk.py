@@ -33,6 +33,9 @@ BLOCK_BYTES = 1 << 20
 REBUILD_WORK_MEM = "256MB"
 
 
+_SEQUENCE = "pg_get_serial_sequence('conflict_events', 'id')"
+
+
 def is_postgres(session: Session) -> bool:
     """Tell whether the session talks to PostgreSQL."""
     return session.get_bind().dialect.name == "postgresql"
@@ -52,19 +55,26 @@ def lock_for_load(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
 
 
-def allocate_ids(session: Session, count: int) -> np.ndarray:
-    """Reserve ``count`` new event ids (the caller holds the write lock)."""
+def allocate_ids(session: Session, count: int, above: int = 0) -> np.ndarray:
+    """Reserve ``count`` new event ids, all greater than ``above`` (the caller holds the write lock)."""
     if count == 0:
         return np.empty(0, dtype=np.int64)
     if is_postgres(session):
         # One block from the sequence: safe because only the loader inserts events, under its lock.
-        seq = "pg_get_serial_sequence('conflict_events', 'id')"
-        first = int(session.scalar(text(f"SELECT nextval({seq})")))
+        advance_ids(session, above)
+        first = int(session.scalar(text(f"SELECT nextval({_SEQUENCE})")))
         if count > 1:
-            session.execute(text(f"SELECT setval({seq}, :last)"), {"last": first + count - 1})
+            session.execute(text(f"SELECT setval({_SEQUENCE}, :last)"), {"last": first + count - 1})
         return np.arange(first, first + count, dtype=np.int64)
     top = session.scalar(select(func.coalesce(func.max(ConflictEvent.id), 0))) or 0
+    top = max(top, above)
     return np.arange(top + 1, top + 1 + count, dtype=np.int64)
+
+
+def advance_ids(session: Session, top: int) -> None:
+    """Make sure the next allocated event id is past ``top`` (ids given explicitly, e.g. a round-tripped export's)."""
+    if top and is_postgres(session):
+        session.execute(text(f"SELECT setval({_SEQUENCE}, greatest(:top, nextval({_SEQUENCE})))"), {"top": top})
 
 
 def drop_indexes(session: Session) -> list[str]:

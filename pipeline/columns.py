@@ -24,6 +24,9 @@ from __future__ import annotations
 from models.event import COUNT_COLUMNS, SPLIT_COUNT_COLUMNS
 
 SOURCE_ROW = "source_row"
+# The public event id: an input column (``Event ID``) when the file carries one, else assigned on load.
+EVENT_ID = "event_id"
+DATASET = "dataset"
 
 # Raw canonical names (and JSON batch field names).
 DATE = "date"
@@ -61,7 +64,7 @@ ALL_COUNT_COLUMNS: tuple[str, ...] = tuple(c for name in COUNT_COLUMNS for c in 
 SPLITS: tuple[tuple[str, str, str], ...] = tuple((n, f"{n}_male", f"{n}_female") for n in SPLIT_COUNT_COLUMNS)
 
 RAW_COLUMNS: tuple[str, ...] = (
-    DATE, MONTH, YEAR, COUNTRY, LOCATION_TEXT, COMMUNITY, LGA, STATE, REGION,
+    EVENT_ID, DATE, MONTH, YEAR, COUNTRY, LOCATION_TEXT, COMMUNITY, LGA, STATE, REGION,
     *ACTORS, CRISIS_TYPE, ACTION, *ALL_COUNT_COLUMNS,
     DESCRIPTION, VERIFICATION, CONFIRMATION_LEVEL, SOURCE, SOURCE_URL, OTHER_SOURCES,
     SOURCE_CONTACT, REPORTER_NAME, DATA_SOURCE, REPORTER_CONTACT,
@@ -69,6 +72,7 @@ RAW_COLUMNS: tuple[str, ...] = (
 
 # Event columns (models.ConflictEvent attribute names).
 EVENT_DATE = "event_date"
+SOURCE_RAW = "source_raw"  # the source name as the export spelled it (``source`` is the codebook's)
 DERIVED_FIELDS = "derived_fields"
 IS_DERIVED = "is_derived"
 LATITUDE, LONGITUDE = "latitude", "longitude"
@@ -85,8 +89,8 @@ INT_COLUMNS = frozenset((*ALL_COUNT_COLUMNS, ERROR_COUNT, WARNING_COUNT))
 FLOAT_COLUMNS = frozenset((LATITUDE, LONGITUDE, GEO_CONFIDENCE))
 
 TEXT_COLUMNS: tuple[str, ...] = (
-    STATE, LGA, COMMUNITY, LOCATION_TEXT, REGION, *ACTORS, CRISIS_TYPE, ACTION,
-    DESCRIPTION, VERIFICATION, CONFIRMATION_LEVEL, SOURCE, SOURCE_URL, OTHER_SOURCES, DATA_SOURCE,
+    EVENT_ID, STATE, LGA, COMMUNITY, LOCATION_TEXT, REGION, *ACTORS, CRISIS_TYPE, ACTION,
+    DESCRIPTION, VERIFICATION, CONFIRMATION_LEVEL, SOURCE, SOURCE_RAW, SOURCE_URL, OTHER_SOURCES, DATA_SOURCE,
 )  # fmt: skip
 # The most characters stored of each free-text field (unbounded ``Text`` columns in the database); the
 # rest is cut with a ``text_too_long`` warning. The real export's longest are 1,170 (description),
@@ -95,9 +99,9 @@ FREE_TEXT_LIMITS: dict[str, int] = {
     DESCRIPTION: 20_000, VERIFICATION: 5_000, OTHER_SOURCES: 5_000, LOCATION_TEXT: 2_000, SOURCE_URL: 2_048,
 }  # fmt: skip
 NORMALISED_COLUMNS: tuple[str, ...] = (
-    EVENT_DATE, STATE, LGA, COMMUNITY, LOCATION_TEXT, REGION, *ACTORS, CRISIS_TYPE, ACTION,
+    EVENT_ID, EVENT_DATE, STATE, LGA, COMMUNITY, LOCATION_TEXT, REGION, *ACTORS, CRISIS_TYPE, ACTION,
     *ALL_COUNT_COLUMNS, DERIVED_FIELDS, IS_DERIVED,
-    DESCRIPTION, VERIFICATION, CONFIRMATION_LEVEL, SOURCE, SOURCE_URL, OTHER_SOURCES, DATA_SOURCE,
+    DESCRIPTION, VERIFICATION, CONFIRMATION_LEVEL, SOURCE, SOURCE_RAW, SOURCE_URL, OTHER_SOURCES, DATA_SOURCE,
     SOURCE_ROW,
 )  # fmt: skip
 GEOCODE_COLUMNS: tuple[str, ...] = (
@@ -130,6 +134,7 @@ PRECISIONS = ("ward", "lga", "state", "none")
 # Header spellings seen in NVCD exports, matched after pipeline.sources.headers.header_key()
 # (case, spacing and punctuation folded); each field's canonical name matches too.
 HEADER_VARIANTS: dict[str, tuple[str, ...]] = {
+    EVENT_ID: ("Event ID", "Event Id"),
     DATE: ("Date", "Event Date"),
     LOCATION_TEXT: ("Highways/Roads/Waterways", "Location"),
     COMMUNITY: ("Community", "Communiity", "Village"),

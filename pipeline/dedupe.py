@@ -1,26 +1,25 @@
-"""Deduplicate: give every event a stable identity and merge exact duplicates in a batch.
+"""Deduplicate: give every event the identity of its record, and merge exact duplicates in a batch.
 
-Identity (``fingerprint``) is what makes an event the same event even after a
-correction: event date, state, LGA, community and crisis type, plus the report it
-came from (the source URL when there is one, else the description). A newer export
-that corrects a casualty count keeps the fingerprint and changes ``content_hash``
-(a hash of every stored field), so the loader updates the row in place.
+Identity (``fingerprint``) is what the export says of the event, never what the pipeline derived
+from it: event date, state, LGA, community and crisis type as normalised (computed before
+geocoding, so neither the gazetteer nor the reference sheets a workbook carries change it),
+plus the report it came from (the source URL when there is one, else the description). Names
+fold as ``reference.names.key`` does (case, accents, punctuation, "LGA" suffixes); the report
+folds to its ASCII letters and digits, so an export read as XLSX, CSV (cp1252 too) or JSON
+gives the same identity. ``content_hash`` hashes every stored field, so a corrected record
+keeps its fingerprint and changes its content hash.
 
-Inside one batch, rows with the same fingerprint *and* the same content are exact
-duplicates: the first is kept, the rest are counted. Rows that share a fingerprint
-but differ in content are kept as separate events (NVCD sometimes records two
-incidents from one report in the same place and day); the second and later ones
-get the occurrence number, in file order, mixed into their fingerprint.
+Inside one batch, rows with the same fingerprint *and* the same content are exact duplicates:
+the first is kept, the rest are counted. Rows that share a fingerprint but differ in content
+are kept as separate events (NVCD sometimes records two incidents from one report in the same
+place and day); which stored event each of them is, is the reconciler's call
+(``pipeline.reconcile``), so the fingerprint need not be unique.
 
-Hashing is vectorised: text columns go through ``pandas.util.hash_array`` (SipHash
-with fixed keys), other columns through numpy's hashing of their values, and the
-per-column hashes are combined with a multiply-xor mix (the fingerprint two such
-64-bit halves, the content hash one); a few seconds for a million rows. The fixed keys
-and the tests that pin known fingerprints keep the values stable across releases.
-
-Identity uses the canonical (normalised, geocoded) names, so a change to the
-gazetteer or the alias tables that renames a place changes fingerprints: such a
-release must re-fingerprint stored events (not done yet; the pinning tests flag it).
+Hashing is vectorised: text columns go through ``pandas.util.hash_array`` (SipHash with fixed
+keys), other columns through numpy's hashing of their values, and the per-column hashes are
+combined with a multiply-xor mix (the fingerprint two such 64-bit halves, the content hash
+one). The fixed keys and the tests that pin known fingerprints keep the values stable across
+releases; a release that changes them re-keys stored events (``pipeline.rekey``).
 """
 
 from __future__ import annotations
@@ -31,11 +30,14 @@ import numpy as np
 import pandas as pd
 
 from pipeline import columns as c
+from reference import names
 
 IDENTITY_COLUMNS: tuple[str, ...] = (c.EVENT_DATE, c.STATE, c.LGA, c.COMMUNITY, c.CRISIS_TYPE)
-# Every stored event field except where the row sat in its file: moving a row
-# within a newer export is not a change to the event.
-CONTENT_COLUMNS: tuple[str, ...] = tuple(col for col in c.EVENT_COLUMNS if col != c.SOURCE_ROW)
+# Every stored event field except provenance: where the row sat in its file (moving a row within a
+# newer export is not a change), the source's raw spelling (its canonical name is content) and the id.
+CONTENT_COLUMNS: tuple[str, ...] = tuple(
+    col for col in c.EVENT_COLUMNS if col not in (c.SOURCE_ROW, c.SOURCE_RAW, c.EVENT_ID)
+)
 HASH_KEYS = ("nvcd-identity-k1", "nvcd-identity-k2")
 _MULTIPLIER = np.uint64(0x100000001B3)
 _FOLD_F2, _FOLD_H = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)  # odd: multiplying keeps every bit
@@ -112,16 +114,46 @@ def _hex(h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
     return _as_str(out.view("S32").ravel())
 
 
+_PUNCTUATION = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz",
+                             "".join(chr(i) for i in range(128) if not chr(i).isalnum()))  # fmt: skip
+
+
+def fold_report(text: object) -> str:
+    """Fold a description or URL to its ASCII letters and digits, lower case (a URL without its scheme and www)."""
+    if not isinstance(text, str):
+        return ""
+    folded = text.encode("ascii", "ignore").decode().translate(_PUNCTUATION)
+    for prefix in ("https", "http"):
+        if folded.startswith(prefix):
+            folded = folded[len(prefix) :]
+            break
+    return folded[3:] if folded.startswith("www") else folded
+
+
 def _reference(events: pd.DataFrame) -> pd.Series:
-    """Return the report an event came from: its source URL, else its description."""
-    url = events[c.SOURCE_URL].astype(object)
-    url = url.where(url.notna() & url.ne(""), None)
-    return url.fillna(events[c.DESCRIPTION].astype(object))
+    """Return the report an event came from, folded: its source URL, else its description."""
+    url = events[c.SOURCE_URL].to_numpy(dtype=object) if c.SOURCE_URL in events else np.full(len(events), None)
+    text = events[c.DESCRIPTION].to_numpy(dtype=object) if c.DESCRIPTION in events else np.full(len(events), None)
+    folded = [fold_report(u) or fold_report(d) for u, d in zip(url, text, strict=True)]
+    return pd.Series(folded, index=events.index, dtype=object)
+
+
+def _name_keys(series: pd.Series) -> pd.Series:
+    """Fold a name column (once per distinct value) as ``names.key`` does."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.array([*(names.key(u) for u in uniques), ""], dtype=object)
+    return pd.Series(table[codes], index=series.index, dtype=object)
 
 
 def _identity_pair(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Hash the identity columns of every row with both keys (128 bits in two halves)."""
-    columns = [_column_hashes(events[name], name, HASH_KEYS, fold=True) for name in IDENTITY_COLUMNS]
+    columns = []
+    for name in IDENTITY_COLUMNS:
+        values = events[name] if name in events else pd.Series(None, index=events.index, dtype=object)
+        if name in (c.STATE, c.LGA, c.COMMUNITY):
+            columns.append(_column_hashes(_name_keys(values), "name", HASH_KEYS))
+        else:
+            columns.append(_column_hashes(values, name, HASH_KEYS, fold=True))
     columns.append(_column_hashes(_reference(events), "reference", HASH_KEYS, fold=False))
     return _combine([col[0] for col in columns], 1), _combine([col[1] for col in columns], 2)
 
@@ -153,44 +185,31 @@ def content_hashes(events: pd.DataFrame) -> np.ndarray:
     return _hex64(_content_hash(events))
 
 
-def _with_occurrence(fp: np.ndarray, occurrence: np.ndarray) -> np.ndarray:
-    """Mix the occurrence number into the fingerprints of repeated identities."""
-    out = fp.copy()
-    repeated = occurrence > 0
-    if repeated.any():
-        tags = pd.Series(fp[repeated] + "#" + occurrence[repeated].astype(str), dtype=object)
-        h1 = pd.util.hash_array(tags.to_numpy(), hash_key=HASH_KEYS[0])
-        h2 = pd.util.hash_array(tags.to_numpy(), hash_key=HASH_KEYS[1])
-        out[repeated] = _hex(h1, h2)
-    return out
+def identity_keys(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return every row's identity as two uint64 halves: hashed from its ``fingerprint`` when it has one."""
+    if c.FINGERPRINT not in events:
+        return _identity_pair(events)
+    fp = events[c.FINGERPRINT].to_numpy(dtype=object)
+    return pd.util.hash_array(fp, hash_key=HASH_KEYS[0]), pd.util.hash_array(fp, hash_key=HASH_KEYS[1])
 
 
 def hash_keys(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return every row's identity (two 64-bit halves) and content hash, as uint64 arrays."""
-    f1, f2 = _identity_pair(events)
+    f1, f2 = identity_keys(events)
     return f1, f2, _content_hash(events)
 
 
-def repeats(f1: np.ndarray, f2: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return which rows (in file order) repeat an earlier one exactly, and the kept rows' occurrence numbers.
+def repeats(f1: np.ndarray, f2: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Return which rows (in file order) repeat an earlier one exactly (same identity, same content).
 
     Each key is folded into one 64-bit number to group the rows (one hash table, not one per
     column: 1M rows 0.40 s -> 0.14 s), then every row is checked against the first of its group;
     should two different keys ever fold alike, the rows are grouped column by column instead.
     """
-    identity = f1 ^ (f2 * _FOLD_F2)
-    first = _first_of(identity ^ (h * _FOLD_H))
+    first = _first_of(f1 ^ (f2 * _FOLD_F2) ^ (h * _FOLD_H))
     if not _same(first, f1, f2, h):
-        return _repeats_by_columns(f1, f2, h)
-    exact = first != np.arange(len(first))
-    kept = ~exact
-    first = _first_of(identity[kept])
-    if not _same(first, f1[kept], f2[kept]):
-        return _repeats_by_columns(f1, f2, h)
-    again = first != np.arange(len(first))  # rare: another event with an identity seen before
-    occurrence = np.zeros(len(first), dtype=np.int64)
-    occurrence[again] = pd.Series(first[again]).groupby(first[again], sort=False).cumcount().to_numpy() + 1
-    return exact, occurrence
+        return pd.DataFrame({"f1": f1, "f2": f2, "h": h}).duplicated(keep="first").to_numpy()
+    return first != np.arange(len(first))
 
 
 def _same(first: np.ndarray, *keys: np.ndarray) -> bool:
@@ -206,31 +225,30 @@ def _first_of(keys: np.ndarray) -> np.ndarray:
     return first[codes]
 
 
-def _repeats_by_columns(f1: np.ndarray, f2: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    keys = pd.DataFrame({"f1": f1, "f2": f2, "h": h})
-    exact = keys.duplicated(keep="first").to_numpy()
-    return exact, keys[~exact].groupby(["f1", "f2"], sort=False).cumcount().to_numpy()
+def content_hashes_of(keys: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """Return the content hashes of ``hash_keys`` as text."""
+    return _hex64(keys[2])
 
 
-def hex_keys(keys: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``hash_keys`` as text: fingerprints (before occurrence numbers) and content hashes."""
-    f1, f2, h = keys
-    return _hex(f1, f2), _hex64(h)
+def with_fingerprints(events: pd.DataFrame) -> pd.DataFrame:
+    """Return the events with their identity fingerprint (computed before geocoding: see the module's doc)."""
+    return events.assign(**{c.FINGERPRINT: fingerprints(events)})
 
 
-def keyed(events: pd.DataFrame, keep: np.ndarray, hexes: tuple[np.ndarray, np.ndarray],
-          occurrence: np.ndarray) -> pd.DataFrame:  # fmt: skip
-    """Return the kept rows with their fingerprint (occurrence number mixed in) and content hash."""
-    fp, content = (text[keep] for text in hexes)
-    return events[keep].assign(**{c.FINGERPRINT: _with_occurrence(fp, occurrence), c.CONTENT_HASH: content})
+def keyed(events: pd.DataFrame, keep: np.ndarray, content: np.ndarray) -> pd.DataFrame:
+    """Return the kept rows with their fingerprint (computed now if they have none) and content hash."""
+    kept = events[keep]
+    if c.FINGERPRINT not in kept:
+        kept = with_fingerprints(kept)
+    return kept.assign(**{c.CONTENT_HASH: content[keep]})
 
 
 def deduplicate(events: pd.DataFrame) -> Deduplicated:
-    """Fingerprint the batch, drop exact duplicates and keep distinct same-identity rows apart."""
+    """Fingerprint the batch (unless normalise's stage did), drop exact duplicates, keep distinct rows apart."""
     in_order = c.SOURCE_ROW not in events or events[c.SOURCE_ROW].is_monotonic_increasing
     ordered = events if in_order else events.sort_values(c.SOURCE_ROW, kind="stable")  # no copy when in file order
     keys = hash_keys(ordered)
-    exact, occurrence = repeats(*keys)
-    distinct = keyed(ordered, ~exact, hex_keys(keys), occurrence)
+    exact = repeats(*keys)
+    distinct = keyed(ordered, ~exact, content_hashes_of(keys))
     dropped = ordered.loc[exact, c.SOURCE_ROW] if c.SOURCE_ROW in ordered else pd.Series(dtype="int64")
     return Deduplicated(events=distinct, duplicates=int(exact.sum()), duplicate_rows=dropped)

@@ -308,6 +308,8 @@ def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = (),
     if spellings is None:
         spellings = codebook.source_spellings(sources.value_counts(), known_sources)
     out[c.SOURCE] = codebook.apply_spellings(sources, spellings)
+    out[c.SOURCE_RAW] = sources
+    out[c.EVENT_ID] = free_text(raw[c.EVENT_ID])
     for col in (c.ACTION, c.CONFIRMATION_LEVEL):
         out[col] = map_distinct(raw[col], _text)
     for col in (c.LOCATION_TEXT, c.DESCRIPTION, c.VERIFICATION, c.SOURCE_URL, c.OTHER_SOURCES):

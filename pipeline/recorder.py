@@ -35,8 +35,10 @@ class RunRecorder:
     """Writes the pipeline_runs row and its stage_runs rows for one run."""
 
     def __init__(self, engine: Engine, trigger: str, source_file: str | None,
-                 stages: Sequence[str] = STAGE_NAMES) -> None:  # fmt: skip
+                 stages: Sequence[str] = STAGE_NAMES, **run: object) -> None:  # fmt: skip
+        """``run``: more of the run row's values (dataset, mode, dry_run)."""
         self.engine = engine
+        self.run = run
         self.stages = tuple(stages)
         self.trigger = trigger
         self.source_file = clip_source_file(source_file)
@@ -61,7 +63,8 @@ class RunRecorder:
         """
         with Session(self.engine) as session:
             fail_abandoned_runs(session, utcnow())
-            run = PipelineRun(status="running", trigger=self.trigger, source_file=self.source_file, started_at=utcnow())
+            run = PipelineRun(status="running", trigger=self.trigger, source_file=self.source_file, started_at=utcnow(),
+                              **self.run)  # fmt: skip
             run.stages = [StageRun(name=name, position=i) for i, name in enumerate(self.stages)]
             session.add(run)
             bump_version(session)
@@ -82,8 +85,8 @@ class RunRecorder:
         """Mark a stage succeeded with the number of items it produced."""
         self._stage(name, session, status="succeeded", finished_at=utcnow(), items_out=items_out)
 
-    def run_finished(self, session: Session | None = None, **counts: int) -> None:
-        """Mark the run succeeded with its counts."""
+    def run_finished(self, session: Session | None = None, **counts: object) -> None:
+        """Mark the run succeeded with its counts (and its diff)."""
         stmt = update(PipelineRun).where(PipelineRun.id == self.run_id)
         self._commit(session, lambda s: s.execute(stmt.values(status="succeeded", finished_at=utcnow(), **counts)))
 

@@ -7,6 +7,7 @@ inside the run's data transaction when ``session`` is given), timed into the sum
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -44,9 +45,10 @@ class Recording:
         if self.progress:
             self.progress(name, done, total)
 
-    def finished(self, session: Session) -> None:
-        """Record the run succeeded with its summary's counts, in the run's data transaction."""
-        self.recorder.run_finished(session, **self.summary.run_counts())
+    def finished(self, session: Session | None) -> None:
+        """Record the run succeeded with its counts and diff, in the run's data transaction (None: its own)."""
+        diff = json.dumps(self.summary.diff, default=str) if self.summary.diff is not None else None
+        self.recorder.run_finished(session, **self.summary.run_counts(), diff=diff)
 
     def failed(self, error: str, **counts: int) -> None:
         """Mark the run failed; if that write fails too (e.g. SQLite busy), log it and let the run's failure go on."""

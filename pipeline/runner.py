@@ -50,19 +50,25 @@ __all__ = ["BUSY", "Input", "ProgressFn", "RunFailed", "RunSummary", "Upload", "
 
 
 def _sharded(engine: Engine, source: Source, recording: Recording, workers: int, today: date | None,
-             lock_wait_s: float | None) -> bool:  # fmt: skip
+             lock_wait_s: float | None, dataset: str) -> bool:  # fmt: skip
     """Run a large CSV's first load over ``workers`` processes (``pipeline.shards``); False if it was not."""
     data = shards.suits(engine, source.path, workers) if isinstance(source, LocalFile) else None
     if data is None:
         return False
-    return shards.run(engine, data, workers, recording, today=today, lock_wait_s=lock_wait_s)
+    return shards.run(engine, data, workers, recording, today=today, lock_wait_s=lock_wait_s, dataset=dataset)
 
 
 def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename: str | None = None,
                  on_progress: ProgressFn | None = None, today: date | None = None,
                  batch_size: int = load.BATCH_SIZE, lock_wait_s: float | None = None,
-                 workers: int = 1, limits: Limits = Limits(), sheet: str | None = None) -> RunSummary:  # fmt: skip
+                 workers: int = 1, limits: Limits = Limits(), sheet: str | None = None,
+                 target: load.Target = load.Target()) -> RunSummary:  # fmt: skip
     """Run every stage on ``given`` and record it; raise RunFailed when the run fails.
+
+    ``target`` says which dataset the events belong to and how the batch is reconciled with it
+    (``pipeline.reconcile``): a plain import (create and update), a snapshot of the full export
+    (also withdraw what it no longer holds, refused past ``max_withdraw`` unless ``force``), or
+    a dry run (everything but the writes; the run keeps the diff).
 
     ``limits`` bound what a workbook may unpack to (``pipeline.limits``); ``sheet`` names the
     workbook's events sheet when several visible sheets have event headers.
@@ -75,8 +81,11 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
     began = time.perf_counter()
     source = as_source(given, filename)
     name = clip_source_file(source.name)
-    recorder = RunRecorder(engine, trigger, name, STAGE_NAMES)
-    summary = RunSummary(run_id=None, status="running", trigger=trigger, source_file=name)
+    mode = "snapshot" if target.snapshot else "import"
+    recorder = RunRecorder(engine, trigger, name, STAGE_NAMES, dataset=target.dataset, mode=mode,
+                           dry_run=target.dry_run)  # fmt: skip
+    summary = RunSummary(run_id=None, status="running", trigger=trigger, source_file=name, dataset=target.dataset,
+                         mode=mode, dry_run=target.dry_run)  # fmt: skip
     try:
         summary.run_id = recorder.start()
     except OperationalError as exc:
@@ -86,8 +95,10 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
         raise RunFailed(summary, input_error=False, busy=True) from exc
     recording = Recording(recorder, summary, on_progress)
     try:
-        if sheet is not None or not _sharded(engine, source, recording, workers, today, lock_wait_s):
-            inputs = {"source": source, "limits": limits, "sheet": sheet, "today": today, "batch_size": batch_size}
+        if sheet is not None or target.dry_run or not _sharded(engine, source, recording, workers, today, lock_wait_s,
+                                                               target.dataset):  # fmt: skip
+            inputs = {"source": source, "limits": limits, "sheet": sheet, "today": today, "batch_size": batch_size,
+                      "target": target}  # fmt: skip
             serial.run(engine, inputs, recording, lock_wait_s)
     except Exception as exc:
         bad_input, busy = isinstance(exc, InputError), is_lock_wait(exc)
@@ -97,9 +108,11 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
         summary.status = "failed"
         summary.error = reason if bad_input else BUSY if busy else f"internal error (run {summary.run_id})"
         summary.duration_s = round(time.perf_counter() - began, 4)
-        nothing = {"events_new": 0, "events_updated": 0, "events_unchanged": 0, "items_out": 0}
+        nothing = {"events_new": 0, "events_updated": 0, "events_unchanged": 0, "events_withdrawn": 0,
+                   "events_restored": 0, "items_out": 0}  # fmt: skip
         recording.failed(summary.error, **(summary.run_counts() | nothing))
         summary.events_new = summary.events_updated = summary.events_unchanged = 0
+        summary.events_withdrawn = summary.events_restored = 0
         quoted = exc.quoted if isinstance(exc, InputError) else None
         raise RunFailed(summary, bad_input, busy, quoted, isinstance(exc, LimitExceeded)) from exc
     except BaseException as exc:  # Ctrl-C or SystemExit: leave no run "running" forever, then go on exiting

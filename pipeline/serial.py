@@ -2,7 +2,8 @@
 
 The stages run in ``pipeline.stages.PIPELINE`` order over one catalog of named data; what no
 later stage consumes is dropped as soon as it is used. The transaction is opened for the first
-stage that writes (``load``) and committed after the last one, with the run's final state.
+stage that writes (``load``) and committed after the last one, with the run's final state; a dry
+run rolls it back and records only the run, with its diff.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pipeline import bulk, load
+from pipeline import bulk
 from pipeline import columns as c
 from pipeline.errors import InputError
 from pipeline.recording import Recording
@@ -40,16 +41,17 @@ def _note(name: str, summary: RunSummary, catalog: Catalog) -> None:
         result = catalog["loaded"]
         summary.events_new, summary.events_updated = result.new, result.updated
         summary.events_unchanged = result.unchanged
+        summary.events_withdrawn, summary.events_restored = result.withdrawn, result.restored
+        summary.diff = result.diff
 
 
 def run(engine: Engine, inputs: dict[str, Any], recording: Recording, lock_wait_s: float | None) -> None:
     """Run every stage on ``inputs`` (source, reading options, run settings), record each, and commit."""
     summary = recording.summary
-    with Session(engine) as reader:
-        known_sources = load.stored_sources(reader)
     progress = (lambda done, total: recording.step("load", done, total)) if recording.progress else None
-    catalog: Catalog = {**inputs, "known_sources": known_sources, "spellings": None, "run_id": summary.run_id,
+    catalog: Catalog = {**inputs, "spellings": None, "run_id": summary.run_id,
                         "source_file": summary.source_file, "load_progress": progress}  # fmt: skip
+    in_transaction: list[tuple[str, int]] = []
     with ExitStack() as stack:
         session: Session | None = None
         for done, stage in enumerate(PIPELINE, start=1):
@@ -60,7 +62,15 @@ def run(engine: Engine, inputs: dict[str, Any], recording: Recording, lock_wait_
             produced = run_stage(stage, catalog)
             _note(stage.name, summary, catalog)
             recording.end(stage.name, size(produced), session)
+            if stage.in_transaction:
+                in_transaction.append((stage.name, size(produced)))
             release(catalog, done)
         assert session is not None  # the declaration writes in its last stages
+        if inputs["target"].dry_run:  # everything ran; nothing but the run's record is kept
+            session.rollback()
+            for name, items in in_transaction:  # their records went with the rollback
+                recording.recorder.stage_finished(name, items)
+            recording.finished(None)
+            return
         recording.finished(session)
         session.commit()

@@ -6,11 +6,11 @@ table is empty. The file is cut at
 row boundaries (a newline after an even number of quote characters) into one byte range per
 worker. Each worker extracts its range, runs the declared row-local stages on it (normalise,
 geocode, validate: the same functions as the serial path) and hashes its
-events (``dedupe.hash_keys``); the parent decides the exact duplicates and occurrence numbers
-over the whole file, in file order (``dedupe.repeats``), allocates the ids and opens one binary
+events (``dedupe.hash_keys``); the parent decides the exact duplicates over the whole file, in
+file order (``dedupe.repeats``), allocates the ids and opens one binary
 COPY, into which it forwards the rows the workers encode: every write is still one transaction
 under the loader's lock, in the bulk mode (secondary indexes dropped before the workers start,
-rebuilt after COPY). Source spellings are chosen from the whole file's counts and row
+rebuilt after COPY); every event is "created" (``event_changes``). Source spellings are those of the codebook and row
 numbers run on across the ranges, so the stored events, issues and metrics are those of the
 serial path (tests compare them). 1M events on 2 cores: bench/README.md.
 
@@ -103,10 +103,11 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
         # A part that is not UTF-8 ends the attempt: the serial path reads the whole file as cp1252.
         raw = read_csv(data[:header] + data[start:end], name, utf8_only=True)
         sources = normalise.source_texts(raw.events).value_counts()
-        conn.send((len(raw.events) + raw.rows_skipped, len(raw.events), sources))
+        given_ids = bool(raw.events[c.EVENT_ID].notna().any()) if c.EVENT_ID in raw.events else False
+        conn.send((len(raw.events) + raw.rows_skipped, len(raw.events), sources, given_ids))
         offset, spellings = conn.recv()
         raw = replace(raw, events=raw.events.assign(**{c.SOURCE_ROW: raw.events[c.SOURCE_ROW] + offset}))
-        catalog: Catalog = {"raw": raw, "known_sources": (), "spellings": spellings, "today": today}
+        catalog: Catalog = {"raw": raw, "spellings": spellings, "today": today}
         for done, stage in enumerate(WORKER_STAGES, start=2):
             run_stage(stage, catalog)
             release(catalog, done)  # as the serial path does: each stage's input goes once used
@@ -114,17 +115,21 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
         events, issues = catalog["validated"], catalog["issues"]
         keys = dedupe.hash_keys(events)
         conn.send(keys)
-        hexes = dedupe.hex_keys(keys)  # while the parent decides
-        keep, occurrence, ids, run_id, source_file, stamp = conn.recv()
-        distinct = dedupe.keyed(events, keep, hexes, occurrence).assign(id=ids)
-        for block in bulk.binary_rows(types, load.event_rows(distinct, run_id, source_file, stamp, typed=True)):
+        content = dedupe.content_hashes_of(keys)  # while the parent decides
+        keep, ids, run_id, source_file, stamp, dataset = conn.recv()
+        distinct = dedupe.keyed(events, keep, content).assign(id=ids, **{c.EVENT_ID: load.own_event_ids(ids)})
+        rows = load.event_rows(distinct, run_id, source_file, stamp, typed=True, dataset=dataset)
+        for block in bulk.binary_rows(types, rows):
             conn.send_bytes(block)
         conn.send_bytes(b"")
         kept = issues[issues[c.SOURCE_ROW].isin(distinct[c.SOURCE_ROW])]
         ids_by_row = pd.Series(ids, index=distinct[c.SOURCE_ROW].to_numpy())
+        created = [(int(pk), e, dataset, run_id, "created", stamp, None)
+                   for pk, e in zip(ids.tolist(), distinct[c.EVENT_ID].tolist(), strict=True)]  # fmt: skip
         conn.send((load.issue_rows(kept, ids_by_row, run_id, stamp), measure.source_sums(distinct),
                    measure.duplicate_counts(events.loc[~keep, c.SOURCE]),
-                   distinct[c.GEO_PRECISION].fillna("none").value_counts(), kept[c.RULE].value_counts()))  # fmt: skip
+                   distinct[c.GEO_PRECISION].fillna("none").value_counts(), kept[c.RULE].value_counts(),
+                   created))  # fmt: skip
     except BaseException:  # noqa: BLE001 - Ctrl-C too: the parent sees the pipe close and decides
         log.info("shard %d-%d of %s failed", start, end, name, exc_info=True)
     finally:
@@ -163,7 +168,7 @@ def _forward(conns: list[Connection], write: Callable[[bytes], None]) -> None:
 
 
 def run(engine: Engine, data: bytes, workers: int, recording: Recording, *, today: date | None,
-        lock_wait_s: float | None) -> bool:  # fmt: skip
+        lock_wait_s: float | None, dataset: str) -> bool:  # fmt: skip
     """Run extract to measure sharded, fill the summary, record and commit; False (nothing written): go serial."""
     summary = recording.summary
     run_id = summary.run_id
@@ -189,7 +194,7 @@ def run(engine: Engine, data: bytes, workers: int, recording: Recording, *, toda
                 procs[-1].start()
                 child.close()
                 conns.append(parent)
-            _sharded(session, conns, recording, rebuild)
+            _sharded(session, conns, recording, rebuild, dataset)
         except ShardFailed as exc:
             log.info("sharded run %s goes the serial way: %s", run_id, exc)
             session.rollback()
@@ -207,7 +212,8 @@ def run(engine: Engine, data: bytes, workers: int, recording: Recording, *, toda
     return True
 
 
-def _sharded(session: Session, conns: list[Connection], recording: Recording, rebuild: list[str]) -> None:
+def _sharded(session: Session, conns: list[Connection], recording: Recording, rebuild: list[str],
+             dataset: str) -> None:  # fmt: skip
     """The parent's side, from the workers' first message to the metrics (the caller commits)."""
     begin, end, summary = recording.begin, recording.end, recording.summary
     run_id = summary.run_id
@@ -215,6 +221,8 @@ def _sharded(session: Session, conns: list[Connection], recording: Recording, re
     counts = [p[1] for p in parsed]
     if not sum(counts):
         raise ShardFailed("no events")  # the serial path says so in its words
+    if any(p[3] for p in parsed):
+        raise ShardFailed("the file gives event ids")  # the serial path matches them
     summary.rows_read = sum(p[0] for p in parsed)
     summary.rows_skipped = summary.rows_read - sum(counts)
     spellings = codebook.source_spellings(pd.concat([p[2] for p in parsed]))
@@ -227,7 +235,7 @@ def _sharded(session: Session, conns: list[Connection], recording: Recording, re
         end(stage.name, sum(counts))
     begin(DEDUPLICATE.name, sum(counts))
     parts = _each(conns)
-    exact, occurrence = dedupe.repeats(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
+    exact = dedupe.repeats(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
     summary.events = summary.events_new = int((~exact).sum())
     summary.duplicates = int(exact.sum())
     ids = bulk.allocate_ids(session, summary.events)
@@ -236,7 +244,7 @@ def _sharded(session: Session, conns: list[Connection], recording: Recording, re
     for conn, n in zip(conns, counts, strict=True):
         keep = ~exact[first : first + n]
         share = int(keep.sum())
-        conn.send((keep, occurrence[kept : kept + share], ids[kept : kept + share], run_id, summary.source_file, stamp))
+        conn.send((keep, ids[kept : kept + share], run_id, summary.source_file, stamp, dataset))
         first, kept = first + n, kept + share
     end(DEDUPLICATE.name, summary.events)  # recorded while the workers encode
     begin(LOAD.name, summary.events, session)
@@ -248,6 +256,9 @@ def _sharded(session: Session, conns: list[Connection], recording: Recording, re
     step = 2 * load.BATCH_SIZE
     for start in range(0, len(issue_rows), step):
         bulk.insert_chunk(session, load.ISSUES.name, load.ISSUE_WRITE_COLUMNS, issue_rows[start : start + step])
+    for part in done:
+        for start in range(0, len(part[5]), step):
+            bulk.insert_chunk(session, load.CHANGES.name, load.CHANGE_WRITE_COLUMNS, part[5][start : start + step])
     end(LOAD.name, summary.events, session)
     begin(MEASURE.name, summary.events, session)
     sums = pd.concat([part[1] for part in done]).groupby(level=0).sum()

@@ -10,7 +10,7 @@ parts in forked workers, which run the ``row_local`` stages). Stage rows are cre
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -60,11 +60,12 @@ def extracted(source: Source, limits: Limits, sheet: str | None) -> Extracted:
     return source.read(limits, sheet)
 
 
-def normalised(raw: Extracted, known_sources: Sequence[str],
+def normalised(raw: Extracted,
                spellings: dict[str, str] | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:  # fmt: skip
-    """Normalise the raw events; return them, the cells' issues, and the export's villages."""
-    events, cell_issues = normalise.normalise(raw.events, known_sources, spellings=spellings)
-    return events, cell_issues, raw.villages
+    """Normalise the raw events and fingerprint them (before geocoding: identity never depends on it);
+    return them, the cells' issues, and the export's villages."""
+    events, cell_issues = normalise.normalise(raw.events, spellings=spellings)
+    return dedupe.with_fingerprints(events), cell_issues, raw.villages
 
 
 def geocoded(events: pd.DataFrame, villages: pd.DataFrame | None) -> pd.DataFrame:
@@ -86,11 +87,11 @@ def deduplicated(events: pd.DataFrame, issues: pd.DataFrame) -> tuple[dedupe.Ded
 
 
 def loaded(session: Session, distinct: dedupe.Deduplicated, issues: pd.DataFrame, run_id: int,
-           source_file: str | None, batch_size: int,
-           load_progress: load.ProgressFn | None) -> load.LoadResult:  # fmt: skip
-    """Write the distinct events and their issues (never commit)."""
+           source_file: str | None, batch_size: int, load_progress: load.ProgressFn | None,
+           target: load.Target) -> load.LoadResult:  # fmt: skip
+    """Reconcile the distinct events with their dataset and write them, their issues and changes (never commit)."""
     return load.load(session, distinct.events, issues, run_id=run_id, source_file=source_file, now=utcnow(),
-                     batch_size=batch_size, progress=load_progress)  # fmt: skip
+                     batch_size=batch_size, progress=load_progress, target=target)  # fmt: skip
 
 
 def measured(session: Session, distinct: dedupe.Deduplicated, duplicate_sources: pd.Series, run_id: int) -> int:
@@ -101,13 +102,13 @@ def measured(session: Session, distinct: dedupe.Deduplicated, duplicate_sources:
 
 PIPELINE: tuple[Stage, ...] = (
     Stage("extract", extracted, ("source", "limits", "sheet"), ("raw",)),
-    Stage("normalise", normalised, ("raw", "known_sources", "spellings"), ("events", "cell_issues", "villages"),
+    Stage("normalise", normalised, ("raw", "spellings"), ("events", "cell_issues", "villages"),
           row_local=True),
     Stage("geocode", geocoded, ("events", "villages"), ("geocoded",), row_local=True),
     Stage("validate", validated, ("geocoded", "cell_issues", "today"), ("validated", "issues"), row_local=True),
     Stage("deduplicate", deduplicated, ("validated", "issues"), ("distinct", "kept_issues", "duplicate_sources")),
     Stage("load", loaded, ("session", "distinct", "kept_issues", "run_id", "source_file", "batch_size",
-                           "load_progress"), ("loaded",), in_transaction=True),
+                           "load_progress", "target"), ("loaded",), in_transaction=True),
     Stage("measure", measured, ("session", "distinct", "duplicate_sources", "run_id"), ("written",),
           in_transaction=True),
 )  # fmt: skip

@@ -24,6 +24,8 @@ class RunSummary:
     events_new: int = 0
     events_updated: int = 0
     events_unchanged: int = 0
+    events_withdrawn: int = 0
+    events_restored: int = 0
     duplicates: int = 0
     precision: dict[str, int] = field(default_factory=dict)
     failures_by_rule: dict[str, int] = field(default_factory=dict)
@@ -31,6 +33,11 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     duration_s: float = 0.0
     error: str | None = None
+    dataset: str | None = None
+    mode: str = "import"
+    dry_run: bool = False
+    # Counts of created/updated/withdrawn/restored/unchanged and a sample of each (``reconcile.Plan.diff``).
+    diff: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON-ready data."""
@@ -45,6 +52,8 @@ class RunSummary:
             "events_new": self.events_new,
             "events_updated": self.events_updated,
             "events_unchanged": self.events_unchanged,
+            "events_withdrawn": self.events_withdrawn,
+            "events_restored": self.events_restored,
             "duplicates_in_batch": self.duplicates,
         }
 

@@ -48,4 +48,6 @@ def test_fingerprints_and_indexed_names_compare_bytes_on_postgresql(engine) -> N
         collations = dict(conn.execute(text(
             "SELECT column_name, collation_name FROM information_schema.columns "
             "WHERE table_name = 'conflict_events' AND collation_name IS NOT NULL")).all())  # fmt: skip
-    assert collations == {name: "C" for name in ("fingerprint", "state", "lga", "crisis_type", "source")}
+    assert collations == {
+        name: "C" for name in ("event_id", "dataset", "fingerprint", "state", "lga", "crisis_type", "source")
+    }

@@ -163,7 +163,7 @@ def test_bulk_mode_rebuilds_indexes_and_rolls_back_cleanly(engine, monkeypatch, 
     else:
         _, result = _load(engine, events({}, {"community": "B"}, {"community": "C"}), NO_ISSUES)
         assert result.new == 3
-    assert _index_names(engine) == before and "uq_conflict_events_fingerprint" in before
+    assert _index_names(engine) == before and "uq_conflict_events_event_id" in before
     assert not any(":" in name for name in before)  # run_id is no foreign key (migration 0003)
     assert len(_stored(engine)) == (0 if fail else 3)
 
