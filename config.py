@@ -96,6 +96,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
         "MAX_XLSX_MEMBERS": _number(env, "MAX_XLSX_MEMBERS", "1000", int),
         "MAX_SHEET_ROWS": _number(env, "MAX_SHEET_ROWS", "500000", int),
         "MAX_SHEET_CELLS": _number(env, "MAX_SHEET_CELLS", "5000000", int),
+        "SNAPSHOT_MAX_WITHDRAW": _number(env, "SNAPSHOT_MAX_WITHDRAW", "0.05", float),
         "BODY_TIMEOUT_SECONDS": _number(env, "BODY_TIMEOUT_SECONDS", "20", float),
         "BODY_MIN_RATE": _number(env, "BODY_MIN_RATE", "65536", int),
         "WS_MAX_CLIENTS": _number(env, "WS_MAX_CLIENTS", "100", int),

@@ -19,7 +19,7 @@ import hmac
 import logging
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from pathlib import Path
 
@@ -28,8 +28,10 @@ from flask import Response, current_app, jsonify, request
 
 import db
 from api.errors import error_response
+from models import DEFAULT_DATASET
 from pipeline import columns as c
 from pipeline.limits import Limits
+from pipeline.load import Target
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
 from pipeline.sources.registry import UPLOAD_SUFFIXES, Input
 
@@ -64,12 +66,49 @@ class FileIn(Schema):
     file = fields.File(required=True, metadata={"description": f"An NVCD export ({', '.join(FILE_TYPES)})"})
     sheet = fields.String(metadata={"description": "The workbook's events sheet, when several visible sheets have "
                                                    "NVCD event headers (hidden sheets are never read)"})  # fmt: skip
+    dataset = fields.String(metadata={"description": f"The dataset the events belong to (default {DEFAULT_DATASET!r})"})
+    snapshot = fields.Boolean(metadata={"description": "The file is the full export: also withdraw the dataset's "
+                                                       "stored events it no longer holds"})  # fmt: skip
+    dry_run = fields.Boolean(metadata={"description": "Run everything, write nothing but the run; the summary's "
+                                                      "`diff` says what would change"})  # fmt: skip
+    force = fields.Boolean(metadata={"description": "Let a snapshot withdraw more than SNAPSHOT_MAX_WITHDRAW "
+                                                    "(default 5 %) of the dataset"})  # fmt: skip
 
 
 class BatchIn(Schema):
     records = fields.List(
         fields.Dict(), required=True, metadata={"description": "Records keyed by field: " + ", ".join(c.RAW_COLUMNS)}
     )
+    dataset = fields.String(metadata={"description": f"The dataset the events belong to (default {DEFAULT_DATASET!r}); "
+                                                     "a batch only creates and updates"})  # fmt: skip
+    dry_run = fields.Boolean(metadata={"description": "Run everything, write nothing but the run"})
+
+
+FLAGS = ("snapshot", "dry_run", "force")
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+
+
+def _target(values: Mapping[str, object], allowed: tuple[str, ...]) -> Target | Response:
+    """Build the run's target from form or JSON values, or answer 422 naming the bad one."""
+    given: dict[str, object] = {}
+    for name in allowed:
+        value = values.get(name)
+        if isinstance(value, str):
+            folded = value.strip().lower()
+            if folded not in TRUE + FALSE:
+                return error_response(422, f"{name} must be true or false", {"field": name})
+            value = folded in TRUE
+        if value is not None and not isinstance(value, bool):
+            return error_response(422, f"{name} must be true or false", {"field": name})
+        if value is not None:
+            given[name] = value
+    dataset = values.get("dataset")
+    if dataset is not None and not isinstance(dataset, str):
+        return error_response(422, "dataset must be a string", {"field": "dataset"})
+    try:
+        return Target.from_settings(current_app.config, dataset=dataset or DEFAULT_DATASET, **given)
+    except ValueError as exc:
+        return error_response(422, str(exc), {"field": "dataset"})
 
 
 class RunOut(Schema):
@@ -107,11 +146,12 @@ def _yield_between_stages(stage: str, _done: int, _total: int) -> None:
         sleep(YIELD_SECONDS)
 
 
-def _run(source: Input, filename: str | None, sheet: str | None = None) -> Response:
+def _run(source: Input, filename: str | None, target: Target, sheet: str | None = None) -> Response:
     try:
         summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename,
                                            on_progress=_yield_between_stages, lock_wait_s=LOCK_WAIT_SECONDS,
-                                           limits=Limits.from_settings(current_app.config), sheet=sheet)  # fmt: skip
+                                           limits=Limits.from_settings(current_app.config), sheet=sheet,
+                                           target=target)  # fmt: skip
     except RunFailed as exc:
         detail = {"run_id": exc.summary.run_id, "error": exc.summary.error}
         if exc.input_error:
@@ -141,7 +181,10 @@ def ingest_file(files_data: object = None) -> Response:
     if suffix not in FILE_TYPES:
         return error_response(415, f"Unsupported file type {suffix or '(none)'!r}", {"allowed": list(FILE_TYPES)})
     sheet = request.form.get("sheet") or None
-    return _run((upload.read(), Path(upload.filename).name), None, sheet)
+    target = _target(request.form.to_dict(), FLAGS)
+    if isinstance(target, Response):
+        return target
+    return _run((upload.read(), Path(upload.filename).name), None, target, sheet)
 
 
 @bp.post("/batch")
@@ -153,7 +196,9 @@ def ingest_file(files_data: object = None) -> Response:
 def ingest_batch(json_data: object = None) -> Response:
     """Ingest a batch of records posted as JSON."""
     payload = request.get_json(silent=True)
+    options: dict[str, object] = {}
     if isinstance(payload, dict):
+        options = {name: payload.get(name) for name in ("dataset", "dry_run")}
         if "records" not in payload:
             keys = {"keys": sorted(payload)[:20]}
             return error_response(422, "Expected a list of records or an object with 'records'", keys)
@@ -165,7 +210,10 @@ def ingest_batch(json_data: object = None) -> Response:
     if odd is not None:
         got = {"record": odd, "got": _json_type(payload[odd - 1])}
         return error_response(422, f"Record {odd} must be an object", got)
-    return _run(payload, "batch")
+    target = _target(options, ("dry_run",))
+    if isinstance(target, Response):
+        return target
+    return _run(payload, "batch", target)
 
 
 def _json_type(value: object) -> str:

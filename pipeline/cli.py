@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 import config
-from models import ConflictEvent
+from models import DEFAULT_DATASET, DEMO_DATASET, ConflictEvent
 from models.database import make_engine
 from pipeline.demo import replay as replay_mode
 from pipeline.demo.generate import generate_events, generate_records, write_csv
 from pipeline.limits import Limits
+from pipeline.load import Target
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
 from pipeline.sources.registry import described
 from pipeline.stages import STAGE_NAMES
@@ -48,16 +49,31 @@ def summary_lines(summary: RunSummary) -> list[tuple[str, str]]:
         ("run", f"#{summary.run_id} {summary.status}"),
         ("rows read", str(summary.rows_read)),
         ("rows skipped (template)", str(summary.rows_skipped)),
+        ("dataset", f"{summary.dataset} ({summary.mode}{', dry run: nothing written' if summary.dry_run else ''})"),
         ("events", str(summary.events)),
-        ("  new", str(summary.events_new)),
+        ("  created", str(summary.events_new)),
         ("  updated", str(summary.events_updated)),
         ("  unchanged", str(summary.events_unchanged)),
+        ("  withdrawn", str(summary.events_withdrawn)),
+        ("  restored", str(summary.events_restored)),
         ("duplicates merged", str(summary.duplicates)),
     ]
     rows += [(f"geocoded: {p}", str(n)) for p, n in sorted(summary.precision.items())]
     rows += [(f"issues: {rule}", str(n)) for rule, n in sorted(summary.failures_by_rule.items())]
     rows.append(("duration", f"{summary.duration_s:.2f} s"))
     return rows
+
+
+def diff_lines(summary: RunSummary) -> list[str]:
+    """Return a sample of each kind of change (``reconcile.Plan.diff``): id, date, state, what changed."""
+    samples = (summary.diff or {}).get("samples", {})
+    lines = []
+    for kind in ("created", "updated", "withdrawn", "restored"):
+        for item in samples.get(kind, []):
+            changed = "; ".join(f"{name}: {old!r} -> {new!r}" for name, (old, new) in item.get("fields", {}).items())
+            lines.append(f"{kind:9} {item['event_id'] or '(new)'}  {item['date'] or '-'}  {item['state'] or '-'}"
+                         + (f"  {changed}" if changed else ""))  # fmt: skip
+    return lines
 
 
 def format_table(rows: list[tuple[str, str]]) -> str:
@@ -102,15 +118,26 @@ def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
 @click.option("--sheet", default=None,
               help="The workbook's events sheet, when several visible sheets have event headers.")  # fmt: skip
+@click.option("--dataset", default=DEFAULT_DATASET, show_default=True, help="The dataset the events belong to.")
+@click.option("--snapshot", is_flag=True,
+              help="FILE is the full export: withdraw the dataset's stored events it no longer holds.")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Run everything, write nothing but the run's record, print the diff.")
+@click.option("--force", is_flag=True,
+              help="Let a snapshot withdraw more than SNAPSHOT_MAX_WITHDRAW of the dataset (default 5 %).")  # fmt: skip
 @click.pass_context
-def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None) -> None:
+def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None, dataset: str, snapshot: bool,
+           dry_run: bool, force: bool) -> None:  # fmt: skip
     """Import FILE and print a summary."""
+    settings = config.from_environment()
+    try:
+        target = Target.from_settings(settings, dataset=dataset, snapshot=snapshot, dry_run=dry_run, force=force)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--dataset") from exc
     engine = _engine(ctx.obj["database_url"])
-    limits = Limits.from_settings(config.from_environment())
     bar = StageBar(progress)
     try:
         summary = run_pipeline(engine, file, trigger="cli", on_progress=bar, workers=os.cpu_count() or 1,
-                               limits=limits, sheet=sheet)  # fmt: skip
+                               limits=Limits.from_settings(settings), sheet=sheet, target=target)  # fmt: skip
     except RunFailed as exc:
         bar.close()
         click.echo(f"error: {exc.message()}", err=True)
@@ -119,6 +146,8 @@ def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None) ->
         engine.dispose()
     bar.close()
     click.echo(format_table(summary_lines(summary)))
+    if dry_run or snapshot:
+        click.echo("\n".join(diff_lines(summary)))
 
 
 @cli.command()
@@ -159,7 +188,7 @@ def seed(ctx: click.Context, count: int, years: float, seed: int) -> None:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "demo-seed.csv"
             write_csv(frame, str(path))
-            summary = run_pipeline(engine, path, trigger="cli")
+            summary = run_pipeline(engine, path, trigger="cli", target=Target(dataset=DEMO_DATASET))
         click.echo(f"seeded {summary.events_new} events (run #{summary.run_id})")
     except RunFailed as exc:
         click.echo(f"error: {exc.summary.error}", err=True)

@@ -24,6 +24,7 @@ constraint and rebuilds them after ``COPY``, in the same transaction.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,9 @@ CHANGES: Table = EventChange.__table__  # type: ignore[assignment]
 CHANGE_WRITE_COLUMNS = ("event_pk", "event_id", "dataset", "run_id", "change", "at", "fields")
 
 
+DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
 @dataclass(frozen=True)
 class Target:
     """Where and how a run loads: its dataset, a full export (snapshot) or not, dry run, the withdrawal guard."""
@@ -64,6 +68,19 @@ class Target:
     dry_run: bool = False
     force: bool = False
     max_withdraw: float = MAX_WITHDRAW
+
+    def __post_init__(self) -> None:
+        if not DATASET_NAME.match(self.dataset):
+            raise ValueError(f"a dataset name is 1-32 lower-case letters, digits, '-' or '_', "
+                             f"starting with a letter or digit; got {self.dataset[:40]!r}")  # fmt: skip
+        if not 0 <= self.max_withdraw <= 1:
+            raise ValueError(f"the share a snapshot may withdraw is between 0 and 1, got {self.max_withdraw}")
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, object], **given: Any) -> Target:
+        """Build a target from ``given`` options and the SNAPSHOT_MAX_WITHDRAW setting."""
+        share = settings.get("SNAPSHOT_MAX_WITHDRAW", MAX_WITHDRAW)
+        return cls(max_withdraw=float(share) if isinstance(share, int | float | str) else MAX_WITHDRAW, **given)
 
 
 ISSUE_WRITE_COLUMNS = ("event_id", "run_id", "rule", "severity", "field", "detail", "created_at")

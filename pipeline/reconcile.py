@@ -9,8 +9,9 @@ Matching, in this order, never two rows to one event:
    withdrawn ones, then in id order, against rows in file order). Then same fingerprint, other
    content: the event, corrected (in the same order).
 3. **Candidates** (snapshots only: a plain import's row that matches nothing so far is a new
-   event, however alike another one it reads), for the rows and stored events left: pairs dated within ``WINDOW_DAYS`` of
-   each other that share the state, the source URL or the fingerprint, scored
+   event, however alike another one it reads), for the rows and stored events left: pairs
+   dated within ``WINDOW_DAYS`` of each other that share the state, the source URL or the
+   fingerprint, scored
 
        score = 0.6 * text + 0.25 * place + 0.15 * date
 
@@ -60,6 +61,7 @@ OWN_ID = re.compile(rf"^{EVENT_ID_PREFIX}(\d{{1,15}})$")  # the form of the ids 
 
 E = ConflictEvent
 KEY_COLUMNS = ("id", c.EVENT_ID, c.FINGERPRINT, c.CONTENT_HASH, "withdrawn", c.EVENT_DATE)
+KeySelect = Select[int, str, str, str, bool, date | None]
 MATCH_FIELDS = (c.EVENT_DATE, c.STATE, c.LGA, c.COMMUNITY, c.DESCRIPTION, c.SOURCE_URL)
 
 
@@ -126,7 +128,7 @@ def stored_keys(session: Session, dataset: str, events: pd.DataFrame, everything
     return frame.drop_duplicates("id")
 
 
-def _some_keys(session: Session, stmt: Select[Any], events: pd.DataFrame) -> list[Any]:
+def _some_keys(session: Session, stmt: KeySelect, events: pd.DataFrame) -> list[Any]:
     rows: list[Any] = []
     fps = events[c.FINGERPRINT].dropna().unique().tolist()
     ids = events[c.EVENT_ID].dropna().unique().tolist()
@@ -229,7 +231,7 @@ def _candidate_pairs(rows: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
 
 def _stored_fields(session: Session, ids: Sequence[int], columns: Sequence[str]) -> pd.DataFrame:
     """Read ``columns`` of the stored events ``ids`` (in chunks), indexed by id."""
-    out = []
+    out: list[Any] = []
     table = E.__table__
     for start in range(0, len(ids), LOOKUP_CHUNK):
         chunk = [int(i) for i in ids[start : start + LOOKUP_CHUNK]]

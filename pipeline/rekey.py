@@ -14,9 +14,8 @@ import pandas as pd
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from models import ConflictEvent
 from pipeline import columns as c
-from pipeline import dedupe
+from pipeline import dedupe, load
 from reference import codebook
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ STORED = tuple(col for col in c.EVENT_COLUMNS if col != c.SOURCE_ROW)
 
 def rekey(session: Session, chunk: int = CHUNK) -> int:
     """Recompute every stored event's keys (and canonical source); return how many rows changed. Never commits."""
-    table = ConflictEvent.__table__
+    table = load.EVENTS
     columns = [table.c[col] for col in STORED]
     stmt = update(table).where(table.c.id == bindparam("pk")).values(
         fingerprint=bindparam("fp"), content_hash=bindparam("h"), source=bindparam("src"))  # fmt: skip

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from models import DEMO_DATASET
 from pipeline.demo.generate import generate_events
+from pipeline.load import Target
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
 from pipeline.sources.base import Extracted
 from pipeline.sources.json_batch import read_records
@@ -77,7 +79,7 @@ def replay(engine: Engine, batches: Iterator[Extracted], *, rate: float = DEFAUL
             break
         started = time.monotonic()
         try:
-            summary = run_pipeline(engine, batch, trigger="replay", filename=name)
+            summary = run_pipeline(engine, batch, trigger="replay", filename=name, target=Target(dataset=DEMO_DATASET))
         except RunFailed as exc:
             summary = exc.summary
             stats.failed += 1
