@@ -178,7 +178,7 @@ def test_an_interrupted_run_is_recorded_as_failed(engine, monkeypatch):
     assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
 
 
-def test_a_stored_source_spelling_wins_over_a_small_batchs_variant(engine) -> None:
+def test_a_source_gets_the_codebook_name_whatever_is_stored(engine) -> None:
     first = generate_records(20, seed=3)
     for record in first:
         record["source"] = "ChannelsTV"
@@ -189,7 +189,7 @@ def test_a_stored_source_spelling_wins_over_a_small_batchs_variant(engine) -> No
     run_pipeline(engine, second, trigger="replay")
     with Session(engine) as session:
         sources = set(session.scalars(select(ConflictEvent.source).distinct()))
-    assert sources == {"ChannelsTV"}
+    assert sources == {"Channels TV"}
 
 
 def test_event_issue_counts_include_normalise_warnings(engine) -> None:
