@@ -1,15 +1,17 @@
-"""NVCD's codebook: crisis types, actors, regions, vague amounts, and source-name folding.
+"""NVCD's codebook: crisis types, actors, news sources, regions and vague amounts.
 
 Crisis types and actors are the categories of Nextier's published codebook. Values are
 matched by a folded key (case, spacing, punctuation, "(s)" and plural endings ignored)
 and then by a close fuzzy match, so "Farmers(s)", "farmers" and "Farmer(s)" are one actor.
+News sources are matched the same way against the shipped ``SOURCES`` table, so a source's
+name depends on its text alone, never on the batch it came in or on what is already stored.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -41,8 +43,6 @@ CATEGORY_ALIASES: dict[str, str] = {
     "Unknown Gunmen": "Gunmen",
 }
 CATEGORY_FUZZY_CUTOFF = 88.0
-SOURCE_FUZZY_CUTOFF = 90.0
-SOURCE_FUZZY_MIN_LENGTH = 8
 
 # NVCD's "Table 1: Quantifying Vague Amounts": what the database records for a vague report.
 VAGUE_AMOUNTS: dict[str, int] = {
@@ -58,6 +58,59 @@ VAGUE_AMOUNTS: dict[str, int] = {
     "more than a dozen": 13,
 }
 DATA_SOURCES = ("primary", "secondary")
+
+# News sources: each display name with its other spellings. Case, spacing, punctuation and a
+# leading "The" need no alias (they fold); an alias is a different name for the same outlet.
+SOURCES: dict[str, tuple[str, ...]] = {
+    "ACLED": ("Armed Conflict Location and Event Data", "Armed Conflict Location & Event Data Project"),
+    "AFP": ("Agence France-Presse", "AFP News"),
+    "AIT": ("Africa Independent Television", "AIT News"),
+    "Al Jazeera": ("Al Jazeera English",),
+    "Amnesty International": ("Amnesty", "Amnesty International Nigeria"),
+    "Arise TV": ("Arise News", "Arise Television"),
+    "BBC": ("BBC News", "BBC Pidgin", "BBC Hausa", "BBC News Pidgin"),
+    "Blueprint": ("Blueprint Newspaper", "Blueprint NG"),
+    "BusinessDay": ("BusinessDay NG",),
+    "Channels TV": ("Channels Television", "Channels", "Channels TV News"),
+    "Daily Nigerian": (),
+    "Daily Post": ("Daily Post Nigeria", "Daily Post NG"),
+    "Daily Trust": ("Daily Trust Newspaper",),
+    "Eons Intelligence": ("Eons Intel",),
+    "Facebook": ("FB",),
+    "HumAngle": ("HumAngle Media",),
+    "Independent": ("Daily Independent", "Independent Newspaper", "Independent NG"),
+    "Information Nigeria": ("Information NG",),
+    "Leadership": ("Leadership Newspaper", "Leadership NG"),
+    "Legit": ("Legit NG", "Naij"),
+    "Local Source": ("Local Sources",),
+    "NTA": ("Nigerian Television Authority", "NTA News"),
+    "New Telegraph": ("New Telegraph Online",),
+    "News Agency of Nigeria": ("NAN",),
+    "Nigeria Police Force": ("Nigeria Police", "Nigerian Police", "Nigerian Police Force", "NPF"),
+    "Nigerian Tribune": ("Tribune", "Tribune Online", "Tribune NG"),
+    "PM News": ("PM News Nigeria",),
+    "Premium Times": ("Premium Times Nigeria", "Premium Times NG"),
+    "Pulse": ("Pulse NG", "Pulse Nigeria"),
+    "Punch": ("Punch Newspaper", "Punch Newspapers", "Punch NG"),
+    "Reuters": ("Thomson Reuters",),
+    "Ripples Nigeria": ("Ripples", "Ripples NG"),
+    "Sahara Reporters": (),
+    "TheCable": ("TheCable NG",),
+    "The Guardian": ("Guardian Nigeria", "Guardian NG"),
+    "The Nation": ("The Nation Online", "The Nation Newspaper"),
+    "The Sun": ("Sun", "Daily Sun", "Sun News", "Sun News Online"),
+    "ThisDay": ("Thisday Live",),
+    "TVC News": ("TVC", "Television Continental"),
+    "Twitter": ("X", "Tweet"),
+    "Vanguard": ("Vanguard News", "Vanguard Newspaper", "Vanguard NGR", "Vanguard Nigeria"),
+    "Zagazola Makama": ("Zagazola",),
+}
+# Words an unknown source's display keeps in capitals (besides those in SOURCES' names).
+SOURCE_ACRONYMS: tuple[str, ...] = ("CNN", "DSS", "FM", "NEMA", "NGO", "UN", "UNHCR")
+# fuzz.ratio of folded keys: 85 lets one swapped or wrong letter through in an 8-letter name
+# ("Vangaurd"), none in shorter ones, which only match exactly.
+SOURCE_FUZZY_CUTOFF = 85.0
+SOURCE_FUZZY_MIN_LENGTH = 8
 
 
 def category_key(text: object) -> str:
@@ -133,23 +186,60 @@ def source_key(text: object) -> str:
     return k[3:] if k.startswith("the") and len(k) > 6 else k
 
 
+@cache
+def _source_index() -> dict[str, str]:
+    return {source_key(spelling): name for name, aliases in SOURCES.items() for spelling in (name, *aliases)}
+
+
+@cache
+def _acronyms() -> frozenset[str]:
+    spellings = [w for name, aliases in SOURCES.items() for s in (name, *aliases) for w in s.split()]
+    return frozenset(names.key(w) for w in [*spellings, *SOURCE_ACRONYMS] if w.isupper() and len(w) > 1)
+
+
 def source_display(text: str) -> str:
-    """Return a tidy display form: spaces collapsed, all-lower-case words capitalised."""
-    return " ".join(w[:1].upper() + w[1:] if w.islower() else w for w in text.split())
+    """Return an unknown source's display form, the same in any casing: "daily times" -> "Daily Times".
+
+    Words are capitalised (acronyms such as "FM" in capitals) and a leading word "The" is dropped
+    (``source_key`` ignores it); spacing and punctuation are kept.
+    """
+    words = text.split()
+    if len(words) > 1 and words[0].casefold() == "the":
+        words = words[1:]
+    acronyms = _acronyms()
+    return " ".join(w.upper() if names.key(w) in acronyms else _capitalised(w) for w in words)
 
 
-def _display_rank(text: str) -> tuple[int, int, str]:
-    # More words ("This Day" over "Thisday"), then more capitals, then a fixed order.
-    return (-len(text.split()), -sum(ch.isupper() for ch in text), text)
+def _capitalised(word: str) -> str:
+    return re.sub(r"[^\W\d_]", lambda m: m[0].upper(), word.lower(), count=1)
+
+
+@lru_cache(maxsize=1 << 14)
+def canonical_source(text: str | None) -> str | None:
+    """Return a source's display name from its text alone; None for an empty cell.
+
+    The codebook's name when the folded text is one of its spellings or a close typo of one
+    (``SOURCE_FUZZY_CUTOFF``, keys of ``SOURCE_FUZZY_MIN_LENGTH`` or more); else ``source_display``.
+    """
+    tidy = " ".join(text.split()) if isinstance(text, str) else ""
+    if not tidy:
+        return None
+    k, index = source_key(tidy), _source_index()
+    if k in index:
+        return index[k]
+    if len(k) >= SOURCE_FUZZY_MIN_LENGTH:
+        found = process.extractOne(k, list(index), scorer=fuzz.ratio, score_cutoff=SOURCE_FUZZY_CUTOFF)
+        if found is not None:
+            return index[found[0]]
+    return source_display(tidy)
 
 
 def canonical_sources(values: pd.Series, known: Iterable[str] = ()) -> pd.Series:
-    """Map source names to one display form per folded name (rare typos merge into common names).
+    """Map source names to their display names (``canonical_source``); None where there is none.
 
-    ``known`` are names already stored: a batch's spelling of one of them takes the stored
-    form, so a small batch cannot start a second spelling of a source.
+    ``known`` is kept for callers and ignored: a name no longer depends on what is stored.
     """
-    return apply_spellings(values, source_spellings(values.value_counts(), known))
+    return apply_spellings(values, source_spellings(values.value_counts()))
 
 
 def apply_spellings(values: pd.Series, spellings: dict[str, str]) -> pd.Series:
@@ -159,24 +249,9 @@ def apply_spellings(values: pd.Series, spellings: dict[str, str]) -> pd.Series:
 
 
 def source_spellings(counts: pd.Series, known: Iterable[str] = ()) -> dict[str, str]:
-    """Return each source name's display form, from how often a batch spells it (``value_counts``)."""
-    counts = counts[[isinstance(t, str) and t.strip() != "" for t in counts.index]]
-    if counts.empty:
-        return {}
-    counts = counts.groupby(level=0).sum()  # counts of several parts of one batch add up
-    keys = {text: source_key(text) for text in counts.index}
-    key_counts = pd.Series(counts.values, index=[keys[t] for t in counts.index]).groupby(level=0).sum()
-    stored = {source_key(name): name for name in known}
-    target = {k: k for k in [*stored, *key_counts.index]}
-    frequent = [*stored, *(k for k in key_counts.sort_values(ascending=False).index if k not in stored)]
-    for rank, k in enumerate(frequent):
-        if len(k) < SOURCE_FUZZY_MIN_LENGTH:
-            continue
-        found = process.extractOne(k, frequent[:rank], scorer=fuzz.ratio, score_cutoff=SOURCE_FUZZY_CUTOFF)
-        if found is not None:
-            target[k] = target[found[0]]
-    display: dict[str, str] = dict(stored)
-    # The display form comes from a spelling of the cluster's most common name, not a typo.
-    for text in sorted(counts.index, key=lambda t: (keys[t] != target[keys[t]], *_display_rank(t))):
-        display.setdefault(target[keys[text]], source_display(text))
-    return {text: display[target[keys[text]]] for text in counts.index}
+    """Return ``canonical_source`` of each non-empty name in ``counts.index``.
+
+    The counts (``value_counts``) and ``known`` are kept for callers and ignored, so any batch,
+    in any order, on any database gives a name the same display form.
+    """
+    return {text: name for text in counts.index if (name := canonical_source(text)) is not None}

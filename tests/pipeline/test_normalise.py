@@ -46,7 +46,7 @@ def one(column: str, value: object, **other: object) -> object:
         (c.DATA_SOURCE, "Primary ", "primary"),
         (c.DATA_SOURCE, "Seconday", "secondary"),
         (c.SOURCE, "Daily post", "Daily Post"),
-        (c.SOURCE, "TheSun", "TheSun"),
+        (c.SOURCE, "TheSun", "The Sun"),
         (c.CONFIRMATION_LEVEL, 0.0, "0"),
         (c.DESCRIPTION, "  attack   by bandits\n", "attack   by bandits"),  # free text is trimmed only
         (c.DESCRIPTION, 12.0, "12"),
@@ -75,12 +75,12 @@ def test_dates(value: object, expected: date | None) -> None:
     assert (parsed.date() if parsed is not None else None) == expected
 
 
-def test_sources_fold_case_spacing_leading_the_and_rare_typos() -> None:
+def test_sources_fold_case_spacing_leading_the_aliases_and_typos() -> None:
     values = pd.Series(["Daily post", "Daily Post", "Local Source", "Local Source ", "local Soource", "The Sun",
                         "TheSun", "The sun", "Thisday", "This Day", None, "Punch"])  # fmt: skip
     out = codebook.canonical_sources(values)
     assert list(out) == ["Daily Post", "Daily Post", "Local Source", "Local Source", "Local Source", "The Sun",
-                         "The Sun", "The Sun", "This Day", "This Day", None, "Punch"]  # fmt: skip
+                         "The Sun", "The Sun", "ThisDay", "ThisDay", None, "Punch"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
