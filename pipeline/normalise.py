@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import time
 
 import numpy as np
@@ -280,17 +280,15 @@ def _counts(raw: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series, list[pd
 
 
 def source_texts(raw: pd.DataFrame) -> pd.Series:
-    """Return the raw events' source names, trimmed (what ``codebook.source_spellings`` counts)."""
+    """Return the raw events' source names, trimmed (kept as ``source_raw``)."""
     return map_distinct(raw[c.SOURCE], _text)
 
 
-def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = (),
-              spellings: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+def normalise(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return canonical events (see ``columns.NORMALISED_COLUMNS``) and issues for unreadable cells.
 
-    ``known_sources`` are the source names already stored; their spelling wins. ``spellings``
-    (``codebook.source_spellings``), when given, were chosen from the whole batch of which ``raw``
-    is a part.
+    Names (sources, actors, crisis types, states) come from the codebook and gazetteer shipped with
+    the product, never from what a database holds, so two instances fed the same data agree.
     """
     raw = raw.reindex(columns=[*c.RAW_COLUMNS, c.SOURCE_ROW])
     out: dict[str, pd.Series] = {}
@@ -305,9 +303,7 @@ def normalise(raw: pd.DataFrame, known_sources: Iterable[str] = (),
     out[c.CRISIS_TYPE] = map_distinct(raw[c.CRISIS_TYPE], _then(codebook.canonical_crisis_type))
     out[c.DATA_SOURCE] = map_distinct(raw[c.DATA_SOURCE], _then(codebook.canonical_data_source))
     sources = source_texts(raw)
-    if spellings is None:
-        spellings = codebook.source_spellings(sources.value_counts(), known_sources)
-    out[c.SOURCE] = codebook.apply_spellings(sources, spellings)
+    out[c.SOURCE] = codebook.canonical_sources(sources)
     out[c.SOURCE_RAW] = sources
     out[c.EVENT_ID] = free_text(raw[c.EVENT_ID])
     for col in (c.ACTION, c.CONFIRMATION_LEVEL):

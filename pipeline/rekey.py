@@ -40,8 +40,7 @@ def rekey(session: Session, chunk: int = CHUNK) -> int:
             return changed
         frame = pd.DataFrame(rows, columns=["id", "old_fp", "old_h", *STORED])
         frame[c.EVENT_DATE] = pd.to_datetime(frame[c.EVENT_DATE], errors="coerce")
-        sources = frame[c.SOURCE].astype(object).where(frame[c.SOURCE].notna(), None)
-        frame[c.SOURCE] = codebook.apply_spellings(sources, codebook.source_spellings(sources.value_counts()))
+        frame[c.SOURCE] = codebook.canonical_sources(frame[c.SOURCE])
         fp, h = dedupe.fingerprints(frame), dedupe.content_hashes(frame)
         differs = (fp != frame["old_fp"].to_numpy()) | (h != frame["old_h"].to_numpy())
         rows_out = zip(frame["id"], fp, h, frame[c.SOURCE], differs, strict=True)

@@ -49,7 +49,7 @@ def run(engine: Engine, inputs: dict[str, Any], recording: Recording, lock_wait_
     """Run every stage on ``inputs`` (source, reading options, run settings), record each, and commit."""
     summary = recording.summary
     progress = (lambda done, total: recording.step("load", done, total)) if recording.progress else None
-    catalog: Catalog = {**inputs, "spellings": None, "run_id": summary.run_id,
+    catalog: Catalog = {**inputs, "run_id": summary.run_id,
                         "source_file": summary.source_file, "load_progress": progress}  # fmt: skip
     in_transaction: list[tuple[str, int]] = []
     with ExitStack() as stack:

@@ -10,9 +10,9 @@ events (``dedupe.hash_keys``); the parent decides the exact duplicates over the 
 file order (``dedupe.repeats``), allocates the ids and opens one binary
 COPY, into which it forwards the rows the workers encode: every write is still one transaction
 under the loader's lock, in the bulk mode (secondary indexes dropped before the workers start,
-rebuilt after COPY); every event is "created" (``event_changes``). Source spellings are those of the codebook and row
-numbers run on across the ranges, so the stored events, issues and metrics are those of the
-serial path (tests compare them). 1M events on 2 cores: bench/README.md.
+rebuilt after COPY); every event is "created" (``event_changes``). Row numbers run on across
+the ranges, so the stored events, issues and metrics are those of the serial path (tests
+compare them). 1M events on 2 cores: bench/README.md.
 
 A worker that fails (a part it cannot read, or one that is not UTF-8, say) ends the attempt
 before anything is committed, and the run goes the serial way, which gives the canonical error
@@ -37,12 +37,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, utcnow
-from pipeline import bulk, dedupe, load, measure, normalise
+from pipeline import bulk, dedupe, load, measure
 from pipeline import columns as c
 from pipeline.recording import Recording
 from pipeline.sources.csv_file import read_csv
 from pipeline.stages import PIPELINE, Catalog, release, run_stage
-from reference import codebook
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +101,11 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
     try:
         # A part that is not UTF-8 ends the attempt: the serial path reads the whole file as cp1252.
         raw = read_csv(data[:header] + data[start:end], name, utf8_only=True)
-        sources = normalise.source_texts(raw.events).value_counts()
         given_ids = bool(raw.events[c.EVENT_ID].notna().any()) if c.EVENT_ID in raw.events else False
-        conn.send((len(raw.events) + raw.rows_skipped, len(raw.events), sources, given_ids))
-        offset, spellings = conn.recv()
+        conn.send((len(raw.events) + raw.rows_skipped, len(raw.events), given_ids))
+        offset = conn.recv()
         raw = replace(raw, events=raw.events.assign(**{c.SOURCE_ROW: raw.events[c.SOURCE_ROW] + offset}))
-        catalog: Catalog = {"raw": raw, "spellings": spellings, "today": today}
+        catalog: Catalog = {"raw": raw, "today": today}
         for done, stage in enumerate(WORKER_STAGES, start=2):
             run_stage(stage, catalog)
             release(catalog, done)  # as the serial path does: each stage's input goes once used
@@ -221,13 +219,12 @@ def _sharded(session: Session, conns: list[Connection], recording: Recording, re
     counts = [p[1] for p in parsed]
     if not sum(counts):
         raise ShardFailed("no events")  # the serial path says so in its words
-    if any(p[3] for p in parsed):
+    if any(p[2] for p in parsed):
         raise ShardFailed("the file gives event ids")  # the serial path matches them
     summary.rows_read = sum(p[0] for p in parsed)
     summary.rows_skipped = summary.rows_read - sum(counts)
-    spellings = codebook.source_spellings(pd.concat([p[2] for p in parsed]))
     for conn, offset in zip(conns, np.cumsum([0] + [p[0] for p in parsed[:-1]]), strict=True):
-        conn.send((int(offset), spellings))  # the workers go on while the stages are recorded
+        conn.send(int(offset))  # the workers go on while the stages are recorded
     end(EXTRACT.name, sum(counts))
     for stage in WORKER_STAGES:
         begin(stage.name, sum(counts))

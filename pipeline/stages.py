@@ -60,11 +60,10 @@ def extracted(source: Source, limits: Limits, sheet: str | None) -> Extracted:
     return source.read(limits, sheet)
 
 
-def normalised(raw: Extracted,
-               spellings: dict[str, str] | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:  # fmt: skip
+def normalised(raw: Extracted) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """Normalise the raw events and fingerprint them (before geocoding: identity never depends on it);
     return them, the cells' issues, and the export's villages."""
-    events, cell_issues = normalise.normalise(raw.events, spellings=spellings)
+    events, cell_issues = normalise.normalise(raw.events)
     return dedupe.with_fingerprints(events), cell_issues, raw.villages
 
 
@@ -102,7 +101,7 @@ def measured(session: Session, distinct: dedupe.Deduplicated, duplicate_sources:
 
 PIPELINE: tuple[Stage, ...] = (
     Stage("extract", extracted, ("source", "limits", "sheet"), ("raw",)),
-    Stage("normalise", normalised, ("raw", "spellings"), ("events", "cell_issues", "villages"),
+    Stage("normalise", normalised, ("raw",), ("events", "cell_issues", "villages"),
           row_local=True),
     Stage("geocode", geocoded, ("events", "villages"), ("geocoded",), row_local=True),
     Stage("validate", validated, ("geocoded", "cell_issues", "today"), ("validated", "issues"), row_local=True),

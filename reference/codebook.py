@@ -10,9 +10,9 @@ name depends on its text alone, never on the batch it came in or on what is alre
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import cache, lru_cache
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
@@ -234,24 +234,8 @@ def canonical_source(text: str | None) -> str | None:
     return source_display(tidy)
 
 
-def canonical_sources(values: pd.Series, known: Iterable[str] = ()) -> pd.Series:
-    """Map source names to their display names (``canonical_source``); None where there is none.
-
-    ``known`` is kept for callers and ignored: a name no longer depends on what is stored.
-    """
-    return apply_spellings(values, source_spellings(values.value_counts()))
-
-
-def apply_spellings(values: pd.Series, spellings: dict[str, str]) -> pd.Series:
-    """Map source names to their display forms (``source_spellings``); None where there is none."""
-    mapped = values.map(spellings)
-    return mapped.astype(object).where(mapped.notna(), None)
-
-
-def source_spellings(counts: pd.Series, known: Iterable[str] = ()) -> dict[str, str]:
-    """Return ``canonical_source`` of each non-empty name in ``counts.index``.
-
-    The counts (``value_counts``) and ``known`` are kept for callers and ignored, so any batch,
-    in any order, on any database gives a name the same display form.
-    """
-    return {text: name for text in counts.index if (name := canonical_source(text)) is not None}
+def canonical_sources(values: pd.Series) -> pd.Series:
+    """Map source names to their display names (``canonical_source``, once per distinct text); None where none."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.array([*(canonical_source(u) for u in uniques), None], dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object)

@@ -93,7 +93,7 @@ def test_a_json_boolean_count_is_stored_as_an_issue(engine) -> None:
     assert [(i.rule, i.field) for i in issues if i.rule == "number_format"] == [("number_format", "injured")]
 
 
-LIMITED = [col for col in c.TEXT_COLUMNS if text_limit(col)]
+LIMITED = [col for col in c.TEXT_COLUMNS if text_limit(col) and col in c.RAW_COLUMNS]  # source_raw: as source
 
 
 def test_every_limited_text_column_is_cut_to_the_models_length_with_a_warning() -> None:

@@ -35,7 +35,16 @@ def test_ingest_prints_a_summary_table(invoke, engine, tmp_path):
     write_csv(generate_events(120, seed=1), str(path))
     result = invoke("ingest", str(path), "--no-progress")
     assert result.exit_code == 0, result.output
-    for label in ("rows read", "rows skipped", "new", "updated", "unchanged", "geocoded: lga", "duration"):
+    for label in (
+        "rows read",
+        "rows skipped",
+        "created",
+        "updated",
+        "unchanged",
+        "withdrawn",
+        "geocoded: lga",
+        "duration",
+    ):
         assert label in result.output
     assert _events(engine) == 120
     again = invoke("ingest", str(path), "--no-progress")

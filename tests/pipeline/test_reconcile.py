@@ -208,5 +208,7 @@ def test_datasets_reconcile_apart(engine) -> None:
     demo = run_pipeline(engine, export_a()[:3], target=Target(dataset="demo", snapshot=True, force=True))
     assert demo.events_new == 3 and demo.events_withdrawn == 0  # nvcd's events are not demo's to withdraw
     with Session(engine) as session:
-        counts = dict(session.execute(select(ConflictEvent.dataset, func.count()).group_by(ConflictEvent.dataset)).all())
+        counts = dict(
+            session.execute(select(ConflictEvent.dataset, func.count()).group_by(ConflictEvent.dataset)).all()
+        )
     assert counts == {"nvcd": 15, "demo": 3}
