@@ -1,10 +1,13 @@
 """Deduplicate: give every event the identity of its record, and merge exact duplicates in a batch.
 
 Identity (``fingerprint``) is what the export says of the event, never what the pipeline derived
-from it: event date, state, LGA, community and crisis type as normalised (computed before
-geocoding, so neither the gazetteer nor the reference sheets a workbook carries change it),
-plus the report it came from (the source URL when there is one, else the description). Names
-fold as ``reference.names.key`` does (case, accents, punctuation, "LGA" suffixes); the report
+from it: event date, community and crisis type as normalised, plus the report it came from (the
+source URL when there is one, else the description). State and LGA are left out: geocoding
+rewrites them (the gazetteer's names, a state corrected by its LGA, a village's place), so they
+would make identity depend on the gazetteer and on the reference sheets a workbook carries, and
+an identity recomputed from stored events (``pipeline.rekey``) would differ from the file's; a
+corrected state or LGA is then an update. Names fold as ``reference.names.key`` does (case,
+accents, punctuation, "LGA" suffixes); the report
 folds to its ASCII letters and digits, so an export read as XLSX, CSV (cp1252 too) or JSON
 gives the same identity. ``content_hash`` hashes every stored field, so a corrected record
 keeps its fingerprint and changes its content hash.
@@ -32,7 +35,7 @@ import pandas as pd
 from pipeline import columns as c
 from reference import names
 
-IDENTITY_COLUMNS: tuple[str, ...] = (c.EVENT_DATE, c.STATE, c.LGA, c.COMMUNITY, c.CRISIS_TYPE)
+IDENTITY_COLUMNS: tuple[str, ...] = (c.EVENT_DATE, c.COMMUNITY, c.CRISIS_TYPE)
 # Every stored event field except provenance: where the row sat in its file (moving a row within a
 # newer export is not a change), the source's raw spelling (its canonical name is content) and the id.
 CONTENT_COLUMNS: tuple[str, ...] = tuple(
@@ -150,7 +153,7 @@ def _identity_pair(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     columns = []
     for name in IDENTITY_COLUMNS:
         values = events[name] if name in events else pd.Series(None, index=events.index, dtype=object)
-        if name in (c.STATE, c.LGA, c.COMMUNITY):
+        if name == c.COMMUNITY:
             columns.append(_column_hashes(_name_keys(values), "name", HASH_KEYS))
         else:
             columns.append(_column_hashes(values, name, HASH_KEYS, fold=True))

@@ -61,7 +61,7 @@ def extracted(source: Source, limits: Limits, sheet: str | None) -> Extracted:
 
 
 def normalised(raw: Extracted) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """Normalise the raw events and fingerprint them (before geocoding: identity never depends on it);
+    """Normalise the raw events and fingerprint them (``dedupe``: identity never depends on geocoding);
     return them, the cells' issues, and the export's villages."""
     events, cell_issues = normalise.normalise(raw.events)
     return dedupe.with_fingerprints(events), cell_issues, raw.villages

@@ -89,9 +89,10 @@ def downgrade() -> None:
         op.drop_index('ix_conflict_events_event_date', table_name='conflict_events')
         op.create_index('ix_conflict_events_event_date', 'conflict_events', ['event_date'],
                         postgresql_include=COVERED_BEFORE)
-    # Withdrawn events go with the columns that tell them apart; fingerprints must be unique again.
+    # Withdrawn events go with the columns that tell them apart; fingerprints must be unique again
+    # (the release before told same-identity events apart by an occurrence number in theirs).
     op.execute("DELETE FROM conflict_events WHERE withdrawn_run_id IS NOT NULL")
-    op.execute("DELETE FROM conflict_events WHERE id NOT IN "
+    op.execute("UPDATE conflict_events SET fingerprint = fingerprint || '#' || CAST(id AS TEXT) WHERE id NOT IN "
                "(SELECT min(id) FROM conflict_events GROUP BY fingerprint)")  # fmt: skip
     with op.batch_alter_table('conflict_events') as batch_op:
         batch_op.drop_index('ix_conflict_events_dataset_fingerprint')
