@@ -148,6 +148,8 @@ def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None, da
     click.echo(format_table(summary_lines(summary)))
     if dry_run or snapshot:
         click.echo("\n".join(diff_lines(summary)))
+    if summary.diff and summary.diff.get("refused"):
+        click.echo(f"a real run would refuse: {summary.diff['refused']}")
 
 
 @cli.command()

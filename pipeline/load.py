@@ -274,14 +274,14 @@ def _change_rows(planned: reconcile.Plan, run_id: int, dataset: str, stamp: Any)
     return out
 
 
-def _guard(planned: reconcile.Plan, target: Target) -> None:
-    """Refuse a snapshot that would withdraw more than the allowed share of the dataset, unless forced."""
+def _refusal(planned: reconcile.Plan, target: Target) -> str | None:
+    """Say why a snapshot may not withdraw that much of the dataset (over ``max_withdraw``, not forced), else None."""
     gone, live = planned.count("withdrawn"), planned.live_before
     if target.force or not target.snapshot or gone == 0 or gone <= target.max_withdraw * live:
-        return
-    raise InputError(f"the snapshot would withdraw {gone} of the {live} live events of dataset {target.dataset!r} "
-                     f"({gone / live:.1%}), more than the {target.max_withdraw:.0%} allowed; check the file, "
-                     "or force it (--force, force=true)")  # fmt: skip
+        return None
+    return (f"the snapshot would withdraw {gone} of the {live} live events of dataset {target.dataset!r} "
+            f"({gone / live:.1%}), more than the {target.max_withdraw:.0%} allowed; check the file, "
+            "or force it (--force, force=true)")  # fmt: skip
 
 
 def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id: int, source_file: str | None,
@@ -290,7 +290,9 @@ def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id
     """Reconcile the batch with its dataset and write the plan: events, their issues and changes; never commit."""
     bulk.lock_for_load(session)
     planned = reconcile.plan(session, events, dataset=target.dataset, snapshot=target.snapshot)
-    _guard(planned, target)
+    refusal = _refusal(planned, target)
+    if refusal and not target.dry_run:  # a dry run says so in its diff
+        raise InputError(refusal)
     classified = planned.rows
     fresh = classified["change"].eq("created").to_numpy()
     changed = classified["change"].eq("updated").to_numpy()
@@ -330,4 +332,4 @@ def load(session: Session, events: pd.DataFrame, issues: pd.DataFrame, *, run_id
              len(rows))  # fmt: skip
     return LoadResult(new=int(fresh.sum()), updated=int(changed.sum()), unchanged=unchanged, issues_written=len(rows),
                       withdrawn=planned.count("withdrawn"), restored=planned.count("restored"),
-                      diff=planned.diff())  # fmt: skip
+                      diff={**planned.diff(), "refused": refusal})  # fmt: skip

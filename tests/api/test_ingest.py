@@ -230,3 +230,55 @@ def test_an_internal_failure_is_500_without_sql_or_row_values(client, engine, mo
         assert run.status == "failed" and run.error == f"internal error (run {run_id})"
         assert all("SECRET-ROW" not in (stage.error or "") for stage in run.stages)
     assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
+
+
+def _upload_with(client, data: bytes, name: str, **form: str):
+    fields = {"file": (io.BytesIO(data), name), **form}
+    return client.post("/api/v1/ingest/file", data=fields, headers=AUTH, content_type="multipart/form-data")
+
+
+def test_an_upload_as_a_snapshot_dry_run_then_for_real(client, engine):
+    full = generate_events(30, seed=9, mess=False)
+    assert _upload_with(client, full.to_csv(index=False).encode(), "full.csv").status_code == 201
+    part = full.iloc[:28].to_csv(index=False).encode()
+    dry = _upload_with(client, part, "part.csv", snapshot="true", dry_run="true")
+    assert dry.status_code == 201, dry.json
+    assert dry.json["summary"]["dry_run"] and dry.json["summary"]["diff"]["withdrawn"] == 2
+    assert "more than the 5% allowed" in dry.json["summary"]["diff"]["refused"]  # what the real run would say
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).where(ConflictEvent.withdrawn_run_id.is_not(None))) == 0
+    real = _upload_with(client, part, "part.csv", snapshot="1", force="on")
+    assert real.status_code == 201 and real.json["summary"]["events_withdrawn"] == 2
+    with Session(engine) as session:
+        assert session.get(PipelineRun, real.json["run_id"]).mode == "snapshot"
+
+
+def test_a_snapshot_over_the_withdrawal_limit_is_422_unless_forced(client, engine):
+    full = generate_events(20, seed=10, mess=False)
+    _upload_with(client, full.to_csv(index=False).encode(), "full.csv")
+    half = full.iloc[:10].to_csv(index=False).encode()
+    refused = _upload_with(client, half, "half.csv", snapshot="true")
+    assert refused.status_code == 422 and "withdraw 10 of the 20" in refused.json["message"]
+    assert _upload_with(client, half, "half.csv", snapshot="true", force="true").status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [({"snapshot": "maybe"}, "snapshot"), ({"dry_run": "2"}, "dry_run"), ({"dataset": "../etc"}, "dataset"),
+     ({"dataset": "Has Spaces"}, "dataset"), ({"dataset": "x" * 40}, "dataset")],
+)  # fmt: skip
+def test_bad_ingest_options_are_422_before_any_run(client, engine, form, field):
+    response = _upload_with(client, _csv_bytes(), "export.csv", **form)
+    assert response.status_code == 422 and response.json["detail"]["field"] == field
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(PipelineRun)) == 0
+
+
+def test_a_batch_goes_to_its_dataset_and_never_withdraws(client, engine):
+    records = generate_records(6, seed=12)
+    first = client.post("/api/v1/ingest/batch", json={"records": records, "dataset": "field-reports"}, headers=AUTH)
+    assert first.status_code == 201 and first.json["summary"]["dataset"] == "field-reports"
+    again = client.post("/api/v1/ingest/batch", json={"records": records[:2], "dataset": "field-reports"}, headers=AUTH)
+    assert again.json["summary"]["events_withdrawn"] == 0 and again.json["summary"]["events_unchanged"] == 2
+    bad = client.post("/api/v1/ingest/batch", json={"records": records, "dry_run": "perhaps"}, headers=AUTH)
+    assert bad.status_code == 422

@@ -128,3 +128,28 @@ def test_two_events_sheets_need_the_sheet_option(invoke, engine, tmp_path):
     chosen = invoke("ingest", str(path), "--no-progress", "--sheet", "Home")
     assert chosen.exit_code == 0, chosen.output
     assert _events(engine) == 2
+
+
+def test_ingest_snapshot_dry_run_prints_the_diff_and_writes_nothing(invoke, engine, tmp_path):
+    full, part = tmp_path / "full.csv", tmp_path / "part.csv"
+    frame = generate_events(40, seed=3, mess=False)
+    write_csv(frame, str(full))
+    write_csv(frame.iloc[:30], str(part))
+    assert invoke("ingest", str(full), "--no-progress").exit_code == 0
+    dry = invoke("ingest", str(part), "--no-progress", "--snapshot", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "dry run: nothing written" in dry.output and dry.output.count("withdrawn NGA") == 10
+    assert "a real run would refuse: the snapshot would withdraw 10 of the 40" in dry.output
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).where(ConflictEvent.withdrawn_run_id.is_not(None))) == 0
+    refused = invoke("ingest", str(part), "--no-progress", "--snapshot")
+    assert refused.exit_code == 2 and "more than the 5% allowed" in refused.output
+    forced = invoke("ingest", str(part), "--no-progress", "--snapshot", "--force", "--dataset", "nvcd")
+    assert forced.exit_code == 0 and _events(engine) == 40
+
+
+def test_a_bad_dataset_name_is_a_usage_error(invoke, engine, tmp_path):
+    path = tmp_path / "export.csv"
+    write_csv(generate_events(3, seed=1), str(path))
+    result = invoke("ingest", str(path), "--dataset", "../x")
+    assert result.exit_code == 2 and "dataset name" in result.output and _events(engine) == 0
