@@ -57,7 +57,8 @@ WEIGHTS = {"text": 0.6, "place": 0.25, "date": 0.15}
 FULL_SCAN_AT = 5_000  # from this batch size on (or for any snapshot), read every stored key of the dataset
 LOOKUP_CHUNK = 500
 SAMPLE_SIZE = 10  # changes of each kind a diff lists
-OWN_ID = re.compile(rf"^{EVENT_ID_PREFIX}(\d{{1,15}})$")  # the form of the ids this product assigns
+# The form of the ids this product assigns (no leading zero; up to 9 digits: the id column is 32-bit).
+OWN_ID = re.compile(rf"^{EVENT_ID_PREFIX}([1-9]\d{{0,8}})$")
 
 E = ConflictEvent
 KEY_COLUMNS = ("id", c.EVENT_ID, c.FINGERPRINT, c.CONTENT_HASH, "withdrawn", c.EVENT_DATE)
