@@ -53,9 +53,8 @@ ProgressFn = Callable[[int, int], None]
 EVENTS: Table = ConflictEvent.__table__  # type: ignore[assignment]
 ISSUES: Table = ValidationIssue.__table__  # type: ignore[assignment]
 CHANGES: Table = EventChange.__table__  # type: ignore[assignment]
+ISSUE_WRITE_COLUMNS = ("event_id", "run_id", "rule", "severity", "field", "detail", "created_at")
 CHANGE_WRITE_COLUMNS = ("event_pk", "event_id", "dataset", "run_id", "change", "at", "fields")
-
-
 DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
@@ -81,9 +80,6 @@ class Target:
         """Build a target from ``given`` options and the SNAPSHOT_MAX_WITHDRAW setting."""
         share = settings.get("SNAPSHOT_MAX_WITHDRAW", MAX_WITHDRAW)
         return cls(max_withdraw=float(share) if isinstance(share, int | float | str) else MAX_WITHDRAW, **given)
-
-
-ISSUE_WRITE_COLUMNS = ("event_id", "run_id", "rule", "severity", "field", "detail", "created_at")
 
 
 @dataclass(frozen=True)

@@ -312,6 +312,11 @@ def plan(session: Session, events: pd.DataFrame, *, dataset: str, snapshot: bool
     rows = events.reset_index(drop=True)
     everything = snapshot or len(rows) >= FULL_SCAN_AT
     stored = stored_keys(session, dataset, rows, everything).reset_index(drop=True)
+    if stored.empty:  # a first load: a million rows need no matching against nothing
+        _given_ids(session, rows, stored, dataset)  # still refuse ids named twice or another dataset's
+        nothing = pd.DataFrame(columns=[*KEY_COLUMNS, c.STATE])
+        return Plan(rows=rows.assign(id=-1, change="created"), withdrawn=nothing, restored_ids=np.empty(0, np.int64),
+                    rekeyed=pd.DataFrame(columns=["id", c.FINGERPRINT]))  # fmt: skip
     match = np.full(len(rows), -1, dtype=np.int64)
 
     def take(pairs: pd.DataFrame | list[tuple[int, int]]) -> None:
