@@ -35,9 +35,9 @@ from status.event_stats import clear_cache
 
 SOURCES, STATES, RUNS = 40, 37, 200
 PG_EVENTS = """
-INSERT INTO conflict_events (fingerprint, content_hash, event_date, state, source, geo_precision, is_derived,
-                             error_count, warning_count, created_at, updated_at)
-SELECT 'f' || g, 'h' || g,
+INSERT INTO conflict_events (event_id, fingerprint, content_hash, event_date, state, source, geo_precision,
+                             is_derived, error_count, warning_count, created_at, updated_at)
+SELECT 'NGA' || g, 'f' || g, 'h' || g,
        DATE '2020-06-01' + (CASE WHEN s >= 36 THEN random() * 1200 ELSE random() * 2000 END)::int,
        'State ' || (g % :states), 'Source ' || s, 'lga', false, 0, 0, now(), now()
 FROM (SELECT g, floor(power(random(), 2) * :sources)::int AS s FROM generate_series(1, :n) AS g) AS t
@@ -46,9 +46,9 @@ SQLITE_EVENTS = """
 WITH RECURSIVE seq(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM seq WHERE g < :n),
 t AS (SELECT g, CAST((abs(random()) / 9223372036854775807.0) * (abs(random()) / 9223372036854775807.0)
                      * :sources AS INT) AS s FROM seq)
-INSERT INTO conflict_events (fingerprint, content_hash, event_date, state, source, geo_precision, is_derived,
-                             error_count, warning_count, created_at, updated_at)
-SELECT 'f' || g, 'h' || g,
+INSERT INTO conflict_events (event_id, fingerprint, content_hash, event_date, state, source, geo_precision,
+                             is_derived, error_count, warning_count, created_at, updated_at)
+SELECT 'NGA' || g, 'f' || g, 'h' || g,
        date('2020-06-01', '+' || CAST(abs(random()) % (CASE WHEN s >= 36 THEN 1200 ELSE 2000 END) AS TEXT) || ' days'),
        'State ' || (g % :states), 'Source ' || s, 'lga', 0, 0, 0, datetime('now'), datetime('now')
 FROM t
