@@ -207,6 +207,7 @@ def test_validation_failures_count_events_with_an_error_not_issue_rows(engine) -
     with Session(engine) as session:
         for key, errors, warnings in (("two-errors", 2, 1), ("one-error", 1, 0), ("warned", 0, 2), ("clean", 0, 0)):
             event_row = ConflictEvent(
+                event_id=key,
                 fingerprint=key,
                 content_hash=key,
                 event_date=date(2026, 11, 1),

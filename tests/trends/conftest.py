@@ -143,6 +143,7 @@ def insert_events(engine: Engine) -> list[int]:
             issues,
         ) in enumerate(EVENTS):
             event = ConflictEvent(
+                event_id=f"NGA{n + 1}",
                 fingerprint=f"fp{n}",
                 content_hash=f"h{n}",
                 event_date=day,
