@@ -43,7 +43,7 @@ from sqlalchemy.sql.selectable import CompoundSelect
 
 from models import ConflictEvent, PipelineRun, ValidationIssue
 from status.anomalies import WeekWindow, state_days_lateral, state_days_query, week_window, weekly_counts
-from status.datasets import counted_events
+from status.datasets import IS_DEMO, LIVE, counted_events
 
 EVENT_STATS_TTL_S = 300.0
 # Whether another transaction holds conflict_events exclusively (PostgreSQL; a load that dropped its indexes).
@@ -94,9 +94,20 @@ def marker_query() -> Select:
     )
 
 
-def source_counts_query(counted: ColumnElement[bool]) -> Select[str | None, int]:
-    """Select every source's count of counted events (NULL source included)."""
-    return select(ConflictEvent.source, func.count()).where(counted).group_by(ConflictEvent.source)
+def source_counts_query() -> Select[str | None, bool, int]:
+    """Select every source's live events, demo and other datasets counted apart (NULL source included)."""
+    demo = IS_DEMO.label("demo")
+    return select(ConflictEvent.source, demo, func.count()).where(LIVE).group_by(ConflictEvent.source, demo)
+
+
+def counted_sources(rows: list[tuple[str | None, bool, int]]) -> tuple[dict[str | None, int], bool]:
+    """Fold (source, demo, n) rows into the counted events per source; say whether a real event is live."""
+    real_live = any(not demo for _source, demo, _n in rows)
+    counts: dict[str | None, int] = {}
+    for source, demo, n in rows:
+        if not (demo and real_live):
+            counts[source] = counts.get(source, 0) + int(n)
+    return counts, real_live
 
 
 def failing_events_query(counted: ColumnElement[bool]) -> Select:
@@ -151,9 +162,10 @@ def recent_dates_window(sample: int, counted: ColumnElement[bool]) -> Select[str
 
 
 def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_DATES + 1) -> EventStats:
-    """Run the aggregate queries (six, whatever the data size) over the counted events (``status.datasets``)."""
-    counted = counted_events(session)
-    counts = {source: int(n) for source, n in session.execute(source_counts_query(counted))}
+    """Run the aggregate queries (five, whatever the data size) over the counted events (``status.datasets``)."""
+    by_dataset = [(source, bool(demo), int(n)) for source, demo, n in session.execute(source_counts_query())]
+    counts, real_live = counted_sources(by_dataset)
+    counted = counted_events(real_live)
     named = sorted(s for s in counts if s is not None)
     postgres = session.get_bind().dialect.name == "postgresql"
     rows: Iterable[tuple[str, date]] | Result[str, date]
