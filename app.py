@@ -45,7 +45,7 @@ def register_logging(app: APIFlask) -> None:
 
 def register_api(app: APIFlask) -> None:
     """Attach the JSON error shape and the API blueprints."""
-    from api import access, bodylimit, docs, errors, health, ingest, monitoring, trends, ws
+    from api import access, bodylimit, changes, docs, errors, event, health, ingest, monitoring, trends, ws
 
     errors.init_app(app)
     app.register_blueprint(access.bp)
@@ -53,6 +53,8 @@ def register_api(app: APIFlask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(monitoring.bp)
     app.register_blueprint(trends.bp)
+    app.register_blueprint(event.bp)
+    app.register_blueprint(changes.bp)
     app.register_blueprint(ingest.bp)
     ws.init_app(app)
     bodylimit.init_app(app)

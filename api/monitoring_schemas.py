@@ -10,7 +10,7 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import ValidationError, validates_schema
 
-from models import METRIC_TYPES
+from models import METRIC_TYPES, MODES
 from status.health import GAP_SAMPLE_DATES, MIN_HISTORY_DATES, SILENCE_FLOOR_DAYS, SILENCE_GAP_FACTOR
 
 DEFAULT_LIMIT = 100
@@ -130,15 +130,23 @@ class RunShort(Schema):
     status = fields.String()
     trigger = fields.String()
     source_file = fields.String(allow_none=True)
+    dataset = fields.String(metadata={"description": "The dataset the run loads into (nvcd, demo, ...)"})
+    mode = fields.String(
+        validate=OneOf(MODES),
+        metadata={"description": "import (create and update) or snapshot (a full export: also withdraw the rest)"},
+    )
+    dry_run = fields.Boolean(metadata={"description": "Nothing was written: the counts say what the run would do"})
     started_at = fields.String()
     finished_at = fields.String(allow_none=True)
     duration_s = fields.Float(allow_none=True)
     items_in = fields.Integer()
     items_out = fields.Integer()
     rows_skipped = fields.Integer()
-    events_new = fields.Integer()
+    events_new = fields.Integer(metadata={"description": "Events created"})
     events_updated = fields.Integer()
     events_unchanged = fields.Integer()
+    events_withdrawn = fields.Integer(metadata={"description": "Stored events a snapshot no longer held"})
+    events_restored = fields.Integer(metadata={"description": "Withdrawn events the run held again"})
     duplicates_in_batch = fields.Integer()
     error = fields.String(allow_none=True)
 

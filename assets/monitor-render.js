@@ -113,18 +113,26 @@
         });
     }
 
+    /* How the run treats its dataset: a snapshot (full export) also withdraws what it no longer holds. */
+    function modeText(run) {
+        var mode = (run.mode === 'snapshot' ? 'snapshot of ' : 'import into ') + (run.dataset || '—');
+        return run.dry_run ? mode + ' · dry run (nothing written)' : mode;
+    }
+
     function runBlock(run, title, emptyText) {
         if (!run) { return section(title, [h('P', {className: 'monitor-empty'}, emptyText)]); }
         var facts = [
             ['Run', '#' + run.id + ' (' + run.trigger + ')'],
             ['Status', badge(run.status)],
+            ['Mode', modeText(run)],
             ['File', run.source_file || '—'],
             ['Started', fmtTime(run.started_at)],
             ['Finished', run.finished_at ? fmtTime(run.finished_at) : 'still running'],
             ['Duration', fmtDuration(run.duration_s)],
             ['Records in / out', fmtInt(run.items_in) + ' / ' + fmtInt(run.items_out)],
-            ['New / updated / unchanged', fmtInt(run.events_new) + ' / ' + fmtInt(run.events_updated) + ' / ' +
-                fmtInt(run.events_unchanged)],
+            ['Created / updated / withdrawn', h('Span', {className: 'monitor-run-changes'},
+                fmtInt(run.events_new) + ' / ' + fmtInt(run.events_updated) + ' / ' + fmtInt(run.events_withdrawn))],
+            ['Unchanged, restored', fmtInt(run.events_unchanged) + ', ' + fmtInt(run.events_restored)],
             ['Skipped rows, duplicates in batch', fmtInt(run.rows_skipped) + ', ' + fmtInt(run.duplicates_in_batch)]
         ];
         var children = [h('Dl', {className: 'monitor-facts'}, [].concat.apply([], facts.map(function (f) {

@@ -30,3 +30,9 @@ CONFLICT_CSV = "conflict-csv"  # pattern type: {"type": CONFLICT_CSV, "chart": <
 CONFLICT_DOWNLOAD = "conflict-download"
 CONFLICT_CONTEXT = "conflict-context"
 CONFLICT_ALERT = "conflict-alert"
+
+# --- event page ---
+EVENT_STATUS = "event-status"
+EVENT_FACTS = "event-facts"
+EVENT_REVISIONS = "event-revisions"
+EVENT_ALERT = "event-alert"

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, func, lateral, select, true
+from sqlalchemy import ColumnElement, Select, func, lateral, select, true
 from sqlalchemy.orm import Session
 
 from models import ConflictEvent, DataQualityMetric
@@ -85,36 +85,39 @@ def source_quality_drops(by_source: dict[str, list[DataQualityMetric]]) -> list[
     return found
 
 
-def date_bounds_query(today: date) -> Select[date | None, date | None]:
-    """Select the oldest event date and the newest one not after ``today``."""
-    newest = select(func.max(ConflictEvent.event_date)).where(ConflictEvent.event_date <= today)
-    oldest = select(func.min(ConflictEvent.event_date))
+def date_bounds_query(today: date, counted: ColumnElement[bool]) -> Select[date | None, date | None]:
+    """Select the oldest counted event date and the newest one not after ``today``."""
+    newest = select(func.max(ConflictEvent.event_date)).where(counted, ConflictEvent.event_date <= today)
+    oldest = select(func.min(ConflictEvent.event_date)).where(counted)
     return select(oldest.scalar_subquery().label("oldest"), newest.scalar_subquery().label("newest"))
 
 
-def week_window(session: Session, today: date) -> WeekWindow | None:
-    """Find the latest data week and its trailing window; None when there are no dated events."""
-    oldest, newest = session.execute(date_bounds_query(today)).one()
+def week_window(session: Session, today: date, counted: ColumnElement[bool]) -> WeekWindow | None:
+    """Find the latest data week and its trailing window; None when no counted event has a date."""
+    oldest, newest = session.execute(date_bounds_query(today, counted)).one()
     if newest is None:
         return None
     start = newest - timedelta(days=7 * (SPIKE_TRAILING_WEEKS + 1) - 1)
     return WeekWindow(latest=newest, oldest=start, covered=oldest is not None and oldest <= start)
 
 
-def state_days_query(window: WeekWindow) -> Select[str | None, date | None, int]:
-    """Select event counts per (state, date) inside the window; bounded by states x days."""
+def state_days_query(window: WeekWindow, counted: ColumnElement[bool]) -> Select[str | None, date | None, int]:
+    """Select counted events per (state, date) inside the window; bounded by states x days."""
     return (
         select(ConflictEvent.state, ConflictEvent.event_date, func.count().label("n"))
-        .where(ConflictEvent.event_date.between(window.oldest, window.latest), ConflictEvent.state.is_not(None))
+        .where(
+            ConflictEvent.event_date.between(window.oldest, window.latest), ConflictEvent.state.is_not(None), counted
+        )
         .group_by(ConflictEvent.state, ConflictEvent.event_date)
     )
 
 
-def state_days_lateral(window: WeekWindow) -> Select:
+def state_days_lateral(window: WeekWindow, counted: ColumnElement[bool]) -> Select:
     """Select the same counts by walking the (state, event_date) index state by state (PostgreSQL).
 
     A recursive CTE lists the distinct states with one index probe each (a loose index
-    scan), then each state's window is an index-only range scan: no heap reads.
+    scan, over every event: a state without counted ones just adds no rows), then each
+    state's window is an index range scan whose rows are checked against ``counted``.
     """
     first = select(func.min(ConflictEvent.state).label("state")).cte("states", recursive=True)
     previous = first.alias("previous")
@@ -122,7 +125,11 @@ def state_days_lateral(window: WeekWindow) -> Select:
     states = first.union_all(select(following.scalar_subquery().label("state")).where(previous.c.state.is_not(None)))
     days = lateral(
         select(ConflictEvent.event_date, func.count().label("n"))
-        .where(ConflictEvent.state == states.c.state, ConflictEvent.event_date.between(window.oldest, window.latest))
+        .where(
+            ConflictEvent.state == states.c.state,
+            ConflictEvent.event_date.between(window.oldest, window.latest),
+            counted,
+        )
         .group_by(ConflictEvent.event_date)
     )
     return select(states.c.state, days.c.event_date, days.c.n).join(days, true()).where(states.c.state.is_not(None))

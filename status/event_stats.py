@@ -1,5 +1,8 @@
 """Event-table aggregates for the snapshot (counts per source, recent dates, totals), cached.
 
+They count live events only, and the demo dataset only while no other event is live
+(``status.datasets``): withdrawn events and generated ones beside real data are never totalled.
+
 Exact counts over millions of events cost a full index scan (~100 ms per million rows on
 PostgreSQL), far more than the rest of the snapshot. Events only change when a pipeline run
 commits its load (events, issues and the run's final state in one transaction), so the
@@ -20,13 +23,27 @@ from dataclasses import dataclass
 from datetime import date
 from typing import cast
 
-from sqlalchemy import Select, String, column, func, lateral, literal, select, text, true, union_all, values
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    column,
+    func,
+    lateral,
+    literal,
+    select,
+    text,
+    true,
+    union_all,
+    values,
+)
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CompoundSelect
 
 from models import ConflictEvent, PipelineRun, ValidationIssue
 from status.anomalies import WeekWindow, state_days_lateral, state_days_query, week_window, weekly_counts
+from status.datasets import IS_DEMO, LIVE, counted_events
 
 EVENT_STATS_TTL_S = 300.0
 # Whether another transaction holds conflict_events exclusively (PostgreSQL; a load that dropped its indexes).
@@ -77,24 +94,35 @@ def marker_query() -> Select:
     )
 
 
-def source_counts_query() -> Select[str | None, int]:
-    """Select every source's event count (NULL source included), one index-only scan."""
-    return select(ConflictEvent.source, func.count()).group_by(ConflictEvent.source)
+def source_counts_query() -> Select[str | None, bool, int]:
+    """Select every source's live events, demo and other datasets counted apart (NULL source included)."""
+    demo = IS_DEMO.label("demo")
+    return select(ConflictEvent.source, demo, func.count()).where(LIVE).group_by(ConflictEvent.source, demo)
 
 
-def failing_events_query() -> Select:
-    """Select the number of events failing validation (an error-severity issue; warnings do not fail)."""
+def counted_sources(rows: list[tuple[str | None, bool, int]]) -> tuple[dict[str | None, int], bool]:
+    """Fold (source, demo, n) rows into the counted events per source; say whether a real event is live."""
+    real_live = any(not demo for _source, demo, _n in rows)
+    counts: dict[str | None, int] = {}
+    for source, demo, n in rows:
+        if not (demo and real_live):
+            counts[source] = counts.get(source, 0) + int(n)
+    return counts, real_live
+
+
+def failing_events_query(counted: ColumnElement[bool]) -> Select:
+    """Select the number of counted events failing validation (an error-severity issue; warnings do not fail)."""
     # The same rule as the validation pass rate (pipeline.measure), not the count of issue rows:
     # an event can have several issues, and warnings alone leave it passing.
-    return select(func.count()).select_from(ConflictEvent).where(ConflictEvent.error_count > 0)
+    return select(func.count()).select_from(ConflictEvent).where(counted, ConflictEvent.error_count > 0)
 
 
-def recent_dates_lateral(sources: list[str], sample: int) -> Select[str, date]:
+def recent_dates_lateral(sources: list[str], sample: int, counted: ColumnElement[bool]) -> Select[str, date]:
     """Select each source's newest distinct dates by one backward index probe per source (PostgreSQL)."""
     names = values(column("source", String), name="names").data([(s,) for s in sources])
     dates = lateral(
         select(ConflictEvent.event_date)
-        .where(ConflictEvent.source == names.c.source, ConflictEvent.event_date.is_not(None))
+        .where(ConflictEvent.source == names.c.source, ConflictEvent.event_date.is_not(None), counted)
         .distinct()
         .order_by(ConflictEvent.event_date.desc())
         .limit(sample)
@@ -102,13 +130,15 @@ def recent_dates_lateral(sources: list[str], sample: int) -> Select[str, date]:
     return select(names.c.source, dates.c.event_date).join(dates, true())
 
 
-def recent_dates_union(sources: list[str], sample: int) -> Select[str, date] | CompoundSelect[str, date]:
+def recent_dates_union(
+    sources: list[str], sample: int, counted: ColumnElement[bool]
+) -> Select[str, date] | CompoundSelect[str, date]:
     """Select each source's newest distinct dates as one UNION ALL of per-source index probes (SQLite)."""
     parts = []
     for name in sources:
         newest = (
             select(ConflictEvent.event_date)
-            .where(ConflictEvent.source == name, ConflictEvent.event_date.is_not(None))
+            .where(ConflictEvent.source == name, ConflictEvent.event_date.is_not(None), counted)
             .distinct()
             .order_by(ConflictEvent.event_date.desc())
             .limit(sample)
@@ -118,11 +148,11 @@ def recent_dates_union(sources: list[str], sample: int) -> Select[str, date] | C
     return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
-def recent_dates_window(sample: int) -> Select[str, date]:
+def recent_dates_window(sample: int, counted: ColumnElement[bool]) -> Select[str, date]:
     """Select each source's newest distinct dates with a window over (source, date) pairs (any SQL)."""
     pairs = (
         select(ConflictEvent.source, ConflictEvent.event_date)
-        .where(ConflictEvent.source.is_not(None), ConflictEvent.event_date.is_not(None))
+        .where(ConflictEvent.source.is_not(None), ConflictEvent.event_date.is_not(None), counted)
         .group_by(ConflictEvent.source, ConflictEvent.event_date)
         .subquery()
     )
@@ -132,19 +162,21 @@ def recent_dates_window(sample: int) -> Select[str, date]:
 
 
 def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_DATES + 1) -> EventStats:
-    """Run the aggregate queries (five, whatever the data size)."""
-    counts = {source: int(n) for source, n in session.execute(source_counts_query())}
+    """Run the aggregate queries (five, whatever the data size) over the counted events (``status.datasets``)."""
+    by_dataset = [(source, bool(demo), int(n)) for source, demo, n in session.execute(source_counts_query())]
+    counts, real_live = counted_sources(by_dataset)
+    counted = counted_events(real_live)
     named = sorted(s for s in counts if s is not None)
     postgres = session.get_bind().dialect.name == "postgresql"
     rows: Iterable[tuple[str, date]] | Result[str, date]
     if not named:
         rows = []
     elif postgres:
-        rows = session.execute(recent_dates_lateral(named, sample))
+        rows = session.execute(recent_dates_lateral(named, sample, counted))
     elif len(named) <= MAX_UNION_SOURCES:
-        rows = session.execute(recent_dates_union(named, sample))
+        rows = session.execute(recent_dates_union(named, sample, counted))
     else:
-        rows = session.execute(recent_dates_window(sample))
+        rows = session.execute(recent_dates_window(sample, counted))
     dates: dict[str, list[date]] = {}
     for source, event_date in rows:
         dates.setdefault(source, []).append(event_date)
@@ -152,14 +184,14 @@ def compute_event_stats(session: Session, today: date, sample: int = GAP_SAMPLE_
         SourceDates(s, n, tuple(sorted(dates.get(s, []), reverse=True)) if s is not None else ())
         for s, n in counts.items()
     )
-    failures = session.scalar(failing_events_query()) or 0
-    window = week_window(session, today)
+    failures = session.scalar(failing_events_query(counted)) or 0
+    window = week_window(session, today, counted)
     weeks: dict[str, list[int]] = {}
     if window is not None:
-        by_day = state_days_lateral(window) if postgres else state_days_query(window)
+        by_day = state_days_lateral(window, counted) if postgres else state_days_query(window, counted)
         # Both queries keep named states and dated events only (WHERE ... IS NOT NULL / BETWEEN).
-        counted = cast(list[tuple[str, date, int]], [tuple(row) for row in session.execute(by_day)])
-        weeks = weekly_counts(counted, window)
+        day_counts = cast(list[tuple[str, date, int]], [tuple(row) for row in session.execute(by_day)])
+        weeks = weekly_counts(day_counts, window)
     return EventStats(sources=sources, events=sum(counts.values()), validation_failures=int(failures),
                       window=window, weeks=dict(weeks))  # fmt: skip
 

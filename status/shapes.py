@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 from models import DataQualityMetric, PipelineRun, StageRun
 
 RUN_FIELDS = (
-    "id", "status", "trigger", "source_file", "items_in", "items_out", "rows_skipped",
-    "events_new", "events_updated", "events_unchanged", "duplicates_in_batch", "error",
+    "id", "status", "trigger", "source_file", "dataset", "mode", "dry_run", "items_in", "items_out", "rows_skipped",
+    "events_new", "events_updated", "events_unchanged", "events_withdrawn", "events_restored", "duplicates_in_batch",
+    "error",
 )  # fmt: skip
 DQ_COUNT_FIELDS = (
     "run_id", "events", "geocoding_attempts", "geocoding_successes", "geocoding_success_rate",

@@ -28,6 +28,8 @@ from werkzeug.test import TestResponse
 
 from api import ingest
 from pipeline.demo.generate import generate_events, generate_records
+from pipeline.runner import run_pipeline
+from tests.revisions.imports import EDITS, public_id, read_feed, records_a, records_b
 from tests.status.builders import add_events, add_metric, add_run, commit, every
 
 AUTH = {"Authorization": "Bearer test-token"}
@@ -37,6 +39,8 @@ STATUS = "/api/v1/monitoring/pipeline-status"
 QUALITY = "/api/v1/monitoring/data-quality"
 FILE = "/api/v1/ingest/file"
 BATCH = "/api/v1/ingest/batch"
+CHANGES = "/api/v1/changes"
+EVENT = "/api/v1/events/{event_id}"
 
 
 @dataclass
@@ -120,6 +124,27 @@ def _failed_run(s: Setting, path: str, **how: bool) -> TestResponse:
     return s.client.post(BATCH, json=generate_records(5, seed=7), headers=AUTH)
 
 
+def _updates_only(s: Setting) -> TestResponse:
+    """Read the feed after an import that only edited events: every item is an update, with its fields."""
+    a = records_a()
+    run_pipeline(s.engine, a, trigger="cli")
+    _, cursor = read_feed(s.client)
+    run_pipeline(s.engine, records_b(a)[: len(a) - 4], trigger="cli")  # a plain import: updates, nothing withdrawn
+    response = s.client.get(CHANGES, query_string={"since": cursor})
+    assert {item["change"] for item in response.get_json()["items"]} == {"updated"}
+    return response
+
+
+def _event(s: Setting) -> TestResponse:
+    """Read an event edited by a second import: revisions with and without fields."""
+    a = records_a()
+    run_pipeline(s.engine, a, trigger="cli")
+    run_pipeline(s.engine, records_b(a), trigger="cli")
+    response = s.client.get(f"/api/v1/events/{public_id(min(EDITS))}")
+    assert [r["change"] for r in response.get_json()["revisions"]] == ["created", "updated"]
+    return response
+
+
 Case = Callable[[Setting], TestResponse]
 # (method, path, status) -> how to provoke that answer.
 CASES: dict[tuple[str, str, int], Case] = {
@@ -128,6 +153,13 @@ CASES: dict[tuple[str, str, int], Case] = {
     ("get", "/api/v1/events", 503): lambda s: s.down.get("/api/v1/events"),
     ("get", "/api/v1/trends", 422): lambda s: s.client.get("/api/v1/trends?granularity=year"),
     ("get", "/api/v1/trends", 503): lambda s: s.down.get("/api/v1/trends"),
+    ("get", CHANGES, 200): _updates_only,
+    ("get", CHANGES, 422): lambda s: s.client.get(f"{CHANGES}?since=nope"),
+    ("get", CHANGES, 503): lambda s: s.down.get(CHANGES),
+    ("get", EVENT, 200): _event,
+    ("get", EVENT, 404): lambda s: s.client.get("/api/v1/events/NGA999999"),
+    ("get", EVENT, 422): lambda s: s.client.get("/api/v1/events/%3Cscript%3E"),
+    ("get", EVENT, 503): lambda s: s.down.get("/api/v1/events/NGA1"),
     ("post", FILE, 201): lambda s: _upload(s.client, _csv(), "export.csv"),
     ("post", FILE, 401): lambda s: _upload(s.client, _csv(), "export.csv", headers={}),
     ("post", FILE, 413): lambda s: _too_large(s, FILE),

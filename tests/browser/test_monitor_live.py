@@ -26,6 +26,9 @@ def test_ingest_appears_without_reload_and_console_stays_clean(server_factory, o
     assert watch.state()["via"] == "websocket"
     body = watch.page.inner_text("#monitor-body")
     assert "Last finished run" in body and "No run in progress." in body
+    # A first import into an empty database: every event created, none updated or withdrawn.
+    assert "Created / updated / withdrawn" in body and "import into nvcd" in body
+    assert watch.page.locator(".monitor-run-changes").inner_text() == f"{total} / 0 / 0"
     assert f"{latest_geocoding_rate(engine) * 100:.1f}%" in body
     total = ingest(30)  # a second run gives trends and a sparkline
     watch.wait_for_events(total, timeout_ms=2000)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from models import ConflictEvent, DataQualityMetric, PipelineRun, StageRun, bump_version
+from models import DEFAULT_DATASET, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, bump_version
 from pipeline.stages import STAGE_NAMES
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -84,15 +84,19 @@ def add_metric(
     return metric
 
 
-def add_events(session: Session, rows: list[tuple[date, str | None, str | None]]) -> None:
-    """Add events given as (event_date, source, state)."""
+def add_events(
+    session: Session,
+    rows: list[tuple[date | None, str | None, str | None]],
+    *,
+    dataset: str = DEFAULT_DATASET,
+    withdrawn_run_id: int | None = None,
+) -> None:
+    """Add events given as (event_date, source, state), to ``dataset``, withdrawn by ``withdrawn_run_id`` if given."""
     for event_date, source, state in rows:
         key = f"e{next(_serial)}"
-        session.add(
-            ConflictEvent(
-                event_id=key, fingerprint=key, content_hash=key, event_date=event_date, source=source, state=state
-            )
-        )
+        session.add(ConflictEvent(event_id=f"NGA-{key}", fingerprint=key, content_hash=key, event_date=event_date,
+                                  source=source, state=state, dataset=dataset, withdrawn_run_id=withdrawn_run_id,
+                                  withdrawn_at=T0 if withdrawn_run_id is not None else None))  # fmt: skip
 
 
 def every(days: int, count: int, last: date) -> list[date]:

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from models import ConflictEvent, ValidationIssue
 from pipeline.demo.generate import generate_events
+from pipeline.load import Target
 from pipeline.runner import run_pipeline
 from pipeline.stages import STAGE_NAMES
 from status import build_snapshot
+from tests.revisions.imports import DROPPED, EDITS, SNAPSHOT, N, records_a, records_b
 
 END = date(2026, 11, 20)
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -57,3 +59,32 @@ def test_snapshot_after_two_real_runs(engine) -> None:
     assert all(row["run_id"] == second.run_id for row in dq["by_source"])
     assert snap["status"] in {"healthy", "warning", "error"}
     assert snap["status"] != "error" or any(a["severity"] == "error" for a in snap["alerts"])
+
+
+def test_the_last_run_carries_what_a_snapshot_import_changed(engine) -> None:
+    a = records_a()
+    run_pipeline(engine, a, trigger="cli")
+    second = run_pipeline(engine, records_b(a), trigger="cli", target=SNAPSHOT)
+    with Session(engine) as session:
+        snap = build_snapshot(session, now=NOW)
+        stored = session.scalar(select(func.count()).select_from(ConflictEvent))
+    last = snap["last_run"]
+    assert last["id"] == second.run_id
+    assert (last["mode"], last["dataset"], last["dry_run"]) == ("snapshot", "nvcd", False)
+    counts = [last[name] for name in ("events_new", "events_updated", "events_withdrawn", "events_restored")]
+    assert counts == [2, len(EDITS), len(DROPPED), 0]
+    assert snap["recent_runs"][0]["events_withdrawn"] == len(DROPPED)
+    # The withdrawn events are kept but no longer counted.
+    assert stored == N + 2 and snap["totals"]["events"] == N + 2 - len(DROPPED)
+
+
+def test_a_dry_run_is_marked_and_changes_nothing(engine) -> None:
+    a = records_a()
+    run_pipeline(engine, a, trigger="cli")
+    dry = run_pipeline(engine, records_b(a), trigger="cli", target=Target(snapshot=True, force=True, dry_run=True))
+    with Session(engine) as session:
+        snap = build_snapshot(session, now=NOW)
+    last = snap["last_run"]
+    assert last["id"] == dry.run_id and last["dry_run"] is True and last["mode"] == "snapshot"
+    assert last["events_withdrawn"] == len(DROPPED)  # what it would have done
+    assert snap["totals"]["events"] == N
