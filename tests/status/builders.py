@@ -88,7 +88,8 @@ def add_events(session: Session, rows: list[tuple[date, str | None, str | None]]
     """Add events given as (event_date, source, state)."""
     for event_date, source, state in rows:
         key = f"e{next(_serial)}"
-        session.add(ConflictEvent(fingerprint=key, content_hash=key, event_date=event_date, source=source, state=state))
+        session.add(ConflictEvent(event_id=key, fingerprint=key, content_hash=key, event_date=event_date, source=source,
+                                  state=state))  # fmt: skip
 
 
 def every(days: int, count: int, last: date) -> list[date]:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from models import ConflictEvent, DataQualityMetric, PipelineRun, ValidationIssue, bump_version
+from models import DEFAULT_DATASET, ConflictEvent, DataQualityMetric, PipelineRun, ValidationIssue, bump_version
 
 # (date, state, lga, region, actors, crisis type, counts, source, precision, lat, lon, derived, issues)
 EVENTS = [
@@ -120,11 +120,14 @@ EVENTS = [
 ]
 
 
-def insert_events(engine: Engine) -> list[int]:
-    """Insert the prepared events, their issues and two runs' metrics; return the event ids."""
+def insert_events(engine: Engine, dataset: str = DEFAULT_DATASET) -> list[int]:
+    """Insert the prepared events into ``dataset``, their issues and two runs' metrics; return the row ids.
+
+    Their public ids are the dataset's name, upper case, and their position from 1 (``NVCD1`` ... ``NVCD7``).
+    """
     ids = []
     with Session(engine) as session:
-        run = PipelineRun(status="succeeded", trigger="cli")
+        run = PipelineRun(status="succeeded", trigger="cli", dataset=dataset)
         session.add(run)
         session.flush()
         for n, (
@@ -143,6 +146,8 @@ def insert_events(engine: Engine) -> list[int]:
             issues,
         ) in enumerate(EVENTS):
             event = ConflictEvent(
+                event_id=f"{dataset.upper()}{n + 1}",
+                dataset=dataset,
                 fingerprint=f"fp{n}",
                 content_hash=f"h{n}",
                 event_date=day,

@@ -77,7 +77,13 @@ def test_a_cheap_query_under_the_timeout_is_answered(bounded: Engine, engine: En
         conn.execute(
             insert(ConflictEvent),
             [
-                {"fingerprint": f"f{n}", "content_hash": "h", "event_date": date(2024, 1, 1 + n % 28), "state": "Kano"}
+                {
+                    "event_id": f"NGA{n}",
+                    "fingerprint": f"f{n}",
+                    "content_hash": "h",
+                    "event_date": date(2024, 1, 1 + n % 28),
+                    "state": "Kano",
+                }
                 for n in range(50)
             ],
         )

@@ -27,7 +27,9 @@ def test_filter_options_follow_data_changes_at_most_every_few_minutes(engine: En
     insert_events(engine)
     assert options.filter_options(engine, now=1000.0)["state"] == ["Borno", "Kano", "Lagos"]
     with Session(engine) as session:
-        session.add(ConflictEvent(fingerprint="new", content_hash="h", state="Oyo", geo_precision="none"))
+        session.add(
+            ConflictEvent(event_id="NGA99", fingerprint="new", content_hash="h", state="Oyo", geo_precision="none")
+        )
         bump_version(session)
         session.commit()
     assert "Oyo" not in options.filter_options(engine, now=1010.0)["state"]  # changed, but listed 10 s ago
