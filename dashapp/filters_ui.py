@@ -20,6 +20,7 @@ from models import current_version
 from trends.charts import Chart
 from trends.csv import to_csv
 from trends.data import NARROW_HINT, QueryRefused
+from trends.datasets import scoped
 from trends.filters import (
     DIMENSION_LABELS,
     GRANULARITIES,
@@ -202,10 +203,11 @@ def chart_card(graph_type: str, csv_type: str, key: str, title: str, note: str =
 
 def csv_download(engine: Engine, chart: Chart, key: str, filters: TrendFilters, today: date) -> dict[str, Any]:
     """Return a dcc.Download payload: the chart's frame as escaped CSV with a citation line."""
+    filters = filters if filters.scope is not None else scoped(engine, filters)
     frame: pd.DataFrame = chart.load(engine, filters)
     with Session(engine) as session:
         version = current_version(session)
-    text = to_csv(frame, filters, version, today, chart.title)
+    text = to_csv(frame, filters, version, today, chart.title, filters.scope or ())
     return dcc.send_string(text, filename=f"nvcd-{key.replace('_', '-')}-{today.isoformat()}.csv", type="text/csv")
 
 

@@ -240,8 +240,8 @@ def test_grid_lists_the_records_behind_a_clicked_point(prepared: list[int]) -> N
         return quality.update_quality_grid("", [click], None)
 
     rows, caption = copy_context().run(run)
-    assert [(row["event_id"], row["reason"], row["event_date"]) for row in rows] == [
-        (prepared[3], "required_fields", "2024-02-10"),
+    assert [(row["id"], row["event_id"], row["reason"], row["event_date"]) for row in rows] == [
+        (prepared[3], "NVCD4", "required_fields", "2024-02-10"),
     ]
     assert "rule = required_fields" in caption
     all_rows, _ = drawn(quality.update_quality_grid, "", [None])
