@@ -7,93 +7,29 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from apiflask import APIBlueprint, Schema, abort, fields
-from apiflask.validators import Length, OneOf, Range
+from apiflask import APIBlueprint, abort
 from flask import Response, jsonify
-from marshmallow import RAISE, ValidationError, validates_schema
+from marshmallow import RAISE
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import db
 from api.errors import error_response
+from api.trends_schemas import EventsPage, EventsQuery, TrendsAnswer, TrendsQuery
 from models import current_version
+from status.shapes import iso
 from trends import queries
 from trends.csv import to_csv
 from trends.data import QueryRefused, QueryTimeout, TooManyRows, fetch
-from trends.filters import DIMENSIONS, GRANULARITIES, LIST_KEYS, MAX_VALUES, METRICS, FilterError, TrendFilters
+from trends.datasets import check_known, datasets_select, scoped
+from trends.filters import LIST_KEYS, FilterError, TrendFilters
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint("trends", __name__, url_prefix="/api/v1", tag="Trends")
 
-MAX_LIMIT = 1000
-# Past these an offset (a signed 64-bit integer in SQL) or a cursor (compared with event ids, INTEGER
-# columns: 32-bit on PostgreSQL) cannot be bound: it was a 500. No event id is larger.
-MAX_OFFSET = 2**63 - 1
-MAX_CURSOR = 2**31 - 1
-FORMATS = ("json", "csv")
 # What a client can change to make a refused query smaller (named in the 422/503 detail).
 NARROWING = ("granularity", "group_by", "start", "end", *LIST_KEYS)
 RETRY_AFTER_S = 5
-
-
-# Documents what TrendFilters rejects (control characters), so clients and the fuzzer know.
-NO_CONTROL_CHARS = "^[^\\x00-\\x1f\\x7f-\\x9f]+$"
-
-
-def _list(description: str) -> fields.List:
-    value = fields.String(validate=Length(min=1, max=256), metadata={"pattern": NO_CONTROL_CHARS})
-    return fields.List(
-        value,
-        validate=Length(min=1, max=MAX_VALUES),
-        metadata={"description": f"{description}; repeat the parameter for several (at most {MAX_VALUES})"},
-    )
-
-
-class FilterQuery(Schema):
-    start = fields.Date(metadata={"description": "First event date, inclusive (YYYY-MM-DD)"})
-    end = fields.Date(metadata={"description": "Last event date, inclusive (YYYY-MM-DD)"})
-    state = _list("State name")
-    region = _list("Region (geopolitical zone)")
-    lga = _list("LGA name")
-    crisis_type = _list("Crisis type")
-    actor = _list("Actor (matches actor 1, 2 or 3)")
-    source = _list("Source name")
-    format = fields.String(load_default="json", validate=OneOf(FORMATS), metadata={"description": "json or csv"})
-
-    @validates_schema
-    def _start_before_end(self, data: dict, **_kwargs: object) -> None:
-        if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            raise ValidationError("start must not be after end.", "start")
-
-
-class EventsQuery(FilterQuery):
-    limit = fields.Integer(
-        load_default=100,
-        validate=Range(min=1, max=MAX_LIMIT),
-        metadata={"description": f"Events per page (1..{MAX_LIMIT})"},
-    )
-    offset = fields.Integer(
-        load_default=0, validate=Range(min=0, max=MAX_OFFSET), metadata={"description": "Events to skip"}
-    )
-    cursor = fields.Integer(
-        validate=Range(min=0, max=MAX_CURSOR),
-        metadata={"description": "Return events with id above this (next_cursor of the last page)"},
-    )
-
-    @validates_schema
-    def _cursor_or_offset(self, data: dict, **_kwargs: object) -> None:
-        if data.get("cursor") is not None and data.get("offset"):
-            raise ValidationError("Use either cursor or offset, not both.", "cursor")
-
-
-class TrendsQuery(FilterQuery):
-    granularity = fields.String(
-        load_default="month", validate=OneOf(GRANULARITIES), metadata={"description": "day, week or month"}
-    )
-    group_by = fields.String(validate=OneOf(DIMENSIONS), metadata={"description": "Dimension; omit for totals"})
-    metric = fields.String(
-        load_default="events", validate=OneOf(list(METRICS)), metadata={"description": "events or a casualty count"}
-    )
 
 
 def filters_from(args: dict[str, Any]) -> TrendFilters:
@@ -123,20 +59,33 @@ def refused(exc: QueryRefused) -> Response:
     )
 
 
+def settled(filters: TrendFilters, withdrawn: str = "exclude") -> TrendFilters:
+    """Return ``filters`` with their datasets settled (``scope``); answer 422 when a chosen dataset holds no events.
+
+    Run like the trend queries (``fetch``): past the statement timeout they are a ``QueryTimeout`` too.
+    """
+    if filters.datasets:
+        try:
+            check_known(filters.datasets, fetch(db.engine(), datasets_select())["dataset"].tolist())
+        except FilterError as exc:
+            abort(422, "Validation error", {"query": {exc.key: [exc.message]}})
+    return scoped(db.engine(), filters, withdrawn)
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     frame = frame.astype(object).where(frame.notna(), None)
     rows = frame.to_dict("records")
     for row in rows:
         for key, value in row.items():
             if isinstance(value, date):
-                row[key] = value.isoformat()
+                row[key] = iso(value)
     return rows
 
 
 def _csv(frame: pd.DataFrame, filters: TrendFilters, name: str) -> Response:
     with Session(db.engine()) as session:
         version = current_version(session)
-    text = to_csv(frame, filters, version, date.today(), name)
+    text = to_csv(frame, filters, version, date.today(), name, filters.scope or ())
     return Response(
         text,
         mimetype="text/csv",
@@ -147,22 +96,25 @@ def _csv(frame: pd.DataFrame, filters: TrendFilters, name: str) -> Response:
 @bp.get("/events")
 # unknown=RAISE: a misspelt filter is a 422, never a silently wider selection.
 @bp.input(EventsQuery, location="query", arg_name="args", unknown=RAISE)
+@bp.output(EventsPage, description="A page of events (JSON, or CSV with format=csv)")
 @bp.doc(
     summary="Events matching the trend filters, paged",
     description="Page with limit and offset, or keyset with cursor (pass next_cursor back; "
-    "CSV answers carry it in the X-Next-Cursor header).",
+    "CSV answers carry it in the X-Next-Cursor header). Live events of the default datasets unless "
+    "dataset or withdrawn say otherwise; each item names its event_id and dataset.",
     responses={
-        200: "A page of events (JSON or CSV)",
-        422: "Bad parameters",
+        422: "Bad parameters, or a dataset that holds no events",
         503: "Database unavailable, or the query took too long",
     },
 )
 def list_events(args: dict[str, Any]) -> Response:
     """Return one page of events matching the filters."""
     filters = filters_from(args)
-    limit, offset, cursor = args["limit"], args["offset"], args.get("cursor")
+    limit, offset, cursor, withdrawn = args["limit"], args["offset"], args.get("cursor"), args["withdrawn"]
     try:
-        frame = fetch(db.engine(), queries.events_select(filters, limit, offset, cursor), keep_types=True)
+        filters = settled(filters, withdrawn)
+        stmt = queries.events_select(filters, limit, offset, cursor, withdrawn)
+        frame = fetch(db.engine(), stmt, keep_types=True)
     except QueryRefused as exc:
         return refused(exc)
     except SQLAlchemyError as exc:
@@ -179,6 +131,8 @@ def list_events(args: dict[str, Any]) -> Response:
     return jsonify(
         {
             "filters": filters.as_dict() | {"group_by": None, "metric": None, "granularity": None},
+            "datasets": list(filters.scope or ()),
+            "withdrawn": withdrawn,
             "limit": limit,
             "offset": offset,
             "cursor": cursor,
@@ -192,14 +146,15 @@ def list_events(args: dict[str, Any]) -> Response:
 
 @bp.get("/trends")
 @bp.input(TrendsQuery, location="query", arg_name="args", unknown=RAISE)
+@bp.output(TrendsAnswer, description="Trend rows (JSON, or CSV with format=csv)")
 @bp.doc(
     summary="A metric per time bucket, optionally per dimension value",
-    description="Aggregated in the database; an event counts under each of its actors when grouped by actor. "
+    description="Aggregated in the database over live events of the chosen datasets (default: every dataset "
+    "but demo when another has live events); an event counts under each of its actors when grouped by actor. "
     "An answer of more than MAX_RESPONSE_ROWS rows (default 50,000) is refused with a 422 "
     "that says how to narrow the query; one running past STATEMENT_TIMEOUT_MS with a 503.",
     responses={
-        200: "Trend rows (JSON or CSV)",
-        422: "Bad parameters, or too many rows: narrow the query",
+        422: "Bad parameters, a dataset that holds no events, or too many rows: narrow the query",
         503: "Database unavailable, or the query took too long",
     },
 )
@@ -208,6 +163,7 @@ def trends(args: dict[str, Any]) -> Response:
     filters = filters_from(args)
     group_by = args.get("group_by")
     try:
+        filters = settled(filters)
         frame = fetch(db.engine(), queries.series_select(filters, group_by, filters.metric), capped=True)
     except QueryRefused as exc:
         return refused(exc)
@@ -225,6 +181,7 @@ def trends(args: dict[str, Any]) -> Response:
             "group_by": group_by,
             "metric": filters.metric,
             "filters": {key: value for key, value in filters.as_dict().items() if key not in ("group_by", "metric")},
+            "datasets": list(filters.scope or ()),
             "data": _records(frame),
         }
     )

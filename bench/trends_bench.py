@@ -34,6 +34,7 @@ from models.database import make_engine
 from trends import quality_queries as qq
 from trends import queries as q
 from trends.data import prepare
+from trends.datasets import scoped
 from trends.filters import TrendFilters
 from trends.options import clear_options_cache, filter_options
 
@@ -188,13 +189,14 @@ def measure(url: str, repeat: int) -> None:
         print(f"page layout, filter options: {cold:.0f} ms after a data change, {warm:.1f} ms cached")
         for name, filters in cases.items():
             query = filters.to_query()
-            print(f"\n{name} filter ({filters.describe()})")
+            settled = scoped(engine, filters)  # the datasets, as the callbacks settle them before their queries
+            print(f"\n{name} filter ({filters.describe()}; datasets {', '.join(settled.scope or ())})")
             print(f"{'callback':<14} {'callback ms':>12} {'bare SQL ms':>12} {'ratio':>7}")
             pages: dict[str, float] = {"conflict": 0.0, "quality": 0.0}
             for key, callback in redraw.items():
                 cb, sql = paired_medians(
                     lambda callback=callback, query=query: callback(query),
-                    lambda key=key, filters=filters: bare_sql(engine, STATEMENTS[key](filters)),
+                    lambda key=key, settled=settled: bare_sql(engine, STATEMENTS[key](settled)),
                     repeat,
                 )
                 pages["conflict" if key in CONFLICT_CALLBACKS else "quality"] += cb

@@ -20,6 +20,7 @@ from models import current_version
 from trends.charts import Chart
 from trends.csv import to_csv
 from trends.data import NARROW_HINT, QueryRefused
+from trends.datasets import check_known, scoped
 from trends.filters import (
     DIMENSION_LABELS,
     GRANULARITIES,
@@ -31,12 +32,13 @@ from trends.filters import (
     from_mapping,
     from_query,
 )
-from trends.options import filter_options
+from trends.options import default_datasets, filter_options
 
 log = logging.getLogger(__name__)
 
 # URL key -> label of the multi-select dropdowns, in display order (their values: trends.options).
 DROPDOWNS = {
+    "dataset": "Datasets",
     "region": "Regions",
     "state": "States",
     "lga": "LGAs",
@@ -46,21 +48,29 @@ DROPDOWNS = {
 }
 DB_ERROR_ALERT = "The data could not be loaded: the database did not answer. Please retry in a moment."
 FILTERS_ALERT = "These filters cannot be used:"
+# Beside the URL keys in a page's options: the datasets read when none is chosen (the dataset dropdown's placeholder).
+DEFAULT_DATASETS = "default_dataset"
 
 
 def page_options(engine: Engine) -> tuple[dict[str, list[str]], str | None]:
     """Return the dropdown options, or empty ones and the database alert when it does not answer."""
     try:
-        return filter_options(engine), None
+        return {**filter_options(engine), DEFAULT_DATASETS: default_datasets(engine)}, None
     except SQLAlchemyError as exc:
         log.warning("filter options unavailable: %s", exc.__class__.__name__)
         return {key: [] for key in DROPDOWNS}, DB_ERROR_ALERT
 
 
-def parse_query(query: Mapping[str, Any]) -> tuple[TrendFilters, str | None]:
-    """Return the filters in a page's query parameters and an error message if some were invalid."""
+def parse_query(query: Mapping[str, Any], datasets: Sequence[str] | None = None) -> tuple[TrendFilters, str | None]:
+    """Return the filters in a page's query parameters and an error message if some were invalid.
+
+    ``datasets``: the datasets that hold events (None: not known, e.g. the database is down); another is invalid.
+    """
     try:
-        return from_mapping(query), None
+        filters = from_mapping(query)
+        if datasets is not None:
+            check_known(filters.datasets, datasets)
+        return filters, None
     except FilterError as exc:
         log.info("invalid trend filter in URL: %s", exc)
         return TrendFilters(), f"Ignored the filters in the address: {exc}"
@@ -70,6 +80,11 @@ def filters_from_inputs(inputs: Sequence[Mapping[str, Any]]) -> TrendFilters:
     """Build filters from a pattern-matching callback's inputs list ({"id": {"key"}, "value"})."""
     values = {item["id"]["key"]: item.get("value") for item in inputs}
     return from_controls(values)
+
+
+def stored_filters(query: str | None) -> TrendFilters:
+    """Return the filters a page stored, their datasets settled for its queries and citations."""
+    return scoped(db.engine(), from_query(query or ""))
 
 
 def synced_filters() -> tuple[str, str]:
@@ -84,7 +99,7 @@ def clicked_csv(charts: Mapping[str, Chart], clicks: list[int | None], query: st
     # Only a forged request names no chart of the page, or sends clicks that are not a list.
     if not isinstance(key, str) or key not in charts or not isinstance(clicks, list) or not any(clicks):
         raise PreventUpdate
-    return csv_download(db.engine(), charts[key], key, from_query(query or ""), date.today())
+    return csv_download(db.engine(), charts[key], key, stored_filters(query), date.today())
 
 
 def _date_input(id_type: str, key: str, label: str, value: date | None) -> html.Label:
@@ -116,6 +131,7 @@ def filter_bar(id_type: str, filters: TrendFilters, options: Mapping[str, list[s
     for key, label in DROPDOWNS.items():
         selected = values[LIST_KEYS[key]]
         choices = sorted(set(options.get(key, [])) | set(selected))  # keep URL values visible even if unknown
+        placeholder = dataset_placeholder(options.get(DEFAULT_DATASETS)) if key == "dataset" else "All"
         fields.append(
             html.Label(
                 [
@@ -125,7 +141,7 @@ def filter_bar(id_type: str, filters: TrendFilters, options: Mapping[str, list[s
                         options=choices,
                         value=selected,
                         multi=True,
-                        placeholder="All",
+                        placeholder=placeholder,
                     ),
                 ],
                 className="trends-field trends-field-wide",
@@ -177,6 +193,11 @@ def filter_bar(id_type: str, filters: TrendFilters, options: Mapping[str, list[s
     return html.Div(fields, className="trends-filters")
 
 
+def dataset_placeholder(default: Sequence[str] | None) -> str:
+    """Say which datasets are read while none is chosen."""
+    return f"Default: {', '.join(default)}" if default else "Default"
+
+
 def chart_card(graph_type: str, csv_type: str, key: str, title: str, note: str = "") -> html.Section:
     """Return a titled card with a loading graph and its CSV download button."""
     return html.Section(
@@ -202,10 +223,11 @@ def chart_card(graph_type: str, csv_type: str, key: str, title: str, note: str =
 
 def csv_download(engine: Engine, chart: Chart, key: str, filters: TrendFilters, today: date) -> dict[str, Any]:
     """Return a dcc.Download payload: the chart's frame as escaped CSV with a citation line."""
+    filters = filters if filters.scope is not None else scoped(engine, filters)
     frame: pd.DataFrame = chart.load(engine, filters)
     with Session(engine) as session:
         version = current_version(session)
-    text = to_csv(frame, filters, version, today, chart.title)
+    text = to_csv(frame, filters, version, today, chart.title, filters.scope or ())
     return dcc.send_string(text, filename=f"nvcd-{key.replace('_', '-')}-{today.isoformat()}.csv", type="text/csv")
 
 

@@ -48,8 +48,11 @@ LIST_KEYS = {
     "crisis_type": "crisis_types",
     "actor": "actors",
     "source": "sources",
+    "dataset": "datasets",
 }
 MAX_VALUES = 100
+# As long as conflict_events.dataset may be.
+MAX_DATASET_NAME = 32
 # C0 controls, DEL and C1 controls: no place, actor or source name holds one, and a line break
 # in a value would reach the CSV citation and the page captions.
 CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -66,7 +69,11 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True)
 class TrendFilters:
-    """What a researcher selected: date range, places, types, actors, sources, time step, view."""
+    """What a researcher selected: date range, places, types, actors, sources, datasets, time step, view.
+
+    No dataset chosen means the default (``trends.datasets.in_scope``). ``scope``, never in the URL, holds
+    the datasets the choice (or the default) came to once settled (``trends.datasets.scoped``).
+    """
 
     start: date | None = None
     end: date | None = None
@@ -76,10 +83,12 @@ class TrendFilters:
     crisis_types: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
     granularity: str = "month"
     group_by: str = "crisis_type"
     metric: str = "events"
     extra: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    scope: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.granularity not in GRANULARITIES:
@@ -96,6 +105,8 @@ class TrendFilters:
                 raise FilterError(key, f"at most {MAX_VALUES} values")
             if any(CONTROL_CHARS.search(value) for value in values):
                 raise FilterError(key, "must not contain control characters (line breaks, tabs)")
+        if any(len(name) > MAX_DATASET_NAME for name in self.datasets):
+            raise FilterError("dataset", f"at most {MAX_DATASET_NAME} characters")
 
     def to_params(self) -> list[tuple[str, str]]:
         """Return the non-default settings as ordered (key, value) pairs."""
@@ -125,6 +136,7 @@ class TrendFilters:
         """Return a JSON-serialisable dict (dates as ISO strings)."""
         data = asdict(self)
         data.pop("extra")
+        data.pop("scope")
         data["start"] = self.start.isoformat() if self.start else None
         data["end"] = self.end.isoformat() if self.end else None
         return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Select, String, cast, func, literal, or_, select, union_all
 
-from models import DataQualityMetric, ValidationIssue
+from models import DataQualityMetric, PipelineRun, ValidationIssue
+from trends.datasets import dataset_condition
 from trends.filters import TrendFilters
 from trends.queries import PRECISE_LEVELS, by_bucket
 from trends.sql import E, count_if, dimension_column, per_bucket, where
@@ -85,8 +86,12 @@ def completeness_select(filters: TrendFilters) -> Select:
 
 
 def runs_select(filters: TrendFilters, limit: int = 200) -> Select:
-    """Return per-run rates recorded by the pipeline (aggregate rows, or per-source rows if sources are chosen)."""
+    """Return per-run rates recorded by the pipeline (aggregate rows, or per-source rows if sources are chosen).
+
+    Only runs into the chosen datasets (the default's when none is chosen), and rows of no run.
+    """
     M = DataQualityMetric  # noqa: N806 - table alias
+    R = PipelineRun  # noqa: N806 - table alias
     stmt = select(
         M.run_id,
         M.timestamp,
@@ -96,6 +101,7 @@ def runs_select(filters: TrendFilters, limit: int = 200) -> Select:
         M.validation_pass_rate,
         M.completeness,
     )
+    stmt = stmt.outerjoin(R, R.id == M.run_id).where(or_(R.id.is_(None), dataset_condition(R.dataset, filters)))
     if filters.sources:
         stmt = stmt.where(M.metric_type == "source", M.source.in_(filters.sources))
     else:
@@ -145,7 +151,7 @@ def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int =
     """Return events that failed a rule or were geocoded imprecisely, one row per reason."""
     I = ValidationIssue  # noqa: E741, N806 - table alias
     base = [where(filters), *_drill_conditions(drill)]
-    columns = (E.id.label("event_id"), E.event_date, E.state, E.lga, E.source)
+    columns = (E.id, E.event_id, E.event_date, E.state, E.lga, E.source)
     parts = []
     if drill.precision is None:
         # The newest events with issues first, then their issues: a join walked in date order is
@@ -157,7 +163,7 @@ def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int =
             flagged = flagged.where(E.id.in_(select(I.event_id).where(I.rule == drill.rule)))
         recent = flagged.order_by(E.event_date.desc().nulls_first(), E.id).limit(limit).subquery("flagged")
         failed = select(recent, I.rule.label("reason"), I.severity, func.coalesce(I.detail, "").label("detail")).join(
-            I, I.event_id == recent.c.event_id
+            I, I.event_id == recent.c.id
         )
         parts.append(failed.where(I.rule == drill.rule) if drill.rule else failed)
     if drill.rule is None:
@@ -174,9 +180,7 @@ def drilldown_select(filters: TrendFilters, drill: Drill = Drill(), limit: int =
             )
         )
     union = union_all(*parts).subquery("drill")
-    return (
-        select(union).order_by(union.c.event_date.desc().nulls_first(), union.c.event_id, union.c.reason).limit(limit)
-    )
+    return select(union).order_by(union.c.event_date.desc().nulls_first(), union.c.id, union.c.reason).limit(limit)
 
 
 def newest(stmt: Select, limit: int) -> Select:

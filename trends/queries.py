@@ -27,6 +27,8 @@ from trends.sql import (
 PRECISE_LEVELS = ("ward", "lga")
 EVENT_COLUMNS = (
     "id",
+    "event_id",
+    "dataset",
     "event_date",
     "state",
     "lga",
@@ -57,6 +59,8 @@ EVENT_COLUMNS = (
     "error_count",
     "warning_count",
 )
+# Listed too when withdrawn events are asked for.
+WITHDRAWAL_COLUMNS = ("withdrawn_at", "withdrawn_run_id")
 
 
 def series_select(filters: TrendFilters, dimension: str | None = None, metric: str | None = None) -> Select:
@@ -120,9 +124,15 @@ def place_select(filters: TrendFilters, metric: str | None = None) -> Select:
     )
 
 
-def events_select(filters: TrendFilters, limit: int, offset: int = 0, after_id: int | None = None) -> Select:
-    """Return a page of events matching ``filters`` in id order (keyset when ``after_id`` is given)."""
-    stmt = select(*(getattr(E, name) for name in EVENT_COLUMNS)).where(where(filters))
+def events_select(
+    filters: TrendFilters, limit: int, offset: int = 0, after_id: int | None = None, withdrawn: str = "exclude"
+) -> Select:
+    """Return a page of events matching ``filters`` in id order (keyset when ``after_id`` is given).
+
+    ``withdrawn`` (``trends.datasets.WITHDRAWN``) also lists withdrawn events, or only them, with when and by which run.
+    """
+    names = EVENT_COLUMNS + (WITHDRAWAL_COLUMNS if withdrawn != "exclude" else ())
+    stmt = select(*(getattr(E, name) for name in names)).where(where(filters, withdrawn))
     if after_id is not None:
         stmt = stmt.where(E.id > after_id)
     return stmt.order_by(E.id).offset(offset).limit(limit)

@@ -24,6 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from models import ConflictEvent
+from trends.datasets import dataset_condition, withdrawn_condition
 from trends.filters import DIMENSIONS, GRANULARITIES, METRICS, TrendFilters
 
 E = ConflictEvent
@@ -68,9 +69,9 @@ def _bucket_sqlite(element: date_bucket, compiler: SQLCompiler, **kw: Any) -> st
     return f"date({column}, 'start of month')"
 
 
-def conditions(filters: TrendFilters) -> list[ColumnElement[bool]]:
-    """Return the WHERE conditions on conflict_events for ``filters``."""
-    conds: list[ColumnElement[bool]] = []
+def conditions(filters: TrendFilters, withdrawn: str = "exclude") -> list[ColumnElement[bool]]:
+    """Return the WHERE conditions on conflict_events for ``filters``: live events (by default) of their datasets."""
+    conds = [withdrawn_condition(withdrawn), dataset_condition(E.dataset, filters)]
     if filters.start:
         conds.append(E.event_date >= filters.start)
     if filters.end:
@@ -89,9 +90,9 @@ def conditions(filters: TrendFilters) -> list[ColumnElement[bool]]:
     return conds
 
 
-def where(filters: TrendFilters) -> ColumnElement[bool]:
-    """Return all of ``filters``' conditions as one clause (TRUE when there are none)."""
-    return and_(True, *conditions(filters))
+def where(filters: TrendFilters, withdrawn: str = "exclude") -> ColumnElement[bool]:
+    """Return all of ``filters``' conditions as one clause; ``withdrawn`` as in ``trends.datasets.WITHDRAWN``."""
+    return and_(True, *conditions(filters, withdrawn))
 
 
 def dimension_column(dimension: str) -> ColumnElement[Any]:
@@ -116,11 +117,11 @@ def metric_column(metric: str, table: Any = E, only: ColumnElement[bool] | None 
     return func.coalesce(total if only is None else total.filter(only), 0)
 
 
-def actor_rows(filters: TrendFilters, *columns: ColumnElement[Any]) -> Any:
+def actor_rows(filters: TrendFilters, *columns: ColumnElement[Any], withdrawn: str = "exclude") -> Any:
     """Return a subquery with one row per (event, actor) - UNION ALL of actor1..3 - plus ``columns``."""
     parts: list[Select] = []
     for actor in (E.actor1, E.actor2, E.actor3):
-        conds = [where(filters), actor.is_not(None), actor != ""]
+        conds = [where(filters, withdrawn), actor.is_not(None), actor != ""]
         if filters.actors:
             # When grouping by actor under an actor filter, show only the chosen actors.
             conds.append(actor.in_(filters.actors))

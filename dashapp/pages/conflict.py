@@ -20,6 +20,7 @@ from dashapp.filters_ui import (
     filter_bar,
     page_options,
     parse_query,
+    stored_filters,
     synced_filters,
 )
 from trends.charts import (
@@ -30,7 +31,7 @@ from trends.charts import (
     place_summary,
     states_from,
 )
-from trends.filters import DIMENSION_LABELS, METRIC_LABELS, TrendFilters, from_query
+from trends.filters import DIMENSION_LABELS, METRIC_LABELS, TrendFilters
 
 dash.register_page(__name__, path="/trends/conflict", name="Conflict trends", order=3)
 ALERT_TEXT = alert_state(ids.CONFLICT_ALERT)  # database errors show in the page's alert (db_alert)
@@ -43,8 +44,8 @@ def graph(key: str) -> dict[str, str]:
 
 def layout(**query: Any) -> html.Div:
     """Render the filter bar from the URL, the quality context and the charts."""
-    filters, error = parse_query(query)
     options, db_error = page_options(db.engine())
+    filters, error = parse_query(query, None if db_error else options["dataset"])
     error = error or db_error
     return html.Div(
         [
@@ -110,7 +111,7 @@ def sync_conflict_filters(_values: list[Any]) -> tuple[str, str]:
 @db_alert(ids.CONFLICT_ALERT)
 def update_conflict_series(query: str | None) -> go.Figure:
     """Redraw the over-time chart."""
-    filters = from_query(query or "")
+    filters = stored_filters(query)
     return make_series_figure(CONFLICT_CHARTS["series"].load(db.engine(), filters), METRIC_LABELS[filters.metric])
 
 
@@ -125,7 +126,7 @@ def update_conflict_series(query: str | None) -> go.Figure:
 @db_alert(ids.CONFLICT_ALERT)
 def update_conflict_places(query: str | None) -> tuple[go.Figure, go.Figure, go.Figure, list[Any]]:
     """Redraw the state and LGA rankings, the map and the quality context from one per-LGA aggregate."""
-    filters = from_query(query or "")
+    filters = stored_filters(query)
     summary = place_summary(db.engine(), filters)
     label = METRIC_LABELS[filters.metric]
     return (

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 import dash
 import dash_ag_grid as dag
@@ -24,6 +26,7 @@ from dashapp.filters_ui import (
     filter_bar,
     page_options,
     parse_query,
+    stored_filters,
     synced_filters,
 )
 from trends.charts import (
@@ -33,7 +36,7 @@ from trends.charts import (
     rates_from,
     worst_from,
 )
-from trends.filters import TrendFilters, from_query
+from trends.filters import TrendFilters
 from trends.quality_queries import DRILL_LIMIT, Drill
 
 dash.register_page(__name__, path="/trends/quality", name="Data quality", order=4)
@@ -50,6 +53,20 @@ DRILL_MEANING = {
 }
 TIME_CHARTS = {"rates_source", "rates_state", "precision", "failures"}
 GRID_COLUMNS = ["event_id", "event_date", "state", "lga", "source", "reason", "severity", "detail"]
+# Markdown's backslash-escapable punctuation: an event id given by an import stays text in its link.
+MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def event_link(event_id: str) -> str:
+    """Return a Markdown link from an event id to its page, under the app's path prefix (the grid renders it)."""
+    text = MARKDOWN_PUNCTUATION.sub(r"\\\1", event_id)
+    return f"[{text}]({dash.get_relative_path('/events/' + quote(event_id, safe=''))})"
+
+
+def grid_column(name: str) -> dict[str, str]:
+    """Return the grid's definition of column ``name`` (the event id as a link to the event's page)."""
+    column = {"field": name, "headerName": name.replace("_", " ")}
+    return column | {"cellRenderer": "markdown"} if name == "event_id" else column
 
 
 def graph(key: str) -> dict[str, str]:
@@ -63,8 +80,8 @@ def _card(key: str, note: str = "") -> Any:
 
 def layout(**query: Any) -> html.Div:
     """Render the filter bar from the URL, the quality charts and the drill-down grid."""
-    filters, error = parse_query(query)
     options, db_error = page_options(db.engine())
+    filters, error = parse_query(query, None if db_error else options["dataset"])
     error = error or db_error
     return html.Div(
         [
@@ -99,7 +116,7 @@ def layout(**query: Any) -> html.Div:
                         dag.AgGrid(
                             id=ids.QUALITY_GRID,
                             rowData=[],
-                            columnDefs=[{"field": name, "headerName": name.replace("_", " ")} for name in GRID_COLUMNS],
+                            columnDefs=[grid_column(name) for name in GRID_COLUMNS],
                             defaultColDef={"sortable": True, "filter": True, "resizable": True},
                             dashGridOptions={
                                 "pagination": True,
@@ -155,7 +172,7 @@ def redraw_callback(name: str, graphs: tuple[str, ...], draw: Callable[[TrendFil
     """Register the callback that redraws ``graphs`` with ``draw`` for the stored filters, and return it."""
 
     def update(query: str | None) -> Any:
-        return draw(from_query(query or ""))
+        return draw(stored_filters(query))
 
     update.__name__ = update.__qualname__ = f"update_quality_{name}"  # what the logs name
     update.__doc__ = f"Redraw the {', '.join(graphs)} chart{'s' if len(graphs) > 1 else ''}."
@@ -205,14 +222,17 @@ def drill_from_click(key: str, click: Mapping[str, Any] | None, granularity: str
 @db_alert(ids.QUALITY_ALERT)
 def update_quality_grid(query: str | None, _clicks: list[Any]) -> tuple[list[dict[str, Any]], str]:
     """List the records behind the clicked point (or all of them when nothing is clicked)."""
-    filters = from_query(query or "")
+    filters = stored_filters(query)
     drill = Drill()
     trigger = ctx.triggered_id
     if isinstance(trigger, dict):
         click = next((item.get("value") for item in ctx.inputs_list[1] if item["id"] == trigger), None)
         drill = drill_from_click(trigger["chart"], click, filters.granularity)
     frame = drilldown(db.engine(), filters, drill)
-    frame = frame.assign(event_date=[day.isoformat() if day else "" for day in frame["event_date"]])
+    frame = frame.assign(
+        event_id=[event_link(str(name)) for name in frame["event_id"]],
+        event_date=[day.isoformat() if day else "" for day in frame["event_date"]],
+    )
     return frame.to_dict("records"), drill_caption(len(frame), drill)
 
 

@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from api import ingest
+from models import DEMO_DATASET
 from pipeline.demo.generate import generate_events, generate_records
+from pipeline.load import Target
 from pipeline.runner import run_pipeline
 from tests.revisions.imports import EDITS, public_id, read_feed, records_a, records_b
 from tests.status.builders import add_events, add_metric, add_run, commit, every
@@ -100,6 +102,29 @@ def _quality(s: Setting) -> TestResponse:
     return response
 
 
+def _living(s: Setting) -> None:
+    """Load generated events, withdraw some by a snapshot of the others, and add a replay's demo events."""
+    records = generate_records(12, seed=9)
+    run_pipeline(s.engine, records, trigger="cli")
+    run_pipeline(s.engine, records[:8], trigger="cli", target=Target(snapshot=True, force=True))
+    run_pipeline(s.engine, generate_records(4, seed=10), trigger="replay", target=Target(dataset=DEMO_DATASET))
+
+
+def _events(s: Setting) -> TestResponse:
+    _living(s)
+    response = s.client.get("/api/v1/events?withdrawn=include&dataset=nvcd&dataset=demo")
+    items = response.get_json()["items"]
+    assert {item["dataset"] for item in items} == {"nvcd", "demo"} and any(item["withdrawn_at"] for item in items)
+    return response
+
+
+def _trends(s: Setting) -> TestResponse:
+    _living(s)
+    response = s.client.get("/api/v1/trends?group_by=state&dataset=demo")
+    assert response.get_json()["data"] and response.get_json()["datasets"] == ["demo"]
+    return response
+
+
 def _run_fails(s: Setting, **how: bool) -> None:
     """Make the next ingest run fail the way ``how`` says (busy, input_error, too_large)."""
 
@@ -149,8 +174,10 @@ Case = Callable[[Setting], TestResponse]
 # (method, path, status) -> how to provoke that answer.
 CASES: dict[tuple[str, str, int], Case] = {
     ("get", "/healthz", 503): lambda s: s.down.get("/healthz"),
+    ("get", "/api/v1/events", 200): _events,
     ("get", "/api/v1/events", 422): lambda s: s.client.get("/api/v1/events?limit=0"),
     ("get", "/api/v1/events", 503): lambda s: s.down.get("/api/v1/events"),
+    ("get", "/api/v1/trends", 200): _trends,
     ("get", "/api/v1/trends", 422): lambda s: s.client.get("/api/v1/trends?granularity=year"),
     ("get", "/api/v1/trends", 503): lambda s: s.down.get("/api/v1/trends"),
     ("get", CHANGES, 200): _updates_only,

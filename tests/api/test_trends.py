@@ -8,7 +8,8 @@ import io
 import pytest
 from sqlalchemy import Engine
 
-from tests.trends.conftest import insert_events
+from models import DEMO_DATASET
+from tests.trends.conftest import insert_events, load_living, withdraw
 
 
 @pytest.fixture
@@ -128,3 +129,105 @@ def test_documented_in_openapi(client) -> None:
     params = {p["name"] for p in spec["paths"]["/api/v1/trends"]["get"]["parameters"]}
     assert {"granularity", "group_by", "metric", "state", "actor", "start", "end", "format"} <= params
     assert {"limit", "offset", "cursor"} <= {p["name"] for p in spec["paths"]["/api/v1/events"]["get"]["parameters"]}
+
+
+def test_events_carry_their_public_id_and_dataset(client, event_ids: list[int]) -> None:
+    items = client.get("/api/v1/events?limit=2").get_json()["items"]
+    assert [(item["event_id"], item["dataset"]) for item in items] == [("NVCD1", "nvcd"), ("NVCD2", "nvcd")]
+    assert "withdrawn_at" not in items[0]
+    table = list(csv.DictReader(io.StringIO("\n".join(_csv_lines(client, "/api/v1/events?limit=2")[1:]))))
+    assert [(row["event_id"], row["dataset"]) for row in table] == [("NVCD1", "nvcd"), ("NVCD2", "nvcd")]
+
+
+def _csv_lines(client, path: str) -> list[str]:
+    response = client.get(path + ("&" if "?" in path else "?") + "format=csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return response.get_data(as_text=True).splitlines()
+
+
+def test_demo_is_left_out_once_real_data_exists(client, engine: Engine) -> None:
+    insert_events(engine, DEMO_DATASET)
+    alone = client.get("/api/v1/events").get_json()
+    assert alone["count"] == 7 and alone["datasets"] == ["demo"]  # only demo data: the demo app shows it
+    insert_events(engine)
+    body = client.get("/api/v1/events").get_json()
+    assert {item["dataset"] for item in body["items"]} == {"nvcd"} and body["datasets"] == ["nvcd"]
+    assert body["filters"]["datasets"] == []
+    assert client.get("/api/v1/events?dataset=demo").get_json()["count"] == 7
+    assert client.get("/api/v1/events?dataset=demo&dataset=nvcd").get_json()["count"] == 14
+    totals = {
+        query: sum(row["value"] for row in client.get(f"/api/v1/trends?{query}").get_json()["data"])
+        for query in ("", "dataset=demo", "dataset=nvcd&dataset=demo")
+    }
+    assert totals == {"": 6, "dataset=demo": 6, "dataset=nvcd&dataset=demo": 12}
+
+
+def test_csv_cites_each_dataset_and_never_credits_nextier_for_demo(client, engine: Engine) -> None:
+    insert_events(engine, DEMO_DATASET)
+    for path in ("/api/v1/events", "/api/v1/trends"):
+        citation = _csv_lines(client, path)[0]
+        assert "demo = generated demo data (not NVCD)" in citation and "Nextier" not in citation
+    insert_events(engine)
+    assert "nvcd = Nigeria Violent Conflicts Database (Nextier);" in _csv_lines(client, "/api/v1/trends")[0]
+    both = _csv_lines(client, "/api/v1/events?dataset=demo&dataset=nvcd")[0]
+    assert "data: demo = generated demo data (not NVCD), nvcd = Nigeria Violent Conflicts Database (Nextier);" in both
+
+
+def test_withdrawn_events_are_listed_only_on_request(client, engine: Engine) -> None:
+    ids = insert_events(engine)
+    withdraw(engine, [ids[0], ids[4]])
+    default = client.get("/api/v1/events").get_json()
+    assert default["count"] == 5 and default["withdrawn"] == "exclude"
+    assert {"NVCD1", "NVCD5"}.isdisjoint(item["event_id"] for item in default["items"])
+    only = client.get("/api/v1/events?withdrawn=only").get_json()
+    assert [item["event_id"] for item in only["items"]] == ["NVCD1", "NVCD5"]
+    assert all(
+        item["withdrawn_at"].startswith("2026-12-07T12:00:00") and item["withdrawn_run_id"] for item in only["items"]
+    )
+    every = client.get("/api/v1/events?withdrawn=include").get_json()
+    assert every["count"] == 7 and sum(item["withdrawn_at"] is not None for item in every["items"]) == 2
+    table = list(csv.DictReader(io.StringIO("\n".join(_csv_lines(client, "/api/v1/events?withdrawn=only")[1:]))))
+    assert [row["event_id"] for row in table] == ["NVCD1", "NVCD5"] and all(row["withdrawn_run_id"] for row in table)
+    assert "NVCD1" not in "".join(_csv_lines(client, "/api/v1/events"))
+    assert sum(row["value"] for row in client.get("/api/v1/trends").get_json()["data"]) == 4
+
+
+def test_a_snapshot_import_withdraws_from_the_api(client, engine: Engine) -> None:
+    ids = load_living(engine)
+    listed = {item["event_id"] for item in client.get("/api/v1/events?limit=1000").get_json()["items"]}
+    assert listed == set(ids["live"])
+    gone = client.get("/api/v1/events?withdrawn=only&dataset=nvcd&dataset=demo").get_json()["items"]
+    assert {item["event_id"] for item in gone} == set(ids["withdrawn"])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "dataset=nvdc",  # holds no events
+        "dataset=nvcd&dataset=elsewhere",
+        "dataset=" + "x" * 33,
+        "dataset=a%0Ab",
+        "dataset=",
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/trends"])
+def test_bad_datasets_are_422(client, event_ids: list[int], path: str, query: str) -> None:
+    response = client.get(f"{path}?{query}")
+    assert response.status_code == 422, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["status"] == 422 and "dataset" in body["detail"]["query"]
+
+
+def test_unknown_dataset_names_the_known_ones(client, event_ids: list[int]) -> None:
+    body = client.get("/api/v1/events?dataset=nvdc").get_json()
+    assert body["detail"]["query"]["dataset"] == ["unknown dataset 'nvdc' (known: nvcd)"]
+    assert client.get("/api/v1/events?withdrawn=all").status_code == 422
+
+
+def test_datasets_and_withdrawals_are_documented(client) -> None:
+    spec = client.get("/openapi.json").get_json()
+    events = spec["paths"]["/api/v1/events"]["get"]
+    assert {"dataset", "withdrawn"} <= {p["name"] for p in events["parameters"]}
+    assert "dataset" in {p["name"] for p in spec["paths"]["/api/v1/trends"]["get"]["parameters"]}
+    item = spec["components"]["schemas"]["EventItem"]["properties"]
+    assert {"event_id", "dataset", "withdrawn_at", "withdrawn_run_id"} <= set(item)

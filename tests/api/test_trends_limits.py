@@ -61,7 +61,7 @@ def _many_events(engine: Engine, count: int = 20_000) -> None:
             insert(ConflictEvent),
             [
                 {
-                    "event_id": f"NGA{n + 1}",
+                    "event_id": f"NGA{n}",
                     "fingerprint": f"f{n}",
                     "content_hash": "h",
                     "event_date": first + timedelta(days=n % 1500),

@@ -61,6 +61,9 @@ def test_filters_url_and_csv(chromium, server_factory, engine: Engine, tmp_path:
         wait_for_bars(page, STATES, 3)
         assert traces(page, STATES)[0]["y"] == ["Borno", "Kano", "Lagos"]
         assert traces(page, STATES)[0]["x"] == [15, 5, 1]
+        # The series has a callback of its own, which may answer after the rankings' one.
+        drawn = f"(id) => {{ const t = ({TRACES})(id); return t && t.length > 0; }}"
+        page.wait_for_function(drawn, arg=SERIES, timeout=15000)
         assert len(traces(page, SERIES)[0]["x"]) == 1  # one month per crisis type
 
         # Change two filters: the charts update and the URL follows.
@@ -135,6 +138,8 @@ def test_quality_page_drills_into_the_grid(chromium, server_factory, engine: Eng
         page.wait_for_function(f"() => document.querySelectorAll('{grid_rows}').length === 1", timeout=15000)
         assert "rule = required_fields" in page.locator(f"#{ids.QUALITY_DRILL}").inner_text()
         assert "required_fields" in page.locator(grid_rows).first.inner_text()
+        link = page.locator(f"{grid_rows} a").first  # the event id, rendered from the row's Markdown link
+        assert (link.inner_text(), link.get_attribute("href")) == ("NVCD4", "/events/NVCD4")
         assert errors == []
     finally:
         context.close()

@@ -240,8 +240,8 @@ def test_grid_lists_the_records_behind_a_clicked_point(prepared: list[int]) -> N
         return quality.update_quality_grid("", [click], None)
 
     rows, caption = copy_context().run(run)
-    assert [(row["event_id"], row["reason"], row["event_date"]) for row in rows] == [
-        (prepared[3], "required_fields", "2024-02-10"),
+    assert [(row["id"], row["event_id"], row["reason"], row["event_date"]) for row in rows] == [
+        (prepared[3], "[NVCD4](/events/NVCD4)", "required_fields", "2024-02-10"),
     ]
     assert "rule = required_fields" in caption
     all_rows, _ = drawn(quality.update_quality_grid, "", [None])
@@ -394,3 +394,80 @@ def test_dash_answers_with_the_alert_when_the_database_is_down(down_app: Any) ->
 def test_a_page_opened_while_the_database_is_down_renders_with_the_alert(down_app: Any, page: str) -> None:
     rendered = json.dumps(globals()[page].layout(), cls=plotly.utils.PlotlyJSONEncoder)
     assert filters_ui.DB_ERROR_ALERT in rendered
+
+
+def _csv_text(payload: dict[str, Any]) -> str:
+    return payload["content"] if not payload.get("base64") else base64.b64decode(payload["content"]).decode()
+
+
+def test_grid_links_each_event_id_to_its_page(prepared: list[int], monkeypatch) -> None:
+    from dash import _get_paths
+
+    grid = find(quality.layout(), ids.QUALITY_GRID)
+    column = next(col for col in grid.columnDefs if col["field"] == "event_id")
+    assert column == {"field": "event_id", "headerName": "event id", "cellRenderer": "markdown"}
+    rows, _ = drawn(quality.update_quality_grid, "state=Lagos", [None])
+    assert sorted({row["event_id"] for row in rows}) == ["[NVCD3](/events/NVCD3)", "[NVCD4](/events/NVCD4)"]
+    # An id an import gave stays text in the link, and is one path segment of its URL.
+    assert quality.event_link("A_1 (b)/c") == "[A\\_1 \\(b\\)/c](/events/A_1%20%28b%29%2Fc)"
+    monkeypatch.setattr(_get_paths, "CONFIG", AttributeDict(requests_pathname_prefix="/nvcd/"))
+    assert quality.event_link("NGA7") == "[NGA7](/nvcd/events/NGA7)"
+
+
+def test_dataset_dropdown_offers_the_datasets_and_names_the_default(engine: Engine, app) -> None:
+    insert_events(engine, "demo")
+    with app.test_request_context():
+        dropdown = find(conflict.layout(), {"type": ids.CONFLICT_FILTER, "key": "dataset"})
+        assert (dropdown.options, dropdown.value, dropdown.placeholder) == (["demo"], [], "Default: demo")
+        insert_events(engine)
+        dropdown = find(quality.layout(dataset="demo"), {"type": ids.QUALITY_FILTER, "key": "dataset"})
+        assert (dropdown.options, dropdown.value, dropdown.placeholder) == (["demo", "nvcd"], ["demo"], "Default: nvcd")
+        page = conflict.layout(dataset="nvdc", state="Kano")
+        alert = find(page, ids.CONFLICT_ALERT)
+        assert alert.hidden is False and "unknown dataset 'nvdc' (known: demo, nvcd)" in alert.children
+        assert find(page, {"type": ids.CONFLICT_FILTER, "key": "state"}).value == []  # the address is ignored
+
+
+def test_the_chosen_datasets_go_into_the_url(prepared: list[int]) -> None:
+    inputs = [
+        [
+            {"id": {"type": ids.QUALITY_FILTER, "key": key}, "property": "value", "value": value}
+            for key, value in (("dataset", ["demo", "nvcd"]), ("state", ["Kano"]), ("granularity", "month"))
+        ]
+    ]
+    store, search = in_callback(quality.sync_quality_filters, [None] * 3, inputs_list=inputs)
+    assert store == "state=Kano&dataset=demo&dataset=nvcd" and search == "?" + store
+
+
+def test_charts_read_live_events_of_the_default_datasets(engine: Engine, app) -> None:
+    from tests.trends.conftest import withdraw
+
+    insert_events(engine, "demo")
+    ids_nvcd = insert_events(engine)
+    withdraw(engine, ids_nvcd[:2])
+    with app.test_request_context():
+
+        def events(query: str) -> str:
+            tiles = drawn(conflict.update_conflict_places, query)[3]
+            return (
+                next(tile for tile in tiles if tile.to_plotly_json()["props"].get("data-stat") == "events")
+                .children[0]
+                .children
+            )
+
+        assert (events(""), events("dataset=demo"), events("dataset=demo&dataset=nvcd")) == ("5", "7", "12")
+        rows, _ = drawn(quality.update_quality_grid, "", [None])
+        assert {row["event_id"] for row in rows}.isdisjoint({"[NVCD1](/events/NVCD1)", "[NVCD2](/events/NVCD2)"})
+        assert all(row["event_id"].startswith("[NVCD") for row in rows)
+
+
+def test_page_csv_cites_the_datasets_shown(engine: Engine, app) -> None:
+    insert_events(engine, "demo")
+    trigger = {"chart": "states", "type": ids.CONFLICT_CSV}
+    with app.test_request_context():
+        demo_only = _csv_text(drawn(conflict.download_conflict_csv, [0, 1, 0, 0], "", triggered=trigger))
+        assert "data: demo = generated demo data (not NVCD);" in demo_only.splitlines()[0]
+        assert "Nextier" not in demo_only
+        insert_events(engine)
+        line = _csv_text(drawn(conflict.download_conflict_csv, [0, 1, 0, 0], "", triggered=trigger)).splitlines()[0]
+        assert "data: nvcd = Nigeria Violent Conflicts Database (Nextier);" in line and "demo" not in line

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from models import ConflictEvent, DataQualityMetric, PipelineRun, ValidationIssue, bump_version
+from models import (
+    DEFAULT_DATASET,
+    DEMO_DATASET,
+    ConflictEvent,
+    DataQualityMetric,
+    PipelineRun,
+    ValidationIssue,
+    bump_version,
+)
 
 # (date, state, lga, region, actors, crisis type, counts, source, precision, lat, lon, derived, issues)
 EVENTS = [
@@ -120,11 +128,14 @@ EVENTS = [
 ]
 
 
-def insert_events(engine: Engine) -> list[int]:
-    """Insert the prepared events, their issues and two runs' metrics; return the event ids."""
+def insert_events(engine: Engine, dataset: str = DEFAULT_DATASET) -> list[int]:
+    """Insert the prepared events into ``dataset``, their issues and two runs' metrics; return the row ids.
+
+    Their public ids are the dataset's name, upper case, and their position from 1 (``NVCD1`` ... ``NVCD7``).
+    """
     ids = []
     with Session(engine) as session:
-        run = PipelineRun(status="succeeded", trigger="cli")
+        run = PipelineRun(status="succeeded", trigger="cli", dataset=dataset)
         session.add(run)
         session.flush()
         for n, (
@@ -143,7 +154,8 @@ def insert_events(engine: Engine) -> list[int]:
             issues,
         ) in enumerate(EVENTS):
             event = ConflictEvent(
-                event_id=f"NGA{n + 1}",
+                event_id=f"{dataset.upper()}{n + 1}",
+                dataset=dataset,
                 fingerprint=f"fp{n}",
                 content_hash=f"h{n}",
                 event_date=day,
@@ -206,6 +218,46 @@ def insert_events(engine: Engine) -> list[int]:
         bump_version(session)
         session.commit()
     return ids
+
+
+def withdraw(engine: Engine, ids: list[int]) -> None:
+    """Mark events withdrawn as a snapshot run does (the pipeline's own path: ``load_living``)."""
+    with Session(engine) as session:
+        run = PipelineRun(status="succeeded", trigger="cli", mode="snapshot")
+        session.add(run)
+        session.flush()
+        stamp = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+        session.execute(
+            update(ConflictEvent).where(ConflictEvent.id.in_(ids)).values(withdrawn_run_id=run.id, withdrawn_at=stamp)
+        )
+        bump_version(session)
+        session.commit()
+
+
+def load_living(engine: Engine, nvcd: bool = True, demo: bool = True) -> dict[str, list[str]]:
+    """Through the pipeline: 12 generated nvcd events, then a snapshot of 8 of them (withdrawing the rest); 5 demo.
+
+    Return the public ids by kind: ``live`` (nvcd), ``withdrawn`` (nvcd) and ``demo``.
+    """
+    from pipeline.demo.generate import generate_records
+    from pipeline.load import Target
+    from pipeline.runner import run_pipeline
+
+    if nvcd:
+        records = generate_records(12, seed=21)
+        run_pipeline(engine, records, trigger="cli")
+        run_pipeline(engine, records[:8], trigger="cli", target=Target(snapshot=True, force=True))
+    if demo:
+        run_pipeline(engine, generate_records(5, seed=22), trigger="replay", target=Target(dataset=DEMO_DATASET))
+    E = ConflictEvent  # noqa: N806 - table alias
+    kinds = {"live": E.withdrawn_run_id.is_(None), "withdrawn": E.withdrawn_run_id.is_not(None)}
+    with Session(engine) as session:
+        found = {
+            kind: list(session.scalars(select(E.event_id).where(E.dataset == DEFAULT_DATASET, only).order_by(E.id)))
+            for kind, only in kinds.items()
+        }
+        found["demo"] = list(session.scalars(select(E.event_id).where(E.dataset == DEMO_DATASET).order_by(E.id)))
+    return found
 
 
 @pytest.fixture

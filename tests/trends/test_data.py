@@ -78,7 +78,7 @@ def test_a_cheap_query_under_the_timeout_is_answered(bounded: Engine, engine: En
             insert(ConflictEvent),
             [
                 {
-                    "event_id": f"E{n}",
+                    "event_id": f"NGA{n}",
                     "fingerprint": f"f{n}",
                     "content_hash": "h",
                     "event_date": date(2024, 1, 1 + n % 28),

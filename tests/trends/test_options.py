@@ -28,7 +28,7 @@ def test_filter_options_follow_data_changes_at_most_every_few_minutes(engine: En
     assert options.filter_options(engine, now=1000.0)["state"] == ["Borno", "Kano", "Lagos"]
     with Session(engine) as session:
         session.add(
-            ConflictEvent(event_id="NGA-new", fingerprint="new", content_hash="h", state="Oyo", geo_precision="none")
+            ConflictEvent(event_id="NGA99", fingerprint="new", content_hash="h", state="Oyo", geo_precision="none")
         )
         bump_version(session)
         session.commit()

@@ -112,20 +112,20 @@ def test_drilldown_reasons(engine: Engine, drill: qq.Drill, expected: int) -> No
 
 def test_drilldown_names_the_reason(engine: Engine, trend_data: list[int]) -> None:
     frame = charts.drilldown(engine, TrendFilters(sources=("Punch",)))
-    assert sorted(zip(frame["event_id"], frame["reason"], strict=True)) == [
-        (trend_data[1], "casualty_arithmetic"),
-        (trend_data[2], "geocoded_state"),
+    assert sorted(zip(frame["id"], frame["event_id"], frame["reason"], strict=True)) == [
+        (trend_data[1], "NVCD2", "casualty_arithmetic"),
+        (trend_data[2], "NVCD3", "geocoded_state"),
     ]
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 4, 6])
 def test_drilldown_limit_keeps_the_newest_reasons(engine: Engine, trend_data: list[int], limit: int) -> None:
     # Undated first, then newest; an event's reasons stay together in reason order.
-    full = [(r[0], r[5]) for r in rows(engine, qq.drilldown_select(TrendFilters()))]
+    full = [(r[0], r[6]) for r in rows(engine, qq.drilldown_select(TrendFilters()))]
     assert full[:4] == [
         (trend_data[6], "geocoded_none"),
         (trend_data[6], "required_fields"),
         (trend_data[3], "geocoded_none"),
         (trend_data[3], "required_fields"),
     ]
-    assert [(r[0], r[5]) for r in rows(engine, qq.drilldown_select(TrendFilters(), limit=limit))] == full[:limit]
+    assert [(r[0], r[6]) for r in rows(engine, qq.drilldown_select(TrendFilters(), limit=limit))] == full[:limit]

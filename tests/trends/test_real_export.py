@@ -61,7 +61,7 @@ def test_real_export_totals_agree_and_every_chart_builds(loaded: Engine) -> None
         frame = chart.load(loaded, TrendFilters(metric="total_deaths"))
         assert not frame.empty, key
         go.Figure(FIGURES[key](frame).to_plotly_json())  # valid plotly
-        text = to_csv(frame, TrendFilters(), 1, date(2026, 1, 1), chart.title)
+        text = to_csv(frame, TrendFilters(), 1, date(2026, 1, 1), chart.title, ["nvcd"])
         assert len(text.splitlines()) == len(frame) + 2
     for group_by in DIMENSIONS:
         series = charts.conflict_series(loaded, TrendFilters(group_by=group_by))
