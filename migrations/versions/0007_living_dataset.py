@@ -24,7 +24,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 COVERED_BEFORE = ['id', 'state', 'source', 'geo_precision', 'error_count', 'is_derived']
-COVERED = [*COVERED_BEFORE, 'dataset', 'withdrawn_run_id']
+LIVE_FILTER = ['dataset', 'withdrawn_run_id']
+COVERED = [*COVERED_BEFORE, *LIVE_FILTER]
+BY_NAME = {'ix_conflict_events_state_date': ['state', 'event_date'],
+           'ix_conflict_events_crisis_type_date': ['crisis_type', 'event_date'],
+           'ix_conflict_events_source_date': ['source', 'event_date']}
 DEMO_RUNS = "SELECT id FROM pipeline_runs WHERE trigger = 'replay' OR source_file = 'demo-seed.csv'"
 
 
@@ -75,6 +79,9 @@ def upgrade() -> None:
     if postgres:
         op.drop_index('ix_conflict_events_event_date', table_name='conflict_events')
         op.create_index('ix_conflict_events_event_date', 'conflict_events', ['event_date'], postgresql_include=COVERED)
+        for name, columns in BY_NAME.items():  # index-only scans of series and counts by name, live filter included
+            op.drop_index(name, table_name='conflict_events')
+            op.create_index(name, 'conflict_events', columns, postgresql_include=LIVE_FILTER)
     from pipeline.rekey import rekey  # noqa: PLC0415 - the pipeline's own identity, as of this release
 
     rekey(Session(bind=bind))
@@ -89,6 +96,9 @@ def downgrade() -> None:
         op.drop_index('ix_conflict_events_event_date', table_name='conflict_events')
         op.create_index('ix_conflict_events_event_date', 'conflict_events', ['event_date'],
                         postgresql_include=COVERED_BEFORE)
+        for name, columns in BY_NAME.items():
+            op.drop_index(name, table_name='conflict_events')
+            op.create_index(name, 'conflict_events', columns)
     # Withdrawn events go with the columns that tell them apart; fingerprints must be unique again
     # (the release before told same-identity events apart by an occurrence number in theirs).
     op.execute("DELETE FROM conflict_events WHERE withdrawn_run_id IS NOT NULL")
