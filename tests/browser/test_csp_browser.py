@@ -33,7 +33,7 @@ PAGES = [
     ),
     ("/trends/conflict", PLOTTED, "csp-trends-conflict"),
     ("/trends/quality", PLOTTED, "csp-trends-quality"),
-    ("/events/NGA1", "() => document.querySelector('#event-revisions')", "csp-event"),
+    ("/events/NVCD1", "() => document.querySelector('#event-revisions')", "csp-event"),
     ("/api/docs", "() => document.querySelectorAll('.opblock').length >= 5", "csp-api-docs"),
 ]
 
