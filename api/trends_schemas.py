@@ -7,8 +7,9 @@ from apiflask.validators import Length, OneOf, Range
 from marshmallow import ValidationError, validates_schema
 
 from models import DEFAULT_DATASET, DEMO_DATASET
+from models.event import MAX_DATASET_NAME
 from trends.datasets import WITHDRAWN
-from trends.filters import DIMENSIONS, GRANULARITIES, MAX_DATASET_NAME, MAX_VALUES, METRICS
+from trends.filters import DIMENSIONS, GRANULARITIES, MAX_VALUES, METRICS
 
 MAX_LIMIT = 1000
 # Past these an offset (a signed 64-bit integer in SQL) or a cursor (compared with event ids, INTEGER

@@ -4,6 +4,7 @@ from models.base import Base, utcnow
 from models.changes import StatusVersion, bump_version, current_version
 from models.event import (
     COUNT_COLUMNS,
+    DATASET_NAME_PATTERN,
     DEFAULT_DATASET,
     DEMO_DATASET,
     EVENT_ID_PREFIX,
@@ -17,6 +18,7 @@ from models.revisions import CHANGES, EventChange
 __all__ = [
     "CHANGES",
     "COUNT_COLUMNS",
+    "DATASET_NAME_PATTERN",
     "DEFAULT_DATASET",
     "DEMO_DATASET",
     "EVENT_ID_PREFIX",

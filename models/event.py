@@ -36,6 +36,9 @@ def byte_ordered(length: int) -> String:
 # The dataset imported exports go to unless told otherwise, and the one generated events go to.
 DEFAULT_DATASET = "nvcd"
 DEMO_DATASET = "demo"
+# What a dataset may be called: the pipeline accepts no other name, so the readers need check no other.
+DATASET_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+MAX_DATASET_NAME = 32
 # Public event ids: this prefix and a number (ACLED's ``event_id_cnty`` is the model); never reused.
 EVENT_ID_PREFIX = "NGA"
 

@@ -35,7 +35,7 @@ import pandas as pd
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from models import DEFAULT_DATASET, EVENT_ID_PREFIX, ConflictEvent, EventChange, ValidationIssue
+from models import DATASET_NAME_PATTERN, DEFAULT_DATASET, EVENT_ID_PREFIX, ConflictEvent, EventChange, ValidationIssue
 from pipeline import bulk, reconcile
 from pipeline import columns as c
 from pipeline.errors import InputError
@@ -55,7 +55,7 @@ ISSUES: Table = ValidationIssue.__table__  # type: ignore[assignment]
 CHANGES: Table = EventChange.__table__  # type: ignore[assignment]
 ISSUE_WRITE_COLUMNS = ("event_id", "run_id", "rule", "severity", "field", "detail", "created_at")
 CHANGE_WRITE_COLUMNS = ("event_pk", "event_id", "dataset", "run_id", "change", "at", "fields")
-DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+DATASET_NAME = re.compile(DATASET_NAME_PATTERN)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from typing import TypeGuard
 
 from sqlalchemy import Select, select
 
-from models import ConflictEvent, EventChange
+from models import DATASET_NAME_PATTERN, ConflictEvent, EventChange
 
 # A public event id as the API and the event page accept it (models.event: up to 64 characters).
 EVENT_ID_PATTERN = "^[A-Za-z0-9._:-]{1,64}$"
-DATASET_PATTERN = "^[A-Za-z0-9._-]{1,32}$"
+DATASET_PATTERN = DATASET_NAME_PATTERN
 
 
 def is_event_id(value: object) -> TypeGuard[str]:

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from urllib.parse import parse_qs, urlencode
 
+from models.event import MAX_DATASET_NAME
+
 GRANULARITIES = ("day", "week", "month")
 # Dimensions a chart or the API can group by; "actor" counts an event under each of its actors.
 DIMENSIONS = ("state", "region", "lga", "crisis_type", "actor", "source")
@@ -52,7 +54,6 @@ LIST_KEYS = {
 }
 MAX_VALUES = 100
 # As long as conflict_events.dataset may be.
-MAX_DATASET_NAME = 32
 # C0 controls, DEL and C1 controls: no place, actor or source name holds one, and a line break
 # in a value would reach the CSV citation and the page captions.
 CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
