@@ -11,7 +11,7 @@ from models.event import (
     SPLIT_COUNT_COLUMNS,
     ConflictEvent,
 )
-from models.pipeline import MODES, RUN_STATUSES, TRIGGERS, PipelineRun, StageRun
+from models.pipeline import FINAL_STATUSES, IMPORT_TRIGGERS, MODES, RUN_STATUSES, TRIGGERS, PipelineRun, StageRun
 from models.quality import METRIC_STATUSES, METRIC_TYPES, SEVERITIES, DataQualityMetric, ValidationIssue
 from models.revisions import CHANGES, EventChange
 
@@ -22,6 +22,8 @@ __all__ = [
     "DEFAULT_DATASET",
     "DEMO_DATASET",
     "EVENT_ID_PREFIX",
+    "FINAL_STATUSES",
+    "IMPORT_TRIGGERS",
     "METRIC_STATUSES",
     "METRIC_TYPES",
     "MODES",

@@ -10,8 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, utcnow
 from models.event import DEFAULT_DATASET
 
-RUN_STATUSES = ("pending", "running", "succeeded", "failed")
-TRIGGERS = ("cli", "api", "replay")
+RUN_STATUSES = ("pending", "queued", "running", "succeeded", "failed", "cancelled")
+# A run in one of these has ended; the others may still change.
+FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+TRIGGERS = ("cli", "api", "feed", "replay")
+# The triggers that import an export (the monitor's "last finished run" leaves replay out by default).
+IMPORT_TRIGGERS = ("cli", "api", "feed")
 # How a run treats the dataset: ``import`` creates and updates; ``snapshot`` (a full export) also
 # withdraws the stored events it no longer holds.
 MODES = ("import", "snapshot")
@@ -45,6 +49,12 @@ class PipelineRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # JSON: counts and a sample of each kind of change (``pipeline.reconcile.Diff``).
     diff: Mapped[str | None] = mapped_column(Text)
+    # Written every few seconds by the process running the run (``pipeline.sweep`` fails a silent one).
+    heartbeat_at: Mapped[datetime | None]
+    cancel_requested: Mapped[bool] = mapped_column(default=False, server_default="0")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # JSON: what a queued job needs to run (again): dataset, flags, sheet, the stored input's kind.
+    options: Mapped[str | None] = mapped_column(Text)
 
     stages: Mapped[list[StageRun]] = relationship(
         back_populates="run", order_by="StageRun.position", cascade="all, delete-orphan"
@@ -56,6 +66,7 @@ class PipelineRun(Base):
         CheckConstraint(_in("mode", MODES), name="mode"),
         Index("ix_pipeline_runs_started_at", "started_at"),
         Index("ix_pipeline_runs_status", "status"),
+        Index("ix_pipeline_runs_finished_at", "finished_at"),
     )
 
 
