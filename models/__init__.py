@@ -11,7 +11,16 @@ from models.event import (
     SPLIT_COUNT_COLUMNS,
     ConflictEvent,
 )
-from models.pipeline import FINAL_STATUSES, IMPORT_TRIGGERS, MODES, RUN_STATUSES, TRIGGERS, PipelineRun, StageRun
+from models.pipeline import (
+    FINAL_STATUSES,
+    IMPORT_TRIGGERS,
+    MODES,
+    RUN_STATUSES,
+    TRIGGERS,
+    PipelineRun,
+    RunInput,
+    StageRun,
+)
 from models.quality import METRIC_STATUSES, METRIC_TYPES, SEVERITIES, DataQualityMetric, ValidationIssue
 from models.revisions import CHANGES, EventChange
 
@@ -36,6 +45,7 @@ __all__ = [
     "DataQualityMetric",
     "EventChange",
     "PipelineRun",
+    "RunInput",
     "StageRun",
     "StatusVersion",
     "ValidationIssue",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -90,3 +90,19 @@ class StageRun(Base):
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
         Index("ix_stage_runs_run_id", "run_id"),
     )
+
+
+class RunInput(Base):
+    """A queued run's input (an upload's bytes, a batch as JSON), kept until the run has ended.
+
+    In the database, not on a disk: the web service that stores it and the worker service that
+    reads it share nothing else on Railway, and nothing that came over HTTP becomes a path.
+    """
+
+    __tablename__ = "run_inputs"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(512))
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

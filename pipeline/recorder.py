@@ -11,24 +11,38 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from models import PipelineRun, StageRun, bump_version, utcnow
+from pipeline.liveness import fail_silent_runs
 from pipeline.stages import STAGE_NAMES
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 2_000
-# A run whose row and stages show no change for this long was killed (SIGKILL, OOM, worker timeout).
-STALE_RUN_MINUTES = 30
 SOURCE_FILE_CHARS: int = PipelineRun.__table__.c.source_file.type.length  # type: ignore[attr-defined]
 
 
 def clip_source_file(name: str | None) -> str | None:
     """Cut a file name to what ``pipeline_runs.source_file`` holds (PostgreSQL refuses longer)."""
     return None if name is None else name.replace("\x00", "")[:SOURCE_FILE_CHARS]
+
+
+class NotQueued(Exception):
+    """A queued run's job began after the run stopped being queued (it was cancelled)."""
+
+
+def queue_run(session: Session, trigger: str, source_file: str | None, options: str | None,
+              stages: Sequence[str] = STAGE_NAMES, **run: object) -> PipelineRun:  # fmt: skip
+    """Add a run waiting for its job (status queued, every stage pending) to ``session``; flushed, not committed."""
+    row = PipelineRun(status="queued", trigger=trigger, source_file=clip_source_file(source_file), options=options,
+                      started_at=utcnow(), **run)  # fmt: skip
+    row.stages = [StageRun(name=name, position=i) for i, name in enumerate(stages)]
+    session.add(row)
+    bump_version(session)
+    session.flush()
+    return row
 
 
 class RunRecorder:
@@ -56,21 +70,40 @@ class RunRecorder:
             bump_version(own)
             own.commit()
 
-    def start(self) -> int:
-        """Create the run (status running) with every stage pending; return its id.
+    def start(self, run_id: int | None = None) -> int:
+        """Create the run (status running) with every stage pending, or start queued run ``run_id``; return its id.
 
-        Runs abandoned by a killed process are closed as failed in the same transaction.
+        Runs whose process went silent are closed as failed in the same transaction
+        (``pipeline.liveness``). A queued run that is no longer queued (cancelled before its job
+        began) raises ``NotQueued``.
         """
+        now = utcnow()
         with Session(self.engine) as session:
-            fail_abandoned_runs(session, utcnow())
-            run = PipelineRun(status="running", trigger=self.trigger, source_file=self.source_file, started_at=utcnow(),
-                              **self.run)  # fmt: skip
-            run.stages = [StageRun(name=name, position=i) for i, name in enumerate(self.stages)]
-            session.add(run)
+            fail_silent_runs(session, now)
+            if run_id is not None:
+                started = session.execute(
+                    update(PipelineRun)
+                    .where(PipelineRun.id == run_id, PipelineRun.status == "queued")
+                    .values(status="running", started_at=now, heartbeat_at=now, finished_at=None, error=None)
+                )
+                if started.rowcount != 1:  # type: ignore[attr-defined]
+                    raise NotQueued(run_id)
+                session.execute(
+                    update(StageRun)
+                    .where(StageRun.run_id == run_id)
+                    .values(status="pending", started_at=None, finished_at=None, items_in=0, items_out=0, error=None)
+                )
+            else:
+                run = PipelineRun(status="running", trigger=self.trigger, source_file=self.source_file,
+                                  started_at=now, heartbeat_at=now, **self.run)  # fmt: skip
+                run.stages = [StageRun(name=name, position=i) for i, name in enumerate(self.stages)]
+                session.add(run)
+                session.flush()
+                run_id = run.id
             bump_version(session)
             session.commit()
-            self.run_id = run.id
-        return self.run_id
+        self.run_id = run_id
+        return run_id
 
     def _stage(self, name: str, session: Session | None, **values: object) -> None:
         stmt = update(StageRun).where(StageRun.run_id == self.run_id, StageRun.name == name).values(**values)
@@ -90,8 +123,8 @@ class RunRecorder:
         stmt = update(PipelineRun).where(PipelineRun.id == self.run_id)
         self._commit(session, lambda s: s.execute(stmt.values(status="succeeded", finished_at=utcnow(), **counts)))
 
-    def run_failed(self, error: str, **counts: int) -> None:
-        """Mark the running stage and the run failed (in a fresh transaction)."""
+    def run_failed(self, error: str, status: str = "failed", **counts: int) -> None:
+        """Mark the running stage and the run failed, or ``cancelled`` (in a fresh transaction)."""
         text = error.replace("\x00", "")[:MAX_ERROR_CHARS]  # a reason may quote a cell; PostgreSQL text holds no NUL
         now = utcnow()
 
@@ -101,38 +134,13 @@ class RunRecorder:
             session.execute(
                 update(StageRun)
                 .where(StageRun.run_id == self.run_id, failing)
-                .values(status="failed", finished_at=now, error=text)
+                .values(status=status, finished_at=now, error=text)
             )
             session.execute(
                 update(PipelineRun)
                 .where(PipelineRun.id == self.run_id)
-                .values(status="failed", finished_at=now, error=text, **counts)
+                .values(status=status, finished_at=now, error=text, **counts)
             )
 
         self._commit(None, changes)
-        log.warning("run %s failed in %s: %s", self.run_id, self.current, text)
-
-
-def fail_abandoned_runs(session: Session, now: datetime) -> list[int]:
-    """Mark runs still running or pending with no progress for STALE_RUN_MINUTES failed; return their ids."""
-    cutoff = now - timedelta(minutes=STALE_RUN_MINUTES)
-    recent_stage = select(StageRun.id).where(
-        StageRun.run_id == PipelineRun.id, or_(StageRun.started_at >= cutoff, StageRun.finished_at >= cutoff)
-    )
-    stale = select(PipelineRun.id).where(
-        PipelineRun.status.in_(("running", "pending")), PipelineRun.started_at < cutoff, ~recent_stage.exists()
-    )
-    ids = list(session.scalars(stale))
-    if not ids:
-        return ids
-    text = f"abandoned (no progress for {STALE_RUN_MINUTES} min)"
-    session.execute(
-        update(StageRun)
-        .where(StageRun.run_id.in_(ids), StageRun.status == "running")
-        .values(status="failed", finished_at=now, error=text)
-    )
-    session.execute(
-        update(PipelineRun).where(PipelineRun.id.in_(ids)).values(status="failed", finished_at=now, error=text)
-    )
-    log.warning("runs %s abandoned: marked failed", ids)
-    return ids
+        log.warning("run %s %s in %s: %s", self.run_id, status, self.current, text)

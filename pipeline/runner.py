@@ -37,6 +37,7 @@ from models.database import is_lock_wait
 from pipeline import load, serial, shards
 from pipeline.errors import InputError, LimitExceeded
 from pipeline.limits import Limits
+from pipeline.liveness import Cancelled, Heartbeat
 from pipeline.recorder import RunRecorder, clip_source_file
 from pipeline.recording import Recording
 from pipeline.sources.base import Source
@@ -62,7 +63,7 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
                  on_progress: ProgressFn | None = None, today: date | None = None,
                  batch_size: int = load.BATCH_SIZE, lock_wait_s: float | None = None,
                  workers: int = 1, limits: Limits = Limits(), sheet: str | None = None,
-                 target: load.Target = load.Target()) -> RunSummary:  # fmt: skip
+                 target: load.Target = load.Target(), run_id: int | None = None) -> RunSummary:  # fmt: skip
     """Run every stage on ``given`` and record it; raise RunFailed when the run fails.
 
     ``target`` says which dataset the events belong to and how the batch is reconciled with it
@@ -77,6 +78,11 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
     is free); SQLite waits its busy timeout. ``workers`` > 1 lets a large CSV file's first load
     into PostgreSQL run over that many forked processes (``pipeline.shards``); only for a
     process that may fork (the CLI), not a web worker.
+
+    ``run_id`` names a queued run (``pipeline.recorder.queue_run``) that this call runs (a job);
+    ``NotQueued`` if it was cancelled meanwhile. While it runs, a heartbeat thread marks it alive
+    (``pipeline.liveness``) and picks up a cancel request: the run stops at its next stage or load
+    chunk, rolls back, and is recorded ``cancelled``.
     """
     began = time.perf_counter()
     source = as_source(given, filename)
@@ -87,19 +93,32 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
     summary = RunSummary(run_id=None, status="running", trigger=trigger, source_file=name, dataset=target.dataset,
                          mode=mode, dry_run=target.dry_run)  # fmt: skip
     try:
-        summary.run_id = recorder.start()
+        summary.run_id = recorder.start(run_id)
     except OperationalError as exc:
         if not is_lock_wait(exc):
             raise
         summary.status, summary.error = "failed", BUSY
         raise RunFailed(summary, input_error=False, busy=True) from exc
-    recording = Recording(recorder, summary, on_progress)
+    heartbeat = Heartbeat(engine, summary.run_id)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        heartbeat.check()
+        if on_progress is not None:
+            on_progress(stage, done, total)
+
+    recording = Recording(recorder, summary, progress)
     try:
-        if sheet is not None or target.dry_run or not _sharded(engine, source, recording, workers, today, lock_wait_s,
-                                                               target.dataset):  # fmt: skip
-            inputs = {"source": source, "limits": limits, "sheet": sheet, "today": today, "batch_size": batch_size,
-                      "target": target}  # fmt: skip
-            serial.run(engine, inputs, recording, lock_wait_s)
+        with heartbeat:
+            if sheet is not None or target.dry_run or not _sharded(engine, source, recording, workers, today,
+                                                                   lock_wait_s, target.dataset):  # fmt: skip
+                inputs = {"source": source, "limits": limits, "sheet": sheet, "today": today,
+                          "batch_size": batch_size, "target": target}  # fmt: skip
+                serial.run(engine, inputs, recording, lock_wait_s)
+    except Cancelled as exc:
+        summary.status, summary.error = "cancelled", "cancelled on request"
+        summary.duration_s = round(time.perf_counter() - began, 4)
+        recording.failed(summary.error, status="cancelled")
+        raise RunFailed(summary, input_error=False) from exc
     except Exception as exc:
         bad_input, busy = isinstance(exc, InputError), is_lock_wait(exc)
         if not (bad_input or busy):  # the details (SQL, parameters, row values) go to the log only

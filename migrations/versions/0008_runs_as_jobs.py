@@ -9,6 +9,7 @@ A run is recorded when its job is queued (``queued``) and ends ``succeeded``, ``
 whose process died is found and failed (``pipeline.sweep``). ``options`` keeps what the job needs
 to run again after a worker died (JSON: dataset, flags, sheet, the stored input's kind);
 ``attempts`` counts those tries; ``cancel_requested`` asks a running job to stop and roll back.
+``run_inputs`` holds a queued run's input (an upload, a batch) until the run has ended.
 """
 
 from collections.abc import Sequence
@@ -42,9 +43,21 @@ def upgrade() -> None:
         batch_op.drop_constraint(op.f('ck_stage_runs_status'), type_='check')
         batch_op.create_check_constraint('status', STATUSES)
     op.create_index('ix_pipeline_runs_finished_at', 'pipeline_runs', ['finished_at'])
+    op.create_table(
+        'run_inputs',
+        sa.Column('run_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(512), nullable=False),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('data', sa.LargeBinary(), nullable=False),
+        sa.Column('created_at', stamp, nullable=False),
+        sa.ForeignKeyConstraint(['run_id'], ['pipeline_runs.id'], name=op.f('fk_run_inputs_run_id_pipeline_runs'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('run_id', name=op.f('pk_run_inputs')),
+    )  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_table('run_inputs')
     op.drop_index('ix_pipeline_runs_finished_at', table_name='pipeline_runs')
     op.execute("UPDATE pipeline_runs SET status = 'failed' WHERE status IN ('queued', 'cancelled')")
     op.execute("UPDATE pipeline_runs SET trigger = 'api' WHERE trigger = 'feed'")

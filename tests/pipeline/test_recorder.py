@@ -1,4 +1,4 @@
-"""Run records: failures that say nothing internal, failures that cannot be recorded, abandoned runs."""
+"""Run records: failures that say nothing internal, failures that cannot be recorded, runs whose process died."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from models import PipelineRun, StageRun, current_version, utcnow
 from pipeline import measure
 from pipeline.demo.generate import generate_records
-from pipeline.recorder import STALE_RUN_MINUTES, RunRecorder
+from pipeline.liveness import STALE_SECONDS
+from pipeline.recorder import RunRecorder
 from pipeline.runner import RunFailed, run_pipeline
 from pipeline.stages import STAGE_NAMES
 
@@ -47,42 +48,43 @@ def test_run_failed_is_raised_even_when_the_failure_cannot_be_recorded(engine, m
         assert session.scalars(select(PipelineRun.status)).one() == "running"  # left for the stale-run sweep
 
 
-def _abandoned_run(engine, minutes_ago: float, status: str = "running", stage_minutes_ago: float | None = None) -> int:
-    """Insert a run as a killed process leaves it: still running, its extract stage running."""
-    started = utcnow() - timedelta(minutes=minutes_ago)
+def _abandoned_run(engine, seconds_ago: float, status: str = "running", beat_seconds_ago: float | None = None) -> int:
+    """Insert a run as a killed process leaves it: still running, its extract stage running, its heartbeat old."""
+    started = utcnow() - timedelta(seconds=seconds_ago)
+    beat = None if beat_seconds_ago is None else utcnow() - timedelta(seconds=beat_seconds_ago)
     with Session(engine) as session:
-        run = PipelineRun(status=status, trigger="cli", source_file="big.xlsx", started_at=started)
+        run = PipelineRun(status=status, trigger="cli", source_file="big.xlsx", started_at=started, heartbeat_at=beat)
         run.stages = [StageRun(name=name, position=i) for i, name in enumerate(STAGE_NAMES)]
-        stage_started = started if stage_minutes_ago is None else utcnow() - timedelta(minutes=stage_minutes_ago)
-        run.stages[0].status, run.stages[0].started_at = "running", stage_started
+        run.stages[0].status, run.stages[0].started_at = "running", started
         session.add(run)
         session.commit()
         return run.id
 
 
-def test_a_new_run_closes_runs_abandoned_long_ago(engine) -> None:
-    old = _abandoned_run(engine, STALE_RUN_MINUTES + 5)
-    pending = _abandoned_run(engine, STALE_RUN_MINUTES * 3, status="pending")
-    fresh = _abandoned_run(engine, STALE_RUN_MINUTES - 5)
-    busy = _abandoned_run(engine, STALE_RUN_MINUTES * 2, stage_minutes_ago=1)  # long, but its stages still move
+def test_a_new_run_closes_runs_whose_heartbeat_stopped(engine) -> None:
+    old = _abandoned_run(engine, STALE_SECONDS * 4, beat_seconds_ago=STALE_SECONDS + 5)
+    pending = _abandoned_run(engine, STALE_SECONDS * 3, status="pending")  # written before heartbeats: its start
+    fresh = _abandoned_run(engine, STALE_SECONDS - 10)
+    busy = _abandoned_run(engine, STALE_SECONDS * 20, beat_seconds_ago=2)  # long, but its process still beats
+    queued = _abandoned_run(engine, STALE_SECONDS * 20, status="queued")  # waiting for a worker is not silence
     with Session(engine) as session:
         before = current_version(session)
     new = RunRecorder(engine, "api", "x.csv").start()
     with Session(engine) as session:
         runs = {run.id: run for run in session.scalars(select(PipelineRun))}
-        reason = f"abandoned (no progress for {STALE_RUN_MINUTES} min)"
         for run_id in (old, pending):
-            assert runs[run_id].status == "failed" and runs[run_id].error == reason
+            assert runs[run_id].status == "failed" and runs[run_id].error.startswith("worker stopped: no heartbeat since")
             assert runs[run_id].finished_at is not None
-        assert runs[old].stages[0].status == "failed" and runs[old].stages[0].error == reason
+        assert runs[old].stages[0].status == "failed" and runs[old].stages[0].error == runs[old].error
         assert [s.status for s in runs[old].stages[1:]] == ["pending"] * (len(STAGE_NAMES) - 1)
         assert runs[fresh].status == runs[busy].status == runs[new].status == "running"
-        assert runs[fresh].error is None
+        assert runs[queued].status == "queued" and runs[fresh].error is None
+        assert runs[new].heartbeat_at is not None
         assert current_version(session) == before + 1  # one transaction: the new run and the closed ones
 
 
 def test_a_full_run_after_a_killed_one_leaves_nothing_running(engine) -> None:
-    _abandoned_run(engine, STALE_RUN_MINUTES + 1)
+    _abandoned_run(engine, STALE_SECONDS + 1)
     run_pipeline(engine, generate_records(3, seed=33, end=TODAY), today=TODAY)
     with Session(engine) as session:
         assert sorted(session.scalars(select(PipelineRun.status))) == ["failed", "succeeded"]
