@@ -45,7 +45,7 @@ def register_logging(app: APIFlask) -> None:
 
 def register_api(app: APIFlask) -> None:
     """Attach the JSON error shape and the API blueprints."""
-    from api import access, bodylimit, changes, docs, errors, event, health, ingest, monitoring, trends, ws
+    from api import access, bodylimit, changes, docs, errors, event, health, ingest, monitoring, runs, trends, ws
 
     errors.init_app(app)
     app.register_blueprint(access.bp)
@@ -56,6 +56,7 @@ def register_api(app: APIFlask) -> None:
     app.register_blueprint(event.bp)
     app.register_blueprint(changes.bp)
     app.register_blueprint(ingest.bp)
+    app.register_blueprint(runs.bp)
     ws.init_app(app)
     bodylimit.init_app(app)
 

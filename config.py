@@ -96,6 +96,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
         "MAX_XLSX_MEMBERS": _number(env, "MAX_XLSX_MEMBERS", "1000", int),
         "MAX_SHEET_ROWS": _number(env, "MAX_SHEET_ROWS", "500000", int),
         "MAX_SHEET_CELLS": _number(env, "MAX_SHEET_CELLS", "5000000", int),
+        # The job queue's storage (jobs.queue): default beside the database.
+        "JOBS_URL": env.get("JOBS_URL", "").strip(),
+        "JOB_WORKERS": _number(env, "JOB_WORKERS", "1", int),
+        # Inputs (uploads, batches) of the runs waiting for the worker may fill this much of the database.
+        "MAX_QUEUED_MB": _number(env, "MAX_QUEUED_MB", "500", int),
         "SNAPSHOT_MAX_WITHDRAW": _number(env, "SNAPSHOT_MAX_WITHDRAW", "0.05", float),
         "BODY_TIMEOUT_SECONDS": _number(env, "BODY_TIMEOUT_SECONDS", "20", float),
         "BODY_MIN_RATE": _number(env, "BODY_MIN_RATE", "65536", int),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from sqlalchemy import Engine
 
+from jobs.queue import Jobs
 from models.database import make_engine
 
 
@@ -20,3 +21,11 @@ def init_app(app: Flask) -> None:
 def engine() -> Engine:
     """Return the engine of the current app."""
     return current_app.extensions["engine"]
+
+
+def jobs() -> Jobs:
+    """Return the app's job queue, made on first use (the web side only queues; the worker runs)."""
+    queue = current_app.extensions.get("jobs")
+    if queue is None:
+        queue = current_app.extensions["jobs"] = Jobs.from_settings(dict(current_app.config), engine())
+    return queue

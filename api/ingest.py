@@ -1,56 +1,50 @@
-"""Authenticated ingest: upload an export (XLSX/CSV) or post a JSON batch; runs the pipeline.
+"""Authenticated ingest: upload an export (XLSX/CSV) or post a JSON batch; queues a run for the job worker.
 
 ``Authorization: Bearer <INGEST_TOKEN>``; with no token configured every request is
-refused (401). The run is synchronous; under gevent the request yields to the worker's
-other greenlets between stages, so they stall at most one stage (real export, measured:
-longest /healthz wait 0.64 s, the extract stage, instead of the whole 1.4 s run).
-Rejections before the pipeline starts (auth, size, type, unparseable JSON, a body that
-is not a list of objects or ``{"records": [objects]}``) touch nothing and record no run.
-Content the pipeline cannot read (corrupt workbook, wrong columns, bad records) answers
-422 with the reason, a workbook over the limits (``pipeline.limits``) 413, and both leave
-events, issues and metrics as they were; the failed run is recorded (the monitor shows it,
-with a reason that quotes nothing of the content) and its id is in the detail. Only parsed
-records or an upload's bytes reach the pipeline: nothing from a request is ever a path.
+refused (401). A request that passes the checks below answers ``202 Accepted`` at once with
+the run's id and ``Location: /api/v1/runs/<id>``: the input is stored with the queued run
+(``jobs.runs.submit``) and the job worker (``python -m pipeline worker``) runs it; a web worker
+never runs a pipeline. Rejections before the run is queued (auth, size, type, unparseable JSON,
+a body that is not a list of objects or ``{"records": [objects]}``, bad options) touch nothing
+and record no run. Content the pipeline cannot read (corrupt workbook, wrong columns, bad
+records, a workbook over ``pipeline.limits``) fails the run: ``GET /api/v1/runs/<id>`` then says
+``failed`` with the reason (quoting nothing of the content), and events, issues and metrics are
+as they were. Only an upload's bytes or the parsed records are stored: nothing from a request
+is ever a path.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
-import math
-import sys
 from collections.abc import Callable, Mapping
 from functools import wraps
 from pathlib import Path
 
 from apiflask import APIBlueprint, HTTPTokenAuth, Schema, fields
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify, request, url_for
+from sqlalchemy.exc import OperationalError
 
 import db
 from api.errors import error_response
+from jobs.runs import QueueFull, Submission, submit
 from models import DEFAULT_DATASET
 from pipeline import columns as c
-from pipeline.limits import Limits
 from pipeline.load import Target
-from pipeline.runner import RunFailed, RunSummary, run_pipeline
-from pipeline.sources.registry import UPLOAD_SUFFIXES, Input
+from pipeline.sources.registry import UPLOAD_SUFFIXES
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint("ingest", __name__, url_prefix="/api/v1/ingest", tag="Ingest")
 auth = HTTPTokenAuth(scheme="Bearer", description="The INGEST_TOKEN of this deployment")
 FILE_TYPES = UPLOAD_SUFFIXES
-# A timed sleep (not sleep(0)) so the event loop polls I/O and short requests can finish.
-YIELD_SECONDS = 0.005
-# How long a request waits for another run's write lock before answering 503 (SQLite's busy
-# timeout is the same), well inside gunicorn's 30 s worker timeout.
-LOCK_WAIT_SECONDS = 10
+RETRY_AFTER_SECONDS = 30
 ERRORS = {
     401: "Missing or wrong token",
-    413: "Body over the upload size limit, or a workbook over the unpacking limits",
+    413: "Body over the upload size limit",
     415: "Unsupported file or content type",
-    422: "Content that cannot be ingested (detail says why)",
-    500: "The run failed (recorded as failed)",
-    503: "Another run held the database's write lock too long (Retry-After says when to retry)",
+    422: "A request the pipeline cannot take: no file, a body that is not a batch, bad options (detail says why)",
+    503: "The queue of waiting inputs is full, or the database did not take the run (Retry-After says when)",
 }
 
 
@@ -85,6 +79,7 @@ class BatchIn(Schema):
 
 
 FLAGS = ("snapshot", "dry_run", "force")
+BATCH_NAME = "batch.json"
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 
 
@@ -111,11 +106,10 @@ def _target(values: Mapping[str, object], allowed: tuple[str, ...]) -> Target | 
         return error_response(422, str(exc), {"field": "dataset"})
 
 
-class RunOut(Schema):
-    run_id = fields.Integer()
-    status = fields.String()
-    summary = fields.Dict(metadata={"description": "rows read/skipped, events new/updated/unchanged, duplicates, "
-                                                   "precision counts, issues by rule, seconds per stage"})  # fmt: skip
+class RunQueued(Schema):
+    run_id = fields.Integer(metadata={"description": "The queued run; follow `location` for its progress"})
+    status = fields.String(metadata={"description": "`queued`"})
+    location = fields.String(metadata={"description": "`/api/v1/runs/<run_id>`"})
 
 
 def _json_body(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -132,44 +126,29 @@ def _json_body(view: Callable[..., Response]) -> Callable[..., Response]:
     return checked
 
 
-def _yield_between_stages(stage: str, _done: int, _total: int) -> None:
-    """Under gevent, let the worker's other greenlets (WebSocket pushes, health checks) run between stages.
-
-    Never inside the run's data transaction (load, measure): on SQLite a greenlet waiting
-    for the write lock would block the whole worker.
-    """
-    if stage in ("load", "measure") or "gevent" not in sys.modules:
-        return
-    from gevent import monkey, sleep
-
-    if monkey.is_module_patched("socket"):
-        sleep(YIELD_SECONDS)
-
-
-def _run(source: Input, filename: str | None, target: Target, sheet: str | None = None) -> Response:
+def _queue(job: Submission) -> Response:
+    """Store the input with a queued run and queue its job; answer 202 with where to follow it."""
+    limit = int(current_app.config.get("MAX_QUEUED_MB", 500)) * 1024 * 1024
+    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     try:
-        summary: RunSummary = run_pipeline(db.engine(), source, trigger="api", filename=filename,
-                                           on_progress=_yield_between_stages, lock_wait_s=LOCK_WAIT_SECONDS,
-                                           limits=Limits.from_settings(current_app.config), sheet=sheet,
-                                           target=target)  # fmt: skip
-    except RunFailed as exc:
-        detail = {"run_id": exc.summary.run_id, "error": exc.summary.error}
-        if exc.input_error:
-            return error_response(413 if exc.too_large else 422, exc.message(), detail)
-        if exc.busy:
-            retry = {"Retry-After": str(math.ceil(LOCK_WAIT_SECONDS))}
-            return error_response(503, "Another run is writing to the database; retry later", detail, retry)
-        return error_response(500, "The pipeline run failed", detail)
-    response = jsonify({"run_id": summary.run_id, "status": summary.status, "summary": summary.as_dict()})
-    response.status_code = 201
+        run_id = submit(db.engine(), db.jobs(), job, limit)
+    except QueueFull:
+        return error_response(503, "Too many inputs wait for the worker; retry later", None, retry)
+    except OperationalError:
+        log.exception("queueing a run failed")
+        return error_response(503, "The database did not take the run; retry later", None, retry)
+    location = url_for("runs.get_run", run_id=run_id)
+    response = jsonify({"run_id": run_id, "status": "queued", "location": location})
+    response.status_code = 202
+    response.headers["Location"] = location
     return response
 
 
 @bp.post("/file")
 @bp.auth_required(auth)
 @bp.input(FileIn, location="files", validation=False)
-@bp.output(RunOut, status_code=201, description="The run's id and summary")
-@bp.doc(summary="Upload an NVCD export (XLSX or CSV) and ingest it", responses=ERRORS)
+@bp.output(RunQueued, status_code=202, description="The run is queued; `Location` is where to follow it")
+@bp.doc(summary="Upload an NVCD export (XLSX or CSV) to be ingested by the job worker", responses=ERRORS)
 def ingest_file(files_data: object = None) -> Response:
     """Ingest one uploaded export file."""
     if request.mimetype != "multipart/form-data":
@@ -184,15 +163,15 @@ def ingest_file(files_data: object = None) -> Response:
     target = _target(request.form.to_dict(), FLAGS)
     if isinstance(target, Response):
         return target
-    return _run((upload.read(), Path(upload.filename).name), None, target, sheet)
+    return _queue(Submission("api", Path(upload.filename).name, upload.read(), target, sheet))
 
 
 @bp.post("/batch")
 @bp.auth_required(auth)
 @_json_body
 @bp.input(BatchIn, location="json", validation=False)
-@bp.output(RunOut, status_code=201, description="The run's id and summary")
-@bp.doc(summary='Ingest a JSON batch: {"records": [...]} or a bare list of records', responses=ERRORS)
+@bp.output(RunQueued, status_code=202, description="The run is queued; `Location` is where to follow it")
+@bp.doc(summary='Queue a JSON batch: {"records": [...]} or a bare list of records', responses=ERRORS)
 def ingest_batch(json_data: object = None) -> Response:
     """Ingest a batch of records posted as JSON."""
     payload = request.get_json(silent=True)
@@ -213,7 +192,7 @@ def ingest_batch(json_data: object = None) -> Response:
     target = _target(options, ("dry_run",))
     if isinstance(target, Response):
         return target
-    return _run(payload, "batch", target)
+    return _queue(Submission("api", BATCH_NAME, json.dumps(payload).encode(), target))
 
 
 def _json_type(value: object) -> str:

@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,14 +24,18 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 import config
+from jobs.queue import Jobs
+from jobs.runs import QueueFull, Submission, submit
+from jobs.worker import serve
 from models import DEFAULT_DATASET, DEMO_DATASET, ConflictEvent
 from models.database import make_engine
 from pipeline.demo import replay as replay_mode
 from pipeline.demo.generate import generate_events, generate_records, write_csv
+from pipeline.errors import InputError
 from pipeline.limits import Limits
 from pipeline.load import Target
 from pipeline.runner import RunFailed, RunSummary, run_pipeline
-from pipeline.sources.registry import described
+from pipeline.sources.registry import described, read_path
 from pipeline.stages import STAGE_NAMES
 
 EXIT_INPUT = 2
@@ -124,9 +129,11 @@ def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Run everything, write nothing but the run's record, print the diff.")
 @click.option("--force", is_flag=True,
               help="Let a snapshot withdraw more than SNAPSHOT_MAX_WITHDRAW of the dataset (default 5 %).")  # fmt: skip
+@click.option("--queue", "queued", is_flag=True,
+              help="Queue the run for the job worker and print its id, instead of running it here.")  # fmt: skip
 @click.pass_context
 def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None, dataset: str, snapshot: bool,
-           dry_run: bool, force: bool) -> None:  # fmt: skip
+           dry_run: bool, force: bool, queued: bool) -> None:  # fmt: skip
     """Import FILE and print a summary."""
     settings = config.from_environment()
     try:
@@ -134,6 +141,9 @@ def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None, da
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--dataset") from exc
     engine = _engine(ctx.obj["database_url"])
+    if queued:
+        _queue(ctx, engine, settings, file, Submission("cli", file.name, b"", target, sheet))
+        return
     bar = StageBar(progress)
     try:
         summary = run_pipeline(engine, file, trigger="cli", on_progress=bar, workers=os.cpu_count() or 1,
@@ -150,6 +160,47 @@ def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None, da
         click.echo("\n".join(diff_lines(summary)))
     if summary.diff and summary.diff.get("refused"):
         click.echo(f"a real run would refuse: {summary.diff['refused']}")
+
+
+def _jobs(ctx: click.Context, engine: Engine, settings: dict[str, object]) -> Jobs:
+    if ctx.obj["database_url"]:
+        settings = {**settings, "DATABASE_URL": config.normalise_database_url(ctx.obj["database_url"])}
+    return Jobs.from_settings(settings, engine)
+
+
+def _queue(ctx: click.Context, engine: Engine, settings: dict[str, object], file: Path, job: Submission) -> None:
+    """Store FILE as a queued run's input and queue its job; print the run's id."""
+    try:
+        data = read_path(file)
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_INPUT)
+    try:
+        run_id = submit(engine, _jobs(ctx, engine, settings), replace(job, data=data),
+                        int(str(settings["MAX_QUEUED_MB"])) * 1024 * 1024)  # fmt: skip
+    except QueueFull as exc:
+        click.echo(f"error: the queue is full ({exc}); try again when the worker has caught up", err=True)
+        ctx.exit(EXIT_FAILED)
+    finally:
+        engine.dispose()
+    click.echo(f"queued run #{run_id}; the worker (python -m pipeline worker) runs it")
+
+
+@cli.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the job worker: queued runs (uploads, --queue, feeds), retries, and the sweep of dead runs."""
+    settings = config.from_environment()
+    engine = _engine(ctx.obj["database_url"])
+    logging.getLogger().setLevel(logging.INFO)
+    jobs = _jobs(ctx, engine, settings)
+    click.echo(
+        f"worker: {int(str(settings['JOB_WORKERS'])) or 1} job thread(s), queue {jobs.huey.storage.__class__.__name__}"
+    )
+    try:
+        serve(jobs, workers=int(str(settings["JOB_WORKERS"])) or 1)
+    finally:
+        engine.dispose()
 
 
 @cli.command()

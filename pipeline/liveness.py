@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import ColumnElement, Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from models import PipelineRun, StageRun, bump_version, utcnow
@@ -99,7 +99,7 @@ def silent_runs(session: Session, now: datetime, stale_s: float = STALE_SECONDS)
     return list(session.scalars(query.with_for_update(skip_locked=True)))
 
 
-def _still_silent(run_id: int, cutoff: datetime) -> object:
+def _still_silent(run_id: int, cutoff: datetime) -> ColumnElement[bool]:
     last = func.coalesce(PipelineRun.heartbeat_at, PipelineRun.started_at)
     return (PipelineRun.id == run_id) & PipelineRun.status.in_(SILENT) & (last < cutoff)
 
@@ -118,7 +118,7 @@ def fail_silent_runs(session: Session, now: datetime, stale_s: float = STALE_SEC
             reason = f"retrying: its worker stopped (no heartbeat since {since})"
             values: dict[str, object] = {"status": "queued", "attempts": run.attempts + 1, "heartbeat_at": None,
                                          "error": reason}  # fmt: skip
-            stages = {"status": "pending", "started_at": None, "finished_at": None, "error": None}
+            stages: dict[str, object] = {"status": "pending", "started_at": None, "finished_at": None, "error": None}
             kind = swept.requeued
         else:
             values = {"status": "failed", "finished_at": now,

@@ -123,7 +123,7 @@ class RunRecorder:
         stmt = update(PipelineRun).where(PipelineRun.id == self.run_id)
         self._commit(session, lambda s: s.execute(stmt.values(status="succeeded", finished_at=utcnow(), **counts)))
 
-    def run_failed(self, error: str, status: str = "failed", **counts: int) -> None:
+    def run_failed(self, error: str, *, status: str = "failed", **counts: int) -> None:
         """Mark the running stage and the run failed, or ``cancelled`` (in a fresh transaction)."""
         text = error.replace("\x00", "")[:MAX_ERROR_CHARS]  # a reason may quote a cell; PostgreSQL text holds no NUL
         now = utcnow()

@@ -50,9 +50,9 @@ class Recording:
         diff = json.dumps(self.summary.diff, default=str) if self.summary.diff is not None else None
         self.recorder.run_finished(session, **self.summary.run_counts(), diff=diff)
 
-    def failed(self, error: str, status: str = "failed", **counts: int) -> None:
+    def failed(self, error: str, *, status: str = "failed", **counts: int) -> None:
         """Mark the run failed (or cancelled); if that write fails too (e.g. SQLite busy), log it and go on failing."""
         try:
-            self.recorder.run_failed(error, status, **counts)
+            self.recorder.run_failed(error, status=status, **counts)
         except Exception:
             log.exception("run %s: could not record the failure", self.recorder.run_id)

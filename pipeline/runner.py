@@ -129,7 +129,7 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
         summary.duration_s = round(time.perf_counter() - began, 4)
         nothing = {"events_new": 0, "events_updated": 0, "events_unchanged": 0, "events_withdrawn": 0,
                    "events_restored": 0, "items_out": 0}  # fmt: skip
-        recording.failed(summary.error, **(summary.run_counts() | nothing))
+        recording.failed(summary.error, status="failed", **(summary.run_counts() | nothing))
         summary.events_new = summary.events_updated = summary.events_unchanged = 0
         summary.events_withdrawn = summary.events_restored = 0
         quoted = exc.quoted if isinstance(exc, InputError) else None

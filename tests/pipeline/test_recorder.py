@@ -73,7 +73,8 @@ def test_a_new_run_closes_runs_whose_heartbeat_stopped(engine) -> None:
     with Session(engine) as session:
         runs = {run.id: run for run in session.scalars(select(PipelineRun))}
         for run_id in (old, pending):
-            assert runs[run_id].status == "failed" and runs[run_id].error.startswith("worker stopped: no heartbeat since")
+            assert runs[run_id].status == "failed"
+            assert runs[run_id].error.startswith("worker stopped: no heartbeat since")
             assert runs[run_id].finished_at is not None
         assert runs[old].stages[0].status == "failed" and runs[old].stages[0].error == runs[old].error
         assert [s.status for s in runs[old].stages[1:]] == ["pending"] * (len(STAGE_NAMES) - 1)

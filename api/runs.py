@@ -1,0 +1,154 @@
+"""Runs as the data team follows them: ``GET /api/v1/runs``, ``GET /api/v1/runs/<id>``, ``POST …/cancel``.
+
+Reading is public, like the monitor that shows the same runs; cancelling takes the ingest token.
+Cancelling a queued run ends it at once (``cancelled``); a running run is asked to stop, rolls
+back at its next stage or load chunk and ends ``cancelled`` with nothing written; an ended run
+answers 409.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIBlueprint, Schema, fields
+from apiflask.validators import OneOf, Range
+from flask import Response, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+import db
+from api.errors import error_response
+from api.ingest import auth
+from jobs.runs import cancel
+from models import MODES, RUN_STATUSES, TRIGGERS
+from status.runs import COUNTS, list_runs, run_detail
+
+log = logging.getLogger(__name__)
+bp = APIBlueprint("runs", __name__, url_prefix="/api/v1/runs", tag="Ingest")
+RETRY_AFTER_S = 5
+MAX_LIMIT = 100
+UNAVAILABLE = {503: "Database unavailable"}
+
+
+class RunsQuery(Schema):
+    limit = fields.Integer(load_default=20, validate=Range(min=1, max=MAX_LIMIT))
+    before = fields.Integer(validate=Range(min=1), metadata={"description": "Only runs older than this run id"})
+
+
+class RunPath(Schema):
+    run_id = fields.Integer(required=True, validate=Range(min=1))
+
+
+def _time(description: str) -> fields.Field:
+    return fields.DateTime(allow_none=True, metadata={"description": description})
+
+
+class RunRow(Schema):
+    id = fields.Integer()
+    status = fields.String(validate=OneOf(RUN_STATUSES))
+    trigger = fields.String(validate=OneOf(TRIGGERS))
+    source_file = fields.String(allow_none=True)
+    dataset = fields.String()
+    mode = fields.String(validate=OneOf(MODES))
+    dry_run = fields.Boolean()
+    attempts = fields.Integer(metadata={"description": "Earlier tries of this run (after a worker died, say)"})
+    cancel_requested = fields.Boolean()
+    started_at = _time("When it was queued or started")
+    finished_at = _time("When it ended; null while queued or running")
+    heartbeat_at = _time("Last sign of life of the process running it")
+    duration_s = fields.Float(allow_none=True)
+    counts = fields.Dict(keys=fields.String(validate=OneOf(COUNTS)), values=fields.Integer())
+    error = fields.String(allow_none=True, metadata={"description": "Why it failed (quotes nothing of the input)"})
+
+
+class Stage(Schema):
+    name = fields.String()
+    status = fields.String(validate=OneOf(RUN_STATUSES))
+    items_in = fields.Integer()
+    items_out = fields.Integer()
+    started_at = _time("")
+    finished_at = _time("")
+    error = fields.String(allow_none=True)
+
+
+class Progress(Schema):
+    stage = fields.String(allow_none=True, metadata={"description": "The stage running now"})
+    done = fields.Integer()
+    total = fields.Integer()
+
+
+class IssueCount(Schema):
+    rule = fields.String()
+    severity = fields.String()
+    count = fields.Integer()
+
+
+class RunDetail(RunRow):
+    stages = fields.List(fields.Nested(Stage))
+    progress = fields.Nested(Progress)
+    issues = fields.List(fields.Nested(IssueCount), metadata={"description": "Validation issues by rule"})
+    diff = fields.Dict(allow_none=True, metadata={"description": "Counts and samples of created/updated/withdrawn"})
+
+
+class RunList(Schema):
+    items = fields.List(fields.Nested(RunRow))
+
+
+class Cancelled(Schema):
+    run_id = fields.Integer()
+    status = fields.String(validate=OneOf(("cancelled", "cancelling")))
+
+
+def _unavailable(exc: Exception) -> Response:
+    log.warning("runs query failed: %s", exc.__class__.__name__)
+    return error_response(503, "Database unavailable", headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+@bp.get("")
+@bp.input(RunsQuery, location="query", arg_name="query")
+@bp.output(RunList, description="Runs, newest first")
+@bp.doc(summary="The recent runs, newest first", responses=UNAVAILABLE)
+def get_runs(query: dict[str, int]) -> Response:
+    """List runs, newest first."""
+    try:
+        with Session(db.engine()) as session:
+            return jsonify({"items": list_runs(session, query["limit"], query.get("before"))})
+    except SQLAlchemyError as exc:
+        return _unavailable(exc)
+
+
+@bp.get("/<int:run_id>")
+@bp.input(RunPath, location="path", arg_name="path")
+@bp.output(RunDetail, description="The run, its stages, progress, issues by rule and diff")
+@bp.doc(summary="One run: status, stages, progress, counts, diff and error",
+        responses={404: "No run has this id", **UNAVAILABLE})  # fmt: skip
+def get_run(run_id: int, path: dict[str, int]) -> Response:
+    """Return one run."""
+    try:
+        with Session(db.engine()) as session:
+            body = run_detail(session, path["run_id"])
+    except SQLAlchemyError as exc:
+        return _unavailable(exc)
+    return error_response(404, "No such run") if body is None else jsonify(body)
+
+
+@bp.post("/<int:run_id>/cancel")
+@bp.auth_required(auth)
+@bp.input(RunPath, location="path", arg_name="path")
+@bp.output(Cancelled, status_code=202, description="Cancelled (it was queued) or cancelling (it is running)")
+@bp.doc(summary="Cancel a queued or running run",
+        responses={401: "Missing or wrong token", 404: "No run has this id", 409: "The run has ended",
+                   **UNAVAILABLE})  # fmt: skip
+def cancel_run(run_id: int, path: dict[str, int]) -> Response:
+    """Cancel a run."""
+    try:
+        outcome = cancel(db.engine(), path["run_id"])
+    except SQLAlchemyError as exc:
+        return _unavailable(exc)
+    if outcome is None:
+        return error_response(404, "No such run")
+    if outcome not in ("cancelled", "cancelling"):
+        return error_response(409, f"The run has ended ({outcome})", {"status": outcome})
+    response = jsonify({"run_id": path["run_id"], "status": outcome})
+    response.status_code = 202
+    return response

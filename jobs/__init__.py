@@ -1,0 +1,1 @@
+"""Runs as durable jobs: the queue (huey), the run jobs, the worker (``python -m pipeline worker``)."""

@@ -1,0 +1,203 @@
+"""Runs as jobs: submit one (its run row and input, then its job), run it in the worker, cancel it, retry it.
+
+A submitted run is a ``pipeline_runs`` row in status ``queued`` with its input in ``run_inputs``
+(one transaction), then a job naming the run's id. The worker's job starts the run only while it
+is still queued, so cancelling a queued run is one guarded UPDATE and its job, when it comes,
+does nothing. A running run is asked to stop (``cancel_requested``; its heartbeat picks it up)
+and ends ``cancelled`` with nothing written. The input is deleted once the run has ended; while
+it is kept, a run whose worker died (``pipeline.liveness``) or whose database went away during
+the run can safely run again: its data transaction never committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from models import FINAL_STATUSES, PipelineRun, RunInput, bump_version, utcnow
+from pipeline import liveness
+from pipeline.limits import Limits
+from pipeline.load import Target
+from pipeline.recorder import NotQueued, queue_run
+from pipeline.runner import RunFailed, run_pipeline
+
+if TYPE_CHECKING:
+    from jobs.queue import Jobs
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+# A queued run whose job is in neither the queue nor its schedule for this long lost its job.
+LOST_AFTER_SECONDS = 120
+DB_LOST = "database unreachable"
+RETRY_DELAY_SECONDS = 10.0
+
+
+class QueueFull(Exception):
+    """The stored inputs of the runs waiting already fill ``MAX_QUEUED_MB``."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a run is asked to do: its input and how it treats the dataset."""
+
+    trigger: str
+    name: str
+    data: bytes
+    target: Target
+    sheet: str | None = None
+
+
+def submit(engine: Engine, jobs: Jobs, job: Submission, max_queued_bytes: int) -> int:
+    """Record the queued run with its input, queue its job, and return the run's id."""
+    target = job.target
+    options = {"snapshot": target.snapshot, "force": target.force, "sheet": job.sheet}
+    with Session(engine) as session:
+        waiting = session.scalar(select(func.coalesce(func.sum(RunInput.size), 0))) or 0
+        if waiting + len(job.data) > max_queued_bytes:
+            raise QueueFull(f"{waiting} bytes of inputs already wait")
+        run = queue_run(session, job.trigger, job.name, json.dumps(options), dataset=target.dataset,
+                        mode="snapshot" if target.snapshot else "import", dry_run=target.dry_run)  # fmt: skip
+        session.add(RunInput(run_id=run.id, name=job.name, size=len(job.data), data=job.data))
+        session.commit()
+        run_id = run.id
+    try:
+        jobs.enqueue(run_id)
+    except Exception:
+        _end(engine, run_id, "failed", "the job queue did not take the run")
+        raise
+    return run_id
+
+
+def dataset_of(engine: Engine, run_id: int) -> str | None:
+    """Return the dataset of run ``run_id`` (None: no such run)."""
+    with Session(engine) as session:
+        return session.scalar(select(PipelineRun.dataset).where(PipelineRun.id == run_id))
+
+
+def _end(engine: Engine, run_id: int, status: str, error: str | None) -> None:
+    with Session(engine) as session:
+        session.execute(
+            update(PipelineRun)
+            .where(PipelineRun.id == run_id, PipelineRun.status.not_in(FINAL_STATUSES))
+            .values(status=status, finished_at=utcnow(), error=error)
+        )
+        session.execute(delete(RunInput).where(RunInput.run_id == run_id))
+        bump_version(session)
+        session.commit()
+
+
+def _drop_input(engine: Engine, run_id: int) -> None:
+    with Session(engine) as session:
+        session.execute(delete(RunInput).where(RunInput.run_id == run_id))
+        session.commit()
+
+
+def run_job(jobs: Jobs, run_id: int) -> str:
+    """Run queued run ``run_id`` to its end; return its status (``skipped`` when it was no longer queued)."""
+    engine = jobs.engine
+    with Session(engine) as session:
+        run = session.get(PipelineRun, run_id)
+        stored = session.get(RunInput, run_id)
+        if run is None or run.status != "queued":
+            return "skipped"
+        if stored is None:
+            _end(engine, run_id, "failed", "its input was not kept")
+            return "failed"
+        options = json.loads(run.options or "{}")
+        data, name, attempts = stored.data, stored.name, run.attempts
+        target = Target.from_settings(jobs.settings, dataset=run.dataset, snapshot=bool(options.get("snapshot")),
+                                      dry_run=run.dry_run, force=bool(options.get("force")))  # fmt: skip
+    try:
+        summary = run_pipeline(engine, (data, name), trigger=run.trigger, filename=name, run_id=run_id,
+                               limits=Limits.from_settings(jobs.settings), sheet=options.get("sheet"),
+                               target=target)  # fmt: skip
+    except NotQueued:
+        return "skipped"
+    except RunFailed as exc:
+        if (exc.summary.error or "").startswith(DB_LOST) and attempts + 1 < MAX_ATTEMPTS:
+            requeue(engine, run_id, exc.summary.error or DB_LOST)
+            jobs.enqueue(run_id, delay=RETRY_DELAY_SECONDS)
+            return "requeued"
+        _drop_input(engine, run_id)
+        return exc.summary.status
+    _drop_input(engine, run_id)
+    return summary.status
+
+
+def requeue(engine: Engine, run_id: int, reason: str) -> bool:
+    """Put an ended or silent run back in the queue for one more attempt; False if it has none left."""
+    with Session(engine) as session:
+        done = session.execute(
+            update(PipelineRun)
+            .where(PipelineRun.id == run_id, PipelineRun.attempts + 1 < MAX_ATTEMPTS)
+            .values(
+                status="queued",
+                attempts=PipelineRun.attempts + 1,
+                finished_at=None,
+                heartbeat_at=None,
+                error=f"retrying after: {reason}",
+            )
+        )
+        bump_version(session)
+        session.commit()
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel(engine: Engine, run_id: int) -> str | None:
+    """Cancel run ``run_id``: ``cancelled`` (it was queued), ``cancelling`` (running), its status if ended, or None."""
+    with Session(engine) as session:
+        status = session.scalar(select(PipelineRun.status).where(PipelineRun.id == run_id))
+        if status is None or status in FINAL_STATUSES:
+            return status
+        queued = session.execute(
+            update(PipelineRun)
+            .where(PipelineRun.id == run_id, PipelineRun.status == "queued")
+            .values(status="cancelled", finished_at=utcnow(), error="cancelled on request")
+        )
+        if queued.rowcount:  # type: ignore[attr-defined]
+            session.execute(delete(RunInput).where(RunInput.run_id == run_id))
+            outcome = "cancelled"
+        else:
+            session.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(cancel_requested=True))
+            outcome = "cancelling"
+        bump_version(session)
+        session.commit()
+    return outcome
+
+
+def retryable(engine: Engine) -> Callable[[PipelineRun], bool]:
+    """Return the sweep's test of whether a silent run may run again: a job's run (its input kept), attempts left."""
+
+    def may_retry(run: PipelineRun) -> bool:
+        if run.attempts + 1 >= MAX_ATTEMPTS:
+            return False
+        with Session(engine) as session:
+            return session.scalar(select(RunInput.run_id).where(RunInput.run_id == run.id)) is not None
+
+    return may_retry
+
+
+def tend(jobs: Jobs) -> liveness.Swept:
+    """The worker's periodic care: end or requeue silent runs, and queue again the queued runs that lost their job."""
+    engine = jobs.engine
+    swept = liveness.sweep(engine, retry=retryable(engine))
+    for run_id in swept.requeued:
+        jobs.enqueue(run_id)
+    cutoff = utcnow() - timedelta(seconds=LOST_AFTER_SECONDS)
+    with Session(engine) as session:
+        queued = set(session.scalars(
+            select(PipelineRun.id).where(PipelineRun.status == "queued", PipelineRun.started_at < cutoff)
+        ))  # fmt: skip
+    lost = queued - jobs.waiting()
+    for run_id in sorted(lost):
+        log.warning("run %s lost its job: queued again", run_id)
+        jobs.enqueue(run_id)
+    swept.requeued.extend(sorted(lost))
+    return swept
