@@ -23,7 +23,7 @@ from functools import wraps
 from pathlib import Path
 
 from apiflask import APIBlueprint, HTTPTokenAuth, Schema, fields
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Request, Response, current_app, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
 
 import db
@@ -54,6 +54,12 @@ def _verify(token: str) -> str | None:
     if expected and token and hmac.compare_digest(token.encode(), expected.encode()):
         return "ingest"
     return None
+
+
+def token_given(req: Request) -> bool:
+    """Tell whether ``req`` carries this deployment's ingest token (for views open to everyone)."""
+    scheme, _, token = (req.headers.get("Authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and _verify(token.strip()) is not None
 
 
 class FileIn(Schema):

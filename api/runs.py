@@ -1,6 +1,8 @@
 """Runs as the data team follows them: ``GET /api/v1/runs``, ``GET /api/v1/runs/<id>``, ``POST …/cancel``.
 
-Reading is public, like the monitor that shows the same runs; cancelling takes the ingest token.
+Reading is public, like the monitor that shows the same runs; cancelling takes the ingest token,
+and with the token a failed run also shows what its input error quoted of the input (the headers
+found, the sheet names): for whoever sent it, never on the public monitor.
 Cancelling a queued run ends it at once (``cancelled``); a running run is asked to stop, rolls
 back at its next stage or load chunk and ends ``cancelled`` with nothing written; an ended run
 answers 409.
@@ -12,14 +14,14 @@ import logging
 
 from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import OneOf, Range
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import db
 from api.errors import error_response
-from api.ingest import auth
-from jobs.runs import cancel
+from api.ingest import auth, token_given
+from jobs.runs import cancel, quoted_detail
 from models import MODES, RUN_STATUSES, TRIGGERS
 from status.runs import COUNTS, list_runs, run_detail
 
@@ -61,7 +63,7 @@ class RunRow(Schema):
     error = fields.String(allow_none=True, metadata={"description": "Why it failed (quotes nothing of the input)"})
 
 
-class Stage(Schema):
+class RunStage(Schema):
     name = fields.String()
     status = fields.String(validate=OneOf(RUN_STATUSES))
     items_in = fields.Integer()
@@ -71,30 +73,33 @@ class Stage(Schema):
     error = fields.String(allow_none=True)
 
 
-class Progress(Schema):
+class RunProgress(Schema):
     stage = fields.String(allow_none=True, metadata={"description": "The stage running now"})
     done = fields.Integer()
     total = fields.Integer()
 
 
-class IssueCount(Schema):
+class RunIssueCount(Schema):
     rule = fields.String()
     severity = fields.String()
     count = fields.Integer()
 
 
 class RunDetail(RunRow):
-    stages = fields.List(fields.Nested(Stage))
-    progress = fields.Nested(Progress)
-    issues = fields.List(fields.Nested(IssueCount), metadata={"description": "Validation issues by rule"})
+    stages = fields.List(fields.Nested(RunStage))
+    progress = fields.Nested(RunProgress)
+    issues = fields.List(fields.Nested(RunIssueCount), metadata={"description": "Validation issues by rule"})
     diff = fields.Dict(allow_none=True, metadata={"description": "Counts and samples of created/updated/withdrawn"})
+    input_detail = fields.String(
+        allow_none=True, metadata={"description": "With the ingest token: what a failed run's input error quoted"}
+    )
 
 
 class RunList(Schema):
     items = fields.List(fields.Nested(RunRow))
 
 
-class Cancelled(Schema):
+class RunCancelled(Schema):
     run_id = fields.Integer()
     status = fields.String(validate=OneOf(("cancelled", "cancelling")))
 
@@ -127,6 +132,8 @@ def get_run(run_id: int, path: dict[str, int]) -> Response:
     try:
         with Session(db.engine()) as session:
             body = run_detail(session, path["run_id"])
+            if body is not None and token_given(request):
+                body["input_detail"] = quoted_detail(session, path["run_id"])
     except SQLAlchemyError as exc:
         return _unavailable(exc)
     return error_response(404, "No such run") if body is None else jsonify(body)
@@ -135,7 +142,7 @@ def get_run(run_id: int, path: dict[str, int]) -> Response:
 @bp.post("/<int:run_id>/cancel")
 @bp.auth_required(auth)
 @bp.input(RunPath, location="path", arg_name="path")
-@bp.output(Cancelled, status_code=202, description="Cancelled (it was queued) or cancelling (it is running)")
+@bp.output(RunCancelled, status_code=202, description="Cancelled (it was queued) or cancelling (it is running)")
 @bp.doc(summary="Cancel a queued or running run",
         responses={401: "Missing or wrong token", 404: "No run has this id", 409: "The run has ended",
                    **UNAVAILABLE})  # fmt: skip

@@ -37,6 +37,8 @@ MAX_ATTEMPTS = 3
 LOST_AFTER_SECONDS = 120
 DB_LOST = "database unreachable"
 RETRY_DELAY_SECONDS = 10.0
+# What an input error quoted of the input: shown to token holders only, never on the public monitor.
+QUOTED = "quoted"
 
 
 class QueueFull(Exception):
@@ -93,10 +95,21 @@ def _end(engine: Engine, run_id: int, status: str, error: str | None) -> None:
         session.commit()
 
 
-def _drop_input(engine: Engine, run_id: int) -> None:
+def _drop_input(engine: Engine, run_id: int, quoted: str | None = None) -> None:
+    """Delete the ended run's input; keep what its input error quoted (for the sender only) in its options."""
     with Session(engine) as session:
         session.execute(delete(RunInput).where(RunInput.run_id == run_id))
+        if quoted:
+            run = session.get(PipelineRun, run_id)
+            if run is not None:
+                run.options = json.dumps(json.loads(run.options or "{}") | {QUOTED: quoted})
         session.commit()
+
+
+def quoted_detail(session: Session, run_id: int) -> str | None:
+    """Return what run ``run_id``'s input error quoted of the input (headers found, sheet names), if anything."""
+    options = session.scalar(select(PipelineRun.options).where(PipelineRun.id == run_id))
+    return json.loads(options).get(QUOTED) if options else None
 
 
 def run_job(jobs: Jobs, run_id: int) -> str:
@@ -125,7 +138,7 @@ def run_job(jobs: Jobs, run_id: int) -> str:
             requeue(engine, run_id, exc.summary.error or DB_LOST)
             jobs.enqueue(run_id, delay=RETRY_DELAY_SECONDS)
             return "requeued"
-        _drop_input(engine, run_id)
+        _drop_input(engine, run_id, quoted=exc.quoted)
         return exc.summary.status
     _drop_input(engine, run_id)
     return summary.status

@@ -11,20 +11,21 @@ Locks left by a killed worker are flushed when a worker starts.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from jobs.queue import Jobs
 from jobs.runs import tend
 
 log = logging.getLogger(__name__)
-TEND_SECONDS = 10.0
+TEND_SECONDS = float(os.environ.get("RUN_TEND_SECONDS", "10"))
 
 
 class Tender:
     """Call ``jobs.runs.tend`` every ``every`` seconds in a daemon thread until stopped."""
 
-    def __init__(self, jobs: Jobs, every: float = TEND_SECONDS) -> None:
-        self.jobs, self.every = jobs, every
+    def __init__(self, jobs: Jobs, every: float | None = None) -> None:
+        self.jobs, self.every = jobs, every or TEND_SECONDS
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="run-tender", daemon=True)
 

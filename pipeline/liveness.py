@@ -14,6 +14,7 @@ locked rows, on SQLite the sweep's guarded UPDATE waits for the writer and then 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +26,9 @@ from sqlalchemy.orm import Session
 from models import PipelineRun, StageRun, bump_version, utcnow
 
 log = logging.getLogger(__name__)
-HEARTBEAT_SECONDS = 5.0
-STALE_SECONDS = 30.0
+# From the environment, so that a test (or an operator) can shorten them for every process at once.
+HEARTBEAT_SECONDS = float(os.environ.get("RUN_HEARTBEAT_SECONDS", "5"))
+STALE_SECONDS = float(os.environ.get("RUN_STALE_SECONDS", "30"))
 BEAT_LOCK_WAIT_MS = 1_000
 SILENT = ("running", "pending")
 
@@ -38,8 +40,8 @@ class Cancelled(Exception):
 class Heartbeat:
     """Beat for run ``run_id`` from a daemon thread while the block runs; ``cancelled`` turns True on request."""
 
-    def __init__(self, engine: Engine, run_id: int, every: float = HEARTBEAT_SECONDS) -> None:
-        self.engine, self.run_id, self.every = engine, run_id, every
+    def __init__(self, engine: Engine, run_id: int, every: float | None = None) -> None:
+        self.engine, self.run_id, self.every = engine, run_id, every or HEARTBEAT_SECONDS
         self.cancelled = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
@@ -91,9 +93,9 @@ def _last_sign(run: PipelineRun) -> datetime:
     return run.heartbeat_at or run.started_at
 
 
-def silent_runs(session: Session, now: datetime, stale_s: float = STALE_SECONDS) -> list[PipelineRun]:
+def silent_runs(session: Session, now: datetime, stale_s: float | None = None) -> list[PipelineRun]:
     """Return the running runs with no heartbeat for ``stale_s`` (rows locked by a live writer are skipped)."""
-    cutoff = now - timedelta(seconds=stale_s)
+    cutoff = now - timedelta(seconds=stale_s or STALE_SECONDS)
     last = func.coalesce(PipelineRun.heartbeat_at, PipelineRun.started_at)
     query = select(PipelineRun).where(PipelineRun.status.in_(SILENT), last < cutoff).order_by(PipelineRun.id)
     return list(session.scalars(query.with_for_update(skip_locked=True)))
@@ -104,13 +106,14 @@ def _still_silent(run_id: int, cutoff: datetime) -> ColumnElement[bool]:
     return (PipelineRun.id == run_id) & PipelineRun.status.in_(SILENT) & (last < cutoff)
 
 
-def fail_silent_runs(session: Session, now: datetime, stale_s: float = STALE_SECONDS,
+def fail_silent_runs(session: Session, now: datetime, stale_s: float | None = None,
                      retry: Callable[[PipelineRun], bool] | None = None) -> Swept:  # fmt: skip
     """End every silent run in ``session``'s transaction: back to ``queued`` when ``retry`` says so, else failed.
 
     The caller bumps the status version (``sweep`` does; a run's start does anyway).
     """
     swept = Swept()
+    stale_s = stale_s or STALE_SECONDS
     cutoff = now - timedelta(seconds=stale_s)
     for run in silent_runs(session, now, stale_s):
         since = _last_sign(run).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -136,7 +139,7 @@ def fail_silent_runs(session: Session, now: datetime, stale_s: float = STALE_SEC
     return swept
 
 
-def sweep(engine: Engine, now: datetime | None = None, stale_s: float = STALE_SECONDS,
+def sweep(engine: Engine, now: datetime | None = None, stale_s: float | None = None,
           retry: Callable[[PipelineRun], bool] | None = None) -> Swept:  # fmt: skip
     """Run ``fail_silent_runs`` in its own transaction."""
     with Session(engine) as session:

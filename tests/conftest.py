@@ -140,9 +140,23 @@ def app(engine: Engine, database_url: str, tmp_path: Path, app_overrides: dict[s
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(tmp_path),
         "INGEST_TOKEN": "test-token",
+        # The queue in a file of the test's own on both backends (PostgreSQL storage: tests/jobs).
+        "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite3'}",
     }
     settings.update(app_overrides)
     return create_app(settings)
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Return a function that runs the app's queued jobs in this process, as the worker would; returns how many."""
+    import db
+
+    def drain() -> int:
+        with app.app_context():
+            return db.jobs().drain()
+
+    return drain
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The ingest endpoints: auth, size and type limits, 422 for bad content, 201 with a run summary."""
+"""The ingest endpoints: auth, size and type limits, 422 for bad requests, 202 with a queued run the worker runs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from models import ConflictEvent, DataQualityMetric, PipelineRun, ValidationIssue
+from models import ConflictEvent, DataQualityMetric, PipelineRun, RunInput, ValidationIssue
 from pipeline.demo.generate import generate_events, generate_records
 
 AUTH = {"Authorization": "Bearer test-token"}
@@ -31,26 +31,34 @@ def _upload(client, data: bytes, name: str, headers: dict | None = None):
                        headers=AUTH if headers is None else headers, content_type="multipart/form-data")  # fmt: skip
 
 
-def test_file_upload_ingests_and_answers_201(client, engine):
+def _ran(client, run_jobs, response, headers: dict | None = None) -> dict:
+    """Check the 202, run the queued job as the worker would, and return the run as GET /api/v1/runs/<id> shows it."""
+    assert response.status_code == 202, response.json
+    location = response.headers["Location"]
+    assert location == response.json["location"] == f"/api/v1/runs/{response.json['run_id']}"
+    assert response.json["status"] == "queued" and client.get(location).json["status"] == "queued"
+    assert run_jobs() >= 1
+    return client.get(location, headers=headers or {}).json
+
+
+def test_file_upload_answers_202_and_the_worker_ingests_it(client, engine, run_jobs):
     response = _upload(client, _csv_bytes(), "export.csv")
-    assert response.status_code == 201, response.json
-    body = response.json
-    assert body["status"] == "succeeded"
-    assert body["summary"]["events_new"] == body["summary"]["events"] > 0
-    assert _counts(engine)["conflict_events"] == body["summary"]["events"]
+    assert _counts(engine)["conflict_events"] == 0  # nothing ran in the request
+    run = _ran(client, run_jobs, response)
+    assert run["status"] == "succeeded" and run["trigger"] == "api" and run["source_file"] == "export.csv"
+    assert run["counts"]["events_new"] > 0 and _counts(engine)["conflict_events"] == run["counts"]["events_new"]
+    assert [stage["status"] for stage in run["stages"]] == ["succeeded"] * len(run["stages"])
     with Session(engine) as session:
-        run = session.get(PipelineRun, body["run_id"])
-        assert run.trigger == "api" and run.status == "succeeded" and run.source_file == "export.csv"
+        assert session.scalar(select(func.count()).select_from(RunInput)) == 0  # the upload is gone after the run
 
 
-def test_batch_as_object_or_list(client, engine):
+def test_batch_as_object_or_list(client, engine, run_jobs):
     records = generate_records(10, seed=2)
-    first = client.post("/api/v1/ingest/batch", json={"records": records}, headers=AUTH)
-    assert first.status_code == 201, first.json
-    again = client.post("/api/v1/ingest/batch", json=records, headers=AUTH)
-    assert again.status_code == 201
-    assert again.json["summary"]["events_new"] == 0
-    assert again.json["summary"]["events_unchanged"] == first.json["summary"]["events"]
+    first = _ran(client, run_jobs, client.post("/api/v1/ingest/batch", json={"records": records}, headers=AUTH))
+    assert first["status"] == "succeeded", first
+    again = _ran(client, run_jobs, client.post("/api/v1/ingest/batch", json=records, headers=AUTH))
+    assert again["counts"]["events_new"] == 0
+    assert again["counts"]["events_unchanged"] == first["counts"]["events_new"]
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "test-token"}])
@@ -93,14 +101,13 @@ def test_wrong_file_type_and_content_type_are_415(client, engine):
         (b"name,age\nAda,36\n", "people.csv", "columns"),
     ],
 )
-def test_unreadable_upload_is_422_and_changes_nothing(client, engine, data, name, words):
-    response = _upload(client, data, name)
-    assert response.status_code == 422, response.json
-    assert words in response.json["message"].lower()
+def test_an_unreadable_upload_fails_its_run_and_changes_nothing(client, engine, run_jobs, data, name, words):
+    run = _ran(client, run_jobs, _upload(client, data, name))
+    assert run["status"] == "failed" and words in run["error"].lower(), run
     assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
 
 
-def test_malformed_batches_are_422(client, engine):
+def test_malformed_batches_are_422(client, engine, run_jobs):
     json_headers = {**AUTH, "Content-Type": "application/json"}
     bad_json = client.post("/api/v1/ingest/batch", data="{not json", headers=json_headers)
     assert bad_json.status_code == 422
@@ -111,11 +118,8 @@ def test_malformed_batches_are_422(client, engine):
                                 "detail": {"record": 1, "got": "number"}}  # fmt: skip
     assert _runs(engine) == []  # a wrong shape is refused before any run
     unknown = client.post("/api/v1/ingest/batch", json=[{"state": "Kano"}, {"colour": "red"}], headers=AUTH)
-    assert unknown.status_code == 422
-    assert "record 2 has no known fields" in unknown.json["message"]
-    with Session(engine) as session:
-        run = session.get(PipelineRun, unknown.json["detail"]["run_id"])
-        assert run.status == "failed" and "record 2" in run.error
+    run = _ran(client, run_jobs, unknown)
+    assert run["status"] == "failed" and "record 2 has no known fields" in run["error"]
     assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
 
 
@@ -183,16 +187,21 @@ def test_the_runner_takes_no_str_for_a_path(engine, tmp_path, source):
     assert _counts(engine) == {t.__tablename__: 0 for t in DATA_TABLES}
 
 
-def test_a_stored_run_error_quotes_no_content_and_the_sender_still_sees_it(client, engine):
-    """The 422 tells the sender what was found; the run, public on the monitor, keeps only the reason."""
+def test_a_stored_run_error_quotes_no_content_and_the_sender_still_sees_it(client, engine, run_jobs):
+    """With the token the run tells the sender what was found; in public (the monitor) only the reason."""
     secret = b"root:x:0:0:root:/root:/bin/bash,daemon:x:1:1\nnobody,1\n"
-    upload = _upload(client, secret, "shadow.csv")
-    assert upload.status_code == 422
-    assert "root:x:0:0" in upload.json["message"]  # the sender's own headers, for the sender
-    batch = client.post("/api/v1/ingest/batch", json=[{"root:x:0:0:root": "/root:/bin/bash"}], headers=AUTH)
-    assert batch.status_code == 422 and "root:x:0:0" in batch.json["message"]
-    for response in (upload, batch):
-        assert "root:" not in response.json["detail"]["error"]
+    upload = _ran(client, run_jobs, _upload(client, secret, "shadow.csv"), headers=AUTH)
+    assert upload["status"] == "failed"
+    assert "root:x:0:0" in upload["input_detail"]  # the sender's own headers, for the sender
+    batch_post = client.post("/api/v1/ingest/batch", json=[{"root:x:0:0:root": "/root:/bin/bash"}], headers=AUTH)
+    batch = _ran(client, run_jobs, batch_post, headers=AUTH)
+    assert batch["status"] == "failed" and "root:x:0:0" in batch["input_detail"]
+    for run in (upload, batch):
+        assert "root:" not in run["error"]
+        public = client.get(f"/api/v1/runs/{run['id']}").get_data(as_text=True)
+        assert "root:" not in public and "input_detail" not in public
+        wrong = client.get(f"/api/v1/runs/{run['id']}", headers={"Authorization": "Bearer wrong"})
+        assert "root:" not in wrong.get_data(as_text=True)
     runs = _runs(engine)
     assert [status for status, _ in runs] == ["failed", "failed"]
     assert all("root:" not in error and "/bin/bash" not in error for _, error in runs)
@@ -206,11 +215,12 @@ def test_endpoints_are_in_the_openapi_spec(client):
     assert "/api/v1/ingest/file" in spec["paths"] and "/api/v1/ingest/batch" in spec["paths"]
     post = spec["paths"]["/api/v1/ingest/file"]["post"]
     assert "multipart/form-data" in post["requestBody"]["content"]
-    assert {"401", "413", "415", "422"} <= set(post["responses"])
+    assert {"202", "401", "413", "415", "422", "503"} <= set(post["responses"])
     assert post.get("security")
+    assert {"/api/v1/runs", "/api/v1/runs/{run_id}", "/api/v1/runs/{run_id}/cancel"} <= set(spec["paths"])
 
 
-def test_an_internal_failure_is_500_without_sql_or_row_values(client, engine, monkeypatch):
+def test_an_internal_failure_fails_the_run_without_sql_or_row_values(client, engine, monkeypatch, run_jobs):
     from sqlalchemy.exc import IntegrityError
 
     from pipeline import measure
@@ -220,11 +230,11 @@ def test_an_internal_failure_is_500_without_sql_or_row_values(client, engine, mo
                              Exception("duplicate key value"))  # fmt: skip
 
     monkeypatch.setattr(measure, "write_metrics", broken)
-    response = client.post("/api/v1/ingest/batch", json=generate_records(5, seed=9), headers=AUTH)
-    assert response.status_code == 500
-    run_id = response.json["detail"]["run_id"]
-    assert response.json["detail"]["error"] == f"internal error (run {run_id})"
-    assert "SECRET-ROW" not in response.get_data(as_text=True) and "INSERT" not in response.get_data(as_text=True)
+    run = _ran(client, run_jobs, client.post("/api/v1/ingest/batch", json=generate_records(5, seed=9), headers=AUTH))
+    run_id = run["id"]
+    assert run["status"] == "failed" and run["error"] == f"internal error (run {run_id})"
+    shown = client.get(f"/api/v1/runs/{run_id}", headers=AUTH).get_data(as_text=True)
+    assert "SECRET-ROW" not in shown and "INSERT" not in shown
     with Session(engine) as session:
         run = session.get(PipelineRun, run_id)
         assert run.status == "failed" and run.error == f"internal error (run {run_id})"
@@ -237,29 +247,31 @@ def _upload_with(client, data: bytes, name: str, **form: str):
     return client.post("/api/v1/ingest/file", data=fields, headers=AUTH, content_type="multipart/form-data")
 
 
-def test_an_upload_as_a_snapshot_dry_run_then_for_real(client, engine):
+def test_an_upload_as_a_snapshot_dry_run_then_for_real(client, engine, run_jobs):
     full = generate_events(30, seed=9, mess=False)
-    assert _upload_with(client, full.to_csv(index=False).encode(), "full.csv").status_code == 201
+    assert _ran(client, run_jobs, _upload_with(client, full.to_csv(index=False).encode(), "full.csv"))["status"] == (
+        "succeeded"
+    )
     part = full.iloc[:28].to_csv(index=False).encode()
-    dry = _upload_with(client, part, "part.csv", snapshot="true", dry_run="true")
-    assert dry.status_code == 201, dry.json
-    assert dry.json["summary"]["dry_run"] and dry.json["summary"]["diff"]["withdrawn"] == 2
-    assert "more than the 5% allowed" in dry.json["summary"]["diff"]["refused"]  # what the real run would say
+    dry = _ran(client, run_jobs, _upload_with(client, part, "part.csv", snapshot="true", dry_run="true"))
+    assert dry["status"] == "succeeded", dry
+    assert dry["dry_run"] and dry["diff"]["withdrawn"] == 2
+    assert "more than the 5% allowed" in dry["diff"]["refused"]  # what the real run would say
     with Session(engine) as session:
         assert session.scalar(select(func.count()).where(ConflictEvent.withdrawn_run_id.is_not(None))) == 0
-    real = _upload_with(client, part, "part.csv", snapshot="1", force="on")
-    assert real.status_code == 201 and real.json["summary"]["events_withdrawn"] == 2
-    with Session(engine) as session:
-        assert session.get(PipelineRun, real.json["run_id"]).mode == "snapshot"
+    real = _ran(client, run_jobs, _upload_with(client, part, "part.csv", snapshot="1", force="on"))
+    assert real["status"] == "succeeded" and real["counts"]["events_withdrawn"] == 2
+    assert real["mode"] == "snapshot"
 
 
-def test_a_snapshot_over_the_withdrawal_limit_is_422_unless_forced(client, engine):
+def test_a_snapshot_over_the_withdrawal_limit_fails_unless_forced(client, engine, run_jobs):
     full = generate_events(20, seed=10, mess=False)
-    _upload_with(client, full.to_csv(index=False).encode(), "full.csv")
+    _ran(client, run_jobs, _upload_with(client, full.to_csv(index=False).encode(), "full.csv"))
     half = full.iloc[:10].to_csv(index=False).encode()
-    refused = _upload_with(client, half, "half.csv", snapshot="true")
-    assert refused.status_code == 422 and "withdraw 10 of the 20" in refused.json["message"]
-    assert _upload_with(client, half, "half.csv", snapshot="true", force="true").status_code == 201
+    refused = _ran(client, run_jobs, _upload_with(client, half, "half.csv", snapshot="true"))
+    assert refused["status"] == "failed" and "withdraw 10 of the 20" in refused["error"]
+    forced = _ran(client, run_jobs, _upload_with(client, half, "half.csv", snapshot="true", force="true"))
+    assert forced["status"] == "succeeded" and forced["counts"]["events_withdrawn"] == 10
 
 
 @pytest.mark.parametrize(
@@ -274,11 +286,16 @@ def test_bad_ingest_options_are_422_before_any_run(client, engine, form, field):
         assert session.scalar(select(func.count()).select_from(PipelineRun)) == 0
 
 
-def test_a_batch_goes_to_its_dataset_and_never_withdraws(client, engine):
+def test_a_batch_goes_to_its_dataset_and_never_withdraws(client, engine, run_jobs):
     records = generate_records(6, seed=12)
-    first = client.post("/api/v1/ingest/batch", json={"records": records, "dataset": "field-reports"}, headers=AUTH)
-    assert first.status_code == 201 and first.json["summary"]["dataset"] == "field-reports"
-    again = client.post("/api/v1/ingest/batch", json={"records": records[:2], "dataset": "field-reports"}, headers=AUTH)
-    assert again.json["summary"]["events_withdrawn"] == 0 and again.json["summary"]["events_unchanged"] == 2
+    first_post = client.post(
+        "/api/v1/ingest/batch", json={"records": records, "dataset": "field-reports"}, headers=AUTH
+    )
+    first = _ran(client, run_jobs, first_post)
+    assert first["status"] == "succeeded" and first["dataset"] == "field-reports"
+    again_post = client.post("/api/v1/ingest/batch", json={"records": records[:2], "dataset": "field-reports"},
+                             headers=AUTH)  # fmt: skip
+    again = _ran(client, run_jobs, again_post)
+    assert again["counts"]["events_withdrawn"] == 0 and again["counts"]["events_unchanged"] == 2
     bad = client.post("/api/v1/ingest/batch", json={"records": records, "dry_run": "perhaps"}, headers=AUTH)
     assert bad.status_code == 422
