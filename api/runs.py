@@ -154,8 +154,9 @@ def cancel_run(run_id: int, path: dict[str, int]) -> Response:
         return _unavailable(exc)
     if outcome is None:
         return error_response(404, "No such run")
-    if outcome not in ("cancelled", "cancelling"):
-        return error_response(409, f"The run has ended ({outcome})", {"status": outcome})
-    response = jsonify({"run_id": path["run_id"], "status": outcome})
+    status, changed = outcome
+    if not changed:
+        return error_response(409, f"The run has ended ({status})", {"status": status})
+    response = jsonify({"run_id": path["run_id"], "status": status})
     response.status_code = 202
     return response

@@ -163,12 +163,13 @@ def requeue(engine: Engine, run_id: int, reason: str) -> bool:
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
-def cancel(engine: Engine, run_id: int) -> str | None:
-    """Cancel run ``run_id``: ``cancelled`` (it was queued), ``cancelling`` (running), its status if ended, or None."""
+def cancel(engine: Engine, run_id: int) -> tuple[str, bool] | None:
+    """Cancel run ``run_id``; return its status after (``cancelled`` if it was queued, ``cancelling`` if running)
+    and whether the request changed anything (False: it had ended); None if there is no such run."""
     with Session(engine) as session:
         status = session.scalar(select(PipelineRun.status).where(PipelineRun.id == run_id))
         if status is None or status in FINAL_STATUSES:
-            return status
+            return None if status is None else (status, False)
         queued = session.execute(
             update(PipelineRun)
             .where(PipelineRun.id == run_id, PipelineRun.status == "queued")
@@ -182,7 +183,7 @@ def cancel(engine: Engine, run_id: int) -> str | None:
             outcome = "cancelling"
         bump_version(session)
         session.commit()
-    return outcome
+    return outcome, True
 
 
 def retryable(engine: Engine) -> Callable[[PipelineRun], bool]:
