@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 
 import db
 from api.errors import error_response
-from jobs.runs import QueueFull, Submission, submit
+from jobs.runs import Busy, QueueFull, Submission, submit
 from models import DEFAULT_DATASET
 from pipeline import columns as c
 from pipeline.load import Target
@@ -140,9 +140,14 @@ def _queue(job: Submission) -> Response:
         run_id = submit(db.engine(), db.jobs(), job, limit)
     except QueueFull:
         return error_response(503, "Too many inputs wait for the worker; retry later", None, retry)
+    except Busy:
+        return error_response(503, "A run is writing to the database; retry later", None, retry)
     except OperationalError:
         log.exception("queueing a run failed")
         return error_response(503, "The database did not take the run; retry later", None, retry)
+    except Exception:  # the queue's own storage (huey: SQLite file, PostgreSQL, Redis) refused the job
+        log.exception("the job queue did not take the run")
+        return error_response(503, "The job queue did not take the run; retry later", None, retry)
     location = url_for("runs.get_run", run_id=run_id)
     response = jsonify({"run_id": run_id, "status": "queued", "location": location})
     response.status_code = 202

@@ -24,10 +24,11 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from config import ConfigError
+from models.database import QUEUE_TABLES_PREFIX
 
 log = logging.getLogger(__name__)
 NAME = "nvcd"
-TABLE_PREFIX = "jobs"
+TABLE_PREFIX = QUEUE_TABLES_PREFIX.rstrip("_")
 # A job whose run cannot start (database not answering) is tried again after 2, 4, 8 … 256 s.
 START_RETRIES, START_RETRY_DELAY, START_RETRY_BACKOFF = 8, 2.0, 2.0
 # A job that finds its dataset locked by another run waits this long and looks again.

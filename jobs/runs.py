@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from models import FINAL_STATUSES, PipelineRun, RunInput, bump_version, utcnow
+from models.database import SQLITE_BUSY_TIMEOUT_MS, is_lock_wait
 from pipeline import liveness
 from pipeline.limits import Limits
 from pipeline.load import Target
@@ -37,12 +40,20 @@ MAX_ATTEMPTS = 3
 LOST_AFTER_SECONDS = 120
 DB_LOST = "database unreachable"
 RETRY_DELAY_SECONDS = 10.0
+# How long a request waits for SQLite's write lock to queue a run, in tries of SQLITE_TRY_MS and naps.
+SUBMIT_WAIT_SECONDS = 10.0
+SQLITE_TRY_MS, SQLITE_NAP_S = 20, 0.05
+T = TypeVar("T")
 # What an input error quoted of the input: shown to token holders only, never on the public monitor.
 QUOTED = "quoted"
 
 
 class QueueFull(Exception):
     """The stored inputs of the runs waiting already fill ``MAX_QUEUED_MB``."""
+
+
+class Busy(Exception):
+    """The database's write lock stayed taken (a load on SQLite) for the whole wait."""
 
 
 @dataclass(frozen=True)
@@ -57,24 +68,60 @@ class Submission:
 
 
 def submit(engine: Engine, jobs: Jobs, job: Submission, max_queued_bytes: int) -> int:
-    """Record the queued run with its input, queue its job, and return the run's id."""
+    """Record the queued run with its input, queue its job, and return the run's id.
+
+    Raises ``QueueFull``, or ``Busy`` when SQLite's write lock stayed taken for ``SUBMIT_WAIT_SECONDS``.
+    """
     target = job.target
     options = {"snapshot": target.snapshot, "force": target.force, "sheet": job.sheet}
-    with Session(engine) as session:
+
+    def record(session: Session) -> int:
         waiting = session.scalar(select(func.coalesce(func.sum(RunInput.size), 0))) or 0
         if waiting + len(job.data) > max_queued_bytes:
             raise QueueFull(f"{waiting} bytes of inputs already wait")
         run = queue_run(session, job.trigger, job.name, json.dumps(options), dataset=target.dataset,
                         mode="snapshot" if target.snapshot else "import", dry_run=target.dry_run)  # fmt: skip
         session.add(RunInput(run_id=run.id, name=job.name, size=len(job.data), data=job.data))
-        session.commit()
-        run_id = run.id
+        return run.id
+
+    run_id = write_without_blocking(engine, record)
     try:
         jobs.enqueue(run_id)
     except Exception:
         _end(engine, run_id, "failed", "the job queue did not take the run")
         raise
     return run_id
+
+
+def write_without_blocking(engine: Engine, changes: Callable[[Session], T], budget_s: float | None = None) -> T:
+    """Run ``changes`` in one committed transaction; on SQLite, wait for the write lock in short naps.
+
+    SQLite's busy handler waits inside C: under gevent it would freeze the web worker, every socket
+    on it included, for as long as a load holds the lock. Here each try waits at most
+    ``SQLITE_TRY_MS`` and the naps between tries are ``time.sleep`` (a greenlet switch under gevent);
+    after ``budget_s`` (default ``SUBMIT_WAIT_SECONDS``) it raises ``Busy``. PostgreSQL row locks are
+    not taken by a queued run's insert, and its waits are cooperative already.
+    """
+    deadline = time.monotonic() + (SUBMIT_WAIT_SECONDS if budget_s is None else budget_s)
+    while True:
+        with Session(engine) as session:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            if sqlite:
+                session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_TRY_MS}")
+            try:
+                value = changes(session)
+                session.commit()
+                return value
+            except OperationalError as exc:
+                session.rollback()
+                if not (sqlite and is_lock_wait(exc)):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise Busy("the database's write lock stayed taken") from exc
+            finally:
+                if sqlite:
+                    session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        time.sleep(SQLITE_NAP_S)
 
 
 def dataset_of(engine: Engine, run_id: int) -> str | None:

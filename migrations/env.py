@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 
 import config as app_config
 from models import Base
-from models.database import make_engine
+from models.database import include_name, make_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -41,6 +41,7 @@ def do_run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -20,6 +20,15 @@ STATEMENT_TIMEOUT_OPTION = "nvcd_statement_timeout_ms"
 MAX_ROWS_OPTION = "nvcd_max_rows"
 
 
+# The job queue's own tables (huey creates them, ``jobs.queue``): not the app's schema, left out of migrations.
+QUEUE_TABLES_PREFIX = "jobs_"
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Leave the job queue's tables out of alembic's comparison of the models with the database."""
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_TABLES_PREFIX))
+
+
 def make_engine(url: str, statement_timeout_ms: int = 30_000, max_rows: int | None = None, **kwargs: object) -> Engine:
     """Create an engine with the dialect's safety settings applied.
 

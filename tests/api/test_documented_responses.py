@@ -14,7 +14,6 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from api import ingest
+import db
 from models import DEMO_DATASET
 from pipeline.demo.generate import generate_events, generate_records
 from pipeline.load import Target
@@ -43,6 +42,9 @@ FILE = "/api/v1/ingest/file"
 BATCH = "/api/v1/ingest/batch"
 CHANGES = "/api/v1/changes"
 EVENT = "/api/v1/events/{event_id}"
+RUNS = "/api/v1/runs"
+RUN = "/api/v1/runs/{run_id}"
+CANCEL = "/api/v1/runs/{run_id}/cancel"
 
 
 @dataclass
@@ -56,10 +58,11 @@ class Setting:
     monkeypatch: pytest.MonkeyPatch
 
 
-def _upload(client: FlaskClient, data: bytes, name: str, headers: dict[str, str] | None = None) -> TestResponse:
+def _upload(client: FlaskClient, data: bytes, name: str, headers: dict[str, str] | None = None,
+            form: dict[str, str] | None = None) -> TestResponse:  # fmt: skip
     return client.post(
         FILE,
-        data={"file": (io.BytesIO(data), name)},
+        data={"file": (io.BytesIO(data), name), **(form or {})},
         headers=AUTH if headers is None else headers,
         content_type="multipart/form-data",
     )
@@ -125,16 +128,6 @@ def _trends(s: Setting) -> TestResponse:
     return response
 
 
-def _run_fails(s: Setting, **how: bool) -> None:
-    """Make the next ingest run fail the way ``how`` says (busy, input_error, too_large)."""
-
-    def failing(*_args: Any, **_kwargs: Any) -> None:
-        summary: Any = SimpleNamespace(run_id=1, error="it failed")  # what the view reads of a RunSummary
-        raise ingest.RunFailed(summary, input_error=how.pop("input_error", False), **how)
-
-    s.monkeypatch.setattr(ingest, "run_pipeline", failing)
-
-
 def _too_large(s: Setting, path: str) -> TestResponse:
     s.monkeypatch.setitem(s.app.config, "MAX_CONTENT_LENGTH", 2048)
     if path == FILE:
@@ -142,11 +135,28 @@ def _too_large(s: Setting, path: str) -> TestResponse:
     return s.client.post(BATCH, json=generate_records(200, seed=6), headers=AUTH)
 
 
-def _failed_run(s: Setting, path: str, **how: bool) -> TestResponse:
-    _run_fails(s, **how)
+def _queue_full(s: Setting, path: str) -> TestResponse:
+    s.monkeypatch.setitem(s.app.config, "MAX_QUEUED_MB", 0)
     if path == FILE:
         return _upload(s.client, _csv(), "export.csv")
     return s.client.post(BATCH, json=generate_records(5, seed=7), headers=AUTH)
+
+
+def _ran(s: Setting) -> int:
+    """Queue an upload and run its job as the worker would; return the run's id."""
+    run_id = int(_upload(s.client, _csv(), "export.csv").get_json()["run_id"])
+    with s.app.app_context():
+        db.jobs().drain()
+    return run_id
+
+
+def _running(s: Setting) -> TestResponse:
+    """Ask a running run to stop (a run as a worker leaves it mid-way)."""
+    with Session(s.engine) as session:
+        run = add_run(session, "running", datetime.now(UTC), stage_status={"extract": "running"})
+        session.commit()
+        run_id = run.id
+    return s.client.post(f"{RUNS}/{run_id}/cancel", headers=AUTH)
 
 
 def _updates_only(s: Setting) -> TestResponse:
@@ -187,20 +197,31 @@ CASES: dict[tuple[str, str, int], Case] = {
     ("get", EVENT, 404): lambda s: s.client.get("/api/v1/events/NGA999999"),
     ("get", EVENT, 422): lambda s: s.client.get("/api/v1/events/%3Cscript%3E"),
     ("get", EVENT, 503): lambda s: s.down.get("/api/v1/events/NGA1"),
-    ("post", FILE, 201): lambda s: _upload(s.client, _csv(), "export.csv"),
+    ("post", FILE, 202): lambda s: _upload(s.client, _csv(), "export.csv"),
     ("post", FILE, 401): lambda s: _upload(s.client, _csv(), "export.csv", headers={}),
     ("post", FILE, 413): lambda s: _too_large(s, FILE),
     ("post", FILE, 415): lambda s: _upload(s.client, b"%PDF-1.4", "report.pdf"),
-    ("post", FILE, 422): lambda s: _upload(s.client, b"name,age\nAda,36\n", "people.csv"),
-    ("post", FILE, 500): lambda s: _failed_run(s, FILE),
-    ("post", FILE, 503): lambda s: _failed_run(s, FILE, busy=True),
-    ("post", BATCH, 201): lambda s: s.client.post(BATCH, json={"records": generate_records(5, seed=8)}, headers=AUTH),
+    ("post", FILE, 422): lambda s: _upload(s.client, _csv(), "export.csv", form={"snapshot": "perhaps"}),
+    ("post", FILE, 503): lambda s: _queue_full(s, FILE),
+    ("post", BATCH, 202): lambda s: s.client.post(BATCH, json={"records": generate_records(5, seed=8)}, headers=AUTH),
     ("post", BATCH, 401): lambda s: s.client.post(BATCH, json=generate_records(3), headers={}),
     ("post", BATCH, 413): lambda s: _too_large(s, BATCH),
     ("post", BATCH, 415): lambda s: s.client.post(BATCH, data="[]", headers={**AUTH, "Content-Type": "text/plain"}),
     ("post", BATCH, 422): lambda s: s.client.post(BATCH, json=[1, 2], headers=AUTH),
-    ("post", BATCH, 500): lambda s: _failed_run(s, BATCH),
-    ("post", BATCH, 503): lambda s: _failed_run(s, BATCH, busy=True),
+    ("post", BATCH, 503): lambda s: _queue_full(s, BATCH),
+    ("get", RUNS, 200): lambda s: (_ran(s), s.client.get(RUNS))[1],
+    ("get", RUNS, 422): lambda s: s.client.get(f"{RUNS}?limit=0"),
+    ("get", RUNS, 503): lambda s: s.down.get(RUNS),
+    ("get", RUN, 200): lambda s: s.client.get(f"{RUNS}/{_ran(s)}", headers=AUTH),
+    ("get", RUN, 404): lambda s: s.client.get(f"{RUNS}/999"),
+    ("get", RUN, 422): lambda s: s.client.get(f"{RUNS}/0"),
+    ("get", RUN, 503): lambda s: s.down.get(f"{RUNS}/1"),
+    ("post", CANCEL, 202): _running,
+    ("post", CANCEL, 401): lambda s: s.client.post(f"{RUNS}/1/cancel"),
+    ("post", CANCEL, 404): lambda s: s.client.post(f"{RUNS}/999/cancel", headers=AUTH),
+    ("post", CANCEL, 409): lambda s: s.client.post(f"{RUNS}/{_ran(s)}/cancel", headers=AUTH),
+    ("post", CANCEL, 422): lambda s: s.client.post(f"{RUNS}/0/cancel", headers=AUTH),
+    ("post", CANCEL, 503): lambda s: s.down.post(f"{RUNS}/1/cancel", headers=AUTH),
     ("get", QUALITY, 200): _quality,
     ("get", QUALITY, 422): lambda s: s.client.get(f"{QUALITY}?limit=0"),
     ("get", QUALITY, 503): lambda s: s.down.get(QUALITY),
@@ -217,7 +238,8 @@ def setting(
     """Return the apps and clients the cases use."""
     from app import create_app
 
-    down = create_app({"APP_ENV": "testing", "DATABASE_URL": DOWN_URL, "INSTANCE_PATH": str(tmp_path / "down")})
+    down = create_app({"APP_ENV": "testing", "DATABASE_URL": DOWN_URL, "INSTANCE_PATH": str(tmp_path / "down"),
+                       "INGEST_TOKEN": "test-token"})  # fmt: skip
     yield Setting(app, client, down.test_client(), engine, monkeypatch)
 
 

@@ -7,12 +7,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from models import Base
+from models.database import include_name
 from tests.conftest import alembic_config
 
 
 def _drift(engine) -> list:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         return compare_metadata(context, Base.metadata)
 
 
