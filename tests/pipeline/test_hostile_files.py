@@ -144,6 +144,14 @@ def _upload(client, data: bytes, name: str, **form: str):
                        content_type="multipart/form-data")  # fmt: skip
 
 
+def _ingested(client, run_jobs, data: bytes, name: str, **form: str) -> dict:
+    """Upload, run the queued job as the worker would, and return the run as its sender sees it (with the token)."""
+    response = _upload(client, data, name, **form)
+    assert response.status_code == 202, response.json
+    run_jobs()
+    return client.get(response.headers["Location"], headers=AUTH).json
+
+
 def _last_run(engine: Engine) -> PipelineRun:
     with Session(engine) as session:
         run = session.scalars(select(PipelineRun).order_by(PipelineRun.id.desc())).first()
@@ -152,68 +160,67 @@ def _last_run(engine: Engine) -> PipelineRun:
 
 
 @pytest.fixture
-def stored(client, engine) -> dict[str, int]:
+def stored(client, engine, run_jobs) -> dict[str, int]:
     """Ingest one good workbook first, so a refusal can be seen to leave real events alone."""
-    assert _upload(client, h.workbook(("Home", [h.HEADER, h.row(day=9, community="Kept")], "visible")),
-                   "first.xlsx").status_code == 201  # fmt: skip
+    first = _ingested(client, run_jobs, h.workbook(("Home", [h.HEADER, h.row(day=9, community="Kept")], "visible")),
+                      "first.xlsx")  # fmt: skip
+    assert first["status"] == "succeeded", first
     return _counts(engine)
 
 
 @pytest.mark.parametrize(
-    ("build", "name", "status", "words"),
+    ("build", "name", "words"),
     [
-        (lambda: h.zip_bomb(1024), "bomb.xlsx", 413, "inflates to more than 256 MB"),
-        (lambda: h.far_cell("XFD1048576"), "far.xlsx", 413, "holds over 500,000 rows"),
+        (lambda: h.zip_bomb(1024), "bomb.xlsx", "inflates to more than 256 MB"),
+        (lambda: h.far_cell("XFD1048576"), "far.xlsx", "holds over 500,000 rows"),
         (lambda: h.workbook(("Old", [h.HEADER, h.row()], "veryHidden"), ("Notes", [["x"]], "visible")), "hidden.xlsx",
-         422, "no visible sheet with NVCD event headers"),
-        (lambda: h.csv_bytes(encoding="utf-16"), "utf16.csv", 422, "is UTF-16 text; save it as CSV UTF-8"),
+         "no visible sheet with NVCD event headers"),
+        (lambda: h.csv_bytes(encoding="utf-16"), "utf16.csv", "is UTF-16 text; save it as CSV UTF-8"),
     ],
 )  # fmt: skip
-def test_a_hostile_upload_is_refused_and_writes_only_the_failed_run(client, engine, stored, build, name, status, words):
-    response = _upload(client, build(), name)
-    assert response.status_code == status, response.json
-    body = response.json
-    assert set(body) == {"status", "message", "detail"} and body["status"] == status
-    assert body["message"].startswith(name) and words in body["message"]
-    assert body["detail"] == {"run_id": body["detail"]["run_id"], "error": body["message"]}
+def test_a_hostile_upload_fails_its_run_and_writes_only_that_run(client, engine, run_jobs, stored, build, name, words):
+    body = _ingested(client, run_jobs, build(), name)
+    assert body["status"] == "failed" and body["error"].startswith(name) and words in body["error"], body
     assert _counts(engine) == stored | {"pipeline_runs": stored["pipeline_runs"] + 1}
     run = _last_run(engine)
-    assert run.id == body["detail"]["run_id"] and run.status == "failed" and run.error == body["message"]
+    assert run.id == body["id"] and run.status == "failed" and run.error == body["error"]
     with Session(engine) as session:
         assert session.scalars(select(ConflictEvent.community)).all() == ["Kept"]
         failed = session.scalars(select(StageRun).where(StageRun.run_id == run.id, StageRun.status == "failed")).all()
         assert [stage.name for stage in failed] == ["extract"]
 
 
-def test_two_visible_sheets_are_refused_until_one_is_chosen(client, engine, stored):
+def test_two_visible_sheets_are_refused_until_one_is_chosen(client, engine, run_jobs, stored):
     data = _two_sheets("visible", "visible")
-    refused = _upload(client, data, "two.xlsx")
-    assert refused.status_code == 422
-    assert refused.json["message"] == ("two.xlsx has 2 visible sheets with NVCD event headers; choose one "
-                                       "(CLI --sheet, form field 'sheet'): sheets: 'Old', 'Home'")  # fmt: skip
+    refused = _ingested(client, run_jobs, data, "two.xlsx")
+    assert refused["status"] == "failed"
+    assert refused["error"] == ("two.xlsx has 2 visible sheets with NVCD event headers; choose one "
+                                "(CLI --sheet, form field 'sheet')")  # fmt: skip
+    assert refused["input_detail"] == "sheets: 'Old', 'Home'"  # for the sender; the public run names no sheet
     assert "'Old'" not in _last_run(engine).error
     assert _counts(engine) == stored | {"pipeline_runs": stored["pipeline_runs"] + 1}
-    hidden = _upload(client, _two_sheets("hidden", "visible"), "pick.xlsx", sheet="Old")
-    assert hidden.status_code == 422 and "the chosen sheet is hidden" in hidden.json["message"]
-    chosen = _upload(client, data, "two.xlsx", sheet="Home")
-    assert chosen.status_code == 201, chosen.json
-    assert chosen.json["summary"]["events_new"] == 3
+    hidden = _ingested(client, run_jobs, _two_sheets("hidden", "visible"), "pick.xlsx", sheet="Old")
+    assert hidden["status"] == "failed" and "the chosen sheet is hidden" in hidden["error"]
+    chosen = _ingested(client, run_jobs, data, "two.xlsx", sheet="Home")
+    assert chosen["status"] == "succeeded", chosen
+    assert chosen["counts"]["events_new"] == 3
 
 
-def test_a_hidden_sheet_never_overwrites_events(client, engine, stored):
-    response = _upload(client, _two_sheets("hidden", "visible"), "export.xlsx")
-    assert response.status_code == 201, response.json
+def test_a_hidden_sheet_never_overwrites_events(client, engine, run_jobs, stored):
+    response = _ingested(client, run_jobs, _two_sheets("hidden", "visible"), "export.xlsx")
+    assert response["status"] == "succeeded", response
     with Session(engine) as session:
         assert sorted(set(session.scalars(select(ConflictEvent.community)))) == ["Kept", "Shown"]
 
 
-def test_a_huge_description_is_cut_and_guessed_dates_are_warned(client, engine):
+def test_a_huge_description_is_cut_and_guessed_dates_are_warned(client, engine, run_jobs):
     records = [{"date": "03/04/2024", "state": "Kaduna", "lga": "Chikun", "crisis_type": "Banditry", "source": "Punch",
                 "description": "Bandits attack. " * 300_000},
                {"date": 45000, "state": "Kano", "lga": "Fagge", "crisis_type": "Banditry",
                 "source": "Punch"}]  # fmt: skip
     response = client.post("/api/v1/ingest/batch", json=records, headers=AUTH)
-    assert response.status_code == 201, response.json
+    assert response.status_code == 202, response.json
+    run_jobs()
     with Session(engine) as session:
         events = {e.state: e for e in session.scalars(select(ConflictEvent))}
         assert len(events["Kaduna"].description) <= 20_000
