@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -45,6 +46,8 @@ class LiveServer:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "WEB_CONCURRENCY": str(workers),
+            # A queue of its own unless the test shares one with a LiveWorker (never the instance folder's).
+            "JOBS_URL": f"sqlite:///{Path(tempfile.mkdtemp(prefix='nvcd-jobs-')) / 'jobs.sqlite3'}",
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -92,3 +95,55 @@ class LiveServer:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+class LiveWorker:
+    """A job worker process (``python -m pipeline worker``) on the database and queue the servers use."""
+
+    def __init__(self, database_url: str, jobs_url: str, env: dict[str, str] | None = None,
+                 log_path: Path | None = None) -> None:  # fmt: skip
+        self.log_path = log_path
+        self.env = {**os.environ, "APP_ENV": "testing", "DATABASE_URL": database_url, "JOBS_URL": jobs_url,
+                    **(env or {})}  # fmt: skip
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LiveWorker:
+        """Start the worker (it takes jobs as soon as its consumer runs)."""
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen([sys.executable, "-m", "pipeline", "worker"], cwd=PROJECT_ROOT, env=self.env,
+                                        stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+        """Stop the worker (SIGKILL to simulate a crash); return its exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        code, self.process = self.process.returncode, None
+        return code
+
+    def __enter__(self) -> LiveWorker:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def wait_for_run(base_url: str, run_id: int, timeout: float = 60.0, until: tuple[str, ...] = ("succeeded", "failed",
+                 "cancelled")) -> dict:  # fmt: skip
+    """Poll ``GET /api/v1/runs/<id>`` until the run's status is one of ``until``; return the run."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(f"{base_url}/api/v1/runs/{run_id}", timeout=5) as response:
+            run = json.loads(response.read())
+        if run["status"] in until or time.monotonic() > deadline:
+            return run
+        time.sleep(0.2)

@@ -184,7 +184,7 @@ def test_a_normal_upload_still_works(server: LiveServer) -> None:
         timeout=30,
         headers={**AUTH, "Content-Type": "application/json"},
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
 
 
 def test_a_slow_but_steady_upload_earns_its_time(server: LiveServer) -> None:
@@ -201,6 +201,6 @@ def test_a_slow_but_steady_upload_earns_its_time(server: LiveServer) -> None:
         time.sleep(0.1)
         connection.send(body[start : start + 10 * 1024])
     response = connection.getresponse()
-    assert response.status == 201, response.read()
+    assert response.status == 202, response.read()
     assert time.monotonic() - started > BODY_TIMEOUT
     connection.close()

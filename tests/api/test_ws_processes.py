@@ -16,7 +16,7 @@ from websockets.sync.client import ClientConnection, connect
 from models import current_version
 from pipeline.demo.generate import generate_records
 from pipeline.runner import run_pipeline
-from tests.servers import LiveServer
+from tests.servers import LiveServer, LiveWorker, wait_for_run
 from tests.status.builders import add_run, commit
 
 ROUTE = "/api/v1/ws/monitoring/pipeline-status"
@@ -35,11 +35,13 @@ def settings(database_url: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pair(database_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
-    """Two separate gunicorn servers (as two replicas would be) on one database."""
+def pair(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two separate gunicorn servers (as two replicas would be) on one database, and a job worker."""
+    env = settings(database_url) | {"JOBS_URL": f"sqlite:///{tmp_path_factory.mktemp('jobs') / 'jobs.sqlite3'}"}
     with (
-        LiveServer(database_url, env=settings(database_url)) as a,
-        LiveServer(database_url, env=settings(database_url)) as b,
+        LiveServer(database_url, env=env) as a,
+        LiveServer(database_url, env=env) as b,
+        LiveWorker(database_url, env["JOBS_URL"]),
     ):
         yield a, b
 
@@ -73,14 +75,15 @@ def test_an_http_ingest_through_one_server_reaches_clients_of_both(pair, engine:
             headers={"Authorization": f"Bearer {INGEST_TOKEN}"},
             timeout=60,
         )
-        assert response.status_code == 201, response.text
-        run = response.json()
+        assert response.status_code == 202, response.text
+        run = wait_for_run(pair[1].url, response.json()["run_id"])  # run by the worker, read on the other server
+        assert run["status"] == "succeeded", run
         with Session(engine) as session:
             version = current_version(session)
         for ws in clients:  # the client of the other server too
             data = wait_for_version(ws, version, timeout=5)["data"]
-            assert data["last_run"]["id"] == run["run_id"] and data["last_run"]["status"] == "succeeded"
-            assert data["totals"]["events"] == run["summary"]["events_new"] > 0
+            assert data["last_run"]["id"] == run["id"] and data["last_run"]["status"] == "succeeded"
+            assert data["totals"]["events"] == run["counts"]["events_new"] > 0
 
 
 def test_an_ingest_in_another_process_reaches_the_clients(pair, engine: Engine) -> None:
