@@ -7,8 +7,8 @@ the events database), ``postgresql://…`` (the default when ``DATABASE_URL`` is
 ``redis://…`` (Railway's Redis, when one is added). Jobs survive restarts in all three.
 
 Tasks: ``ingest`` runs one queued run (``jobs.runs.run_job``) under a per-dataset lock, so a
-dataset has one writing run at a time; a run that cannot start because the database does not
-answer is retried with backoff. ``feeds`` (periodic, every minute) queues the feeds that are due.
+dataset has one writing run at a time (a job that finds it taken looks again in ``LOCKED_DELAY``);
+a run that cannot start because the database does not answer is retried with backoff.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
-from huey.exceptions import RetryTask, TaskLockedException
+from huey.exceptions import RetryTask
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -33,6 +33,10 @@ TABLE_PREFIX = QUEUE_TABLES_PREFIX.rstrip("_")
 START_RETRIES, START_RETRY_DELAY, START_RETRY_BACKOFF = 8, 2.0, 2.0
 # A job that finds its dataset locked by another run waits this long and looks again.
 LOCKED_DELAY = 5.0
+
+
+def _lock_key(dataset: str) -> str:
+    return f"{NAME}.dataset-lock.{dataset}"
 
 
 def jobs_url(settings: dict[str, object]) -> str:
@@ -101,12 +105,31 @@ class Jobs:
         dataset = dataset_of(self.engine, run_id)
         if dataset is None:
             return "gone"
-        try:
-            with self.huey.lock_task(f"dataset-{dataset}"):
-                return run_job(self, run_id)
-        except TaskLockedException:
+        if not self.lock_dataset(dataset, run_id):
             log.info("run %s waits: dataset %s has a writing run", run_id, dataset)
-            raise RetryTask(delay=LOCKED_DELAY) from None
+            raise RetryTask(delay=LOCKED_DELAY)
+        try:
+            return run_job(self, run_id)
+        finally:
+            self.huey.delete(_lock_key(dataset))
+
+    def lock_dataset(self, dataset: str, run_id: int) -> bool:
+        """Take dataset's writing lock for run ``run_id``; False while another live run holds it.
+
+        The lock (a key in the queue's storage) names its run, so a lock left by a killed worker
+        is taken over: by the same run when it runs again, or by another once the holder is no
+        longer queued nor running with a fresh heartbeat (``jobs.runs.holds_lock``).
+        """
+        from jobs.runs import holds_lock
+
+        key = _lock_key(dataset)
+        if self.huey.put_if_empty(key, run_id):
+            return True
+        holder = self.huey.get(key, peek=True)
+        if holder == run_id or holder is None or not holds_lock(self.engine, int(holder)):
+            self.huey.put(key, run_id)
+            return True
+        return False
 
     def drain(self, limit: int = 100) -> int:
         """Run the jobs waiting now in this process, one after another; return how many ran (tests, ``--queue``)."""

@@ -130,6 +130,16 @@ def dataset_of(engine: Engine, run_id: int) -> str | None:
         return session.scalar(select(PipelineRun.dataset).where(PipelineRun.id == run_id))
 
 
+def holds_lock(engine: Engine, run_id: int) -> bool:
+    """Tell whether run ``run_id`` may still hold its dataset's lock: queued, or running with a fresh heartbeat."""
+    cutoff = utcnow() - timedelta(seconds=liveness.STALE_SECONDS)
+    with Session(engine) as session:
+        run = session.get(PipelineRun, run_id)
+    if run is None:
+        return False
+    return run.status == "queued" or (run.status == "running" and (run.heartbeat_at or run.started_at) >= cutoff)
+
+
 def _end(engine: Engine, run_id: int, status: str, error: str | None) -> None:
     with Session(engine) as session:
         session.execute(

@@ -150,12 +150,20 @@ def test_one_writing_run_per_dataset(client, engine, app, run_jobs):
     jobs = _jobs(app)
     nvcd = _upload(client, seed=6).json["run_id"]
     other = _upload(client, seed=7, dataset="field-reports").json["run_id"]
-    with jobs.huey.lock_task("dataset-nvcd"):  # a run of nvcd is writing (in another worker)
-        assert run_jobs() == 2
-        assert _run(engine, nvcd).status == "queued"  # it waits, retried after a delay
-        assert _run(engine, other).status == "succeeded"  # another dataset goes on
-        waiting = jobs.huey.scheduled()
-        assert [task.args for task in waiting] == [(nvcd,)]
+    with Session(engine) as session:  # a run of nvcd is writing, in another worker
+        writer = PipelineRun(status="running", trigger="api", source_file="other.csv", started_at=utcnow(),
+                             heartbeat_at=utcnow())  # fmt: skip
+        session.add(writer)
+        session.commit()
+        writing = writer.id
+    assert jobs.lock_dataset("nvcd", writing)
+    assert run_jobs() == 2
+    assert _run(engine, nvcd).status == "queued"  # it waits, retried after a delay
+    assert _run(engine, other).status == "succeeded"  # another dataset goes on
+    assert [task.args for task in jobs.huey.scheduled()] == [(nvcd,)]
+    _run_scheduled(jobs, timedelta(minutes=1))
+    assert _run(engine, nvcd).status == "queued"  # the writer is still alive
+    _as_if_its_worker_died(engine, writing)  # its worker died: the lock it left is taken over
     _run_scheduled(jobs, timedelta(minutes=1))
     assert _run(engine, nvcd).status == "succeeded"
 
