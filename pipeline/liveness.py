@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from models import PipelineRun, StageRun, bump_version, utcnow
+from models import PipelineRun, RunInput, StageRun, bump_version, utcnow
 
 log = logging.getLogger(__name__)
 # From the environment, so that a test (or an operator) can shorten them for every process at once.
@@ -93,11 +93,17 @@ def _last_sign(run: PipelineRun) -> datetime:
     return run.heartbeat_at or run.started_at
 
 
-def silent_runs(session: Session, now: datetime, stale_s: float | None = None) -> list[PipelineRun]:
-    """Return the running runs with no heartbeat for ``stale_s`` (rows locked by a live writer are skipped)."""
+def silent_runs(session: Session, now: datetime, stale_s: float | None = None,
+                jobs: bool = True) -> list[PipelineRun]:  # fmt: skip
+    """Return the running runs with no heartbeat for ``stale_s`` (rows locked by a live writer are skipped).
+
+    ``jobs=False`` leaves out the runs whose input is kept (a job's): the worker decides on those.
+    """
     cutoff = now - timedelta(seconds=stale_s or STALE_SECONDS)
     last = func.coalesce(PipelineRun.heartbeat_at, PipelineRun.started_at)
     query = select(PipelineRun).where(PipelineRun.status.in_(SILENT), last < cutoff).order_by(PipelineRun.id)
+    if not jobs:
+        query = query.where(~select(RunInput.run_id).where(RunInput.run_id == PipelineRun.id).exists())
     return list(session.scalars(query.with_for_update(skip_locked=True)))
 
 
@@ -107,15 +113,17 @@ def _still_silent(run_id: int, cutoff: datetime) -> ColumnElement[bool]:
 
 
 def fail_silent_runs(session: Session, now: datetime, stale_s: float | None = None,
-                     retry: Callable[[PipelineRun], bool] | None = None) -> Swept:  # fmt: skip
+                     retry: Callable[[PipelineRun], bool] | None = None, jobs: bool = True) -> Swept:  # fmt: skip
     """End every silent run in ``session``'s transaction: back to ``queued`` when ``retry`` says so, else failed.
+
+    ``jobs=False`` (a run's start) leaves the jobs' runs to the worker, which may run them again.
 
     The caller bumps the status version (``sweep`` does; a run's start does anyway).
     """
     swept = Swept()
     stale_s = stale_s or STALE_SECONDS
     cutoff = now - timedelta(seconds=stale_s)
-    for run in silent_runs(session, now, stale_s):
+    for run in silent_runs(session, now, stale_s, jobs):
         since = _last_sign(run).strftime("%Y-%m-%d %H:%M:%S UTC")
         if retry is not None and retry(run):
             reason = f"retrying: its worker stopped (no heartbeat since {since})"

@@ -74,12 +74,12 @@ class RunRecorder:
         """Create the run (status running) with every stage pending, or start queued run ``run_id``; return its id.
 
         Runs whose process went silent are closed as failed in the same transaction
-        (``pipeline.liveness``). A queued run that is no longer queued (cancelled before its job
-        began) raises ``NotQueued``.
+        (``pipeline.liveness``), except a job's: the worker may run it again. A queued run that is
+        no longer queued (cancelled before its job began) raises ``NotQueued``.
         """
         now = utcnow()
         with Session(self.engine) as session:
-            fail_silent_runs(session, now)
+            fail_silent_runs(session, now, jobs=False)
             if run_id is not None:
                 started = session.execute(
                     update(PipelineRun)

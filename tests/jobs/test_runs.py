@@ -129,6 +129,17 @@ def test_a_silent_run_with_no_attempts_left_or_no_input_fails_with_the_reason(cl
         assert run.status == "failed" and run.error.startswith("worker stopped: no heartbeat since")
 
 
+def test_another_run_starting_leaves_a_silent_job_to_the_worker(client, engine, app, run_jobs):
+    """A CLI or replay run's start fails silent CLI runs, but a job's run (its input kept) may still run again."""
+    from pipeline.recorder import RunRecorder
+
+    run_id = _upload(client).json["run_id"]
+    _as_if_its_worker_died(engine, run_id)
+    RunRecorder(engine, "replay", "replay").start()
+    assert _run(engine, run_id).status == "running"
+    assert job_runs.tend(_jobs(app)).requeued == [run_id]
+
+
 def test_a_fresh_heartbeat_keeps_a_long_run_alive(client, engine, app):
     run_id = _upload(client).json["run_id"]
     _as_if_its_worker_died(engine, run_id)
