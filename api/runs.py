@@ -29,16 +29,17 @@ log = logging.getLogger(__name__)
 bp = APIBlueprint("runs", __name__, url_prefix="/api/v1/runs", tag="Ingest")
 RETRY_AFTER_S = 5
 MAX_LIMIT = 100
+MAX_ID = 2**31 - 1  # pipeline_runs.id is an INTEGER: a larger number names no run (and would overflow the driver)
 UNAVAILABLE = {503: "Database unavailable"}
 
 
 class RunsQuery(Schema):
     limit = fields.Integer(load_default=20, validate=Range(min=1, max=MAX_LIMIT))
-    before = fields.Integer(validate=Range(min=1), metadata={"description": "Only runs older than this run id"})
+    before = fields.Integer(validate=Range(min=1, max=MAX_ID), metadata={"description": "Only runs older than this id"})
 
 
 class RunPath(Schema):
-    run_id = fields.Integer(required=True, validate=Range(min=1))
+    run_id = fields.Integer(required=True, validate=Range(min=1, max=MAX_ID))
 
 
 def _time(description: str) -> fields.Field:
