@@ -174,6 +174,14 @@ def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         record.info[_BUSY_CUT] = True
 
 
+def _on_sqlite_connect(_dialect: Any, record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+    """A SQLite connection opened inside a block waits for locks (its first PRAGMAs too) at most the time left."""
+    scopes = _SCOPES.get()
+    if scopes:
+        cparams["timeout"] = min(min(scope.remaining_ms() for scope in scopes), SQLITE_BUSY_TIMEOUT_MS) / 1000
+        record.info[_BUSY_CUT] = True
+
+
 def _on_checkin(dbapi_connection: Any, record: Any) -> None:
     for scope in record.info.pop(_SCOPES_KEY, ()):
         scope.untrack(dbapi_connection)
@@ -182,8 +190,9 @@ def _on_checkin(dbapi_connection: Any, record: Any) -> None:
 
 
 def _on_error(context: ExceptionContext) -> None:
-    """A connection attempt that timed out is the database not answering, too."""
-    if isinstance(context.original_exception, psycopg.errors.ConnectionTimeout):
+    """A connection attempt that timed out, or a lock wait cut short, is the database not answering, too."""
+    error = context.original_exception
+    if isinstance(error, psycopg.errors.ConnectionTimeout) or "database is locked" in str(error):
         for scope in _SCOPES.get():
             scope.expired = True
 
@@ -211,6 +220,8 @@ def watch_engine(engine: Engine) -> None:
     event.listen(engine, "checkout", _on_checkout)
     event.listen(engine, "checkin", _on_checkin)
     event.listen(engine, "handle_error", _on_error)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "do_connect", _on_sqlite_connect)
     if engine.dialect.name == "postgresql":
         engine.dialect.do_ping = _tracked_ping(engine.dialect.do_ping)  # type: ignore[method-assign,assignment]
 
