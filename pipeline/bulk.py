@@ -37,7 +37,7 @@ BLOCK_BYTES = 1 << 20
 # shared with the parallel workers): 1M rows, 3 paired runs, 6.5 s -> 6.2 s.
 REBUILD_WORK_MEM = "256MB"
 # How long dropping or attaching an index may wait for readers (ACCESS EXCLUSIVE queues new readers behind it).
-INDEX_LOCK_WAIT_S = 0.5
+INDEX_LOCK_WAIT_S = 0.2
 PRIMARY_KEY = "pk_conflict_events"
 EVENT_INDEXES = text("SELECT indexname, indexdef FROM pg_indexes "
                      "WHERE schemaname = current_schema() AND tablename = 'conflict_events'")  # fmt: skip
