@@ -5,6 +5,7 @@ Under gunicorn's gevent worker (production), then in threads (the test client) f
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import urllib.error
@@ -62,8 +63,8 @@ def test_gevent_worker_answers_503_in_time_keeps_heartbeats_and_recovers(frozen:
             assert json.loads(ws.recv(timeout=5))["type"] == "pipeline_status_update"
             frozen.freeze()
             frozen_at = time.monotonic()
-            status, body, took, headers = get(live.url + "/healthz")
-            assert (status, body["detail"]["database"]) == (503, "not answering") and took < 2.0
+            status, body, health_took, headers = get(live.url + "/healthz")
+            assert (status, body["detail"]["database"]) == (503, "not answering") and health_took < 2.0
             assert headers["Retry-After"] == "5"
             with ThreadPoolExecutor(len(READS)) as pool:  # at once: one greenlet each, none waits for another
                 answers = list(pool.map(lambda p: get(live.url + p), READS))
@@ -71,12 +72,19 @@ def test_gevent_worker_answers_503_in_time_keeps_heartbeats_and_recovers(frozen:
                 assert status == 503, path
                 assert body["message"] == "Database not answering" and "Retry-After" in headers, path
                 assert took < BUDGET_S + 1.0, (path, took)
-            beats = []
-            while time.monotonic() - frozen_at < 12 and not any(b.get("database") == "not answering" for b in beats):
+            beats, arrivals = [], [time.monotonic()]
+            while time.monotonic() - frozen_at < 15:  # heartbeats keep coming, marked, however long it lasts
                 message = json.loads(ws.recv(timeout=BUDGET_S + 3))
                 if message["type"] == "heartbeat":
                     beats.append(message)
+                    arrivals.append(time.monotonic())
             assert any(b.get("database") == "not answering" for b in beats), beats
+            gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+            print(
+                f"frozen: /healthz {health_took:.2f} s; API {[round(a[2], 2) for a in answers]} s; "
+                f"{len(beats)} heartbeats in 15 s, longest gap {max(gaps):.2f} s"
+            )
+            assert max(gaps) < BUDGET_S + 2.5  # one bounded build, then the next heartbeat
             frozen.thaw()
             assert wait_until(lambda: get(live.url + "/healthz", timeout=5)[0] == 200, timeout=15)
             for path in READS:
