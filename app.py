@@ -33,6 +33,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> APIFlask:
     register_api(app)
     dash_app = register_dash(app)
     register_security(app, dash_app)
+    register_deadlines(app)
     return app
 
 
@@ -66,6 +67,13 @@ def register_dash(app: APIFlask) -> Dash:
     from dashapp import init_dash
 
     return init_dash(app)
+
+
+def register_deadlines(app: APIFlask) -> None:
+    """Bound the database work of every view that reads it (registered last: it wraps the views)."""
+    from api import deadline
+
+    deadline.init_app(app)
 
 
 def register_security(app: APIFlask, dash_app: Dash) -> None:

@@ -90,6 +90,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
         "DATABASE_URL": normalise_database_url(database_url) if database_url else sqlite_url(instance_path),
         "STATEMENT_TIMEOUT_MS": _number(env, "STATEMENT_TIMEOUT_MS", "30000", int),
         "MAX_RESPONSE_ROWS": _number(env, "MAX_RESPONSE_ROWS", "50000", int),
+        # Client-side bounds on a request's database work (api/deadline.py; 0: none): past them, 503.
+        "DB_DEADLINE_SECONDS": _number(env, "DB_DEADLINE_SECONDS", "5", float),
+        "HEALTH_DEADLINE_SECONDS": _number(env, "HEALTH_DEADLINE_SECONDS", "1.5", float),
         "INGEST_TOKEN": env.get("INGEST_TOKEN", ""),
         "MAX_CONTENT_LENGTH": _number(env, "MAX_UPLOAD_MB", "50", int) * 1024 * 1024,
         "MAX_XLSX_INFLATED_MB": _number(env, "MAX_XLSX_INFLATED_MB", "256", int),

@@ -6,7 +6,9 @@ since silence and anomalies depend on the clock), encodes the message once and
 hands it to the process's Fanout (api/fanout.py), which writes it to every idle
 client without blocking; a client that cannot take it is finished by its own
 handler with a bounded send, so a stalled client only ever delays itself.
-Between changes it publishes a heartbeat every WS_HEARTBEAT_SECONDS.
+Between changes it publishes a heartbeat every WS_HEARTBEAT_SECONDS, also while the database
+does not answer: each build is bounded (api/deadline.py), and heartbeats say what the
+last build found of the database (``"database"``: reachable, unreachable or not answering).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from api.deadline import NOT_ANSWERING, DatabaseNotAnswering, bounded
 from api.fanout import Fanout
 from api.wire import Encoded
 from models import current_version, utcnow
@@ -55,6 +58,7 @@ class Broadcaster:
         heartbeat_s: float,
         rebuild_s: float,
         poll_s: float = 1.0,
+        deadline_s: float = 0.0,
         watcher_factory: Callable[[Engine, float], ChangeWatcher] = make_watcher,
     ) -> None:
         self.engine = engine
@@ -62,6 +66,8 @@ class Broadcaster:
         self.heartbeat_s = heartbeat_s
         self.rebuild_s = rebuild_s
         self.poll_s = poll_s
+        self.deadline_s = deadline_s
+        self.database = "reachable"  # what the last build found; every heartbeat says it
         self.watcher_factory = watcher_factory
         self.pid: int | None = None
         self.fanout = Fanout(max_clients)
@@ -148,7 +154,7 @@ class Broadcaster:
     def _refresh(self, force: bool) -> str:
         """Rebuild when the version moved (or ``force``); return built, unchanged or failed."""
         try:
-            with Session(self.engine) as session:
+            with bounded(self.deadline_s), Session(self.engine) as session:
                 version = current_version(session)
                 known = self.fanout.snapshot
                 if not force and known is not None and version == known.version:
@@ -162,6 +168,7 @@ class Broadcaster:
                 )
         except SQLAlchemyError as exc:
             self._failures += 1
+            self.database = NOT_ANSWERING if isinstance(exc, DatabaseNotAnswering) else "unreachable"
             if self._failures % 60 == 1:  # the first failure, then about once a minute
                 log.warning(
                     "snapshot build failed %d time(s) (%s); keeping the last one",
@@ -170,6 +177,8 @@ class Broadcaster:
                 )
             if self._failures == 1:
                 self._publish_outage()
+            if self.database == NOT_ANSWERING:
+                self._publish_heartbeat()  # the build held the thread for its whole deadline
             return "failed"
         except Exception:  # a bug in one build must not end the broadcasts
             self._failures += 1
@@ -179,6 +188,7 @@ class Broadcaster:
         if self._failures:
             log.info("snapshot builds work again after %d failures", self._failures)
         self._failures = 0
+        self.database = "reachable"
         log.info(
             "snapshot v%s built in %.1f ms, %d queries, %d clients",
             snapshot.get("version"),
@@ -201,7 +211,7 @@ class Broadcaster:
         alert = {
             "severity": "error",
             "kind": "database_unreachable",
-            "message": f"Database unreachable since {_iso(utcnow())}; figures are from the last successful build",
+            "message": f"Database {self.database} since {_iso(utcnow())}; figures are from the last successful build",
         }
         self._snapshot_body = None  # the next good build is pushed even if its data did not change
         self._publish_snapshot(
@@ -209,7 +219,7 @@ class Broadcaster:
                 **last,
                 "status": "error",
                 "alerts": [alert, *last.get("alerts", [])],
-                "system": {**last.get("system", {}), "database": "unreachable"},
+                "system": {**last.get("system", {}), "database": self.database},
             }
         )
 
@@ -235,7 +245,8 @@ class Broadcaster:
 
     def _publish_heartbeat(self) -> None:
         version = self.fanout.snapshot.version if self.fanout.snapshot is not None else 0
-        self._publish("heartbeat", version, {"type": "heartbeat", "version": version, "timestamp": _iso(utcnow())})
+        beat = {"type": "heartbeat", "version": version, "timestamp": _iso(utcnow()), "database": self.database}
+        self._publish("heartbeat", version, beat)
 
     def _publish(self, kind: str, version: int, message: dict) -> None:
         started = time.perf_counter()

@@ -68,6 +68,7 @@ def init_app(app: APIFlask) -> None:
             heartbeat_s=app.config["WS_HEARTBEAT_SECONDS"],
             rebuild_s=app.config["WS_REBUILD_SECONDS"],
             poll_s=app.config["WS_POLL_SECONDS"],
+            deadline_s=app.config["DB_DEADLINE_SECONDS"],
         ),
     )
     sock.init_app(app)

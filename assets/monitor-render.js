@@ -286,7 +286,8 @@
             ['Reconnects since page load', fmtInt(v.reconnects)],
             ['Last update', ageText(v.age).replace('updated ', '')],
             ['Status version', snap.version === undefined ? '—' : fmtInt(snap.version) + (v.via ? ' (via ' + v.via + ')' : '')],
-            ['Database', sys.database ? sys.database + asOf : '—'],
+            ['Database', v.beatDatabase && v.key === 'live' ? v.beatDatabase
+                : (sys.database ? sys.database + asOf : '—')],
             ['Clients connected (at last change)', sys.clients === undefined ? '—' : fmtInt(sys.clients) + asOf]
         ];
         var children = [h('H2', {}, 'System health'), h('Dl', {className: 'monitor-facts'},

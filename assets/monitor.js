@@ -165,6 +165,8 @@
     };
 
     Controller.prototype.onHeartbeat = function (beat) {
+        // Heartbeats say what the server last found of its database (absent from older servers).
+        this.beatDatabase = typeof beat.database === 'string' ? beat.database : null;
         if (!this.shown || typeof beat.version !== 'number') { return; }
         if (beat.version === this.shown.version) {
             this.lastConfirmedAt = now();
@@ -183,6 +185,7 @@
         if (this.disposed || !this.mounted()) { return false; }
         this.shown = snapshot;
         this.via = via;
+        this.beatDatabase = null;  // the snapshot's own system.database is newer
         this.problem = null;
         this.lastConfirmedAt = now();
         setProps(this.ids.body, {children: NS.renderSnapshot(snapshot, this.s), 'aria-busy': 'false'});
@@ -299,6 +302,7 @@
         v.httpError = this.httpError;
         v.via = this.via;
         v.shown = this.shown;
+        v.beatDatabase = this.beatDatabase || null;
         return v;
     };
 

@@ -11,11 +11,13 @@ from typing import Any
 import pandas as pd
 from dash import State, ctx, dcc, html, no_update, set_props
 from dash.exceptions import PreventUpdate
+from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import db
+from api.deadline import DatabaseNotAnswering, bounded
 from models import current_version
 from trends.charts import Chart
 from trends.csv import to_csv
@@ -47,6 +49,7 @@ DROPDOWNS = {
     "source": "Sources",
 }
 DB_ERROR_ALERT = "The data could not be loaded: the database did not answer. Please retry in a moment."
+DB_SLOW_ALERT = "The data could not be loaded: the database is not answering in time. Please retry in a moment."
 FILTERS_ALERT = "These filters cannot be used:"
 # Beside the URL keys in a page's options: the datasets read when none is chosen (the dataset dropdown's placeholder).
 DEFAULT_DATASETS = "default_dataset"
@@ -238,7 +241,9 @@ def alert_state(alert_id: str) -> State:
 
 def is_own_alert(text: object) -> bool:
     """Tell whether the alert shows a message of ``db_alert`` (a database error, a refused query or filters)."""
-    return text == DB_ERROR_ALERT or (isinstance(text, str) and (NARROW_HINT in text or text.startswith(FILTERS_ALERT)))
+    if text in (DB_ERROR_ALERT, DB_SLOW_ALERT):
+        return True
+    return isinstance(text, str) and (NARROW_HINT in text or text.startswith(FILTERS_ALERT))
 
 
 def show_alert(alert_id: str, text: str | None) -> None:
@@ -250,7 +255,8 @@ def db_alert(alert_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
     """Make a callback show the retry alert ``alert_id`` on a database error and keep its figures.
 
     The callback's last argument must be the alert's text (``alert_state``). A query refused for its
-    size or time shows its own message, which says how to narrow the filters.
+    size or time shows its own message, which says how to narrow the filters. The callback's database
+    work is bounded by DB_DEADLINE_SECONDS (api/deadline.py).
     """
 
     def wrap(update: Callable[..., Any]) -> Callable[..., Any]:
@@ -258,7 +264,11 @@ def db_alert(alert_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
         def run(*args: Any) -> Any:
             *inputs, shown = args
             try:
-                result = update(*inputs)
+                with bounded(current_app.config["DB_DEADLINE_SECONDS"]):
+                    result = update(*inputs)
+            except DatabaseNotAnswering:
+                log.warning("%s: the database did not answer in time", update.__name__)
+                message = DB_SLOW_ALERT
             except QueryRefused as exc:
                 log.info("%s refused its query: %s", update.__name__, exc.__class__.__name__)
                 message = str(exc)

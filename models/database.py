@@ -29,10 +29,13 @@ def include_name(name: str | None, type_: str, _parents: object) -> bool:
     return not (type_ == "table" and name is not None and name.startswith(QUEUE_TABLES_PREFIX))
 
 
-def make_engine(url: str, statement_timeout_ms: int = 30_000, max_rows: int | None = None, **kwargs: object) -> Engine:
+def make_engine(url: str, statement_timeout_ms: int = 30_000, max_rows: int | None = None,
+                connect_timeout_s: int = PG_CONNECT_TIMEOUT_S, **kwargs: object) -> Engine:  # fmt: skip
     """Create an engine with the dialect's safety settings applied.
 
     ``max_rows`` (and the timeout, for SQLite) travel as execution options for the trend readers.
+    ``connect_timeout_s`` bounds a PostgreSQL connection's setup (psycopg: at least 2 s); pass
+    ``pool_timeout`` to bound the wait for a pooled connection.
     """
     parsed = make_url(url)
     options: dict[str, object] = {STATEMENT_TIMEOUT_OPTION: statement_timeout_ms, MAX_ROWS_OPTION: max_rows}
@@ -49,7 +52,7 @@ def make_engine(url: str, statement_timeout_ms: int = 30_000, max_rows: int | No
     return create_engine(
         url,
         pool_pre_ping=True,
-        connect_args={"options": pg_options, "connect_timeout": PG_CONNECT_TIMEOUT_S},
+        connect_args={"options": pg_options, "connect_timeout": connect_timeout_s},
         execution_options=options,
         **kwargs,
     )

@@ -10,6 +10,7 @@ Everything runs inside the caller's transaction and never commits.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -17,12 +18,16 @@ from typing import Any
 
 import numpy as np
 from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, Engine, UniqueConstraint, func, select, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex
 
 from models import ConflictEvent, bump_version
-from models.database import lock_timeout
+from models.database import is_lock_wait, lock_timeout
 from pipeline.pgcopy import BINARY_HEADER, BINARY_TRAILER, RowEncoder
+
+log = logging.getLogger(__name__)
 
 ADVISORY_LOCK_KEY = 0x4E564344  # "NVCD": one loader at a time per PostgreSQL database
 LOCK_WAIT = "nvcd_lock_wait_s"  # session.info key: how long load may wait for that lock
@@ -31,6 +36,13 @@ BLOCK_BYTES = 1 << 20
 # Sort memory for the bulk mode's index rebuild (transaction-local; the server default is 64MB,
 # shared with the parallel workers): 1M rows, 3 paired runs, 6.5 s -> 6.2 s.
 REBUILD_WORK_MEM = "256MB"
+# How long dropping or attaching an index may wait for readers (ACCESS EXCLUSIVE queues new readers behind it).
+INDEX_LOCK_WAIT_S = 0.2
+PRIMARY_KEY = "pk_conflict_events"
+EVENT_INDEXES = text("SELECT indexname, indexdef FROM pg_indexes "
+                     "WHERE schemaname = current_schema() AND tablename = 'conflict_events'")  # fmt: skip
+UNIQUE_CONSTRAINTS = text("SELECT conname FROM pg_constraint WHERE conrelid = 'conflict_events'::regclass "
+                          "AND contype = 'u'")  # fmt: skip
 
 
 _SEQUENCE = "pg_get_serial_sequence('conflict_events', 'id')"
@@ -53,6 +65,7 @@ def lock_for_load(session: Session) -> None:
     wait = session.info.get(LOCK_WAIT)
     with lock_timeout(session, wait) if wait is not None else nullcontext():
         session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+    ensure_indexes(session.get_bind().engine)  # before this transaction reads the table (attaching waits for that)
 
 
 def allocate_ids(session: Session, count: int, above: int = 0) -> np.ndarray:
@@ -77,36 +90,88 @@ def advance_ids(session: Session, top: int) -> None:
         session.execute(text(f"SELECT setval({_SEQUENCE}, greatest(:top, nextval({_SEQUENCE})))"), {"top": top})
 
 
-def drop_indexes(session: Session) -> list[str]:
-    """Drop conflict_events' secondary indexes and unique constraint; return the DDL to rebuild them.
+def drop_indexes_apart(session: Session) -> list[str]:
+    """Before a first load (empty table): drop conflict_events' secondary indexes, committed apart; return their DDL.
 
-    The table has no foreign keys (migration 0003): dropping one would also lock the table
-    it references, ``pipeline_runs``, which the monitor reads throughout the load.
+    The drop runs in a transaction of its own on a second connection, so the load's transaction
+    never holds the table's ACCESS EXCLUSIVE lock: readers wait only for the drop itself (at most
+    INDEX_LOCK_WAIT_S; past it nothing is dropped and the load keeps the indexes), and lose
+    nothing, since the table is empty. The caller holds the loader's lock (no other writer) and
+    must not have read conflict_events in its transaction yet (the drop would wait for it).
+    [] (nothing dropped): not PostgreSQL, events stored, or the lock not had in time.
     """
-    constraints: dict[str, str] = dict(session.execute(text(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = 'conflict_events'::regclass AND contype = 'u'")).all())  # fmt: skip
-    indexes: dict[str, str] = dict(session.execute(text(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-        "AND tablename = 'conflict_events' AND indexname <> 'pk_conflict_events'")).all())  # fmt: skip
-    rebuild: list[str] = []
-    for name, ddl in indexes.items():
-        if name in constraints:
-            session.execute(text(f"ALTER TABLE conflict_events DROP CONSTRAINT {name}"))
-            rebuild.append(f"ALTER TABLE conflict_events ADD CONSTRAINT {name} {constraints[name]}")
-        else:
-            session.execute(text(f"DROP INDEX {name}"))
-            rebuild.append(ddl)
-    return rebuild
+    if not is_postgres(session):
+        return []
+    try:
+        with session.get_bind().engine.connect() as conn, conn.begin():
+            _bounded_lock_wait(conn)
+            if conn.scalar(select(ConflictEvent.id).limit(1)) is not None:
+                return []
+            return drop_indexes(conn)
+    except OperationalError as exc:
+        if not is_lock_wait(exc):
+            raise
+        log.info("readers held conflict_events: the load keeps its indexes")
+        return []
+
+
+def drop_indexes(conn: Connection) -> list[str]:
+    """Drop conflict_events' secondary indexes and unique constraints; return the DDL that rebuilds the indexes.
+
+    A unique constraint comes back as its unique index (a SHARE lock, readers go on) and is attached
+    again after the load commits (``ensure_indexes``); meanwhile the index keeps the guarantee. The table
+    has no foreign keys (migration 0003): dropping one would also lock the table it references,
+    ``pipeline_runs``, which the monitor reads throughout the load.
+    """
+    constraints = set(conn.scalars(UNIQUE_CONSTRAINTS))
+    indexes = {str(name): str(ddl) for name, ddl in conn.execute(EVENT_INDEXES).all() if name != PRIMARY_KEY}
+    for name in indexes:
+        conn.execute(text(f"ALTER TABLE conflict_events DROP CONSTRAINT {name}" if name in constraints
+                          else f"DROP INDEX {name}"))  # fmt: skip
+    return list(indexes.values())
 
 
 def rebuild_indexes(session: Session, rebuild: Sequence[str]) -> None:
-    """Run the DDL ``drop_indexes`` returned, with more sort memory for this transaction only."""
+    """Run the DDL ``drop_indexes`` returned (CREATE INDEX: readers go on), with more sort memory (this transaction)."""
     if not rebuild:
         return
     session.execute(select(func.set_config("maintenance_work_mem", REBUILD_WORK_MEM, True)))
     for ddl in rebuild:
         session.execute(text(ddl))
+
+
+def ensure_indexes(engine: Engine) -> None:
+    """Create the conflict_events indexes and unique constraints the models declare but the database lacks.
+
+    Idempotent, in a short transaction of its own: after a first load commits (its unique indexes become
+    constraints again), after one failed (the dropped indexes come back) and at every load's start (a crash
+    left them missing). Best effort: a database that is down or busy gets it at the next load.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    table = ConflictEvent.__table__
+    try:
+        with engine.connect() as conn, conn.begin():
+            _bounded_lock_wait(conn)
+            have = {name for name, _ddl in conn.execute(EVENT_INDEXES).all()}
+            bound = set(conn.scalars(UNIQUE_CONSTRAINTS))
+            for index in table.indexes:  # type: ignore[attr-defined]
+                if index.name not in have:
+                    conn.execute(CreateIndex(index))
+            for unique in table.constraints:  # type: ignore[attr-defined]
+                if not isinstance(unique, UniqueConstraint) or unique.name in bound:
+                    continue
+                if unique.name not in have:
+                    conn.execute(text(f"CREATE UNIQUE INDEX {unique.name} ON conflict_events "
+                                      f"({', '.join(col.name for col in unique.columns)})"))  # fmt: skip
+                conn.execute(text(f"ALTER TABLE conflict_events ADD CONSTRAINT {unique.name} UNIQUE USING INDEX "
+                                  f"{unique.name}"))  # fmt: skip
+    except SQLAlchemyError as exc:
+        log.warning("conflict_events indexes not ensured (%s); the next load tries again", exc.__class__.__name__)
+
+
+def _bounded_lock_wait(conn: Connection) -> None:
+    conn.execute(select(func.set_config("lock_timeout", f"{int(INDEX_LOCK_WAIT_S * 1000)}ms", True)))
 
 
 def column_types(session: Session, table: str, columns: Sequence[str]) -> list[int]:

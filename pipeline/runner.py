@@ -30,11 +30,12 @@ import logging
 import time
 from datetime import date
 
+import psycopg
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from models.database import is_lock_wait
-from pipeline import load, serial, shards
+from pipeline import bulk, load, serial, shards
 from pipeline.errors import InputError, LimitExceeded
 from pipeline.limits import Limits
 from pipeline.liveness import Cancelled, Heartbeat
@@ -47,6 +48,7 @@ from pipeline.summary import BUSY, ProgressFn, RunFailed, RunSummary
 
 log = logging.getLogger(__name__)
 
+FAILURE_WRITE_WAIT_S = 60  # how long a run lost with its database keeps trying to record its failure
 __all__ = ["BUSY", "Input", "ProgressFn", "RunFailed", "RunSummary", "Upload", "run_pipeline"]
 
 
@@ -57,6 +59,15 @@ def _sharded(engine: Engine, source: Source, recording: Recording, workers: int,
     if data is None:
         return False
     return shards.run(engine, data, workers, recording, today=today, lock_wait_s=lock_wait_s, dataset=dataset)
+
+
+def _disconnected(exc: BaseException) -> bool:
+    """Tell whether a run's error means the database connection was lost (not a query's own error)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc  # the shards' COPY raises psycopg's own
+    state = getattr(orig, "sqlstate", None) or ""
+    return isinstance(orig, psycopg.OperationalError) and (not state or state.startswith(("08", "57P")))
 
 
 def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename: str | None = None,
@@ -121,15 +132,31 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
         raise RunFailed(summary, input_error=False) from exc
     except Exception as exc:
         bad_input, busy = isinstance(exc, InputError), is_lock_wait(exc)
+        lost = not (bad_input or busy) and _disconnected(exc)
         if not (bad_input or busy):  # the details (SQL, parameters, row values) go to the log only
             log.exception("run %s failed", summary.run_id)
         reason = " ".join(str(exc).split()) or exc.__class__.__name__
         summary.status = "failed"
-        summary.error = reason if bad_input else BUSY if busy else f"internal error (run {summary.run_id})"
+        summary.error = (reason if bad_input else BUSY if busy
+                         else f"database unreachable during {recording.recorder.current}" if lost
+                         else f"internal error (run {summary.run_id})")  # fmt: skip
         summary.duration_s = round(time.perf_counter() - began, 4)
         nothing = {"events_new": 0, "events_updated": 0, "events_unchanged": 0, "events_withdrawn": 0,
                    "events_restored": 0, "items_out": 0}  # fmt: skip
-        recording.failed(summary.error, status="failed", **(summary.run_counts() | nothing))
+        counts = summary.run_counts() | nothing
+        # Lost with the database: the failure can only be written once it is back (bounded backoff).
+        give_up, pause = time.monotonic() + (FAILURE_WRITE_WAIT_S if lost else 0), 0.5
+        while True:
+            try:
+                recording.recorder.run_failed(summary.error, status="failed", **counts)
+                break
+            except Exception:
+                if time.monotonic() + pause > give_up:
+                    log.exception("run %s: could not record the failure", summary.run_id)
+                    break
+                time.sleep(pause)
+                pause = min(pause * 2, 5)
+        bulk.ensure_indexes(engine)  # a failed first load's dropped indexes come back
         summary.events_new = summary.events_updated = summary.events_unchanged = 0
         summary.events_withdrawn = summary.events_restored = 0
         quoted = exc.quoted if isinstance(exc, InputError) else None
@@ -138,6 +165,7 @@ def run_pipeline(engine: Engine, given: Input, *, trigger: str = "cli", filename
         summary.status, summary.error = "failed", f"interrupted ({exc.__class__.__name__})"
         recording.failed(summary.error)
         raise
+    bulk.ensure_indexes(engine)  # a first load's unique indexes become constraints again
     summary.status = "succeeded"
     summary.duration_s = round(time.perf_counter() - began, 4)
     log.info("run %s: %d events (%d new, %d updated, %d unchanged) in %.2fs", summary.run_id, summary.events,

@@ -9,8 +9,9 @@ geocode, validate: the same functions as the serial path) and hashes its
 events (``dedupe.hash_keys``); the parent decides the exact duplicates over the whole file, in
 file order (``dedupe.repeats``), allocates the ids and opens one binary
 COPY, into which it forwards the rows the workers encode: every write is still one transaction
-under the loader's lock, in the bulk mode (secondary indexes dropped before the workers start,
-rebuilt after COPY); every event is "created" (``event_changes``). Row numbers run on across
+under the loader's lock, in the bulk mode (secondary indexes dropped in a short transaction of
+their own before the workers start, rebuilt after COPY by CREATE INDEX, which readers do not wait
+for); every event is "created" (``event_changes``). Row numbers run on across
 the ranges, so the stored events, issues and metrics are those of the serial path (tests
 compare them). 1M events on 2 cores: bench/README.md.
 
@@ -176,10 +177,12 @@ def run(engine: Engine, data: bytes, workers: int, recording: Recording, *, toda
     header, ranges = bounds[0], list(pairwise(bounds))
     with Session(engine, info={bulk.LOCK_WAIT: lock_wait_s}) as session:
         bulk.lock_for_load(session)
+        # The bulk mode, decided now (the workers need not wait for it); dropped and committed apart, so
+        # readers are never held by this transaction: it takes ROW EXCLUSIVE (COPY) and SHARE (CREATE INDEX).
+        rebuild = bulk.drop_indexes_apart(session)
         if session.scalar(select(ConflictEvent.id).limit(1)) is not None:
             return False  # events stored: new, changed and unchanged rows need the serial path's classification
         types = bulk.column_types(session, load.EVENTS.name, load.event_write_columns())
-        rebuild = bulk.drop_indexes(session)  # the bulk mode, decided now: the workers need not wait for it
         context = multiprocessing.get_context("fork")
         conns: list[Connection] = []
         procs = []
@@ -196,6 +199,7 @@ def run(engine: Engine, data: bytes, workers: int, recording: Recording, *, toda
         except ShardFailed as exc:
             log.info("sharded run %s goes the serial way: %s", run_id, exc)
             session.rollback()
+            bulk.ensure_indexes(engine)  # the serial path loads into the indexed table
             return False
         finally:
             for conn in conns:
@@ -207,6 +211,7 @@ def run(engine: Engine, data: bytes, workers: int, recording: Recording, *, toda
                     proc.join()
         recording.finished(session)
         session.commit()
+    bulk.ensure_indexes(engine)  # the unique indexes rebuilt become constraints again
     return True
 
 

@@ -163,9 +163,31 @@ def test_bulk_mode_rebuilds_indexes_and_rolls_back_cleanly(engine, monkeypatch, 
     else:
         _, result = _load(engine, events({}, {"community": "B"}, {"community": "C"}), NO_ISSUES)
         assert result.new == 3
+    bulk.ensure_indexes(engine)  # what the runner does after every run (the drop was committed apart)
     assert _index_names(engine) == before and "uq_conflict_events_event_id" in before
     assert not any(":" in name for name in before)  # run_id is no foreign key (migration 0003)
     assert len(_stored(engine)) == (0 if fail else 3)
+
+
+def test_a_first_bulk_load_holds_no_reader_and_the_next_load_restores_lost_indexes(engine, monkeypatch):
+    # The drop is committed apart, the COPY and CREATE INDEX take no lock readers wait for.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("bulk mode is PostgreSQL's")
+    before = _index_names(engine)
+    monkeypatch.setattr(load_module, "BULK_REBUILD_AT", 2)
+    run_id = _run(engine)
+    with Session(engine) as session:
+        load(session, deduplicate(events({}, {"community": "B"})).events, NO_ISSUES, run_id=run_id,
+             source_file="t.csv", now=utcnow())  # fmt: skip
+        with engine.connect() as reader:
+            reader.execute(text("SET lock_timeout = '200ms'"))
+            assert reader.scalar(select(func.count()).select_from(ConflictEvent)) == 0  # the last committed data
+        session.rollback()  # as a crash would: the drop stays, the rebuild goes
+    assert _index_names(engine) != before
+    with Session(engine) as session:
+        bulk.lock_for_load(session)  # every load starts by restoring what is missing
+        session.rollback()
+    assert _index_names(engine) == before
 
 
 def test_bulk_mode_leaves_pipeline_runs_readable(engine, monkeypatch):
