@@ -11,6 +11,7 @@ from models.event import (
     SPLIT_COUNT_COLUMNS,
     ConflictEvent,
 )
+from models.feed import FEED_NAME_PATTERN, FEED_OUTCOMES, Feed
 from models.pipeline import FINAL_STATUSES, IMPORT_TRIGGERS, MODES, RUN_STATUSES, TRIGGERS, PipelineRun, StageRun
 from models.quality import METRIC_STATUSES, METRIC_TYPES, SEVERITIES, DataQualityMetric, ValidationIssue
 from models.revisions import CHANGES, EventChange
@@ -22,6 +23,8 @@ __all__ = [
     "DEFAULT_DATASET",
     "DEMO_DATASET",
     "EVENT_ID_PREFIX",
+    "FEED_NAME_PATTERN",
+    "FEED_OUTCOMES",
     "FINAL_STATUSES",
     "IMPORT_TRIGGERS",
     "METRIC_STATUSES",
@@ -35,6 +38,7 @@ __all__ = [
     "ConflictEvent",
     "DataQualityMetric",
     "EventChange",
+    "Feed",
     "PipelineRun",
     "StageRun",
     "StatusVersion",
