@@ -48,11 +48,13 @@ def metric_alerts(latest: dict | None) -> list[dict]:
 
 
 def _span(seconds: float) -> str:
-    """Write a length of time roughly: 45 min, 7 h, 3 d."""
+    """Write a length of time to the minute below two days (45 min, 7 h 5 min), else in days and hours."""
     minutes = int(seconds // 60)
     if minutes < 120:
         return f"{minutes} min"
-    return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // 1440} d"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+    return f"{minutes // 1440} d" + (f" {minutes % 1440 // 60} h" if minutes % 1440 >= 60 else "")
 
 
 def feed_alerts(feeds: list[Feed], now: datetime) -> list[dict]:
