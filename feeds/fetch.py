@@ -65,6 +65,10 @@ class FetchError(Exception):
         self.reason = reason
 
 
+class Unreachable(FetchError):
+    """No connection to one address (the next one the host resolves to may answer)."""
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     """Limits of a fetch (``FEEDS_*`` settings)."""
@@ -145,15 +149,17 @@ def refused_reason(address: Address) -> str | None:
         return "refused link-local address"
     if address.is_multicast:
         return "refused multicast address"
+    if address.is_unspecified:
+        return "refused reserved address"
     if address.is_private:
         return "refused private address"
-    if address.is_reserved or address.is_unspecified or not address.is_global:
+    if address.is_reserved or not address.is_global:
         return "refused reserved address"
     return None
 
 
-def resolve(host: str, port: int, allow_private: bool) -> str:
-    """Return the address to connect to for ``host``, after checking every address it resolves to."""
+def resolve(host: str, port: int, allow_private: bool) -> list[str]:
+    """Return the addresses to connect to for ``host``, in the resolver's order, after checking every one."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -168,7 +174,7 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
             if reason:
                 log.warning("feed host %s resolves to %s: %s", host, address, reason)
                 raise FetchError(reason)
-    return str(addresses[0])
+    return list(dict.fromkeys(str(address) for address in addresses))
 
 
 def suffix_for(content_type: str | None, path: str) -> str:
@@ -193,35 +199,56 @@ def _headers(parts: SplitResult, validators: Validators) -> dict[str, str]:
     return headers
 
 
-def _open(parts: SplitResult, validators: Validators, settings: FetchSettings) -> urllib3.BaseHTTPResponse:
-    """Send the GET for one hop to the checked address; return the response, body unread."""
+def _pool(parts: SplitResult, address: str, settings: FetchSettings) -> urllib3.HTTPConnectionPool:
+    """Return a one-connection pool to ``address``, a checked address of the URL's host."""
     https = parts.scheme.lower() == "https"
     host = parts.hostname or ""
     port = parts.port or (443 if https else 80)
-    address = resolve(host, port, settings.allow_private)
     timeout = urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout)
-    pool: urllib3.HTTPConnectionPool
     if https:
-        pool = urllib3.HTTPSConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1,
+        return urllib3.HTTPSConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1,
                                            cert_reqs="CERT_REQUIRED", server_hostname=host,
                                            assert_hostname=host)  # fmt: skip
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+    return urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+
+
+def _open(pool: urllib3.HTTPConnectionPool, parts: SplitResult, validators: Validators,
+          settings: FetchSettings) -> urllib3.BaseHTTPResponse:  # fmt: skip
+    """Send the GET for one hop; return the response, body unread."""
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         return pool.urlopen("GET", target, headers=_headers(parts, validators), redirect=False,
                             preload_content=False, assert_same_host=False, release_conn=False)  # fmt: skip
     except ConnectTimeoutError:
-        raise FetchError(f"timed out connecting after {settings.connect_timeout:g} s") from None
+        raise Unreachable(f"timed out connecting after {settings.connect_timeout:g} s") from None
     except ReadTimeoutError:
         raise FetchError(f"timed out after {settings.read_timeout:g} s") from None
     except SSLError as exc:
         log.info("feed TLS error: %s", exc)
         raise FetchError("TLS error (certificate or handshake)") from None
     except NewConnectionError:
-        raise FetchError("cannot connect to the host") from None
+        raise Unreachable("cannot connect to the host") from None
     except HTTPError as exc:
         raise FetchError(f"HTTP error ({exc.__class__.__name__})") from None
+
+
+def _connect(parts: SplitResult, last: Validators,
+             settings: FetchSettings) -> tuple[urllib3.HTTPConnectionPool, urllib3.BaseHTTPResponse]:  # fmt: skip
+    """Send the GET for one hop to the first checked address that takes the connection."""
+    https = parts.scheme.lower() == "https"
+    addresses = resolve(parts.hostname or "", parts.port or (443 if https else 80), settings.allow_private)
+    failure = Unreachable("cannot connect to the host")
+    for address in addresses:
+        pool = _pool(parts, address, settings)
+        try:
+            return pool, _open(pool, parts, last, settings)
+        except Unreachable as exc:
+            pool.close()
+            failure = exc
+        except BaseException:
+            pool.close()
+            raise
+    raise failure
 
 
 def _next_hop(parts: SplitResult, response: urllib3.BaseHTTPResponse) -> SplitResult:
@@ -243,8 +270,12 @@ def _store(response: urllib3.BaseHTTPResponse, suffix: str, settings: FetchSetti
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > settings.max_bytes:
         raise FetchError(f"the export is larger than {settings.max_bytes} bytes (FEEDS_MAX_BYTES)")
-    settings.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix="feed-", suffix=suffix, dir=settings.folder)
+    try:
+        settings.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix="feed-", suffix=suffix, dir=settings.folder)
+    except OSError as exc:
+        log.error("cannot write to FEEDS_DIR %s: %s", settings.folder, exc)
+        raise FetchError("cannot store the export (FEEDS_DIR)") from None
     path, digest, size = Path(name), hashlib.sha256(), 0
     try:
         with os.fdopen(handle, "wb") as out:
@@ -276,15 +307,16 @@ def fetch(url: str, last: Validators, settings: FetchSettings) -> Fetched:
     except ValueError as exc:
         raise FetchError(str(exc)) from None
     for _hop in range(MAX_REDIRECTS + 1):
-        response = _open(parts, last, settings)
-        try:
-            if response.status in REDIRECTS:
-                parts = _next_hop(parts, response)
-                continue
-            return _answer(response, parts, last, settings, began)
-        finally:
-            response.release_conn()
-            response.close()
+        pool, response = _connect(parts, last, settings)
+        with pool:
+            try:
+                if response.status in REDIRECTS:
+                    parts = _next_hop(parts, response)
+                    continue
+                return _answer(response, parts, last, settings, began)
+            finally:
+                response.release_conn()
+                response.close()
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
 

@@ -203,8 +203,10 @@ def _finish(engine: Engine, feed: Feed, run_id: int | None, values: dict) -> Non
     """Write the feed's new row values and tag its pipeline run as the feed's, with the outcome."""
     with Session(engine) as session:
         session.execute(update(Feed).where(Feed.id == feed.id).values(**values))
-        if run_id is not None:
-            tag = _options(feed, str(values["last_outcome"]))
-            session.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(options=tag))
+        run = session.get(PipelineRun, run_id) if run_id is not None else None
+        if run is not None:  # keep what else the run's options say (a job's, say)
+            given = json.loads(run.options) if run.options else {}
+            tag = json.loads(_options(feed, str(values["last_outcome"])))
+            run.options = json.dumps((given if isinstance(given, dict) else {}) | tag)
         bump_version(session)
         session.commit()

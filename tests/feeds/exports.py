@@ -10,6 +10,8 @@ Every request's headers are kept in ``seen``.
 from __future__ import annotations
 
 import hashlib
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
+from pathlib import Path
 from urllib.parse import unquote
 
 from pipeline.demo.generate import generate_events, write_csv
@@ -32,6 +35,23 @@ def export_csv(count: int = 40, seed: int = 3, drop: tuple[int, ...] = ()) -> by
     out = StringIO()
     write_csv(frame, out)
     return out.getvalue().encode("utf-8")
+
+
+def make_certificates(folder: Path) -> tuple[Path, tuple[Path, Path]]:
+    """Make a test CA and a certificate it signed for ``localhost`` (openssl); return the CA file and (chain, key)."""
+    ca, ca_key, leaf, leaf_key, request = (folder / n for n in ("ca.pem", "ca.key", "leaf.pem", "leaf.key", "leaf.csr"))
+    extensions = folder / "leaf.ext"
+    extensions.write_text("subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    for args in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+         "-subj", "/CN=NVCD test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", leaf_key, "-out", request, "-subj", "/CN=localhost"],
+        ["x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", leaf, "-days", "2",
+         "-extfile", extensions],
+    ):  # fmt: skip
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, timeout=60)
+    return ca, (leaf, leaf_key)
 
 
 @dataclass
@@ -102,14 +122,20 @@ class QuietServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serving(exports: Exports | None = None) -> Iterator[Exports]:
-    """Serve ``exports`` on 127.0.0.1 in a thread; ``exports.url`` is the server's base URL."""
+def serving(exports: Exports | None = None, certificate: tuple[Path, Path] | None = None,
+            name: str = "127.0.0.1") -> Iterator[Exports]:  # fmt: skip
+    """Serve ``exports`` on 127.0.0.1 in a thread (HTTPS with ``certificate``: chain and key files);
+    ``exports.url`` is the server's base URL, with ``name`` for its host."""
     exports = exports or Exports()
     server = QuietServer(("127.0.0.1", 0), _handler(exports))
     server.daemon_threads = True
+    if certificate is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*certificate)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    exports.url = f"http://127.0.0.1:{server.server_address[1]}"
+    exports.url = f"{'https' if certificate else 'http'}://{name}:{server.server_address[1]}"
     try:
         yield exports
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from feeds import fetch as fetch_module
 from feeds.fetch import FetchError, FetchSettings, Validators, check_url, fetch, refused_reason, suffix_for
-from tests.feeds.exports import Exports, export_csv, serving
+from tests.feeds.exports import Exports, export_csv, make_certificates, serving
 
 
 @pytest.fixture
@@ -111,7 +112,7 @@ def test_every_address_a_name_resolves_to_is_checked(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(fetch_module.socket, "getaddrinfo", lambda *_a, **_k: answers)
     with pytest.raises(FetchError, match="private"):
         fetch_module.resolve("mixed.example", 80, allow_private=False)
-    assert fetch_module.resolve("mixed.example", 80, allow_private=True) == "93.184.215.14"
+    assert fetch_module.resolve("mixed.example", 80, allow_private=True) == ["93.184.215.14", "10.1.2.3"]
 
 
 def test_public_addresses_pass() -> None:
@@ -147,3 +148,24 @@ def test_too_many_redirects_and_a_redirect_to_another_scheme(settings: FetchSett
         assert len(server.seen) == 6
         with pytest.raises(FetchError, match=r"^redirect refused: only http and https"):
             fetch(f"{server.url}/to/file%3A%2F%2F%2Fetc%2Fpasswd", Validators(), settings)
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[Path, Path]]:
+    """A test CA and a certificate for localhost signed by it."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+def test_https_dials_the_checked_address_and_verifies_the_name(settings: FetchSettings, certificates,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    ca, chain = certificates
+    with serving(Exports(body=export_csv(3)), certificate=chain, name="localhost") as server:
+        with pytest.raises(FetchError, match=r"^TLS error"):  # our CA is not trusted yet
+            fetch(f"{server.url}/export.csv", Validators(), settings)
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+        found = fetch(f"{server.url}/export.csv", Validators(), settings)
+        assert found.outcome == "changed" and server.seen[-1]["host"] == server.url.removeprefix("https://")
+        with pytest.raises(FetchError, match=r"^TLS error"):  # the certificate names localhost, not the address
+            fetch(server.url.replace("localhost", "127.0.0.1") + "/export.csv", Validators(), settings)
