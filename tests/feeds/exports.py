@@ -2,7 +2,7 @@
 
 The server runs in a thread on 127.0.0.1 (so the tests set FEEDS_ALLOW_PRIVATE): ``/export.csv``
 serves ``body`` with an ETag and answers ``If-None-Match`` with 304 unless ``conditional`` is off;
-``/slow`` answers after ``slow_seconds``; ``/big`` streams ``big_bytes`` without a length;
+``/slow`` answers after ``slow_seconds``; ``/big`` streams ``big_bytes`` without a length; ``/drip`` a byte every 0.1 s;
 ``/page`` is HTML; ``/to/<path>`` redirects to ``Location: <path>`` (a relative or absolute URL), ``/loop`` to itself.
 Every request's headers are kept in ``seen``.
 """
@@ -100,6 +100,14 @@ def _handler(exports: Exports) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()  # no length: the client must count while streaming
                 for _ in range(exports.big_bytes // 65536 + 1):
                     self.wfile.write(b"x" * 65536)
+            elif self.path == "/drip":  # a byte every 0.1 s: never a read timeout, only the deadline stops it
+                self.send_response(200)
+                self.send_header("Content-Type", "text/csv")
+                self.end_headers()
+                for _ in range(50):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.1)
             elif self.path == "/page":
                 self._send(200, b"<html></html>", {"Content-Type": "text/html", "Content-Length": "13"})
             elif exports.status != 200:

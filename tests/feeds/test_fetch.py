@@ -64,6 +64,13 @@ def test_a_server_that_does_not_answer_times_out(settings: FetchSettings) -> Non
         fetch(f"{server.url}/slow", Validators(), settings)
 
 
+def test_a_server_that_drips_is_stopped_at_the_deadline(settings: FetchSettings) -> None:
+    short = FetchSettings(**{**settings.__dict__, "deadline": 0.5})
+    with serving() as server, pytest.raises(FetchError, match=r"^took longer than 0.5 s"):
+        fetch(f"{server.url}/drip", Validators(), short)
+    assert list(short.folder.iterdir()) == []
+
+
 def test_a_format_it_cannot_tell_is_refused(settings: FetchSettings) -> None:
     with serving() as server, pytest.raises(FetchError, match="cannot tell the export's format"):
         fetch(f"{server.url}/page", Validators(), settings)
