@@ -83,6 +83,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
     app_env = env.get("APP_ENV", "production").strip().lower()
     instance_path = Path(env.get("INSTANCE_PATH", DEFAULT_INSTANCE_PATH))
     database_url = env.get("DATABASE_URL", "").strip()
+    max_upload = int(_number(env, "MAX_UPLOAD_MB", "50", int)) * 1024 * 1024
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": env.get("SECRET_KEY", ""),
@@ -94,7 +95,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
         "DB_DEADLINE_SECONDS": _number(env, "DB_DEADLINE_SECONDS", "5", float),
         "HEALTH_DEADLINE_SECONDS": _number(env, "HEALTH_DEADLINE_SECONDS", "1.5", float),
         "INGEST_TOKEN": env.get("INGEST_TOKEN", ""),
-        "MAX_CONTENT_LENGTH": _number(env, "MAX_UPLOAD_MB", "50", int) * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": max_upload,
         "MAX_XLSX_INFLATED_MB": _number(env, "MAX_XLSX_INFLATED_MB", "256", int),
         "MAX_XLSX_MEMBERS": _number(env, "MAX_XLSX_MEMBERS", "1000", int),
         "MAX_SHEET_ROWS": _number(env, "MAX_SHEET_ROWS", "500000", int),
@@ -122,6 +123,19 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
         # Railway runs one proxy in front of the app; elsewhere trust no X-Forwarded-* by default.
         "PROXY_FIX_HOPS": _number(env, "PROXY_FIX_HOPS", "1" if on_railway(env) else "0", int),
         "HSTS_SECONDS": _number(env, "HSTS_SECONDS", "31536000", int),
+        **feed_settings(env, instance_path, max_upload),
+    }
+
+
+def feed_settings(env: Mapping[str, str], instance_path: Path, max_upload: int) -> dict[str, object]:
+    """Return the scheduled feeds' fetch settings (``feeds.fetch``)."""
+    return {
+        "FEEDS_ALLOW_PRIVATE": env.get("FEEDS_ALLOW_PRIVATE", "").strip().lower() in {"1", "true", "yes"},
+        "FEEDS_MAX_BYTES": _number(env, "FEEDS_MAX_BYTES", str(max_upload), int),
+        "FEEDS_CONNECT_TIMEOUT_SECONDS": _number(env, "FEEDS_CONNECT_TIMEOUT_SECONDS", "10", float),
+        "FEEDS_READ_TIMEOUT_SECONDS": _number(env, "FEEDS_READ_TIMEOUT_SECONDS", "20", float),
+        "FEEDS_DEADLINE_SECONDS": _number(env, "FEEDS_DEADLINE_SECONDS", "300", float),
+        "FEEDS_DIR": env.get("FEEDS_DIR", "").strip() or str(instance_path / "feeds"),
     }
 
 

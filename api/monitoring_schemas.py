@@ -10,7 +10,7 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import ValidationError, validates_schema
 
-from models import METRIC_TYPES, MODES
+from models import FEED_OUTCOMES, METRIC_TYPES, MODES
 from status.health import GAP_SAMPLE_DATES, MIN_HISTORY_DATES, SILENCE_FLOOR_DAYS, SILENCE_GAP_FACTOR
 
 DEFAULT_LIMIT = 100
@@ -203,6 +203,27 @@ class Alert(Schema):
     kind = fields.String()
 
 
+class FeedStatus(Schema):
+    name = fields.String()
+    dataset = fields.String()
+    snapshot = fields.Boolean(metadata={"description": "Each export is the full dataset (withdrawals honoured)"})
+    every_seconds = fields.Integer(metadata={"description": "How often the feed is fetched"})
+    expect_change_seconds = fields.Integer(
+        metadata={"description": "An export unchanged for longer raises a feed_unchanged alert"}
+    )
+    last_fetch_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    last_outcome = fields.String(allow_none=True, validate=OneOf(FEED_OUTCOMES))
+    last_error = fields.String(allow_none=True)
+    last_success_at = fields.String(
+        allow_none=True, metadata={"format": "date-time", "description": "Last fetch that answered"}
+    )
+    last_changed_at = fields.String(
+        allow_none=True, metadata={"format": "date-time", "description": "Last fetch that brought a new export"}
+    )
+    next_due_at = fields.String(metadata={"format": "date-time"})
+    last_run_id = fields.Integer(allow_none=True)
+
+
 class Snapshot(Schema):
     version = fields.Integer(metadata={"description": "Change counter: equal data, equal version"})
     timestamp = fields.String(metadata={"format": "date-time"})
@@ -214,5 +235,6 @@ class Snapshot(Schema):
     sources = fields.List(fields.Nested(SourceHealth))
     anomalies = fields.List(fields.Nested(Anomaly))
     alerts = fields.List(fields.Nested(Alert))
+    feeds = fields.List(fields.Nested(FeedStatus), metadata={"description": "Scheduled feeds, by name (no URLs)"})
     totals = fields.Dict(keys=fields.String(), values=fields.Integer())
     system = fields.Dict()

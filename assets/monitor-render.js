@@ -206,6 +206,33 @@
         ], 'monitor-sources');
     }
 
+    function fmtEvery(seconds) {
+        if (seconds === null || seconds === undefined) { return '—'; }
+        var units = [[86400, ' d'], [3600, ' h'], [60, ' min']];
+        for (var i = 0; i < units.length; i++) {
+            if (seconds >= units[i][0] && seconds % units[i][0] === 0) { return (seconds / units[i][0]) + units[i][1]; }
+        }
+        return seconds + ' s';
+    }
+
+    /* Scheduled feeds: one row each (last fetch and its outcome, next due, last error); no URLs. */
+    function feedsBlock(feeds) {
+        var rows = feeds.map(function (f) {
+            return h('Tr', {className: 'monitor-feed-' + (f.last_outcome || 'new')}, [
+                h('Th', {scope: 'row'}, f.name),
+                h('Td', {}, f.dataset + (f.snapshot ? ' (snapshot)' : '')),
+                h('Td', {}, fmtEvery(f.every_seconds)),
+                h('Td', {}, fmtTime(f.last_fetch_at)),
+                h('Td', {}, f.last_outcome ? badge(f.last_outcome) : 'not fetched yet'),
+                h('Td', {}, fmtTime(f.next_due_at)),
+                h('Td', {}, f.last_error || '')
+            ]);
+        });
+        return section('Scheduled feeds', [
+            table(['Feed', 'Into', 'Every', 'Last fetch', 'Outcome', 'Next due', 'Last error'], rows, 'Scheduled feeds')
+        ], 'monitor-feeds');
+    }
+
     /* Alerts already carry the anomalies they come from; list each finding once. */
     function issuesBlock(anomalies, alerts) {
         var seen = {};
@@ -246,8 +273,9 @@
             runBlock(snapshot.last_run, 'Last finished run', 'No run has finished yet.'),
             qualityBlock(snapshot.data_quality),
             sourcesBlock(snapshot.sources),
+            (snapshot.feeds && snapshot.feeds.length) ? feedsBlock(snapshot.feeds) : null,
             issuesBlock(snapshot.anomalies, snapshot.alerts)
-        ];
+        ].filter(Boolean);
     };
 
     NS.partsText = function (parts) {

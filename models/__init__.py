@@ -11,6 +11,7 @@ from models.event import (
     SPLIT_COUNT_COLUMNS,
     ConflictEvent,
 )
+from models.feed import FEED_NAME_PATTERN, FEED_OUTCOMES, Feed
 from models.pipeline import (
     FINAL_STATUSES,
     IMPORT_TRIGGERS,
@@ -31,6 +32,8 @@ __all__ = [
     "DEFAULT_DATASET",
     "DEMO_DATASET",
     "EVENT_ID_PREFIX",
+    "FEED_NAME_PATTERN",
+    "FEED_OUTCOMES",
     "FINAL_STATUSES",
     "IMPORT_TRIGGERS",
     "METRIC_STATUSES",
@@ -44,6 +47,7 @@ __all__ = [
     "ConflictEvent",
     "DataQualityMetric",
     "EventChange",
+    "Feed",
     "PipelineRun",
     "RunInput",
     "StageRun",

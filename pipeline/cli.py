@@ -1,4 +1,4 @@
-"""Command line: ``python -m pipeline ingest FILE | generate N | seed | replay``.
+"""Command line: ``python -m pipeline ingest FILE | generate N | seed | replay | feeds ...`` (``feeds.cli``).
 
 The database is ``DATABASE_URL`` from the environment (``config.from_environment``),
 or ``--database-url``. A file that cannot be read exits with status 2 and a one-line
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 import config
+from feeds.cli import feeds
 from jobs.queue import Jobs
 from jobs.runs import QueueFull, Submission, submit
 from jobs.worker import serve
@@ -280,3 +281,6 @@ def replay(ctx: click.Context, path: Path | None, rate: float, batch_size: int, 
         signal.signal(signal.SIGTERM, previous)
         engine.dispose()
     click.echo(f"replayed {stats.runs} runs ({stats.failed} failed), {stats.events} events in {stats.seconds:.1f} s")
+
+
+cli.add_command(feeds)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from models import Feed
 from status.anomalies import DQ_AGGREGATE_MIN_EVENTS
 
 SEVERITY_ORDER = {"error": 0, "warning": 1}
+# A feed that has not answered for this many of its intervals has stopped answering.
+FEED_SILENT_INTERVALS = 3
 
 
 def alert(severity: str, kind: str, message: str) -> dict:
@@ -40,6 +45,39 @@ def metric_alerts(latest: dict | None) -> list[dict]:
     message = (f"Data quality is {latest['status']}: geocoding {latest['geocoding_success_rate']:.1%}, "
                f"validation {latest['validation_pass_rate']:.1%}")  # fmt: skip
     return [alert(latest["status"], "data_quality_status", message)]
+
+
+def _span(seconds: float) -> str:
+    """Write a length of time to the minute below two days (45 min, 7 h 5 min), else in days and hours."""
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+    return f"{minutes // 1440} d" + (f" {minutes % 1440 // 60} h" if minutes % 1440 >= 60 else "")
+
+
+def feed_alerts(feeds: list[Feed], now: datetime) -> list[dict]:
+    """Alert on a feed that stopped answering (no successful fetch for 3 intervals) or stopped changing.
+
+    A feed never fetched counts from when it was added; one that stopped answering is not also
+    said to have stopped changing.
+    """
+    found = []
+    for feed in feeds:
+        answered = feed.last_success_at or feed.created_at
+        changed = feed.last_changed_at or feed.created_at
+        every = timedelta(seconds=feed.every_seconds)
+        if now - answered > FEED_SILENT_INTERVALS * every:
+            detail = f" (last error: {feed.last_error})" if feed.last_error else ""
+            message = (f"Feed {feed.name} has not answered for {_span((now - answered).total_seconds())}, "
+                       f"over {FEED_SILENT_INTERVALS} intervals of {_span(every.total_seconds())}{detail}")  # fmt: skip
+            found.append(alert("error", "feed_silent", message))
+        elif now - changed > timedelta(seconds=feed.expect_change_seconds):
+            message = (f"Feed {feed.name}'s export has not changed for {_span((now - changed).total_seconds())} "
+                       f"(expected within {_span(feed.expect_change_seconds)})")  # fmt: skip
+            found.append(alert("warning", "feed_unchanged", message))
+    return found
 
 
 def build_alerts(

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from models import DataQualityMetric, PipelineRun, StageRun, current_version, utcnow
 from status import anomalies as anomaly_rules
-from status.alerts import build_alerts, overall_status
+from status.alerts import build_alerts, feed_alerts, overall_status
 from status.event_stats import load_event_stats
+from status.feeds import feed_dict, feeds_query
 from status.health import source_health
 from status.queries import (
     ACTIVE_STATUSES,
@@ -55,17 +56,20 @@ def build_snapshot(session: Session, *, clients: int = 0, now: datetime | None =
         + anomaly_rules.silent_sources(sources)
     )
     runs_total = session.scalar(runs_count_query()) or 0
+    feeds = list(session.scalars(feeds_query()))
+    findings = found + feed_alerts(feeds, now)  # feed alerts count towards the status, as anomalies do
     latest = quality["latest"]
     has_data = bool(runs_total or event_stats.events or latest)
     return {
         "version": version,
         "timestamp": iso(now),
-        "status": overall_status(runs["current_run"], runs["last_run"], latest, found, has_data),
+        "status": overall_status(runs["current_run"], runs["last_run"], latest, findings, has_data),
         **runs,
         "data_quality": quality,
         "sources": sources,
         "anomalies": found,
-        "alerts": build_alerts(runs["current_run"], runs["last_run"], latest, found),
+        "alerts": build_alerts(runs["current_run"], runs["last_run"], latest, findings),
+        "feeds": [feed_dict(feed) for feed in feeds],
         "totals": {
             "events": event_stats.events,
             "runs": int(runs_total),
