@@ -169,7 +169,7 @@ def test_query_count_does_not_grow_with_runs_sources_and_events(engine) -> None:
     small = _count_queries(engine)
     _fill(engine, 50)
     large = _count_queries(engine)
-    assert small == large <= 15
+    assert small == large <= 16  # 16: the run history (two strips and the open failures) costs one more
     assert _count_queries(engine) == large - 5  # nothing changed: event aggregates come from the cache
 
 
