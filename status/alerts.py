@@ -26,7 +26,7 @@ def failure_alert(failure: dict) -> dict:
     """Say which run failed, of which kind, when and why, and what closes the alert."""
     what = f"{failure['trigger']} {'dry run' if failure['dry_run'] else 'run'} into {failure['dataset']}"
     where = f", file {failure['source_file']}" if failure.get("source_file") else ""
-    when = (failure.get("finished_at") or failure["started_at"] or "").replace("T", " ").replace("Z", " UTC")
+    when = (failure.get("finished_at") or failure["started_at"] or "")[:19].replace("T", " ") + " UTC"
     why = failure.get("error") or "no error recorded"
     message = (f"Run {failure['id']} ({what}{where}) failed at {when}: {why}. "
                f"Open until a later {failure['trigger']} run into {failure['dataset']} succeeds.")  # fmt: skip
