@@ -1,7 +1,8 @@
 """One run's page, ``/runs/<run_id>``: what it was, its stages, its issues by rule and what it changed.
 
 Rendered from ``status.runs.run_detail`` (the query the runs API shares); every value is a text
-component, never markup, and only a valid public event id becomes a link. A path value that is not a
+component, never markup, and only a valid public event id becomes a link. With WS_ACCESS_TOKEN set it
+needs the token, as the live snapshot does (the run's error and file are part of it). A path value that is not a
 run id, or that no run has, gets a "no such run" message; a database failure, an alert.
 """
 
@@ -12,7 +13,9 @@ from urllib.parse import quote
 
 import dash
 from dash import html
+from flask import current_app
 
+from api.access import SIGN_IN_PATH, token_ok
 from dashapp import ids
 from dashapp.display import MISSING, Unavailable, duration, read_detail, text, when
 from revisions.queries import is_event_id
@@ -134,13 +137,17 @@ def run_view(run: dict[str, Any]) -> html.Div:
     )
 
 
-def not_found(message: str) -> html.Div:
+def not_found(message: str, title: str = "No such run") -> html.Div:
     """Say there is no run to show, and why."""
-    return html.Div([html.H1("No such run"), html.P(message, id=ids.RUN_ALERT, role="alert")], className="run-page")
+    return html.Div([html.H1(title), html.P(message, id=ids.RUN_ALERT, role="alert")], className="run-page")
 
 
 def layout(run_id: str | None = None, **_query: Any) -> html.Div:
     """Render the run with id ``run_id``."""
+    # A run's facts (its error, its file) are part of the live status: the same token guards both.
+    if not token_ok(current_app.config.get("WS_ACCESS_TOKEN", "")):
+        message = f"Runs are part of the live pipeline status, which needs the access token: sign in at {SIGN_IN_PATH}."
+        return not_found(message, title="Sign in to see this run")
     wanted = parse_run_id(run_id)
     if wanted is None:
         return not_found(f"That is not a run id (a whole number from 1 to {RUN_ID_MAX:,}).")

@@ -135,3 +135,18 @@ def test_the_page_is_served(client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200 and "_dash-config" in response.get_data(as_text=True)
     assert "<script>" not in response.get_data(as_text=True).split("<body>")[0]
+
+
+def test_with_an_access_token_set_the_run_needs_it(engine, database_url: str, tmp_path) -> None:
+    from app import create_app
+
+    guarded = create_app({"APP_ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path),
+                          "WS_ACCESS_TOKEN": "s3cret"})  # fmt: skip
+    summary = run_pipeline(engine, records_a()[:2], trigger="cli")
+    page = next(p for p in dash.page_registry.values() if p["module"] == "dashapp.pages.run")
+    with guarded.test_request_context("/"):
+        refused = page["layout"](run_id=str(summary.run_id))
+    with guarded.test_request_context("/", headers={"Cookie": "nvcd_ws_token=s3cret"}):
+        shown = page["layout"](run_id=str(summary.run_id))
+    assert strings(refused)[0] == "Sign in to see this run" and "batch" not in " ".join(strings(refused))
+    assert strings(shown)[0] == f"Run {summary.run_id}"
