@@ -68,15 +68,29 @@ def strip_query(
     limit: int, triggers: tuple[str, ...], unfinished: tuple[str, ...], final: tuple[str, ...]
 ) -> Select[PipelineRun, int]:
     """Select, in one query, the newest ``limit`` unfinished runs of ``triggers`` (part 0, newest started
-    first) and the ``limit`` that finished last (part 1, last finished first), with their part."""
-    newest = (PipelineRun.started_at.desc(), PipelineRun.id.desc())
-    last_finished = (PipelineRun.finished_at.desc(), PipelineRun.id.desc())
-    going = select(PipelineRun.id, literal(0).label("part")).where(PipelineRun.status.in_(unfinished))
-    done = select(PipelineRun.id, literal(1).label("part")).where(PipelineRun.status.in_(final))
-    parts = union_all(
-        select(going.where(PipelineRun.trigger.in_(triggers)).order_by(*newest).limit(limit).subquery()),
-        select(done.where(PipelineRun.trigger.in_(triggers)).order_by(*last_finished).limit(limit).subquery()),
-    ).subquery()
+    first) and, per trigger, the ``limit`` that finished last (part 1, last finished first), with their part.
+
+    One limited branch per trigger reads ``ix_pipeline_runs_trigger_finished_at`` backwards, so the
+    last import runs are found at once however many replay runs finished since.
+    """
+    # Ordered by an expression, not the column: otherwise SQLite walks every run by start time looking
+    # for the few unfinished ones (500 ms at 300,000 runs) instead of reading them by status and sorting.
+    started = func.coalesce(PipelineRun.started_at, PipelineRun.started_at)
+    going = (
+        select(PipelineRun.id, literal(0).label("part"))
+        .where(PipelineRun.status.in_(unfinished), PipelineRun.trigger.in_(triggers))
+        .order_by(started.desc(), PipelineRun.id.desc())
+        .limit(limit)
+    )
+    # A final run always has its finish time; the filter keeps both backends' NULL ordering out of it.
+    done = [
+        select(PipelineRun.id, literal(1).label("part"))
+        .where(PipelineRun.trigger == trigger, PipelineRun.finished_at.is_not(None), PipelineRun.status.in_(final))
+        .order_by(PipelineRun.finished_at.desc(), PipelineRun.id.desc())
+        .limit(limit)
+        for trigger in triggers
+    ]
+    parts = union_all(*(select(branch.subquery()) for branch in (going, *done))).subquery()
     when = case((parts.c.part == 0, PipelineRun.started_at), else_=PipelineRun.finished_at)
     return (
         select(PipelineRun, parts.c.part)
