@@ -12,6 +12,7 @@ from marshmallow import ValidationError, validates_schema
 
 from models import FEED_OUTCOMES, METRIC_TYPES, MODES
 from status.health import GAP_SAMPLE_DATES, MIN_HISTORY_DATES, SILENCE_FLOOR_DAYS, SILENCE_GAP_FACTOR
+from status.runs import STRIP_RUNS
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -201,6 +202,18 @@ class Alert(Schema):
     severity = fields.String()
     message = fields.String()
     kind = fields.String()
+    run_id = fields.Integer(allow_none=True, metadata={"description": "The run the alert is about, if any"})
+
+
+class OpenFailure(Schema):
+    id = fields.Integer(metadata={"description": "The newest failed run of its kind"})
+    trigger = fields.String()
+    dataset = fields.String()
+    dry_run = fields.Boolean()
+    source_file = fields.String(allow_none=True)
+    started_at = fields.String(metadata={"format": "date-time"})
+    finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    error = fields.String(allow_none=True, metadata={"description": "The run's public error text"})
 
 
 class FeedStatus(Schema):
@@ -229,8 +242,22 @@ class Snapshot(Schema):
     timestamp = fields.String(metadata={"format": "date-time"})
     status = fields.String(validate=OneOf(("idle", "running", "healthy", "warning", "error")))
     current_run = fields.Nested(Run, allow_none=True)
-    last_run = fields.Nested(Run, allow_none=True)
-    recent_runs = fields.List(fields.Nested(RunShort))
+    last_run = fields.Nested(Run, allow_none=True, metadata={"description": "The run that finished last, any trigger"})
+    last_import_run = fields.Nested(
+        Run, allow_none=True, metadata={"description": "The run that finished last of an import trigger (no replay)"}
+    )
+    recent_runs = fields.List(
+        fields.Nested(RunShort),
+        metadata={"description": f"Up to {STRIP_RUNS} runs: unfinished first (newest first), then last finished first"},
+    )
+    recent_import_runs = fields.List(fields.Nested(RunShort), metadata={"description": "The same, without replay runs"})
+    open_failures = fields.List(
+        fields.Nested(OpenFailure),
+        metadata={
+            "description": "Failed runs not made good yet: each stays until a later run of its kind (trigger and "
+            "dataset) succeeds; a dry run's success makes good only a dry run's failure"
+        },
+    )
     data_quality = fields.Nested(DataQualitySection)
     sources = fields.List(fields.Nested(SourceHealth))
     anomalies = fields.List(fields.Nested(Anomaly))

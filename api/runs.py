@@ -11,6 +11,7 @@ answers 409.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import OneOf, Range
@@ -23,7 +24,7 @@ from api.errors import error_response
 from api.ingest import auth, token_given
 from jobs.runs import cancel, quoted_detail
 from models import MODES, RUN_STATUSES, TRIGGERS
-from status.runs import COUNTS, list_runs, run_detail
+from status.runs import list_runs, run_detail
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint("runs", __name__, url_prefix="/api/v1/runs", tag="Ingest")
@@ -43,7 +44,11 @@ class RunPath(Schema):
 
 
 def _time(description: str) -> fields.Field:
-    return fields.DateTime(allow_none=True, metadata={"description": description})
+    return fields.String(allow_none=True, metadata={"description": description + " (ISO 8601, UTC)"})
+
+
+def _count(description: str) -> fields.Field:
+    return fields.Integer(metadata={"description": description})
 
 
 class RunRow(Schema):
@@ -54,29 +59,36 @@ class RunRow(Schema):
     dataset = fields.String()
     mode = fields.String(validate=OneOf(MODES))
     dry_run = fields.Boolean()
-    attempts = fields.Integer(metadata={"description": "Earlier tries of this run (after a worker died, say)"})
-    cancel_requested = fields.Boolean()
+    items_in = _count("Rows read")
+    items_out = _count("Events created or updated")
+    rows_skipped = _count("Empty template rows skipped")
+    events_new = _count("Events created")
+    events_updated = _count("Events updated in place")
+    events_unchanged = _count("Events as stored already")
+    events_withdrawn = _count("Events withdrawn (a snapshot no longer held them)")
+    events_restored = _count("Withdrawn events that came back")
+    duplicates_in_batch = _count("Exact repeats in the input, merged")
+    error = fields.String(allow_none=True, metadata={"description": "Why it failed (quotes nothing of the input)"})
     started_at = _time("When it was queued or started")
     finished_at = _time("When it ended; null while queued or running")
-    heartbeat_at = _time("Last sign of life of the process running it")
     duration_s = fields.Float(allow_none=True)
-    counts = fields.Dict(keys=fields.String(validate=OneOf(COUNTS)), values=fields.Integer())
-    error = fields.String(allow_none=True, metadata={"description": "Why it failed (quotes nothing of the input)"})
 
 
 class RunStage(Schema):
     name = fields.String()
+    position = fields.Integer()
     status = fields.String(validate=OneOf(RUN_STATUSES))
-    items_in = fields.Integer()
-    items_out = fields.Integer()
     started_at = _time("")
     finished_at = _time("")
+    duration_s = fields.Float(allow_none=True)
+    items_in = fields.Integer()
+    items_out = fields.Integer()
     error = fields.String(allow_none=True)
 
 
 class RunProgress(Schema):
     stage = fields.String(allow_none=True, metadata={"description": "The stage running now"})
-    done = fields.Integer()
+    done = fields.Integer(metadata={"description": "Stages succeeded"})
     total = fields.Integer()
 
 
@@ -86,11 +98,22 @@ class RunIssueCount(Schema):
     count = fields.Integer()
 
 
+class RunDiff(Schema):
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "created, updated, withdrawn, restored, unchanged"})  # fmt: skip
+    samples = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()),
+                          metadata={"description": "A sample of each kind: id, date, state, changes"})  # fmt: skip
+    refused = fields.String(allow_none=True, metadata={"description": "Why a real run would refuse (dry runs)"})
+
+
 class RunDetail(RunRow):
+    heartbeat_at = _time("Last sign of life of the process running it")
+    attempts = fields.Integer(metadata={"description": "Earlier tries of this run (after a worker died, say)"})
+    cancel_requested = fields.Boolean()
     stages = fields.List(fields.Nested(RunStage))
     progress = fields.Nested(RunProgress)
     issues = fields.List(fields.Nested(RunIssueCount), metadata={"description": "Validation issues by rule"})
-    diff = fields.Dict(allow_none=True, metadata={"description": "Counts and samples of created/updated/withdrawn"})
+    diff = fields.Nested(RunDiff, allow_none=True)
     input_detail = fields.String(
         allow_none=True, metadata={"description": "With the ingest token: what a failed run's input error quoted"}
     )
@@ -103,6 +126,11 @@ class RunList(Schema):
 class RunCancelled(Schema):
     run_id = fields.Integer()
     status = fields.String(validate=OneOf(("cancelled", "cancelling")))
+
+
+def _progress(stages: list[dict[str, Any]]) -> dict[str, Any]:
+    current = next((stage["name"] for stage in stages if stage["status"] == "running"), None)
+    return {"stage": current, "done": sum(stage["status"] == "succeeded" for stage in stages), "total": len(stages)}
 
 
 def _unavailable(exc: Exception) -> Response:
@@ -133,8 +161,10 @@ def get_run(run_id: int, path: dict[str, int]) -> Response:
     try:
         with Session(db.engine()) as session:
             body = run_detail(session, path["run_id"])
-            if body is not None and token_given(request):
-                body["input_detail"] = quoted_detail(session, path["run_id"])
+            if body is not None:
+                body["progress"] = _progress(body["stages"])
+                if token_given(request):
+                    body["input_detail"] = quoted_detail(session, path["run_id"])
     except SQLAlchemyError as exc:
         return _unavailable(exc)
     return error_response(404, "No such run") if body is None else jsonify(body)

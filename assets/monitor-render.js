@@ -234,7 +234,7 @@
     }
 
     /* Alerts already carry the anomalies they come from; list each finding once. */
-    function issuesBlock(anomalies, alerts) {
+    function issuesBlock(anomalies, alerts, settings) {
         var seen = {};
         var findings = (alerts || []).concat(anomalies || []).filter(function (a) {
             var key = a.severity + '|' + (a.kind || '') + '|' + a.message;
@@ -247,7 +247,8 @@
         }
         var items = findings.map(function (a) {
             return h('Li', {className: 'monitor-issue monitor-issue-' + a.severity}, [
-                h('Strong', {}, a.severity + (a.kind ? ' · ' + a.kind.replace(/_/g, ' ') : '') + ': '), a.message]);
+                h('Strong', {}, a.severity + (a.kind ? ' · ' + a.kind.replace(/_/g, ' ') : '') + ': '), a.message
+            ].concat(NS.runs.alertLink(a, settings)));
         });
         return section('Anomalies and alerts', [h('Ul', {className: 'monitor-issues'}, items)], 'monitor-alerts');
     }
@@ -266,15 +267,21 @@
         ]);
     }
 
-    NS.renderSnapshot = function (snapshot) {
+    // What assets/monitor-runs.js (the run history) draws with.
+    NS.ui = {h: h, fmtInt: fmtInt, fmtDuration: fmtDuration, fmtTime: fmtTime, badge: badge, section: section,
+             table: table};
+
+    NS.renderSnapshot = function (snapshot, settings) {
+        var last = NS.runs.lastFinished(snapshot, settings);
         return [
             overview(snapshot),
             runBlock(snapshot.current_run, 'Running now', 'No run in progress.'),
-            runBlock(snapshot.last_run, 'Last finished run', 'No run has finished yet.'),
+            runBlock(last.run, 'Last finished run', last.emptyText),
+            NS.runs.strip(snapshot, settings),
             qualityBlock(snapshot.data_quality),
             sourcesBlock(snapshot.sources),
             (snapshot.feeds && snapshot.feeds.length) ? feedsBlock(snapshot.feeds) : null,
-            issuesBlock(snapshot.anomalies, snapshot.alerts)
+            issuesBlock(snapshot.anomalies, snapshot.alerts, settings)
         ].filter(Boolean);
     };
 

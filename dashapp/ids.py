@@ -9,6 +9,7 @@ MONITOR_STATUS = "monitor-status"
 MONITOR_AGE = "monitor-age"
 MONITOR_BODY = "monitor-body"
 MONITOR_SYSTEM = "monitor-system"
+MONITOR_REPLAY = "monitor-replay"  # the "include replay runs" control of the run history
 
 # --- data-quality trends page ---
 QUALITY_URL = "quality-url"
@@ -36,3 +37,12 @@ EVENT_STATUS = "event-status"
 EVENT_FACTS = "event-facts"
 EVENT_REVISIONS = "event-revisions"
 EVENT_ALERT = "event-alert"
+
+# --- run page ---
+RUN_STATUS = "run-status"
+RUN_FACTS = "run-facts"
+RUN_ERROR = "run-error"
+RUN_STAGES = "run-stages"
+RUN_ISSUES = "run-issues"
+RUN_DIFF = "run-diff"
+RUN_ALERT = "run-alert"

@@ -25,6 +25,7 @@ from dash import (
 from dash_extensions import WebSocket
 
 from dashapp import ids
+from dashapp.monitor_runs import replay_control, runs_settings
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ def client_settings(query: Mapping[str, str] | None, *, compact: bool) -> dict[s
     return {
         **parse_settings(query),
         **endpoint_paths(),
+        **runs_settings(query),
         "compact": compact,
         "ids": {
             "ws": ids.MONITOR_WS,
@@ -151,6 +153,7 @@ def panel(query: Mapping[str, str] | None = None, *, compact: bool = False) -> h
             WebSocket(id=ids.MONITOR_WS),
             dcc.Interval(id=ids.MONITOR_POLL, interval=int(settings["poll_interval_ms"]), disabled=True),
             status_bar(compact=compact),
+            replay_control(bool(settings["include_replay"])),
             html.Div(
                 html.P("Loading the pipeline status…", className="monitor-loading"),
                 id=ids.MONITOR_BODY,

@@ -67,6 +67,7 @@ class PipelineRun(Base):
         Index("ix_pipeline_runs_started_at", "started_at"),
         Index("ix_pipeline_runs_status", "status"),
         Index("ix_pipeline_runs_finished_at", "finished_at"),
+        Index("ix_pipeline_runs_trigger_finished_at", "trigger", "finished_at"),  # the monitor's runs by finish
     )
 
 

@@ -12,22 +12,30 @@ SEVERITY_ORDER = {"error": 0, "warning": 1}
 FEED_SILENT_INTERVALS = 3
 
 
-def alert(severity: str, kind: str, message: str) -> dict:
-    """Build one alert record."""
-    return {"severity": severity, "message": message, "kind": kind}
+def alert(severity: str, kind: str, message: str, run_id: int | None = None) -> dict:
+    """Build one alert record (``run_id``: the run it is about, if any)."""
+    return {"severity": severity, "message": message, "kind": kind, "run_id": run_id}
 
 
-def run_alerts(current_run: dict | None, last_run: dict | None) -> list[dict]:
-    """Alert on a failed last run and on a failed stage of the running one."""
-    found = []
-    if last_run is not None and last_run["status"] == "failed":
-        detail = f": {last_run['error']}" if last_run.get("error") else ""
-        found.append(alert("error", "run_failed", f"Run {last_run['id']} failed{detail}"))
+def run_alerts(current_run: dict | None, failures: list[dict] | None) -> list[dict]:
+    """Alert on every open failure (``status.runs``) and on a failed stage of the running run."""
+    found = [failure_alert(failure) for failure in failures or []]
     for stage in (current_run or {}).get("stages", []):
         if stage["status"] == "failed":
             message = f"Run {current_run['id']}: stage {stage['name']} failed"  # type: ignore[index]
-            found.append(alert("error", "stage_failed", message))
+            found.append(alert("error", "stage_failed", message, current_run["id"]))  # type: ignore[index]
     return found
+
+
+def failure_alert(failure: dict) -> dict:
+    """Say which run failed, of which kind, when and why, and what closes the alert."""
+    what = f"{failure['trigger']} {'dry run' if failure['dry_run'] else 'run'} into {failure['dataset']}"
+    where = f", file {failure['source_file']}" if failure.get("source_file") else ""
+    when = (failure.get("finished_at") or failure["started_at"] or "")[:19].replace("T", " ") + " UTC"
+    why = failure.get("error") or "no error recorded"
+    message = (f"Run {failure['id']} ({what}{where}) failed at {when}: {why}. "
+               f"Open until a later {failure['trigger']} run into {failure['dataset']} succeeds.")  # fmt: skip
+    return alert("error", "run_failed", message, failure["id"])
 
 
 def judged_status(latest: dict | None) -> str | None:
@@ -81,26 +89,27 @@ def feed_alerts(feeds: list[Feed], now: datetime) -> list[dict]:
 
 
 def build_alerts(
-    current_run: dict | None, last_run: dict | None, latest: dict | None, anomalies: list[dict]
+    current_run: dict | None, failures: list[dict], latest: dict | None, anomalies: list[dict]
 ) -> list[dict]:
     """Collect every alert, errors first."""
-    found = run_alerts(current_run, last_run) + metric_alerts(latest)
+    found = run_alerts(current_run, failures) + metric_alerts(latest)
     found += [alert(a["severity"], a["kind"], a["message"]) for a in anomalies]
     return sorted(found, key=lambda a: SEVERITY_ORDER.get(a["severity"], 2))
 
 
 def overall_status(
-    current_run: dict | None, last_run: dict | None, latest: dict | None, anomalies: list[dict], has_data: bool
+    current_run: dict | None, failures: list[dict] | None, latest: dict | None, anomalies: list[dict], has_data: bool
 ) -> str:
     """Derive running / idle / error / warning / healthy, in that order of precedence.
 
-    ``has_data`` says whether any run, metric or event exists (idle: nothing ever ran).
+    ``failures`` are the open failed runs (``status.runs.open_failures``); ``has_data`` says whether
+    any run, metric or event exists (idle: nothing ever ran).
     """
     if current_run is not None:
         return "running"
     if not has_data:
         return "idle"
-    failed = last_run is not None and last_run["status"] == "failed"
+    failed = bool(failures)
     quality = judged_status(latest)
     if failed or quality == "error" or any(a["severity"] == "error" for a in anomalies):
         return "error"

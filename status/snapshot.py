@@ -23,19 +23,17 @@ from status.feeds import feed_dict, feeds_query
 from status.health import source_health
 from status.queries import (
     ACTIVE_STATUSES,
-    FINISHED_STATUSES,
     aggregates_query,
     latest_run_query,
-    recent_runs_query,
     runs_count_query,
     source_metrics_query,
     stages_query,
 )
+from status.runs import STRIP_RUNS, open_failures, strip
 from status.shapes import dq_dict, iso, run_dict, trend
 
 log = logging.getLogger(__name__)
 
-RECENT_RUNS = 10
 QUALITY_HISTORY = 20
 SOURCE_TREND_RATES = ("geocoding_success_rate", "validation_pass_rate")
 SOURCE_METRIC_ROWS = 1000  # newest per-source metric rows examined (about 25 runs of 40 sources)
@@ -63,12 +61,12 @@ def build_snapshot(session: Session, *, clients: int = 0, now: datetime | None =
     return {
         "version": version,
         "timestamp": iso(now),
-        "status": overall_status(runs["current_run"], runs["last_run"], latest, findings, has_data),
+        "status": overall_status(runs["current_run"], runs["open_failures"], latest, findings, has_data),
         **runs,
         "data_quality": quality,
         "sources": sources,
         "anomalies": found,
-        "alerts": build_alerts(runs["current_run"], runs["last_run"], latest, findings),
+        "alerts": build_alerts(runs["current_run"], runs["open_failures"], latest, findings),
         "feeds": [feed_dict(feed) for feed in feeds],
         "totals": {
             "events": event_stats.events,
@@ -80,12 +78,13 @@ def build_snapshot(session: Session, *, clients: int = 0, now: datetime | None =
 
 
 def _runs(session: Session, now: datetime) -> dict:
-    """Return the running run and the last finished one with their stages, and the recent runs."""
-    recent = list(session.scalars(recent_runs_query(RECENT_RUNS)))
+    """Return the running run, the last finished one (of any trigger, and of an import trigger) with their
+    stages, the strip of recent runs (with and without replay, ``status.runs``) and the open failures."""
     current = session.scalars(latest_run_query(ACTIVE_STATUSES)).first()
-    last = session.scalars(latest_run_query(FINISHED_STATUSES)).first()
+    recent, last = strip(session, STRIP_RUNS, include_replay=True)
+    recent_imports, last_import = strip(session, STRIP_RUNS, include_replay=False)
     stages: dict[int, list[StageRun]] = {}
-    shown = [run.id for run in (current, last) if run is not None]
+    shown = sorted({run.id for run in (current, last, last_import) if run is not None})
     if shown:
         for stage in session.scalars(stages_query(shown)):
             stages.setdefault(stage.run_id, []).append(stage)
@@ -96,7 +95,10 @@ def _runs(session: Session, now: datetime) -> dict:
     return {
         "current_run": full(current),
         "last_run": full(last),
+        "last_import_run": full(last_import),
         "recent_runs": [run_dict(run, now) for run in recent],
+        "recent_import_runs": [run_dict(run, now) for run in recent_imports],
+        "open_failures": open_failures(session),
     }
 
 

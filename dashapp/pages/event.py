@@ -7,27 +7,20 @@ every value is a text component, never markup. An id that is not one, or that no
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
 from typing import Any
 
 import dash
 from dash import html
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-import db
 from dashapp import ids
+from dashapp.display import MISSING, Unavailable, read_detail, text, when
 from revisions.detail import event_detail
 from revisions.queries import is_event_id
-
-log = logging.getLogger(__name__)
 
 dash.register_page(
     __name__, path_template="/events/<event_id>", name="Event", title="Event · NVCD Monitor", hide_nav=True
 )
 
-MISSING = "—"
 # (label, fields shown together, separator), in reading order.
 FACTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Date", ("event_date",), ""),
@@ -51,25 +44,6 @@ FACTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Dataset", ("dataset",), ""),
     ("Last written by run", ("run_id",), ""),
 )
-
-
-def text(value: Any) -> str:
-    """Show a stored value as text (missing: a dash)."""
-    if value is None or value == "":
-        return MISSING
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def when(instant: str | None) -> str:
-    """Show an ISO-8601 UTC instant to the second ("2026-05-01 12:00:00 UTC")."""
-    if not instant:
-        return MISSING
-    try:
-        return datetime.fromisoformat(instant.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
-    except ValueError:
-        return instant
 
 
 def facts(event: dict[str, Any]) -> list[tuple[str, str]]:
@@ -141,11 +115,8 @@ def layout(event_id: str | None = None, **_query: Any) -> html.Div:
     """Render the event with public id ``event_id``."""
     if not is_event_id(event_id):
         return not_found("That is not an event id (letters, digits and . _ : - only, at most 64 characters).")
-    try:
-        with Session(db.engine()) as session:
-            event = event_detail(session, event_id)
-    except SQLAlchemyError as exc:
-        log.warning("event page: database unavailable: %s", exc.__class__.__name__)
+    event = read_detail(lambda session: event_detail(session, event_id), "event")
+    if isinstance(event, Unavailable):
         return not_found("The event could not be read: the database is unavailable. Try again shortly.")
     if event is None:
         return not_found(f"No event has the id {event_id}.")

@@ -11,11 +11,17 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from api.monitoring_schemas import QualityResponse, Snapshot
 from app import create_app
+from models import DEMO_DATASET, PipelineRun
+from pipeline.demo.generate import generate_events
+from pipeline.load import Target
+from pipeline.runner import run_pipeline
+from pipeline.summary import RunFailed
 from tests.servers import free_port
 from tests.status.builders import add_events, add_metric, add_run, commit, every
 
@@ -250,3 +256,25 @@ def test_documented_schemas_match_what_is_served(client, engine) -> None:
     assert "bogus" in Snapshot().validate({**snapshot, "bogus": 1})  # the check is strict
     quality = client.get(QUALITY_URL).json
     assert quality["history"] and QualityResponse().validate(quality) == {}
+
+
+def test_a_failed_upload_stays_in_the_served_snapshot_until_an_upload_succeeds(client, engine) -> None:
+    with pytest.raises(RunFailed):
+        run_pipeline(engine, ("event_date\n2026-01-01\n".encode("utf-16"), "upload.csv"), trigger="api")
+    with Session(engine) as session:
+        failed = session.scalar(func.max(PipelineRun.id).select())
+    for seed in range(3):  # replay runs after it succeed: another kind, so the failure stays
+        run_pipeline(engine, generate_events(5, seed=seed), trigger="replay", target=Target(dataset=DEMO_DATASET))
+    run_pipeline(engine, generate_events(5, seed=7), trigger="cli")  # another trigger
+    body = client.get(STATUS_URL).json
+    (alert,) = [a for a in body["alerts"] if a["kind"] == "run_failed"]
+    assert alert["run_id"] == failed
+    assert alert["message"].startswith(f"Run {failed} (api run into nvcd, file upload.csv) failed at ")
+    assert "upload.csv is UTF-16 text" in alert["message"]
+    assert [f["id"] for f in body["open_failures"]] == [failed] and body["status"] == "error"
+    assert body["last_run"]["trigger"] == "cli" and body["recent_import_runs"][-1]["id"] == failed
+    assert Snapshot().validate(body) == {}
+
+    run_pipeline(engine, generate_events(5, seed=8), trigger="api")
+    body = client.get(STATUS_URL).json
+    assert body["open_failures"] == [] and not [a for a in body["alerts"] if a["kind"] == "run_failed"]

@@ -22,24 +22,25 @@ from status import build_snapshot
 from tests.revisions.imports import DROPPED, EDITS, records_a, records_b
 
 NODE = shutil.which("node")
-RENDER_JS = PROJECT_ROOT / "assets" / "monitor-render.js"
-# Loads the renderer into a sandbox with its own `window`, renders the snapshot read from stdin.
+RENDER_JS = [PROJECT_ROOT / "assets" / name for name in ("monitor-render.js", "monitor-runs.js")]
+# Loads the renderers into a sandbox with its own `window`; renders {snapshot, settings} read from stdin.
 HARNESS = """
 const fs = require('fs'), vm = require('vm');
-const sandbox = {window: {}};
+const sandbox = {window: {}, URL: URL};
 vm.createContext(sandbox);
-vm.runInContext(fs.readFileSync(process.argv[1], 'utf8'), sandbox);
-const snapshot = JSON.parse(fs.readFileSync(0, 'utf8'));
-process.stdout.write(JSON.stringify(sandbox.window.nvcdMonitor.renderSnapshot(snapshot)));
+for (const file of process.argv.slice(1)) { vm.runInContext(fs.readFileSync(file, 'utf8'), sandbox); }
+const input = JSON.parse(fs.readFileSync(0, 'utf8'));
+process.stdout.write(JSON.stringify(sandbox.window.nvcdMonitor.renderSnapshot(input.snapshot, input.settings)));
 """
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node not installed")
 
 
-def render(snapshot: dict) -> list[dict]:
-    """Return the component tree monitor-render.js makes of ``snapshot``."""
-    done = subprocess.run([NODE or "node", "-e", HARNESS, str(RENDER_JS)], input=json.dumps(snapshot),
+def render(snapshot: dict, settings: dict | None = None) -> list[dict]:
+    """Return the component tree the monitor's renderers make of ``snapshot`` (with the page's ``settings``)."""
+    done = subprocess.run([NODE or "node", "-e", HARNESS, *map(str, RENDER_JS)],
+                          input=json.dumps({"snapshot": snapshot, "settings": settings}),
                           capture_output=True, text=True, timeout=30, check=True)  # fmt: skip
     return json.loads(done.stdout)
 

@@ -7,7 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from models import DEFAULT_DATASET, ConflictEvent, DataQualityMetric, PipelineRun, StageRun, bump_version
+from models import (
+    DEFAULT_DATASET,
+    FINAL_STATUSES,
+    ConflictEvent,
+    DataQualityMetric,
+    PipelineRun,
+    StageRun,
+    bump_version,
+)
 from pipeline.stages import STAGE_NAMES
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -23,13 +31,19 @@ def add_run(
     stage_status: dict[str, str] | None = None,
     error: str | None = None,
     items: int = 100,
+    trigger: str = "cli",
+    dataset: str = DEFAULT_DATASET,
+    dry_run: bool = False,
+    source_file: str = "batch.csv",
 ) -> PipelineRun:
     """Add a run with all seven stages; stages default to the run's status when finished."""
-    finished = started + timedelta(minutes=minutes) if status in ("succeeded", "failed") else None
+    finished = started + timedelta(minutes=minutes) if status in FINAL_STATUSES else None
     run = PipelineRun(
         status=status,
-        trigger="cli",
-        source_file="batch.csv",
+        trigger=trigger,
+        dataset=dataset,
+        dry_run=dry_run,
+        source_file=source_file,
         started_at=started,
         finished_at=finished,
         items_in=items,
@@ -40,7 +54,7 @@ def add_run(
     for position, name in enumerate(STAGE_NAMES):
         state = (stage_status or {}).get(name, "succeeded" if finished else "pending")
         begun = started + timedelta(seconds=10 * position) if state != "pending" else None
-        done = begun + timedelta(seconds=10) if begun and state in ("succeeded", "failed") else None
+        done = begun + timedelta(seconds=10) if begun and state in FINAL_STATUSES else None
         run.stages.append(StageRun(
             name=name, position=position, status=state, started_at=begun, finished_at=done,
             items_in=items, items_out=items - position, error="boom" if state == "failed" else None,
