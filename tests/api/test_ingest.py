@@ -46,7 +46,7 @@ def test_file_upload_answers_202_and_the_worker_ingests_it(client, engine, run_j
     assert _counts(engine)["conflict_events"] == 0  # nothing ran in the request
     run = _ran(client, run_jobs, response)
     assert run["status"] == "succeeded" and run["trigger"] == "api" and run["source_file"] == "export.csv"
-    assert run["counts"]["events_new"] > 0 and _counts(engine)["conflict_events"] == run["counts"]["events_new"]
+    assert run["events_new"] > 0 and _counts(engine)["conflict_events"] == run["events_new"]
     assert [stage["status"] for stage in run["stages"]] == ["succeeded"] * len(run["stages"])
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(RunInput)) == 0  # the upload is gone after the run
@@ -57,8 +57,8 @@ def test_batch_as_object_or_list(client, engine, run_jobs):
     first = _ran(client, run_jobs, client.post("/api/v1/ingest/batch", json={"records": records}, headers=AUTH))
     assert first["status"] == "succeeded", first
     again = _ran(client, run_jobs, client.post("/api/v1/ingest/batch", json=records, headers=AUTH))
-    assert again["counts"]["events_new"] == 0
-    assert again["counts"]["events_unchanged"] == first["counts"]["events_new"]
+    assert again["events_new"] == 0
+    assert again["events_unchanged"] == first["events_new"]
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "test-token"}])
@@ -255,12 +255,12 @@ def test_an_upload_as_a_snapshot_dry_run_then_for_real(client, engine, run_jobs)
     part = full.iloc[:28].to_csv(index=False).encode()
     dry = _ran(client, run_jobs, _upload_with(client, part, "part.csv", snapshot="true", dry_run="true"))
     assert dry["status"] == "succeeded", dry
-    assert dry["dry_run"] and dry["diff"]["withdrawn"] == 2
+    assert dry["dry_run"] and dry["diff"]["counts"]["withdrawn"] == 2
     assert "more than the 5% allowed" in dry["diff"]["refused"]  # what the real run would say
     with Session(engine) as session:
         assert session.scalar(select(func.count()).where(ConflictEvent.withdrawn_run_id.is_not(None))) == 0
     real = _ran(client, run_jobs, _upload_with(client, part, "part.csv", snapshot="1", force="on"))
-    assert real["status"] == "succeeded" and real["counts"]["events_withdrawn"] == 2
+    assert real["status"] == "succeeded" and real["events_withdrawn"] == 2
     assert real["mode"] == "snapshot"
 
 
@@ -271,7 +271,7 @@ def test_a_snapshot_over_the_withdrawal_limit_fails_unless_forced(client, engine
     refused = _ran(client, run_jobs, _upload_with(client, half, "half.csv", snapshot="true"))
     assert refused["status"] == "failed" and "withdraw 10 of the 20" in refused["error"]
     forced = _ran(client, run_jobs, _upload_with(client, half, "half.csv", snapshot="true", force="true"))
-    assert forced["status"] == "succeeded" and forced["counts"]["events_withdrawn"] == 10
+    assert forced["status"] == "succeeded" and forced["events_withdrawn"] == 10
 
 
 @pytest.mark.parametrize(
@@ -296,6 +296,6 @@ def test_a_batch_goes_to_its_dataset_and_never_withdraws(client, engine, run_job
     again_post = client.post("/api/v1/ingest/batch", json={"records": records[:2], "dataset": "field-reports"},
                              headers=AUTH)  # fmt: skip
     again = _ran(client, run_jobs, again_post)
-    assert again["counts"]["events_withdrawn"] == 0 and again["counts"]["events_unchanged"] == 2
+    assert again["events_withdrawn"] == 0 and again["events_unchanged"] == 2
     bad = client.post("/api/v1/ingest/batch", json={"records": records, "dry_run": "perhaps"}, headers=AUTH)
     assert bad.status_code == 422

@@ -203,7 +203,7 @@ def test_two_visible_sheets_are_refused_until_one_is_chosen(client, engine, run_
     assert hidden["status"] == "failed" and "the chosen sheet is hidden" in hidden["error"]
     chosen = _ingested(client, run_jobs, data, "two.xlsx", sheet="Home")
     assert chosen["status"] == "succeeded", chosen
-    assert chosen["counts"]["events_new"] == 3
+    assert chosen["events_new"] == 3
 
 
 def test_a_hidden_sheet_never_overwrites_events(client, engine, run_jobs, stored):
