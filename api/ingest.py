@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 from pathlib import Path
 
-from apiflask import APIBlueprint, HTTPTokenAuth, Schema, fields
+from apiflask import APIBlueprint, HTTPError, HTTPTokenAuth, Schema, fields
 from flask import Response, current_app, jsonify, request
 
 import db
@@ -44,8 +44,10 @@ YIELD_SECONDS = 0.005
 # How long a request waits for another run's write lock before answering 503 (SQLite's busy
 # timeout is the same), well inside gunicorn's 30 s worker timeout.
 LOCK_WAIT_SECONDS = 10
+NO_TOKEN = "this server has no INGEST_TOKEN configured: ingest is disabled"
+WRONG_TOKEN = "missing or wrong token"
 ERRORS = {
-    401: "Missing or wrong token",
+    401: "Missing or wrong token, or no INGEST_TOKEN configured (message says which)",
     413: "Body over the upload size limit, or a workbook over the unpacking limits",
     415: "Unsupported file or content type",
     422: "Content that cannot be ingested (detail says why)",
@@ -60,6 +62,13 @@ def _verify(token: str) -> str | None:
     if expected and token and hmac.compare_digest(token.encode(), expected.encode()):
         return "ingest"
     return None
+
+
+@auth.error_processor
+def _refused(error: HTTPError) -> Response:
+    # Whether a token is configured is all a caller learns of it: never its value or length.
+    configured = bool(current_app.config.get("INGEST_TOKEN"))
+    return error_response(error.status_code, WRONG_TOKEN if configured else NO_TOKEN)
 
 
 class FileIn(Schema):
