@@ -10,6 +10,7 @@ from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from config import PROJECT_ROOT
@@ -17,7 +18,7 @@ from models import PipelineRun
 from models.migration_state import migrations_head
 from pipeline import serial
 from pipeline.cli import cli
-from pipeline.cli_errors import RERUN, shown_url
+from pipeline.cli_errors import RERUN, shown_url, unreachable
 from pipeline.demo.generate import generate_events, write_csv
 from tests.conftest import _create_postgres_database, _drop_postgres_database, alembic_config
 
@@ -167,3 +168,21 @@ def test_a_run_that_fails_inside_logs_no_traceback_unless_verbose(tmp_path, expo
     assert "INFO alembic" not in verbose.stderr  # the migration check is not news
     assert "ERROR pipeline.runner: run 2 failed" in verbose.stderr
     assert _lines(verbose.stderr)[-1] == "error: internal error (run 2): OperationalError; " + RERUN
+
+
+@pytest.mark.parametrize(
+    ("said", "statement", "cause"),
+    [
+        ('connection to server at "127.0.0.1", port 1 failed: Connection refused', None, "connection refused"),
+        ("failed to resolve host 'db.nowhere': [Errno -2] Name or service not known", None, "host name not found"),
+        ('could not translate host name "db" to address: Temporary failure in name resolution', None,
+         "host name not found"),
+        ("connection timeout expired", None, "connection timed out"),
+        ("consuming input failed: server closed the connection unexpectedly", "SELECT 1", "connection lost"),
+        ('connection to server failed: FATAL:  password authentication failed for user "u" (pw hunter2)', None,
+         'FATAL: password authentication failed for user "u" (pw ***)'),
+        ("no such table: data_quality_metrics", "INSERT INTO data_quality_metrics", None),
+    ],
+)  # fmt: skip
+def test_what_the_driver_said_becomes_the_cause(said, statement, cause):
+    assert unreachable(OperationalError(statement, {}, Exception(said)), password="hunter2") == cause
