@@ -23,6 +23,8 @@ from app import create_app
 from config import PROJECT_ROOT, normalise_database_url
 from models import Base
 from models.database import make_engine
+from pipeline.sources.base import Extracted
+from pipeline.sources.registry import read_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -157,6 +159,16 @@ def real_export() -> Path:
     if not REAL_EXPORT.exists():
         pytest.skip(f"real NVCD export not found at {REAL_EXPORT}")
     return REAL_EXPORT
+
+
+@pytest.fixture(scope="session")
+def real_extracted(real_export: Path) -> Extracted:
+    """Return the real export read once for the session: tests whose subject is not the extract start from it.
+
+    A run given it (``run_pipeline(engine, real_extracted, filename=real_export.name)``) stores what a run
+    on the file stores; the file's own extract is tested end to end in tests/pipeline/test_real_export.py.
+    """
+    return read_file(real_export)
 
 
 @pytest.fixture(scope="session")
