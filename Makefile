@@ -21,7 +21,6 @@ migrate: venv
 	$(BIN)/alembic upgrade head
 
 run: migrate
-	@echo "NVCD Monitor: http://$(HOST):$(PORT)/"
 	APP_ENV=$${APP_ENV:-development} HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) bin/run-demo
 
 test: venv

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 from pathlib import Path
 
-from apiflask import APIBlueprint, HTTPTokenAuth, Schema, fields
+from apiflask import APIBlueprint, HTTPError, HTTPTokenAuth, Schema, fields
 from flask import Request, Response, current_app, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
 
@@ -39,8 +39,10 @@ bp = APIBlueprint("ingest", __name__, url_prefix="/api/v1/ingest", tag="Ingest")
 auth = HTTPTokenAuth(scheme="Bearer", description="The INGEST_TOKEN of this deployment")
 FILE_TYPES = UPLOAD_SUFFIXES
 RETRY_AFTER_SECONDS = 30
+NO_TOKEN = "this server has no INGEST_TOKEN configured: ingest is disabled"
+WRONG_TOKEN = "missing or wrong token"
 ERRORS = {
-    401: "Missing or wrong token",
+    401: "Missing or wrong token, or no INGEST_TOKEN configured (message says which)",
     413: "Body over the upload size limit",
     415: "Unsupported file or content type",
     422: "A request the pipeline cannot take: no file, a body that is not a batch, bad options (detail says why)",
@@ -54,6 +56,13 @@ def _verify(token: str) -> str | None:
     if expected and token and hmac.compare_digest(token.encode(), expected.encode()):
         return "ingest"
     return None
+
+
+@auth.error_processor
+def _refused(error: HTTPError) -> Response:
+    # Whether a token is configured is all a caller learns of it: never its value or length.
+    configured = bool(current_app.config.get("INGEST_TOKEN"))
+    return error_response(error.status_code, WRONG_TOKEN if configured else NO_TOKEN)
 
 
 def token_given(req: Request) -> bool:

@@ -1,9 +1,10 @@
 """Command line: ``python -m pipeline ingest FILE | generate N | seed | replay | feeds ...`` (``feeds.cli``).
 
 The database is ``DATABASE_URL`` from the environment (``config.from_environment``),
-or ``--database-url``. A file that cannot be read exits with status 2 and a one-line
-reason; any other failure exits with 1; in both cases no event, issue or metric is
-written (the failed run itself is recorded, as the monitor shows it).
+or ``--database-url``. A file that cannot be read, or a database not migrated to this code,
+exits with status 2 and a one-line reason; an unreachable database or any other failure
+exits with 1, in one line too (``pipeline.cli_errors``; ``--verbose`` adds the traceback); no
+event, issue or metric is written (a failed run itself is recorded, as the monitor shows it).
 """
 
 from __future__ import annotations
@@ -30,23 +31,29 @@ from jobs.runs import QueueFull, Submission, submit
 from jobs.worker import serve
 from models import DEFAULT_DATASET, DEMO_DATASET, ConflictEvent
 from models.database import make_engine
+from pipeline.cli_errors import EXIT_FAILED, EXIT_INPUT, ReportingGroup, check_migrated, configure_logging, shown_url
 from pipeline.demo import replay as replay_mode
 from pipeline.demo.generate import generate_events, generate_records, write_csv
 from pipeline.errors import InputError
 from pipeline.limits import Limits
 from pipeline.load import Target
-from pipeline.runner import RunFailed, RunSummary, run_pipeline
+from pipeline.runner import RunSummary, run_pipeline
 from pipeline.sources.registry import described, read_path
 from pipeline.stages import STAGE_NAMES
 
-EXIT_INPUT = 2
-EXIT_FAILED = 1
 
-
-def _engine(database_url: str | None) -> Engine:
-    url = database_url or str(config.from_environment()["DATABASE_URL"])
+def _engine(ctx: click.Context) -> Engine:
+    """Return an engine on the database, once it is known to be reachable and migrated."""
+    url = ctx.obj["database_url"] or str(config.from_environment()["DATABASE_URL"])
+    ctx.obj["url"] = url  # for the one-line report of a failure (never its password)
     # No statement timeout: a large load may rightly run longer than the web server's 30 s.
-    return make_engine(config.normalise_database_url(url), statement_timeout_ms=0)
+    engine = make_engine(config.normalise_database_url(url), statement_timeout_ms=0)
+    try:
+        check_migrated(engine, shown_url(url))
+    except Exception:
+        engine.dispose()
+        raise
+    return engine
 
 
 def summary_lines(summary: RunSummary) -> list[tuple[str, str]]:
@@ -107,15 +114,14 @@ class StageBar:
         self.bar.close()
 
 
-@click.group()
+@click.group(cls=ReportingGroup)
 @click.option("--database-url", default=None, help="Database URL (default: DATABASE_URL or the SQLite file).")
-@click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what each stage does; print the traceback of a failure.")
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
     """Ingest NVCD exports, generate realistic data, replay events as a live stream."""
-    # Quiet by default: a rejected file is reported by ingest's own one-line error.
-    level = logging.INFO if verbose else logging.ERROR
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # Quiet by default: a failure is reported in one line (pipeline.cli_errors).
+    configure_logging(verbose)
     ctx.obj = {"database_url": database_url}
 
 
@@ -141,21 +147,17 @@ def ingest(ctx: click.Context, file: Path, progress: bool, sheet: str | None, da
         target = Target.from_settings(settings, dataset=dataset, snapshot=snapshot, dry_run=dry_run, force=force)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--dataset") from exc
-    engine = _engine(ctx.obj["database_url"])
+    engine = _engine(ctx)
     if queued:
         _queue(ctx, engine, settings, file, Submission("cli", file.name, b"", target, sheet))
         return
     bar = StageBar(progress)
-    try:
+    try:  # a failed run is reported by the group (pipeline.cli_errors), in one line
         summary = run_pipeline(engine, file, trigger="cli", on_progress=bar, workers=os.cpu_count() or 1,
                                limits=Limits.from_settings(settings), sheet=sheet, target=target)  # fmt: skip
-    except RunFailed as exc:
-        bar.close()
-        click.echo(f"error: {exc.message()}", err=True)
-        ctx.exit(EXIT_INPUT if exc.input_error else EXIT_FAILED)
     finally:
+        bar.close()
         engine.dispose()
-    bar.close()
     click.echo(format_table(summary_lines(summary)))
     if dry_run or snapshot:
         click.echo("\n".join(diff_lines(summary)))
@@ -192,7 +194,7 @@ def _queue(ctx: click.Context, engine: Engine, settings: dict[str, object], file
 def worker(ctx: click.Context) -> None:
     """Run the job worker: queued runs (uploads, --queue, feeds), retries, and the sweep of dead runs."""
     settings = config.from_environment()
-    engine = _engine(ctx.obj["database_url"])
+    engine = _engine(ctx)
     logging.getLogger().setLevel(logging.INFO)
     jobs = _jobs(ctx, engine, settings)
     click.echo(
@@ -230,7 +232,7 @@ def generate(count: int, output: Path, seed: int, clean: bool) -> None:
 @click.pass_context
 def seed(ctx: click.Context, count: int, years: float, seed: int) -> None:
     """Ingest COUNT generated events when the database has no events yet (for the demo)."""
-    engine = _engine(ctx.obj["database_url"])
+    engine = _engine(ctx)
     try:
         with Session(engine) as session:
             existing = session.scalar(select(func.count()).select_from(ConflictEvent)) or 0
@@ -244,9 +246,6 @@ def seed(ctx: click.Context, count: int, years: float, seed: int) -> None:
             write_csv(frame, str(path))
             summary = run_pipeline(engine, path, trigger="cli", target=Target(dataset=DEMO_DATASET))
         click.echo(f"seeded {summary.events_new} events (run #{summary.run_id})")
-    except RunFailed as exc:
-        click.echo(f"error: {exc.summary.error}", err=True)
-        ctx.exit(EXIT_FAILED)
     finally:
         engine.dispose()
 
@@ -264,7 +263,7 @@ def seed(ctx: click.Context, count: int, years: float, seed: int) -> None:
 def replay(ctx: click.Context, path: Path | None, rate: float, batch_size: int, duration: float | None,
            batches: int | None, seed: int | None) -> None:  # fmt: skip
     """Feed events into the pipeline as a live stream of small runs (trigger "replay")."""
-    engine = _engine(ctx.obj["database_url"])
+    engine = _engine(ctx)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     source = replay_mode.file_batches(path, batch_size) if path else replay_mode.generated_batches(batch_size, seed)

@@ -66,13 +66,19 @@ def test_missing_or_wrong_token_is_401(client, engine, headers):
     response = client.post("/api/v1/ingest/batch", json=generate_records(3), headers=headers)
     assert response.status_code == 401
     assert set(response.json) == {"status", "message", "detail"}
+    # Nothing of the configured token (its value, its length) is in the answer.
+    assert response.json == {"status": 401, "message": "missing or wrong token", "detail": {}}
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert _counts(engine)["conflict_events"] == 0
 
 
 @pytest.mark.parametrize("app_overrides", [{"INGEST_TOKEN": ""}])
 def test_unset_token_refuses_everything(client, engine, app_overrides):
     for headers in ({}, {"Authorization": "Bearer "}, AUTH):
-        assert client.post("/api/v1/ingest/batch", json=[{"state": "Kano"}], headers=headers).status_code == 401
+        for path, body in (("/api/v1/ingest/batch", {"json": [{"state": "Kano"}]}), ("/api/v1/ingest/file", {})):
+            response = client.post(path, headers=headers, **body)
+            assert response.status_code == 401
+            assert response.json["message"] == "this server has no INGEST_TOKEN configured: ingest is disabled"
 
 
 @pytest.mark.parametrize("app_overrides", [{"MAX_CONTENT_LENGTH": 2048}])

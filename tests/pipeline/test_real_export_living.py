@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from models import ConflictEvent
 from pipeline.load import Target
 from pipeline.runner import run_pipeline
+from pipeline.sources.base import Extracted
 from tests.conftest import empty_tables
 from tests.pipeline.test_reconcile import live_totals
 
@@ -70,6 +71,33 @@ def _csv_cell(value: Any) -> Any:
 @pytest.fixture(scope="module")
 def book(real_export: Path) -> dict[str, list[list[Any]]]:
     return read_book(real_export)
+
+
+@pytest.fixture(scope="module")
+def written(book: dict[str, list[list[Any]]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Return the export as CSV and without its Villages sheet, written once for both backends."""
+    folder = tmp_path_factory.mktemp("variants")
+    bare = {name: rows for name, rows in book.items() if name != "Villages"}
+    return {"csv": write_csv(folder / "export.csv", book[EVENTS_SHEET]),
+            "no villages": write_book(folder / "no-villages.xlsx", bare)}  # fmt: skip
+
+
+NextExport = tuple[Path, set[int], set[int]]
+
+
+@pytest.fixture(scope="module")
+def next_exports(book: dict[str, list[list[Any]]], tmp_path_factory: pytest.TempPathFactory):
+    """Return a maker of the next export's workbook by its pair (the same on both backends: written once)."""
+    made: dict[int | None, NextExport] = {}
+
+    def make(pair_first: int | None) -> NextExport:
+        if pair_first not in made:
+            rows, edited, deleted = next_export(book[EVENTS_SHEET], pair_first)
+            path = write_book(tmp_path_factory.mktemp("next") / "next.xlsx", {**book, EVENTS_SHEET: rows})
+            made[pair_first] = (path, edited, deleted)
+        return made[pair_first]
+
+    return make
 
 
 def _event_rows(rows: list[list[Any]]) -> list[int]:
@@ -133,22 +161,25 @@ def _pair_first(engine: Engine) -> int | None:
     return pairs[0][0] - 1 if pairs else None  # source_row counts the header as row 1
 
 
-def test_the_export_as_csv_and_without_reference_sheets_adds_nothing(engine, book, real_export, tmp_path) -> None:
-    first = run_pipeline(engine, real_export)
-    as_csv = run_pipeline(engine, write_csv(tmp_path / "export.csv", book[EVENTS_SHEET]), target=SNAPSHOT)
+def _first_import(engine: Engine, real_extracted: Extracted, real_export: Path):
+    """Import the export as read once for the session: what is tested is the next run, on a file."""
+    return run_pipeline(engine, real_extracted, filename=real_export.name)
+
+
+def test_the_export_as_csv_and_without_reference_sheets_adds_nothing(engine, written, real_export,
+                                                                      real_extracted) -> None:  # fmt: skip
+    first = _first_import(engine, real_extracted, real_export)
+    as_csv = run_pipeline(engine, written["csv"], target=SNAPSHOT)
     assert (as_csv.events_new, as_csv.events_withdrawn) == (0, 0)
-    bare = {name: rows for name, rows in book.items() if name != "Villages"}
-    no_villages = run_pipeline(engine, write_book(tmp_path / "no-villages.xlsx", bare), target=SNAPSHOT)
+    no_villages = run_pipeline(engine, written["no villages"], target=SNAPSHOT)
     assert (no_villages.events_new, no_villages.events_withdrawn) == (0, 0)
     assert live_totals(engine)[0] == first.events
 
 
-def test_a_next_export_of_the_real_data(engine, book, real_export, tmp_path) -> None:
-    first = run_pipeline(engine, real_export)
+def test_a_next_export_of_the_real_data(engine, next_exports, real_export, real_extracted) -> None:
+    first = _first_import(engine, real_extracted, real_export)
     ids = _ids_by_row(engine)
-    pair_first = _pair_first(engine)
-    rows, edited, deleted = next_export(book[EVENTS_SHEET], pair_first)
-    path = write_book(tmp_path / "next.xlsx", {**book, EVENTS_SHEET: rows})
+    path, edited, deleted = next_exports(_pair_first(engine))
     summary = run_pipeline(engine, path, target=SNAPSHOT)
     assert (summary.events_new, summary.events_updated, summary.events_withdrawn) == (APPENDED, EDITED, DELETED)
     assert summary.events_unchanged == first.events - EDITED - DELETED

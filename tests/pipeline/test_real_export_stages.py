@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -12,7 +10,6 @@ from pipeline.geocode import geocode
 from pipeline.normalise import normalise
 from pipeline.rules import RULES_BY_NAME
 from pipeline.sources.base import Extracted
-from pipeline.sources.registry import read_file
 from pipeline.validate import validate
 from reference import codebook, gazetteer
 
@@ -23,9 +20,9 @@ REAL_EVENTS = 6580
 
 
 @pytest.fixture(scope="module")
-def extracted(real_export: Path) -> Extracted:
-    """Return the real export, extracted once for the module."""
-    return read_file(real_export)
+def extracted(real_extracted: Extracted) -> Extracted:
+    """Return the real export, extracted once for the session (tests/conftest.py)."""
+    return real_extracted
 
 
 @pytest.fixture(scope="module")

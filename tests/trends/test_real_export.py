@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from dashapp import figures
 from models import ConflictEvent, ValidationIssue
 from pipeline.runner import run_pipeline
+from pipeline.sources.base import Extracted
 from trends import charts
 from trends import queries as q
 from trends.csv import to_csv
@@ -35,9 +36,9 @@ FIGURES = {
 
 
 @pytest.fixture
-def loaded(engine: Engine, real_export: Path) -> Engine:
-    """Run the pipeline on the real export."""
-    run_pipeline(engine, real_export)
+def loaded(engine: Engine, real_export: Path, real_extracted: Extracted) -> Engine:
+    """Run the pipeline on the real export (read once for the session)."""
+    run_pipeline(engine, real_extracted, filename=real_export.name)
     return engine
 
 
