@@ -39,7 +39,7 @@ class Duration(click.ParamType):
 def _engine(ctx: click.Context) -> Iterator[Engine]:
     from pipeline.cli import _engine as make  # pipeline.cli imports this module
 
-    engine = make(ctx.obj["database_url"] if ctx.obj else None)
+    engine = make(ctx)
     try:
         yield engine
     except (FeedError, UnknownFeed) as exc:
