@@ -190,6 +190,17 @@ def health_figures(probes: list[tuple[float, float, int, str]], start: float, en
             key = error or str(status)
             errors[key] = errors.get(key, 0) + 1
     slow = sorted(window, key=lambda p: -p[1])[:5]
+    # Stalls: runs of probes over 100 ms (or failed), as [from, to] seconds into the phase and the worst probe.
+    episodes: list[dict] = []
+    for scheduled, lat, status, _e in window:
+        if lat <= 0.1 and status == 200:
+            continue
+        at = scheduled - start
+        if episodes and at - episodes[-1]["to_s"] <= 0.5:
+            episodes[-1].update(to_s=round(at, 2), probes=episodes[-1]["probes"] + 1,
+                                worst_ms=max(episodes[-1]["worst_ms"], ms(lat) or 0))  # fmt: skip
+        else:
+            episodes.append({"from_s": round(at, 2), "to_s": round(at, 2), "probes": 1, "worst_ms": ms(lat)})
     return {
         "probes": len(window),
         "failures": len(window) - len(ok),
@@ -200,6 +211,7 @@ def health_figures(probes: list[tuple[float, float, int, str]], start: float, en
         "max_ms": ms(max(ok)) if ok else None,
         "over_100ms": sum(1 for lat in ok if lat > 0.1),
         "slowest": [{"at_s": round(t - start, 2), "ms": ms(lat)} for t, lat, _s, _e in slow],
+        "stalls": sorted(episodes, key=lambda e: -(e["worst_ms"] or 0))[:15],
     }
 
 
