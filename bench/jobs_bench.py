@@ -428,7 +428,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100, help="WebSocket clients of this script")
     parser.add_argument("--baseline-seconds", type=float, default=30.0)
     parser.add_argument("--max-seconds", type=float, default=600.0, help="bound on phase 2")
-    parser.add_argument("--tail-seconds", type=float, default=10.0, help="phase 2 goes on this long after the run")
+    parser.add_argument("--tail-seconds", type=float, default=20.0, help="phase 2 goes on this long after the run")
     parser.add_argument("--probe-ms", type=float, default=50.0, help="/healthz probe interval")
     parser.add_argument("--web-workers", type=int, default=1, help="gunicorn workers (WEB_CONCURRENCY)")
     parser.add_argument("--heartbeat-seconds", type=float, default=5.0, help="WS_HEARTBEAT_SECONDS")
