@@ -484,7 +484,13 @@ def main() -> None:
             "WEB_CONCURRENCY": str(args.web_workers), "LOG_LEVEL": "info",
         }  # fmt: skip
         web_log, worker_log = tmp / "gunicorn.log", tmp / "worker.log"
-        server = LiveServer(db_url, env=env, workers=args.web_workers, log_path=web_log).start(timeout=60)
+        # LiveServer makes a queue folder of its own even when JOBS_URL is given: make it inside ours.
+        tempfile.tempdir, saved_tempdir = str(tmp), tempfile.tempdir
+        try:
+            server = LiveServer(db_url, env=env, workers=args.web_workers, log_path=web_log)
+        finally:
+            tempfile.tempdir = saved_tempdir
+        server.start(timeout=60)
         worker = LiveWorker(db_url, jobs_url, env={"LOG_LEVEL": "info"}, log_path=worker_log).start()
         host, port = "127.0.0.1", server.port
         ws_url = f"ws://{host}:{port}{ROUTE}"
