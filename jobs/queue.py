@@ -9,6 +9,8 @@ the events database), ``postgresql://…`` (the default when ``DATABASE_URL`` is
 Tasks: ``ingest`` runs one queued run (``jobs.runs.run_job``) under a per-dataset lock, so a
 dataset has one writing run at a time (a job that finds it taken looks again in ``LOCKED_DELAY``);
 a run that cannot start because the database does not answer is retried with backoff.
+``feeds-due`` (periodic, every minute) queues a ``feed`` job for each scheduled feed that is due
+(``feeds.service``); a feed job fetches and imports under a lock of the feed's name.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
-from huey.exceptions import RetryTask
+from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey, crontab
+from huey.exceptions import RetryTask, TaskLockedException
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -74,6 +76,8 @@ class Jobs:
         self._engine = engine
         self._ingest = huey.task(name="ingest", retries=START_RETRIES, retry_delay=START_RETRY_DELAY,
                                  retry_backoff=START_RETRY_BACKOFF)(self._ingest_task)  # fmt: skip
+        self._feed = huey.task(name="feed")(self._feed_task)
+        huey.periodic_task(crontab(), name="feeds-due")(self.queue_due_feeds)
 
     @classmethod
     def from_settings(cls, settings: dict[str, object], engine: Engine | Callable[[], Engine]) -> Jobs:
@@ -130,6 +134,27 @@ class Jobs:
             self.huey.put(key, run_id)
             return True
         return False
+
+    def queue_due_feeds(self) -> list[str]:
+        """Queue a job for each scheduled feed that is due (every minute, by huey's scheduler)."""
+        from feeds.service import due_feeds
+
+        names = due_feeds(self.engine)
+        for name in names:
+            self._feed(name)
+        return names
+
+    def _feed_task(self, name: str) -> str:
+        """Fetch feed ``name`` and import what changed (``feeds.service.run_feed``), if it is still due."""
+        from feeds.service import due_feeds, run_feed
+
+        if name not in due_feeds(self.engine):  # queued twice while a long job ran: done already
+            return "not due"
+        try:
+            with self.huey.lock_task(f"feed-{name}"):
+                return run_feed(self.engine, name, self.settings).outcome
+        except TaskLockedException:
+            return "running elsewhere"
 
     def drain(self, limit: int = 100) -> int:
         """Run the jobs waiting now in this process, one after another; return how many ran (tests, ``--queue``)."""

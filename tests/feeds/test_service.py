@@ -167,3 +167,23 @@ def test_a_name_taken_and_an_unknown_feed(engine, settings) -> None:
         run_feed(engine, "nope", settings)
     with pytest.raises(UnknownFeed):
         remove_feed(engine, "nope")
+
+
+def test_the_worker_schedule_runs_the_feeds_that_are_due(engine, settings, tmp_path) -> None:
+    """huey's periodic ``feeds-due`` queues a job per due feed; the job imports, and the feed is not due again."""
+    from jobs.queue import Jobs, make_huey
+
+    jobs = Jobs(make_huey(f"sqlite:///{tmp_path / 'jobs.sqlite3'}"), engine, settings)
+    with serving(Exports(body=export_csv(12))) as server:
+        add_feed(engine, "hourly", f"{server.url}/export.csv", "1h")
+        assert jobs.queue_due_feeds() == ["hourly"]
+        jobs.queue_due_feeds()  # queued twice (a long job held the worker): the second finds it done
+        assert jobs.drain() == 2
+    feed = get_feed(engine, "hourly")
+    assert feed.last_outcome == "changed" and _run(engine, feed.last_run_id).events_new == 12
+    assert _rows(engine)["events"] == 12
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(PipelineRun)) == 1
+    assert jobs.queue_due_feeds() == [] and due_feeds(engine) == []
+    periodic = [task for task in jobs.huey.read_periodic(utcnow().replace(tzinfo=None, minute=0, second=0))]
+    assert [task.name for task in periodic] == ["feeds-due"]  # every minute: due at any minute
