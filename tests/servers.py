@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +22,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> int | None:
+    """Send ``sig`` to the process's group, wait up to ``timeout`` (then SIGKILL); return its exit code."""
+    if process is None:
+        return None
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode
+
+
+def _own_queue() -> str:
+    """Return the URL of a queue of one server's own, in a folder removed when the tests end."""
+    folder = tempfile.mkdtemp(prefix="nvcd-jobs-")
+    atexit.register(shutil.rmtree, folder, True)
+    return f"sqlite:///{Path(folder) / 'jobs.sqlite3'}"
 
 
 class LiveServer:
@@ -47,7 +70,7 @@ class LiveServer:
             "PORT": str(self.port),
             "WEB_CONCURRENCY": str(workers),
             # A queue of its own unless the test shares one with a LiveWorker (never the instance folder's).
-            "JOBS_URL": f"sqlite:///{Path(tempfile.mkdtemp(prefix='nvcd-jobs-')) / 'jobs.sqlite3'}",
+            "JOBS_URL": (env or {}).get("JOBS_URL") or _own_queue(),
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -78,16 +101,7 @@ class LiveServer:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
         """Stop gunicorn (SIGTERM by default, SIGKILL to simulate a crash); return its exit code."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        code, self.process = self.process.returncode, None
+        code, self.process = stop_process(self.process, sig, timeout), None
         return code
 
     def __enter__(self) -> LiveServer:
@@ -116,16 +130,7 @@ class LiveWorker:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
         """Stop the worker (SIGKILL to simulate a crash); return its exit code."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        code, self.process = self.process.returncode, None
+        code, self.process = stop_process(self.process, sig, timeout), None
         return code
 
     def __enter__(self) -> LiveWorker:
