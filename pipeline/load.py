@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from models import DATASET_NAME_PATTERN, DEFAULT_DATASET, EVENT_ID_PREFIX, ConflictEvent, EventChange, ValidationIssue
@@ -243,13 +243,7 @@ def _new_ids(session: Session, fresh: pd.DataFrame) -> tuple[np.ndarray, np.ndar
 def _set_columns(session: Session, ids: np.ndarray, values: dict[str, Any],
                  per_row: dict[str, np.ndarray] | None = None) -> None:  # fmt: skip
     """Set ``values`` (and ``per_row`` arrays) on the events ``ids``, leaving their issues alone."""
-    if len(ids) == 0:
-        return
-    per_row = per_row or {}
-    stmt = update(EVENTS).where(EVENTS.c.id == bindparam("pk")).values(
-        **values, **{name: bindparam(f"v_{name}") for name in per_row})  # fmt: skip
-    params = [{"pk": int(pk), **{f"v_{name}": arr[i] for name, arr in per_row.items()}} for i, pk in enumerate(ids)]
-    session.connection().execute(stmt, params)
+    bulk.set_by_id(session, EVENTS, ids.tolist(), values, {name: arr.tolist() for name, arr in (per_row or {}).items()})
 
 
 def _change_rows(planned: reconcile.Plan, run_id: int, dataset: str, stamp: Any) -> list[tuple]:
