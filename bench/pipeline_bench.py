@@ -156,7 +156,7 @@ def _baseline_copy(url: str, path: Path) -> dict:
     started = time.perf_counter()
     frame = pd.read_csv(path, dtype=object, keep_default_na=False)
     read_s = time.perf_counter() - started
-    engine = make_engine(url)
+    engine = make_engine(url, statement_timeout_ms=3_600_000)  # a loaded machine: the default would cancel COPY
     with Session(engine) as session:
         names = [f"c{i}" for i in range(frame.shape[1])]
         session.execute(text(f"CREATE TABLE bench_raw ({', '.join(n + ' text' for n in names)})"))
