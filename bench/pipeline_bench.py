@@ -63,10 +63,37 @@ def _alembic_upgrade(url: str) -> None:
     command.upgrade(cfg, "head")
 
 
-class ScratchPostgres:
-    """A PostgreSQL database created for the bench and dropped after it."""
+# Migrate with another tree's own migrations and models (an earlier commit's schema), in its own interpreter.
+_MIGRATE_IN_TREE = """
+import sys
+sys.path.insert(0, ".")
+from alembic import command
+from alembic.config import Config
+cfg = Config("alembic.ini")
+cfg.set_main_option("sqlalchemy.url", sys.argv[1].replace("%", "%%"))
+cfg.attributes["configure_logger"] = False
+command.upgrade(cfg, "head")
+"""
 
-    def __init__(self, admin_url: str) -> None:
+
+def _checked(args: list[str], cwd: Path | None = None) -> str:
+    """Run a child interpreter; on failure show its stderr (the traceback) and stop; return its stdout."""
+    out = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True)
+    if out.returncode:
+        sys.stderr.write(out.stderr)
+        raise SystemExit(f"child {args[:2]} in {cwd or ROOT} failed (exit {out.returncode})")
+    return out.stdout
+
+
+class ScratchPostgres:
+    """A PostgreSQL database created for the bench and dropped after it.
+
+    Migrated with this tree's migrations, or with ``tree``'s (an earlier commit, whose code
+    must meet its own schema: e.g. ``event_id`` became NOT NULL after 0e15f5f).
+    """
+
+    def __init__(self, admin_url: str, tree: Path | None = None) -> None:
+        self.tree = tree
         self.admin = create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
         self.name = f"nvcd_bench_{uuid.uuid4().hex[:10]}"
         url = make_url(normalise_database_url(admin_url)).set(database=self.name)
@@ -75,7 +102,10 @@ class ScratchPostgres:
     def __enter__(self) -> str:
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        _alembic_upgrade(self.url)
+        if self.tree is None or self.tree == ROOT:
+            _alembic_upgrade(self.url)
+        else:
+            _checked(["-c", _MIGRATE_IN_TREE, self.url], cwd=self.tree)
         return self.url
 
     def __exit__(self, *_exc: object) -> None:
@@ -126,7 +156,7 @@ def _baseline_copy(url: str, path: Path) -> dict:
     started = time.perf_counter()
     frame = pd.read_csv(path, dtype=object, keep_default_na=False)
     read_s = time.perf_counter() - started
-    engine = make_engine(url)
+    engine = make_engine(url, statement_timeout_ms=3_600_000)  # a loaded machine: the default would cancel COPY
     with Session(engine) as session:
         names = [f"c{i}" for i in range(frame.shape[1])]
         session.execute(text(f"CREATE TABLE bench_raw ({', '.join(n + ' text' for n in names)})"))
@@ -168,9 +198,7 @@ print(json.dumps({"seconds": round(seconds, 3), "events": summary.events, "new":
 
 def _run_in_tree(tree: Path, url: str, source: Path) -> dict:
     """Run the pipeline of the code in ``tree`` on ``source``, in a fresh interpreter."""
-    out = subprocess.run([sys.executable, "-c", _RUN_IN_TREE, url, str(source)], cwd=tree, check=True,
-                         capture_output=True, text=True)  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(_checked(["-c", _RUN_IN_TREE, url, str(source)], cwd=tree).strip().splitlines()[-1])
 
 
 @contextmanager
@@ -193,7 +221,7 @@ def _pipeline_pairs(admin_url: str, path: Path, before: str | None, pairs: int) 
             order = [("before", old_tree), ("pipeline", ROOT)]
             for key, tree in order if pair % 2 == 0 else order[::-1]:
                 if tree is not None:
-                    with ScratchPostgres(admin_url) as url:
+                    with ScratchPostgres(admin_url, tree) as url:
                         runs[key].append(_run_in_tree(tree, url, path))
     return runs
 
@@ -226,8 +254,7 @@ def scenario_generated(admin_url: str, events: int, before: str | None = None, p
 
 def _child(args: list[str]) -> dict:
     """Run one scenario in a fresh interpreter and return its JSON result."""
-    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(_checked([__file__, "--child", *args]).strip().splitlines()[-1])
 
 
 def main() -> None:

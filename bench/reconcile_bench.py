@@ -80,9 +80,9 @@ RUNS = (  # (label, file, mode)
 TIMED = {
     "pipeline.reconcile": ("plan", "stored_keys", "_given_ids", "_pair_in_order", "_free", "_candidates",
                            "_stored_fields", "_candidate_pairs", "score", "_greedy", "changed_fields"),
-    "pipeline.load": ("_guard", "_new_ids", "_insert_events", "_update_events", "_set_columns", "_change_rows",
-                      "issue_rows"),
-    "pipeline.bulk": ("lock_for_load", "insert_chunk", "drop_indexes", "rebuild_indexes"),
+    "pipeline.load": ("_refusal", "_new_ids", "_insert_events", "_update_events", "_set_columns", "_change_rows",
+                      "issue_rows", "write_created_changes"),
+    "pipeline.bulk": ("lock_for_load", "insert_chunk", "drop_indexes", "rebuild_indexes", "read_tuples", "set_by_id"),
 }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ Everything runs inside the caller's transaction and never commits.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -18,7 +19,21 @@ from typing import Any
 
 import numpy as np
 from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import Connection, Engine, UniqueConstraint, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    UniqueConstraint,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex
@@ -32,6 +47,7 @@ log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x4E564344  # "NVCD": one loader at a time per PostgreSQL database
 LOCK_WAIT = "nvcd_lock_wait_s"  # session.info key: how long load may wait for that lock
 TickFn = Callable[[int], None]
+ID_CHUNK = 500  # ids per ``IN (...)`` on SQLite (at most 999 variables before SQLite 3.32)
 BLOCK_BYTES = 1 << 20
 # Sort memory for the bulk mode's index rebuild (transaction-local; the server default is 64MB,
 # shared with the parallel workers): 1M rows, 3 paired runs, 6.5 s -> 6.2 s.
@@ -189,6 +205,69 @@ def _driver_connection(session: Session) -> Any:
     if dbapi is None:  # only once the pooled connection was invalidated
         raise RuntimeError("the session's DBAPI connection is gone")
     return dbapi
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a million fresh tuples would trigger it again and again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def read_tuples(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[tuple]:
+    """Run a select on the session's DBAPI cursor and return its rows as plain tuples, as the driver gives them.
+
+    No result processing: SQLite's dates come as ISO text, booleans as 0/1.
+    """
+    compiled = stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
+    cur = _driver_connection(session).cursor()
+    try:
+        with _gc_paused():
+            cur.execute(str(compiled), args)
+            return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def set_by_id(session: Session, table: Table, ids: Sequence[int], values: dict[str, Any],
+              per_row: dict[str, Sequence[Any]] | None = None) -> None:  # fmt: skip
+    """Set ``values`` (and ``per_row`` values, aligned with ``ids``) on the rows ``ids`` of ``table``.
+
+    PostgreSQL: one ``UPDATE ... WHERE id = ANY(:ids)``, or ``UPDATE ... FROM unnest(...)`` for
+    per-row values (5,000 ids: 1.3-1.5 s -> 0.8-1.2 s against one UPDATE per id); SQLite: ``IN``
+    chunks, or one UPDATE per id (executemany) for per-row values.
+    """
+    if len(ids) == 0:
+        return
+    keys = [int(pk) for pk in ids]
+    conn = session.connection()
+    if not per_row:
+        if is_postgres(session):
+            conn.execute(update(table).where(table.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))).values(
+                **values), {"ids": keys})  # fmt: skip
+            return
+        for start in range(0, len(keys), ID_CHUNK):
+            conn.execute(update(table).where(table.c.id.in_(keys[start : start + ID_CHUNK])).values(**values))
+        return
+    if is_postgres(session):
+        arrays = {f"v_{name}": list(arr) for name, arr in per_row.items()}
+        given = func.unnest(bindparam("ids", type_=ARRAY(BigInteger)),
+                            *(bindparam(n, type_=ARRAY(table.c[n[2:]].type)) for n in arrays)
+                            ).table_valued("pk", *arrays).render_derived("given")  # fmt: skip
+        conn.execute(update(table).where(table.c.id == given.c.pk).values(
+            **values, **{name: given.c[f"v_{name}"] for name in per_row}), {"ids": keys, **arrays})  # fmt: skip
+        return
+    stmt = update(table).where(table.c.id == bindparam("pk")).values(
+        **values, **{name: bindparam(f"v_{name}") for name in per_row})  # fmt: skip
+    conn.execute(stmt, [{"pk": pk, **{f"v_{name}": arr[i] for name, arr in per_row.items()}}
+                        for i, pk in enumerate(keys)])  # fmt: skip
 
 
 def insert_chunk(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, insert, literal, null, select
 from sqlalchemy.orm import Session
 
 from models import DATASET_NAME_PATTERN, DEFAULT_DATASET, EVENT_ID_PREFIX, ConflictEvent, EventChange, ValidationIssue
@@ -244,13 +244,7 @@ def _new_ids(session: Session, fresh: pd.DataFrame) -> tuple[np.ndarray, np.ndar
 def _set_columns(session: Session, ids: np.ndarray, values: dict[str, Any],
                  per_row: dict[str, np.ndarray] | None = None) -> None:  # fmt: skip
     """Set ``values`` (and ``per_row`` arrays) on the events ``ids``, leaving their issues alone."""
-    if len(ids) == 0:
-        return
-    per_row = per_row or {}
-    stmt = update(EVENTS).where(EVENTS.c.id == bindparam("pk")).values(
-        **values, **{name: bindparam(f"v_{name}") for name in per_row})  # fmt: skip
-    params = [{"pk": int(pk), **{f"v_{name}": arr[i] for name, arr in per_row.items()}} for i, pk in enumerate(ids)]
-    session.connection().execute(stmt, params)
+    bulk.set_by_id(session, EVENTS, ids.tolist(), values, {name: arr.tolist() for name, arr in (per_row or {}).items()})
 
 
 def _change_rows(planned: reconcile.Plan, run_id: int, dataset: str, stamp: Any) -> list[tuple]:
@@ -269,6 +263,18 @@ def _change_rows(planned: reconcile.Plan, run_id: int, dataset: str, stamp: Any)
     out += [(int(pk), e, dataset, run_id, "withdrawn", stamp, None)
             for pk, e in zip(gone["id"].tolist(), gone[c.EVENT_ID].tolist(), strict=True)]  # fmt: skip
     return out
+
+
+def write_created_changes(session: Session, run_id: int) -> None:
+    """Write one "created" change per event the run stored, in id order, with one ``INSERT ... SELECT``.
+
+    For a first load (``pipeline.shards``), where every stored event is the run's: 1M change
+    rows need not be built in Python and sent through the workers' pipes.
+    """
+    e = EVENTS.c
+    created = select(e.id, e.event_id, e.dataset, e.run_id, literal("created"), e.created_at, null())
+    rows = created.where(e.run_id == run_id).order_by(e.id)
+    session.execute(insert(CHANGES).from_select(list(CHANGE_WRITE_COLUMNS), rows))
 
 
 def _refusal(planned: reconcile.Plan, target: Target) -> str | None:

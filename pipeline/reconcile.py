@@ -46,6 +46,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from models import EVENT_ID_PREFIX, ConflictEvent
+from pipeline import bulk
 from pipeline import columns as c
 from pipeline.dedupe import CONTENT_COLUMNS, fold_report
 from pipeline.errors import InputError
@@ -123,8 +124,11 @@ def stored_keys(session: Session, dataset: str, events: pd.DataFrame, everything
     """Return the dataset's stored keys: all of them, or those the batch could match (fingerprint, id or dates)."""
     stmt = select(E.id, E.event_id, E.fingerprint, E.content_hash, E.withdrawn_run_id.is_not(None), E.event_date)
     stmt = stmt.where(E.dataset == dataset)
-    rows = session.execute(stmt).all() if everything else _some_keys(session, stmt, events)
+    # All keys (1M rows) as plain tuples from the driver: pandas builds a frame of SQLAlchemy Rows
+    # ~7x slower, probing each one (measured 14 s -> 2 s). Dates then come as the driver gives them.
+    rows = bulk.read_tuples(session, stmt) if everything else _some_keys(session, stmt, events)
     frame = pd.DataFrame(rows, columns=list(KEY_COLUMNS))
+    frame["withdrawn"] = frame["withdrawn"].astype(bool)  # SQLite's driver gives 0/1
     frame[c.EVENT_DATE] = pd.to_datetime(frame[c.EVENT_DATE], errors="coerce")
     return frame.drop_duplicates("id")
 
@@ -211,20 +215,35 @@ def score(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     return WEIGHTS["text"] * _text_score(a, b) + WEIGHTS["place"] * _place_score(a, b) + WEIGHTS["date"] * near
 
 
+def _match_keys(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Return a frame's candidate keys: its positions as ``name``, day, folded state and URL, fingerprint."""
+    return pd.DataFrame({name: frame.index, "day": pd.to_datetime(frame[c.EVENT_DATE]),
+                         "state": frame[c.STATE].map(names.key), "url": frame[c.SOURCE_URL].map(fold_report),
+                         "fp": frame[c.FINGERPRINT]})  # fmt: skip
+
+
 def _candidate_pairs(rows: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
-    """Return (row, pos) pairs dated within the window that share the state, the source URL or the fingerprint."""
+    """Return (row, pos) pairs dated within the window that share the state, the source URL or the fingerprint.
+
+    Each row is joined on (key, day) once for each day of the window, so only pairs near in time
+    are ever made (joining on the state alone and filtering made ~100x more: 5 s -> 1 s for 10,000
+    rows left); the exact gap is checked afterwards, for dates with a time of day.
+    """
     if rows.empty or stored.empty:
         return pd.DataFrame({"row": [], "pos": []}, dtype="int64")
-    left = pd.DataFrame({"row": rows.index, "day": pd.to_datetime(rows[c.EVENT_DATE]),
-                         "state": rows[c.STATE].map(names.key), "url": rows[c.SOURCE_URL].map(fold_report),
-                         "fp": rows[c.FINGERPRINT]})  # fmt: skip
-    right = pd.DataFrame({"pos": stored.index, "day": pd.to_datetime(stored[c.EVENT_DATE]),
-                          "state": stored[c.STATE].map(names.key), "url": stored[c.SOURCE_URL].map(fold_report),
-                          "fp": stored[c.FINGERPRINT]})  # fmt: skip
+    left, right = _match_keys(rows, "row"), _match_keys(stored, "pos")
+    offsets = np.arange(-WINDOW_DAYS, WINDOW_DAYS + 1).astype("timedelta64[D]")
     found = []
     for key in ("state", "url", "fp"):
-        lk, rk = left[left[key].ne("") & left[key].notna()], right[right[key].ne("") & right[key].notna()]
-        found.append(lk.merge(rk, on=key, suffixes=("", "_s"))[["row", "pos", "day", "day_s"]])
+        lk = left[left[key].ne("") & left[key].notna() & left["day"].notna()]
+        rk = right[right[key].ne("") & right[key].notna() & right["day"].notna()]
+        day = lk["day"].to_numpy(dtype="datetime64[ns]")
+        near = pd.DataFrame({"row": np.repeat(lk["row"].to_numpy(), len(offsets)),
+                             key: np.repeat(lk[key].to_numpy(dtype=object), len(offsets)),
+                             "near": (day.astype("datetime64[D]")[:, None] + offsets).ravel(),
+                             "day": np.repeat(day, len(offsets))})  # fmt: skip
+        rk = rk.assign(near=rk["day"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"))
+        found.append(near.merge(rk, on=[key, "near"], suffixes=("", "_s"))[["row", "pos", "day", "day_s"]])
     pairs = pd.concat(found, ignore_index=True).drop_duplicates(["row", "pos"])
     gap = (pairs["day"] - pairs["day_s"]).abs()
     return pairs.loc[gap.le(pd.Timedelta(days=WINDOW_DAYS)).to_numpy(), ["row", "pos"]]
@@ -288,22 +307,33 @@ def _comparable(value: Any) -> Any:
     return value
 
 
+def _column_changes(old: np.ndarray, new: np.ndarray) -> list[tuple[int, list[Any]]]:
+    """Return (position, [old, new]) where two aligned columns differ once made comparable.
+
+    Values equal as they are stay equal once comparable, so only the cells that differ as
+    they are (most are equal) go through ``_comparable``.
+    """
+    out = []
+    for i in np.flatnonzero(~(old == new)):
+        a, b = _comparable(old[i]), _comparable(new[i])
+        if a != b:
+            out.append((int(i), [a, b]))
+    return out
+
+
 def changed_fields(session: Session, updated: pd.DataFrame) -> dict[int, dict[str, list[Any]]]:
     """Return, per updated event id, each content field whose value changed: ``[old, new]``."""
     if updated.empty:
         return {}
     columns = [col for col in CONTENT_COLUMNS if col in updated]
-    old = _stored_fields(session, updated["id"].astype("int64").tolist(), columns)
-    out: dict[int, dict[str, list[Any]]] = {}
-    for row in updated.to_dict("records"):
-        pk = int(row["id"])
-        before = old.loc[pk]
-        diff = {}
-        for col in columns:
-            a, b = _comparable(before[col]), _comparable(row[col])
-            if a != b:
-                diff[col] = [a, b]
-        out[pk] = diff
+    ids = updated["id"].astype("int64").tolist()
+    old = _stored_fields(session, ids, columns).reindex(ids)
+    out: dict[int, dict[str, list[Any]]] = {pk: {} for pk in ids}
+    for col in columns:
+        before = old[col].to_numpy(dtype=object, na_value=None)
+        after = updated[col].to_numpy(dtype=object, na_value=None)
+        for i, pair in _column_changes(before, after):
+            out[ids[i]][col] = pair
     return out
 
 

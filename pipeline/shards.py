@@ -11,7 +11,8 @@ file order (``dedupe.repeats``), allocates the ids and opens one binary
 COPY, into which it forwards the rows the workers encode: every write is still one transaction
 under the loader's lock, in the bulk mode (secondary indexes dropped in a short transaction of
 their own before the workers start, rebuilt after COPY by CREATE INDEX, which readers do not wait
-for); every event is "created" (``event_changes``). Row numbers run on across
+for); every event is "created" (``event_changes``: written from the stored events in one
+``INSERT ... SELECT``, not sent through the pipes). Row numbers run on across
 the ranges, so the stored events, issues and metrics are those of the serial path (tests
 compare them). 1M events on 2 cores: bench/README.md.
 
@@ -123,12 +124,9 @@ def _work(conn: Connection, inherited: list[Connection], data: bytes, header: in
         conn.send_bytes(b"")
         kept = issues[issues[c.SOURCE_ROW].isin(distinct[c.SOURCE_ROW])]
         ids_by_row = pd.Series(ids, index=distinct[c.SOURCE_ROW].to_numpy())
-        created = [(int(pk), e, dataset, run_id, "created", stamp, None)
-                   for pk, e in zip(ids.tolist(), distinct[c.EVENT_ID].tolist(), strict=True)]  # fmt: skip
         conn.send((load.issue_rows(kept, ids_by_row, run_id, stamp), measure.source_sums(distinct),
                    measure.duplicate_counts(events.loc[~keep, c.SOURCE]),
-                   distinct[c.GEO_PRECISION].fillna("none").value_counts(), kept[c.RULE].value_counts(),
-                   created))  # fmt: skip
+                   distinct[c.GEO_PRECISION].fillna("none").value_counts(), kept[c.RULE].value_counts()))  # fmt: skip
     except BaseException:  # noqa: BLE001 - Ctrl-C too: the parent sees the pipe close and decides
         log.info("shard %d-%d of %s failed", start, end, name, exc_info=True)
     finally:
@@ -258,14 +256,12 @@ def _sharded(session: Session, conns: list[Connection], recording: Recording, re
     step = 2 * load.BATCH_SIZE
     for start in range(0, len(issue_rows), step):
         bulk.insert_chunk(session, load.ISSUES.name, load.ISSUE_WRITE_COLUMNS, issue_rows[start : start + step])
-    for part in done:
-        for start in range(0, len(part[5]), step):
-            bulk.insert_chunk(session, load.CHANGES.name, load.CHANGE_WRITE_COLUMNS, part[5][start : start + step])
+    assert run_id is not None, "the run is recorded before its stages"
+    load.write_created_changes(session, run_id)
     end(LOAD.name, summary.events, session)
     begin(MEASURE.name, summary.events, session)
     sums = pd.concat([part[1] for part in done]).groupby(level=0).sum()
     rows = measure.metric_rows(sums, pd.concat([part[2] for part in done]).groupby(level=0).sum())
-    assert run_id is not None, "the run is recorded before its stages"
     written = measure.write_metrics(session, rows, run_id=run_id, at=utcnow())
     end(MEASURE.name, written, session)
     summary.issues = len(issue_rows)

@@ -5,15 +5,23 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from datetime import date
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from models import ConflictEvent, EventChange, PipelineRun
+from models import ConflictEvent, EventChange, PipelineRun, utcnow
+from pipeline import bulk, reconcile
+from pipeline import columns as c
+from pipeline.dedupe import fold_report
 from pipeline.load import Target
+from pipeline.reconcile import WINDOW_DAYS
 from pipeline.runner import RunFailed, run_pipeline
+from reference import names
 from tests.conftest import empty_tables
 
 SNAPSHOT = Target(snapshot=True, max_withdraw=0.5)
@@ -212,3 +220,134 @@ def test_datasets_reconcile_apart(engine) -> None:
             session.execute(select(ConflictEvent.dataset, func.count()).group_by(ConflictEvent.dataset)).all()
         )
     assert counts == {"nvcd": 15, "demo": 3}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _pairs_by_merge_then_window(rows: pd.DataFrame, stored_: pd.DataFrame) -> set[tuple[int, int]]:
+    """The candidate pairs as first written: join on each key alone, then keep the pairs within the window."""
+    keys = {"state": lambda f: f[c.STATE].map(names.key), "url": lambda f: f[c.SOURCE_URL].map(fold_report),
+            "fp": lambda f: f[c.FINGERPRINT]}  # fmt: skip
+    left = pd.DataFrame({"row": rows.index, "day": pd.to_datetime(rows[c.EVENT_DATE]),
+                         **{k: fold(rows) for k, fold in keys.items()}})  # fmt: skip
+    right = pd.DataFrame({"pos": stored_.index, "day": pd.to_datetime(stored_[c.EVENT_DATE]),
+                          **{k: fold(stored_) for k, fold in keys.items()}})  # fmt: skip
+    found = []
+    for key in keys:
+        lk, rk = left[left[key].ne("") & left[key].notna()], right[right[key].ne("") & right[key].notna()]
+        found.append(lk.merge(rk, on=key, suffixes=("", "_s"))[["row", "pos", "day", "day_s"]])
+    pairs = pd.concat(found, ignore_index=True).drop_duplicates(["row", "pos"])
+    near = (pairs["day"] - pairs["day_s"]).abs().le(pd.Timedelta(days=WINDOW_DAYS)).to_numpy()
+    return set(zip(pairs.loc[near, "row"].tolist(), pairs.loc[near, "pos"].tolist(), strict=True))
+
+
+def _side(spec: list[tuple[str | None, str | None, str | None, str | None]], start: int) -> pd.DataFrame:
+    """A frame of (date, state, URL, fingerprint) rows indexed from ``start`` (as free rows keep their positions)."""
+    frame = pd.DataFrame(spec, columns=[c.EVENT_DATE, c.STATE, c.SOURCE_URL, c.FINGERPRINT],
+                         index=range(start, start + len(spec)))  # fmt: skip
+    return frame.assign(**{c.EVENT_DATE: pd.to_datetime(frame[c.EVENT_DATE], format="ISO8601")})
+
+
+def test_candidate_pairs_are_the_pairs_of_a_join_on_each_key_filtered_to_the_window() -> None:
+    rows = _side([
+        ("2024-05-10", "Kaduna", None, None),  # stored 10 (same day), 11 (+3), 13 ("kaduna "), not 12 (+4)
+        ("2024-05-10", "Kaduna", None, None),  # the same: many to many on one day
+        ("2024-05-10", None, None, None),  # no state, nothing else: no candidates
+        ("2024-05-10", "", "https://punchng.com/report-1", None),  # by URL only, within 3 days back
+        ("2024-05-10", "Zamfara", None, "fp-a"),  # by fingerprint, though in another state
+        (None, "Kaduna", None, None),  # no date: no candidates
+        ("2024-05-07 01:00", "Kano", None, None),  # 3 days 22 hours from stored 19: out; 3 days from 18: in
+        ("2024-05-10", "Kaduna", "https://punchng.com/report-1", "fp-a"),  # shares everything with 14
+    ], start=3)  # fmt: skip
+    stored_ = _side([
+        ("2024-05-10", "Kaduna", None, None),
+        ("2024-05-13", "Kaduna", None, None),
+        ("2024-05-14", "Kaduna", None, None),
+        ("2024-05-07", "kaduna ", None, None),
+        ("2024-05-07", "Kaduna", "https://punchng.com/report-1", "fp-a"),
+        ("2024-05-06", "Kaduna", "https://punchng.com/report-1", None),  # URL, but 4 days back
+        ("2024-05-10", None, None, "fp-a"),
+        ("2024-05-10", "Kaduna", None, None),
+        ("2024-05-10 01:00", "Kano", None, None),
+        ("2024-05-10 23:00", "Kano", None, None),
+        (None, "Kaduna", None, None),
+    ], start=10)  # fmt: skip
+    got = reconcile._candidate_pairs(rows, stored_)
+    pairs = set(zip(got["row"].tolist(), got["pos"].tolist(), strict=True))
+    assert len(pairs) == len(got)  # each pair once
+    assert pairs == _pairs_by_merge_then_window(rows, stored_)
+    assert {p for r, p in pairs if r == 3} == {10, 11, 13, 14, 17}  # +3 days in, +4 out; folded state
+    assert {r for r, _ in pairs} >= {3, 4, 6, 7, 9, 10} and not {5, 8} & {r for r, _ in pairs}
+    assert (9, 18) in pairs and (9, 19) not in pairs
+    assert {p for r, p in pairs if r == 6} == {14}  # URL; 15 is 4 days back
+    assert {p for r, p in pairs if r == 7} == {14, 16}  # fingerprint
+
+
+def test_candidate_pairs_of_a_random_frame_are_those_of_the_join_then_filter() -> None:
+    rng = np.random.default_rng(3)
+
+    def side(n: int, start: int) -> pd.DataFrame:
+        days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 40, n), unit="D")
+        states = rng.choice(np.array(["Kaduna", "Kano", "", None, "Benue"], dtype=object), n)
+        urls = rng.choice(np.array([None, "https://a.ng/report-1", "https://a.ng/report-2"], dtype=object), n)
+        fps = rng.choice(np.array([None, "f1", "f2", "f3"], dtype=object), n)
+        frame = pd.DataFrame({c.EVENT_DATE: days, c.STATE: states, c.SOURCE_URL: urls, c.FINGERPRINT: fps},
+                             index=range(start, start + n))  # fmt: skip
+        return frame.mask(pd.DataFrame({c.EVENT_DATE: rng.random(n) < 0.05}, index=frame.index).reindex(
+            columns=frame.columns, fill_value=False))  # fmt: skip
+
+    rows, stored_ = side(300, 0), side(400, 1000)
+    got = reconcile._candidate_pairs(rows, stored_)
+    assert len(got) > 1000
+    expected = _pairs_by_merge_then_window(rows, stored_)
+    assert set(zip(got["row"].tolist(), got["pos"].tolist(), strict=True)) == expected
+
+
+@pytest.mark.parametrize(("old", "new", "changed"), [
+    (3, 3.0, False),  # an integer column read back as float
+    (None, float("nan"), False),
+    (1.0000001, 1.0000002, False),  # compared to 6 places
+    (1.5, 1.6, True),
+    (date(2024, 5, 1), pd.Timestamp("2024-05-01"), False),
+    (date(2024, 5, 1), pd.Timestamp("2024-05-02"), True),
+    ("Bandits", "Bandits", False),
+    ("Bandits", "Gunmen", True),
+    (None, "Gunmen", True),
+    (np.int64(4), 4, False),
+])  # fmt: skip
+def test_column_changes_compare_values_as_comparable(old: Any, new: Any, changed: bool) -> None:
+    before = np.array(["same", old, 7], dtype=object)
+    after = np.array(["same", new, 7], dtype=object)
+    got = reconcile._column_changes(before, after)
+    assert [i for i, _ in got] == ([1] if changed else [])
+    if changed:
+        assert got[0][1] == [reconcile._comparable(old), reconcile._comparable(new)]
+
+
+def test_set_by_id_sets_values_on_exactly_the_ids_given(engine) -> None:
+    run_pipeline(engine, export_a())
+    with Session(engine) as session:
+        ids = sorted(session.scalars(select(ConflictEvent.id)))
+        now = utcnow()
+        bulk.set_by_id(session, ConflictEvent.__table__, ids[:3], {"withdrawn_at": now})
+        bulk.set_by_id(session, ConflictEvent.__table__, ids[3:5], {}, {"fingerprint": ["fp-x", "fp-y"]})
+        bulk.set_by_id(session, ConflictEvent.__table__, [], {"withdrawn_at": now})
+        session.commit()
+    with Session(engine) as session:
+        got = {e.id: (e.withdrawn_at is not None, e.fingerprint) for e in session.scalars(select(ConflictEvent))}
+    assert [i for i, (gone, _) in got.items() if gone] == ids[:3]
+    assert (got[ids[3]][1], got[ids[4]][1]) == ("fp-x", "fp-y")
+    assert not {fp for i, (_, fp) in got.items() if i not in ids[3:5]} & {"fp-x", "fp-y"}
+
+
+def test_read_tuples_returns_the_rows_of_a_select_as_tuples(engine) -> None:
+    run_pipeline(engine, export_a())
+    run_pipeline(engine, export_a()[:2], target=Target(dataset="demo"))
+    with Session(engine) as session:
+        stmt = select(ConflictEvent.id, ConflictEvent.withdrawn_run_id.is_not(None)).where(
+            ConflictEvent.dataset == "demo")  # fmt: skip
+        got = bulk.read_tuples(session, stmt)
+        expected = session.execute(stmt).all()
+    assert all(type(row) is tuple for row in got)
+    assert sorted((i, bool(w)) for i, w in got) == sorted((i, w) for i, w in expected) and len(got) == 2

@@ -21,6 +21,10 @@ SNAPSHOTS = {
                          "ORDER BY event_id, rule, field, detail",
     "data_quality_metrics": "SELECT * FROM data_quality_metrics ORDER BY metric_type, source",
     "stage_runs": "SELECT run_id, name, position, status, items_in, items_out FROM stage_runs ORDER BY position",
+    # One "created" change per event, in id order, at the moment the event was written.
+    "event_changes": "SELECT ch.id, event_pk, ch.event_id, ch.dataset, ch.run_id, change, fields, "
+                     "ch.at = e.created_at AS at_creation FROM event_changes ch JOIN conflict_events e "
+                     "ON e.id = ch.event_pk ORDER BY ch.id",
     "pipeline_runs": "SELECT id, status, items_in, items_out, rows_skipped, events_new, events_updated, "
                      "events_unchanged, duplicates_in_batch, error FROM pipeline_runs",
 }  # fmt: skip
@@ -97,6 +101,8 @@ def test_sharded_first_load_stores_what_the_serial_one_does(postgres, export, mo
     assert (summary.rows_read, summary.issues) == (serial.rows_read, serial.issues)
     assert (summary.precision, summary.failures_by_rule) == (serial.precision, serial.failures_by_rule)
     got = _snapshot(postgres)
+    assert len(got["event_changes"]) == summary.events
+    assert [row["event_pk"] for row in got["event_changes"]] == sorted(row["event_pk"] for row in got["event_changes"])
     for table in SNAPSHOTS:
         assert got[table] == expected[table], table
 
