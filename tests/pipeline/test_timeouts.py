@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 from alembic import command
 from sqlalchemy import Engine, text
@@ -20,7 +21,7 @@ def test_the_cli_engine_has_no_statement_timeout(database_url, engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("statement_timeout is a PostgreSQL setting")
     assert _timeout(engine) == "30s"  # the server's engine keeps its guard
-    cli_engine = cli._engine(database_url)
+    cli_engine = cli._engine(click.Context(cli.cli, obj={"database_url": database_url}))
     try:
         assert _timeout(cli_engine) == "0"
     finally:

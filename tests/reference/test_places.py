@@ -10,7 +10,7 @@ from reference import places
 def test_all_wards_are_every_ward_once_in_code_order() -> None:
     wards = places.all_wards()
     codes = [ward.code for ward in wards]
-    assert len(wards) == naija_data.meta()["wards"] == 8809
+    assert len(wards) == naija_data.meta()["counts"]["wards"] == 8809
     assert codes == sorted(set(codes))
     assert {ward.lga_code for ward in wards} == {lga.code for lga in naija_data.lgas()}
 
