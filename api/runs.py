@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 import db
 from api.errors import error_response
 from api.ingest import auth, token_given
+from api.monitoring_schemas import Run, RunShort
 from jobs.runs import cancel, quoted_detail
-from models import MODES, RUN_STATUSES, TRIGGERS
 from status.runs import list_runs, run_detail
 
 log = logging.getLogger(__name__)
@@ -41,49 +41,6 @@ class RunsQuery(Schema):
 
 class RunPath(Schema):
     run_id = fields.Integer(required=True, validate=Range(min=1, max=MAX_ID))
-
-
-def _time(description: str) -> fields.Field:
-    return fields.String(allow_none=True, metadata={"description": description + " (ISO 8601, UTC)"})
-
-
-def _count(description: str) -> fields.Field:
-    return fields.Integer(metadata={"description": description})
-
-
-class RunRow(Schema):
-    id = fields.Integer()
-    status = fields.String(validate=OneOf(RUN_STATUSES))
-    trigger = fields.String(validate=OneOf(TRIGGERS))
-    source_file = fields.String(allow_none=True)
-    dataset = fields.String()
-    mode = fields.String(validate=OneOf(MODES))
-    dry_run = fields.Boolean()
-    items_in = _count("Rows read")
-    items_out = _count("Events created or updated")
-    rows_skipped = _count("Empty template rows skipped")
-    events_new = _count("Events created")
-    events_updated = _count("Events updated in place")
-    events_unchanged = _count("Events as stored already")
-    events_withdrawn = _count("Events withdrawn (a snapshot no longer held them)")
-    events_restored = _count("Withdrawn events that came back")
-    duplicates_in_batch = _count("Exact repeats in the input, merged")
-    error = fields.String(allow_none=True, metadata={"description": "Why it failed (quotes nothing of the input)"})
-    started_at = _time("When it was queued or started")
-    finished_at = _time("When it ended; null while queued or running")
-    duration_s = fields.Float(allow_none=True)
-
-
-class RunStage(Schema):
-    name = fields.String()
-    position = fields.Integer()
-    status = fields.String(validate=OneOf(RUN_STATUSES))
-    started_at = _time("")
-    finished_at = _time("")
-    duration_s = fields.Float(allow_none=True)
-    items_in = fields.Integer()
-    items_out = fields.Integer()
-    error = fields.String(allow_none=True)
 
 
 class RunProgress(Schema):
@@ -106,11 +63,10 @@ class RunDiff(Schema):
     refused = fields.String(allow_none=True, metadata={"description": "Why a real run would refuse (dry runs)"})
 
 
-class RunDetail(RunRow):
-    heartbeat_at = _time("Last sign of life of the process running it")
+class RunDetail(Run):
+    heartbeat_at = fields.String(allow_none=True, metadata={"description": "Last sign of life of its process"})
     attempts = fields.Integer(metadata={"description": "Earlier tries of this run (after a worker died, say)"})
     cancel_requested = fields.Boolean()
-    stages = fields.List(fields.Nested(RunStage))
     progress = fields.Nested(RunProgress)
     issues = fields.List(fields.Nested(RunIssueCount), metadata={"description": "Validation issues by rule"})
     diff = fields.Nested(RunDiff, allow_none=True)
@@ -120,7 +76,7 @@ class RunDetail(RunRow):
 
 
 class RunList(Schema):
-    items = fields.List(fields.Nested(RunRow))
+    items = fields.List(fields.Nested(RunShort))
 
 
 class RunCancelled(Schema):
