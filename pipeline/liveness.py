@@ -4,11 +4,12 @@ The process running a run (the CLI, a job worker) writes ``pipeline_runs.heartbe
 ``HEARTBEAT_SECONDS`` from a thread of its own, and reads ``cancel_requested`` in the same beat.
 A run still ``running`` whose last beat is older than ``STALE_SECONDS`` lost its process (killed,
 out of memory, its machine gone) or its database connection: the sweep marks it failed with the
-reason, or hands it back to the queue when its caller says a retry is safe (``pipeline.jobs``).
+reason, or hands it back to the queue when its caller says a retry is safe (``jobs.runs.tend``).
 
-A run inside its data transaction holds its own row locked (its load and measure transitions are
-written there): on PostgreSQL the beat then gives up after ``BEAT_LOCK_WAIT_MS`` and the sweep skips
-locked rows, on SQLite the sweep's guarded UPDATE waits for the writer and then finds the run ended.
+A run's end is written inside its data transaction, which then holds its row: on PostgreSQL the beat
+gives up after ``BEAT_LOCK_WAIT_MS`` and the sweep skips locked rows. On SQLite the whole data
+transaction holds the write lock: beats fail until it commits (a long SQLite load may look silent),
+and the sweep's guarded UPDATE waits for the writer and then finds the run ended.
 """
 
 from __future__ import annotations
